@@ -1,0 +1,119 @@
+"""The shop's own tables: users, products, carts and orders. The extension owns none of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from flask_partialpay.money import from_minor
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def naive_utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "shop_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class Product(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "shop_product"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    taxable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def price(self) -> Decimal:
+        return from_minor(self.price_minor, self.currency)
+
+
+class CartLine(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "shop_cart_line"
+    __table_args__ = (UniqueConstraint("user_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("shop_user.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_product.id"))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+    product: Mapped[Product] = relationship(lazy="joined")
+
+
+class Order(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "shop_order"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("shop_user.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    # awaiting_payment -> paid, or cancelled / refunded
+    status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
+    # The checkout form's key: submitting checkout twice places one order.
+    checkout_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=naive_utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    lines: Mapped[list[OrderLine]] = relationship(lazy="selectin", order_by="OrderLine.id")
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def number(self) -> str:
+        return str(1000 + self.id)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return from_minor(self.subtotal_minor, self.currency)
+
+    @property
+    def tax(self) -> Decimal:
+        return from_minor(self.tax_minor, self.currency)
+
+    @property
+    def total(self) -> Decimal:
+        return from_minor(self.total_minor, self.currency)
+
+
+class OrderLine(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "shop_order_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_product.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    def line_total(self, currency: str) -> Decimal:
+        return from_minor(self.unit_price_minor * self.quantity, currency)

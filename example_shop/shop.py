@@ -1,0 +1,204 @@
+"""Catalogue, cart, checkout and orders: the shopper's side of the shop."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from flask_partialpay import OrderInfo, PartialPayError
+from flask_partialpay.i18n import translate_error
+from flask_partialpay.money import to_minor
+
+from . import partialpay
+from .forms import AddToCartForm, PayForm
+from .models import CartLine, Order, OrderLine, Product, db
+from .pricing import cart_totals
+
+bp = Blueprint("shop", __name__)
+
+
+def _cart_lines() -> list[CartLine]:
+    return list(
+        db.session.scalars(
+            select(CartLine).where(CartLine.user_id == current_user.id).order_by(CartLine.id)
+        )
+    )
+
+
+def _gateway_choices() -> list[tuple[str, str]]:
+    return [(g.name, g.label()) for g in partialpay.available_gateways()]
+
+
+@bp.get("/")
+def catalogue() -> str:
+    products = db.session.scalars(select(Product).order_by(Product.currency, Product.id))
+    return render_template("catalogue.html", products=list(products), form=AddToCartForm())
+
+
+@bp.post("/cart/add/<int:product_id>")
+@login_required
+def add_to_cart(product_id: int) -> Response:
+    product = db.session.get(Product, product_id) or abort(404)
+    form = AddToCartForm()
+    if not form.validate_on_submit():
+        flash("Choose a quantity from 1 to 99.", "error")
+        return redirect(url_for("shop.catalogue"))
+    lines = _cart_lines()
+    if lines and lines[0].product.currency != product.currency:
+        flash(
+            f"Your cart is in {lines[0].product.currency}. Check it out or empty it "
+            f"before adding {product.currency} items.",
+            "error",
+        )
+        return redirect(url_for("shop.cart"))
+    line = next((line for line in lines if line.product_id == product.id), None)
+    if line is None:
+        db.session.add(
+            CartLine(user_id=current_user.id, product_id=product.id, quantity=form.quantity.data)
+        )
+    else:
+        line.quantity = min(line.quantity + (form.quantity.data or 1), 99)
+    db.session.commit()
+    flash(f"{product.name} is in your cart.", "success")
+    return redirect(url_for("shop.cart"))
+
+
+@bp.post("/cart/remove/<int:line_id>")
+@login_required
+def remove_from_cart(line_id: int) -> Response:
+    line = db.session.get(CartLine, line_id)
+    if line is None or line.user_id != current_user.id:
+        abort(404)
+    db.session.delete(line)
+    db.session.commit()
+    return redirect(url_for("shop.cart"))
+
+
+@bp.get("/cart")
+@login_required
+def cart() -> str:
+    lines = _cart_lines()
+    totals = cart_totals(partialpay, current_user.get_id(), lines)
+    form = PayForm(gateways=_gateway_choices())
+    return render_template("cart.html", lines=lines, totals=totals, form=form)
+
+
+@bp.post("/checkout")
+@login_required
+def checkout() -> Response:
+    """Place the order from the cart (totals recomputed here) and start its payment."""
+    form = PayForm(gateways=_gateway_choices())
+    if not form.validate_on_submit():
+        flash("Choose how to pay.", "error")
+        return redirect(url_for("shop.cart"))
+    key = str(form.key.data)
+    order = db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
+    if order is None:
+        order = _place_order(key)
+        if order is None:
+            flash("Your cart is empty.", "error")
+            return redirect(url_for("shop.cart"))
+    elif order.user_id != current_user.id:
+        abort(404)
+    return _pay(order, str(form.gateway.data), key)
+
+
+def _place_order(key: str) -> Order | None:
+    lines = _cart_lines()
+    totals = cart_totals(partialpay, current_user.get_id(), lines)
+    if totals is None:
+        return None
+    currency = totals.currency
+    order = Order(
+        user_id=current_user.id,
+        currency=currency,
+        subtotal_minor=to_minor(totals.subtotal, currency),
+        tax_minor=to_minor(totals.tax, currency),
+        total_minor=to_minor(totals.total, currency),
+        checkout_key=key,
+        lines=[
+            OrderLine(
+                product_id=line.product_id,
+                name=line.product.name,
+                unit_price_minor=line.product.price_minor,
+                quantity=line.quantity,
+            )
+            for line in lines
+        ],
+    )
+    db.session.add(order)
+    for line in lines:
+        db.session.delete(line)
+    try:
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        # The same checkout was submitted twice at once; the other request placed it.
+        db.session.rollback()
+        return db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
+    partialpay.order_placed(
+        OrderInfo(
+            reference=order.number,
+            customer_id=str(order.user_id),
+            currency=currency,
+            total=order.total,
+        )
+    )
+    return order
+
+
+def _pay(order: Order, gateway: str, key: str) -> Response:
+    try:
+        started = partialpay.pay(
+            order.number,
+            gateway=gateway,
+            return_url=url_for("shop.order_detail", number=order.number),
+            idempotency_key=f"shop:{key}",
+        )
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+        return redirect(url_for("shop.order_detail", number=order.number))
+    return redirect(started.redirect_url)
+
+
+def _own_order_or_404(number: str) -> Order:
+    order = db.session.get(Order, int(number) - 1000) if number.isdigit() else None
+    if order is None or order.user_id != current_user.id:
+        abort(404)
+    return order
+
+
+@bp.get("/orders")
+@login_required
+def orders() -> str:
+    rows = db.session.scalars(
+        select(Order).where(Order.user_id == current_user.id).order_by(Order.id.desc())
+    )
+    return render_template("orders.html", orders=list(rows))
+
+
+@bp.get("/orders/<number>")
+@login_required
+def order_detail(number: str) -> str:
+    order = _own_order_or_404(number)
+    return render_template(
+        "order.html",
+        order=order,
+        payments=partialpay.payments_for(order.number),
+        account=partialpay.account(order.number),
+        form=PayForm(gateways=_gateway_choices()),
+    )
+
+
+@bp.post("/orders/<number>/pay")
+@login_required
+def pay_order(number: str) -> Response:
+    order = _own_order_or_404(number)
+    form = PayForm(gateways=_gateway_choices())
+    if order.status != "awaiting_payment" or not form.validate_on_submit():
+        flash("This order cannot be paid now.", "error")
+        return redirect(url_for("shop.order_detail", number=number))
+    return _pay(order, str(form.gateway.data), str(form.key.data))

@@ -1,0 +1,66 @@
+"""flask-partialpay: take money in parts in any Flask shop.
+
+Wallet balance applied at checkout with the rest paid by card, and instalment payments on
+an offer, confirmed by callbacks or by a manager. See the README for the wiring.
+"""
+
+from __future__ import annotations
+
+from . import signals
+from .checkout import CartSummary, FeeLine
+from .errors import (
+    AmountNotAllowed,
+    ConfigurationError,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidAmount,
+    OrderNotPayable,
+    PartialPayError,
+    PaymentError,
+    RefundNotPossible,
+    SignatureError,
+    UnknownCurrency,
+    UnknownSetting,
+)
+from .extension import PartialPay, PartialPayState
+from .forms import AmountField
+from .gateways.base import Gateway, GatewayEvent, StartOutcome
+from .models import OrderAccount, PartialPayModel, Payment, Refund
+from .money import format_money, from_minor, parse_amount, percent_of, to_minor
+from .orders import OrderInfo
+
+__all__ = [
+    "AmountField",
+    "AmountNotAllowed",
+    "CartSummary",
+    "ConfigurationError",
+    "CurrencyMismatch",
+    "FeeLine",
+    "Gateway",
+    "GatewayEvent",
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InvalidAmount",
+    "OrderAccount",
+    "OrderInfo",
+    "OrderNotPayable",
+    "PartialPay",
+    "PartialPayError",
+    "PartialPayModel",
+    "PartialPayState",
+    "Payment",
+    "PaymentError",
+    "Refund",
+    "RefundNotPossible",
+    "SignatureError",
+    "StartOutcome",
+    "UnknownCurrency",
+    "UnknownSetting",
+    "format_money",
+    "from_minor",
+    "parse_amount",
+    "percent_of",
+    "signals",
+    "to_minor",
+]

@@ -1,0 +1,97 @@
+"""Every ``PARTIALPAY_*`` setting, its default and what it does, in one place.
+
+The README's configuration table is checked against :data:`SETTINGS` by a test, so the two
+cannot drift. Reading a name that is not here raises :class:`UnknownSetting` with the
+closest real name, and so does starting an app whose config holds a misspelled key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from .errors import UnknownSetting
+
+PREFIX = "PARTIALPAY_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    doc: str
+
+
+SETTINGS: Mapping[str, Setting] = {
+    "PARTIALPAY_URL_PREFIX": Setting(
+        "/partialpay", "Where the extension's shopper pages are mounted."
+    ),
+    "PARTIALPAY_ADMIN_URL_PREFIX": Setting(
+        "/partialpay/admin", "Where the extension's admin pages are mounted."
+    ),
+    "PARTIALPAY_GATEWAYS": Setting(
+        ("sandbox_card", "manual"),
+        "Names of the payment methods offered at checkout, in the order shown.",
+    ),
+    "PARTIALPAY_MAX_AMOUNT": Setting(
+        {"*": "1000000"},
+        "Largest amount a person may type, per currency code; `*` is the default for "
+        "the others. Amounts are strings in major units.",
+    ),
+    "PARTIALPAY_DEFAULT_LOCALE": Setting(
+        "en", "Locale used to format amounts when the host has no Flask-Babel."
+    ),
+    "PARTIALPAY_SANDBOX_SECRET": Setting(
+        None,
+        "Key that signs the sandbox card's callbacks. Unset: derived from `SECRET_KEY`.",
+    ),
+    "PARTIALPAY_CALLBACK_TOLERANCE": Setting(
+        300,
+        "Seconds a signed gateway callback stays valid after it was signed "
+        "(a redelivery is signed anew, so a late event is still accepted).",
+    ),
+    "PARTIALPAY_MANUAL_INSTRUCTIONS": Setting(
+        "Transfer the amount to our bank account and quote the payment reference. "
+        "The payment counts once our team has confirmed it.",
+        "What the shopper is told to do after choosing bank transfer.",
+    ),
+    "PARTIALPAY_DB_RETRIES": Setting(
+        5,
+        "How many times a money movement is retried after a deadlock, serialization "
+        "failure or locked SQLite database before the error is raised.",
+    ),
+    "PARTIALPAY_ADMIN_PAGE_SIZE": Setting(50, "Rows per page on the admin lists."),
+}
+
+
+def _suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def unknown_setting(name: str) -> UnknownSetting:
+    return UnknownSetting(
+        f"{name} is not a flask-partialpay setting{_suggestion(name)} "
+        "The settings are listed in flask_partialpay/config.py and the README."
+    )
+
+
+def apply_defaults(app: Flask) -> None:
+    """Fill in every default and refuse misspelled ``PARTIALPAY_*`` keys in the app config."""
+    for name in app.config:
+        if name.startswith(PREFIX) and name not in SETTINGS:
+            raise unknown_setting(name)
+    for name, setting in SETTINGS.items():
+        app.config.setdefault(name, setting.default)
+
+
+def setting(name: str, app: Flask | None = None) -> Any:
+    """The value of setting ``name`` (with or without the ``PARTIALPAY_`` prefix)."""
+    key = name if name.startswith(PREFIX) else PREFIX + name
+    if key not in SETTINGS:
+        raise unknown_setting(key)
+    config = (app or current_app).config
+    return config.get(key, SETTINGS[key].default)

@@ -1,0 +1,134 @@
+"""Every error the extension raises on purpose.
+
+Each error carries a message for the person who caused it: an English template marked for
+translation plus its parameters. ``str(error)`` gives the English text (for logs and
+tracebacks); views show ``error.render(...)`` in the shopper's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+
+class PartialPayError(Exception):
+    """Base of every error the extension raises on purpose."""
+
+    code = "error"
+    template = "Something went wrong with this payment."
+
+    def __init__(self, template: str | None = None, **params: Any) -> None:
+        self.template = template or type(self).template
+        self.params = params
+        super().__init__(self.template % params if params else self.template)
+
+    def render(
+        self,
+        translate: Callable[[str], str] = str,
+        format_amount: Callable[[Decimal, str], str] | None = None,
+    ) -> str:
+        """The message in the reader's language, amounts in their number format."""
+        params = dict(self.params)
+        currency = params.get("currency")
+        if format_amount is not None and isinstance(currency, str):
+            for name, value in params.items():
+                if isinstance(value, Decimal):
+                    params[name] = format_amount(value, currency)
+        text = translate(self.template)
+        return text % params if params else text
+
+
+class ConfigurationError(PartialPayError):
+    """The host app is set up in a way the extension cannot work with."""
+
+    code = "configuration"
+
+
+class UnknownSetting(ConfigurationError, KeyError):
+    """A ``PARTIALPAY_*`` name that is not a setting (usually a typo)."""
+
+    code = "unknown_setting"
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0] if self.args else self.template
+
+
+class UnknownCurrency(PartialPayError, ValueError):
+    code = "unknown_currency"
+    template = "%(currency)s is not a currency code this shop knows."
+
+    def __init__(self, currency: str) -> None:
+        super().__init__(currency=currency)
+
+
+class InvalidAmount(PartialPayError, ValueError):
+    """An amount that is malformed, out of range or not exact in its currency.
+
+    ``code`` names the reason (``empty``, ``not_a_number``, ``too_many_decimals``...), so
+    callers and tests can tell the cases apart without parsing the message.
+    """
+
+    def __init__(self, code: str, template: str, **params: Any) -> None:
+        self.code = code
+        super().__init__(template, **params)
+
+
+class CurrencyMismatch(PartialPayError, ValueError):
+    code = "currency_mismatch"
+    template = "This payment is in %(got)s but the order is in %(expected)s."
+
+
+class IdempotencyConflict(PartialPayError):
+    """The idempotency key was used before for a different request."""
+
+    code = "idempotency_conflict"
+    template = (
+        "This request was already made with different details. Reload the page and try again."
+    )
+
+
+class PaymentError(PartialPayError):
+    code = "payment"
+    template = "The payment could not be made."
+
+
+class AmountNotAllowed(PaymentError):
+    code = "amount_not_allowed"
+    template = "Enter an amount from %(minimum)s to %(maximum)s."
+
+
+class OrderNotPayable(PaymentError):
+    code = "order_not_payable"
+    template = "This order cannot be paid any more."
+
+
+class IllegalTransition(PaymentError):
+    """A state change that the payment's current state does not allow."""
+
+    code = "illegal_transition"
+    template = "This payment is %(state)s and cannot become %(target)s."
+
+
+class UnknownGateway(PaymentError, LookupError):
+    code = "unknown_gateway"
+    template = "There is no payment method called “%(name)s”."
+
+
+class RefundNotPossible(PaymentError):
+    code = "refund_not_possible"
+    template = "This payment cannot be refunded by %(amount)s."
+
+
+class SignatureError(PartialPayError):
+    """A signed message (gateway callback, link) was forged, tampered with or expired."""
+
+    code = "signature"
+    template = "This message's signature is not valid."
+
+
+class OutOfOrder(PartialPayError):
+    """A gateway event arrived before the one it follows; the gateway should send it again."""
+
+    code = "out_of_order"
+    template = "This notification came before the one it follows."

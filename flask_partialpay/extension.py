@@ -1,0 +1,304 @@
+"""The ``PartialPay`` extension object: registration, per-app state and the host's calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from flask import Flask, current_app
+from flask_login import current_user
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import orders, payments
+from .checkout import CartSummary, FeeLine, cart_fee_lines
+from .config import apply_defaults, setting
+from .errors import ConfigurationError, OrderNotPayable, UnknownGateway
+from .gateways.base import Gateway
+from .gateways.external import ExternalGateway
+from .gateways.manual import ManualGateway
+from .gateways.sandbox_card import SandboxCardGateway
+from .i18n import current_locale, format_money, gettext, status_label
+from .models import OrderAccount, Payment
+from .money import to_minor
+from .orders import OrderInfo
+from .transactions import run_in_transaction
+
+T = TypeVar("T")
+OrderLoader = Callable[[str], OrderInfo | None]
+AdminCheck = Callable[[Any], bool]
+
+
+def _default_admin_check(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
+
+
+@dataclass
+class PartialPayState:
+    """Everything the extension keeps for one app: ``app.extensions["partialpay"]``."""
+
+    extension: PartialPay
+    db: SQLAlchemy
+    order_loader: OrderLoader | None
+    admin_check: AdminCheck
+    gateways: dict[str, Gateway] = field(default_factory=dict)
+
+    @property
+    def session(self) -> Session:
+        return self.db.session()
+
+    def transaction(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in a fresh transaction, committed, retried on contention.
+
+        Changes the host left pending in the session are committed first: a retry rolls
+        back, and it must not take the host's work with it.
+        """
+        session = self.session
+        if session.in_transaction():
+            session.commit()
+        return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
+
+    def gateway(self, name: str) -> Gateway:
+        try:
+            return self.gateways[name]
+        except KeyError:
+            raise UnknownGateway(name=name) from None
+
+    def is_admin(self, user: Any) -> bool:
+        return bool(self.admin_check(user))
+
+
+class PartialPay:
+    """Partial payments for a Flask shop.
+
+    ``PartialPay(app, db)`` or ``partialpay = PartialPay()`` then
+    ``partialpay.init_app(app, db)``. One object may serve several apps; each has its own
+    state in ``app.extensions["partialpay"]``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        db: SQLAlchemy | None = None,
+        *,
+        order_loader: OrderLoader | None = None,
+        admin_check: AdminCheck | None = None,
+    ) -> None:
+        self._order_loader = order_loader
+        self._admin_check = admin_check
+        if app is not None:
+            self.init_app(app, db)
+
+    # -- registration -------------------------------------------------------------------
+
+    def init_app(
+        self,
+        app: Flask,
+        db: SQLAlchemy | None = None,
+        *,
+        order_loader: OrderLoader | None = None,
+        admin_check: AdminCheck | None = None,
+    ) -> None:
+        """Register on ``app``; ``db`` is the host's Flask-SQLAlchemy object.
+
+        ``order_loader`` and ``admin_check`` given here apply to this app only and take
+        precedence over the ones registered with the decorators.
+        """
+        if "partialpay" in app.extensions:
+            raise ConfigurationError(
+                "PartialPay is already registered on this app; call init_app once per app."
+            )
+        db = db or app.extensions.get("sqlalchemy")
+        if not isinstance(db, SQLAlchemy):
+            raise ConfigurationError(
+                "PartialPay needs the app's Flask-SQLAlchemy object: "
+                "call init_app(app, db) after db.init_app(app)."
+            )
+        apply_defaults(app)
+        state = PartialPayState(
+            extension=self,
+            db=db,
+            order_loader=order_loader or self._order_loader,
+            admin_check=admin_check or self._admin_check or _default_admin_check,
+        )
+        state.gateways = self._build_gateways(app, state)
+        app.extensions["partialpay"] = state
+
+        from .views import register_views
+
+        register_views(app)
+        app.add_template_filter(format_money, "partialpay_money")
+        app.add_template_global(gettext, "_pp")
+        app.add_template_global(current_locale, "partialpay_locale")
+        app.add_template_global(status_label, "partialpay_status_label")
+
+        from .cli import partialpay_cli
+
+        app.cli.add_command(partialpay_cli)
+
+    @staticmethod
+    def _build_gateways(app: Flask, state: PartialPayState) -> dict[str, Gateway]:
+        available: dict[str, Callable[[], Gateway]] = {
+            "sandbox_card": lambda: SandboxCardGateway(lambda: state.session),
+            "manual": ManualGateway,
+        }
+        built: dict[str, Gateway] = {}
+        for name in app.config["PARTIALPAY_GATEWAYS"]:
+            if name not in available:
+                raise ConfigurationError(
+                    f"PARTIALPAY_GATEWAYS names {name!r}; the gateways are "
+                    f"{', '.join(sorted(available))}."
+                )
+            built[name] = available[name]()
+        return built
+
+    def order_loader(self, loader: OrderLoader) -> OrderLoader:
+        """Decorator: ``loader(reference)`` returns the host's order as an :class:`OrderInfo`."""
+        self._order_loader = loader
+        return loader
+
+    def admin_check(self, check: AdminCheck) -> AdminCheck:
+        """Decorator: ``check(user)`` says whether a user may use the admin pages."""
+        self._admin_check = check
+        return check
+
+    @staticmethod
+    def state() -> PartialPayState:
+        try:
+            state = current_app.extensions["partialpay"]
+        except KeyError:
+            raise ConfigurationError(
+                "PartialPay is not registered on this app: call partialpay.init_app(app, db)."
+            ) from None
+        assert isinstance(state, PartialPayState)
+        return state
+
+    # -- the host's order events ---------------------------------------------------------
+
+    def order_placed(self, info: OrderInfo) -> OrderAccount:
+        """The host placed an order; the extension opens its account (idempotent)."""
+        state = self.state()
+        return state.transaction(lambda: orders.ensure_account(state.session, info))
+
+    def order_paid(
+        self, reference: str, *, amount: Decimal | None = None, method: str = "external"
+    ) -> bool:
+        """The host collected ``amount`` (default: all that is due) outside the extension.
+
+        Recorded as a succeeded payment so the order's paid amount stays the sum of its
+        payments. Reporting the same event twice records it once.
+        """
+        state = self.state()
+
+        def work() -> bool:
+            account = self._account_or_load(state, reference)
+            charge = amount if amount is not None else account.due
+            key = f"{method}:{reference}:{to_minor(charge, account.currency)}"
+            started = payments.start(
+                state.session,
+                account=account,
+                gateway=ExternalGateway(method),
+                amount=charge,
+                customer_id=account.customer_id,
+                return_url="/",
+                idempotency_key=key,
+            )
+            return payments.succeed(state.session, started.payment)
+
+        return state.transaction(work)
+
+    def order_cancelled(self, reference: str) -> bool:
+        """The host cancelled its order: pending payments stop, captured money is reported."""
+        return self._close(reference, "cancelled")
+
+    def order_refunded(self, reference: str) -> bool:
+        """The host refunded its order: like a cancel, recorded as refunded."""
+        return self._close(reference, "refunded")
+
+    def _close(self, reference: str, closed_as: orders.ClosedAs) -> bool:
+        state = self.state()
+
+        def work() -> bool:
+            account = self.account(reference)
+            if account is None:
+                return False
+            return payments.close_order(state.session, account, closed_as)
+
+        return state.transaction(work)
+
+    def cart_fees(self, cart: CartSummary) -> list[FeeLine]:
+        """Call inside the host's cart-totals computation; add the lines to the totals."""
+        return cart_fee_lines(cart)
+
+    # -- payments ------------------------------------------------------------------------
+
+    def available_gateways(self) -> list[Gateway]:
+        return list(self.state().gateways.values())
+
+    def pay(
+        self,
+        reference: str,
+        *,
+        gateway: str,
+        return_url: str,
+        amount: Decimal | None = None,
+        idempotency_key: str | None = None,
+    ) -> payments.Started:
+        """Start paying ``amount`` (default: all that is due) of the current user's order.
+
+        Returns the payment and the URL to send the shopper to. Raises
+        :class:`OrderNotPayable` when the order is not the current user's or is closed.
+        """
+        state = self.state()
+        chosen = state.gateway(gateway)
+        customer_id = current_user.get_id() if current_user.is_authenticated else None
+
+        def work() -> payments.Started:
+            account = self._account_or_load(state, reference)
+            if customer_id is None or account.customer_id != customer_id:
+                raise OrderNotPayable()
+            return payments.start(
+                state.session,
+                account=account,
+                gateway=chosen,
+                amount=amount if amount is not None else account.due,
+                customer_id=customer_id,
+                return_url=return_url,
+                idempotency_key=idempotency_key,
+            )
+
+        return state.transaction(work)
+
+    def account(self, reference: str) -> OrderAccount | None:
+        return (
+            self.state()
+            .session.scalars(select(OrderAccount).where(OrderAccount.reference == reference))
+            .one_or_none()
+        )
+
+    def payments_for(self, reference: str) -> list[Payment]:
+        return list(
+            self.state().session.scalars(
+                select(Payment)
+                .join(OrderAccount)
+                .where(OrderAccount.reference == reference)
+                .order_by(Payment.id)
+            )
+        )
+
+    def _account_or_load(self, state: PartialPayState, reference: str) -> OrderAccount:
+        account = self.account(reference)
+        if account is not None:
+            return account
+        if state.order_loader is None:
+            raise ConfigurationError(
+                "Register an order loader (@partialpay.order_loader) or call "
+                "partialpay.order_placed(...) before paying an order."
+            )
+        info = state.order_loader(reference)
+        if info is None:
+            raise OrderNotPayable()
+        return orders.ensure_account(state.session, info)

@@ -1,0 +1,35 @@
+"""The extension's Alembic revisions, on their own branch labelled ``partialpay``.
+
+A host using Flask-Migrate adds them to its own migrations and applies both branches::
+
+    from flask_partialpay.migrations import add_version_location
+
+    migrate = Migrate(app, db)
+    migrate.configure(add_version_location)
+    # then: flask db upgrade heads
+
+For autogenerate, give Alembic both metadatas in ``env.py``:
+``target_metadata = [db.metadata, flask_partialpay.PartialPayModel.metadata]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.config import Config
+
+VERSIONS_DIR = str(Path(__file__).parent / "versions")
+BRANCH = "partialpay"
+
+
+def add_version_location(config: Config) -> Config:
+    """Alembic config hook: also look for revisions in the extension's folder."""
+    locations = config.get_main_option("version_locations")
+    if not locations:
+        script_location = config.get_main_option("script_location") or "migrations"
+        locations = str(Path(script_location) / "versions")
+    if VERSIONS_DIR not in locations.split():
+        config.set_main_option("version_locations", f"{locations} {VERSIONS_DIR}")
+    # Keep the path separator explicit: space, as Alembic's default.
+    config.set_main_option("version_path_separator", "space")
+    return config

@@ -1,0 +1,210 @@
+"""The extension's tables, all prefixed ``partialpay_``.
+
+They live on their own declarative base and metadata, so they never mix with the host's
+models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
+Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
+properties convert through :mod:`flask_partialpay.money`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from . import money
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    MariaDB and SQLite keep no time zone, so values are stored as naive UTC.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store aware datetimes (use flask_partialpay.models.utcnow())")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class PartialPayModel(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OrderAccount(PartialPayModel):
+    """The extension's view of one host order: what it costs and what has been paid.
+
+    ``status`` is written only by :func:`flask_partialpay.orders.derive_status`.
+    """
+
+    __tablename__ = "partialpay_order"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # Set once when the host cancels or refunds the order; feeds derive_status.
+    closed_as: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="order", order_by="Payment.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def total(self) -> Decimal:
+        return money.from_minor(self.total_minor, self.currency)
+
+    @property
+    def paid(self) -> Decimal:
+        return money.from_minor(self.paid_minor, self.currency)
+
+    @property
+    def due(self) -> Decimal:
+        return money.from_minor(max(self.total_minor - self.paid_minor, 0), self.currency)
+
+
+class Payment(PartialPayModel):
+    """One payment towards an order through one gateway: the order's invoice for it."""
+
+    __tablename__ = "partialpay_payment"
+    __table_args__ = (UniqueConstraint("gateway", "gateway_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Unguessable id used in URLs and sent to gateways, never the sequential one.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("partialpay_order.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    gateway: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    return_url: Mapped[str] = mapped_column(String(512), default="/")
+    failure_message: Mapped[str | None] = mapped_column(String(255), default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    order: Mapped[OrderAccount] = relationship(back_populates="payments", lazy="joined")
+
+    @property
+    def amount(self) -> Decimal:
+        return money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def refunded(self) -> Decimal:
+        return money.from_minor(self.refunded_minor, self.currency)
+
+    @property
+    def refundable(self) -> Decimal:
+        if self.status != "succeeded":
+            return money.from_minor(0, self.currency)
+        return money.from_minor(self.amount_minor - self.refunded_minor, self.currency)
+
+
+class GatewayEvent(PartialPayModel):
+    """A gateway notification that was applied; the unique key makes a redelivery a no-op."""
+
+    __tablename__ = "partialpay_gateway_event"
+    __table_args__ = (UniqueConstraint("gateway", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_payment.id"), index=True, default=None
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Refund(PartialPayModel):
+    """Money given back for a payment through its gateway."""
+
+    __tablename__ = "partialpay_refund"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("partialpay_payment.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    requested_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def amount(self) -> Decimal:
+        return money.from_minor(self.amount_minor, self.currency)
+
+
+class SandboxCharge(PartialPayModel):
+    """The sandbox card processor's own record of a charge (stands in for a real PSP)."""
+
+    __tablename__ = "partialpay_sandbox_charge"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # One charge per payment: a second card submission returns the first charge.
+    payment_public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    card_last4: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16))
+    decline_message: Mapped[str | None] = mapped_column(String(255), default=None)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SandboxRefund(PartialPayModel):
+    """The sandbox processor's record of one refund; the key makes a retried refund a no-op."""
+
+    __tablename__ = "partialpay_sandbox_refund"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    charge_id: Mapped[str] = mapped_column(ForeignKey("partialpay_sandbox_charge.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,128 @@
+"""Order accounts: the extension's record of what a host order costs and what was paid.
+
+An order's status is never set by hand: :func:`derive_status` computes it from the amounts
+and from how the host closed the order, and :func:`refresh_status` is the only writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .errors import IdempotencyConflict
+from .models import OrderAccount
+from .money import to_minor
+from .transactions import update_rows
+
+OrderStatus = Literal["open", "completed", "cancelled", "refunded", "declined"]
+ClosedAs = Literal["cancelled", "refunded", "declined"]
+
+
+@dataclass(frozen=True)
+class OrderInfo:
+    """What the host tells the extension about one of its orders.
+
+    ``total`` is the amount to collect, taxes and fees included; ``customer_id`` is the
+    Flask-Login id (``user.get_id()``) of the customer who may pay it.
+    """
+
+    reference: str
+    customer_id: str
+    currency: str
+    total: Decimal
+
+
+def derive_status(*, total_minor: int, paid_minor: int, closed_as: str | None) -> OrderStatus:
+    """Open until the confirmed payments reach the total, then Completed; or as closed."""
+    if closed_as == "cancelled":
+        return "cancelled"
+    if closed_as == "refunded":
+        return "refunded"
+    if closed_as == "declined":
+        return "declined"
+    return "completed" if paid_minor >= total_minor else "open"
+
+
+def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
+    """Re-read the account (after a write in this transaction) and store its status."""
+    session.refresh(account)
+    status = derive_status(
+        total_minor=account.total_minor,
+        paid_minor=account.paid_minor,
+        closed_as=account.closed_as,
+    )
+    if account.status != status:
+        account.status = status
+        session.flush()
+    return status
+
+
+def ensure_account(session: Session, info: OrderInfo) -> OrderAccount:
+    """The account for ``info.reference``, created on first use.
+
+    Registering the same order again is harmless; registering it with another customer,
+    currency or total is refused, since the host's order must not change under a payment.
+    """
+    total_minor = to_minor(info.total, info.currency)
+    account = _by_reference(session, info.reference)
+    if account is None:
+        candidate = OrderAccount(
+            reference=info.reference,
+            customer_id=info.customer_id,
+            currency=info.currency,
+            total_minor=total_minor,
+            paid_minor=0,
+            status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
+        )
+        try:
+            with session.begin_nested():
+                session.add(candidate)
+            return candidate
+        except IntegrityError:
+            # Another request registered it a moment ago; use theirs.
+            account = _by_reference(session, info.reference)
+            assert account is not None
+    if (account.customer_id, account.currency, account.total_minor) != (
+        info.customer_id,
+        info.currency,
+        total_minor,
+    ):
+        raise IdempotencyConflict(
+            "Order %(reference)s was registered with other details.",
+            reference=info.reference,
+        )
+    return account
+
+
+def _by_reference(session: Session, reference: str) -> OrderAccount | None:
+    return session.scalars(
+        select(OrderAccount).where(OrderAccount.reference == reference)
+    ).one_or_none()
+
+
+def add_payment(session: Session, account: OrderAccount, amount_minor: int) -> OrderStatus:
+    """Count a confirmed payment towards the order (an atomic increment, not read-modify-write)."""
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id)
+        .values(paid_minor=OrderAccount.paid_minor + amount_minor),
+    )
+    return refresh_status(session, account)
+
+
+def close(session: Session, account: OrderAccount, closed_as: ClosedAs) -> bool:
+    """Mark the order cancelled, refunded or declined; only the first close counts."""
+    changed = update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id, OrderAccount.closed_as.is_(None))
+        .values(closed_as=closed_as),
+    )
+    refresh_status(session, account)
+    return changed == 1

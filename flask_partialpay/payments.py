@@ -1,0 +1,330 @@
+"""Payments towards orders: start, succeed, fail, confirm, reject, refund.
+
+This is the one module that changes a payment's status or an order's paid amount. Each
+change is a conditional update (``... WHERE status = 'pending'``) whose row count says
+whether this call made it; a duplicate, late or concurrent repeat finds nothing to change
+and does nothing. Signals are sent only by the call that made the change.
+
+Functions here work inside the caller's transaction and do not commit; the extension's
+service methods wrap them in :func:`..transactions.run_in_transaction`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import orders, signals
+from .errors import (
+    AmountNotAllowed,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    OrderNotPayable,
+    OutOfOrder,
+    PaymentError,
+    RefundNotPossible,
+)
+from .gateways.base import Gateway, GatewayEvent
+from .models import GatewayEvent as GatewayEventRecord
+from .models import OrderAccount, Payment, Refund, utcnow
+from .money import from_minor, quantum, to_minor
+from .transactions import update_rows
+
+PENDING = "pending"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+REJECTED = "rejected"
+CANCELLED = "cancelled"
+
+# A gateway may report success after the shop gave up on a payment (the shopper left, the
+# order was cancelled): the money was taken all the same, so it is recorded.
+_MAY_SUCCEED_FROM = (PENDING, CANCELLED)
+
+
+@dataclass(frozen=True)
+class Started:
+    payment: Payment
+    redirect_url: str
+    created: bool
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def start(
+    session: Session,
+    *,
+    account: OrderAccount,
+    gateway: Gateway,
+    amount: Decimal,
+    customer_id: str,
+    return_url: str,
+    idempotency_key: str | None,
+) -> Started:
+    """Create a pending payment of ``amount`` towards the order and start it at the gateway.
+
+    The amount must be positive and at most what is still due. The same idempotency key
+    with the same details returns the first payment (a form submitted twice pays once);
+    with other details it is a conflict.
+    """
+    if account.status != "open":
+        raise OrderNotPayable()
+    amount_minor = to_minor(amount, account.currency)
+    due_minor = account.total_minor - account.paid_minor
+    if not 0 < amount_minor <= due_minor:
+        raise AmountNotAllowed(
+            minimum=quantum(account.currency),
+            maximum=from_minor(due_minor, account.currency),
+            currency=account.currency,
+        )
+    fingerprint = _fingerprint(account.reference, gateway.name, amount_minor, customer_id)
+    payment = Payment(
+        public_id=secrets.token_urlsafe(18),
+        order_id=account.id,
+        customer_id=customer_id,
+        gateway=gateway.name,
+        amount_minor=amount_minor,
+        currency=account.currency,
+        status=PENDING,
+        refunded_minor=0,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        return_url=return_url,
+    )
+    try:
+        with session.begin_nested():
+            session.add(payment)
+    except IntegrityError:
+        existing = session.scalars(
+            select(Payment).where(Payment.idempotency_key == idempotency_key)
+        ).one_or_none()
+        if existing is None:
+            raise
+        if existing.request_fingerprint != fingerprint:
+            raise IdempotencyConflict() from None
+        return Started(existing, gateway.start(existing).redirect_url, created=False)
+    signals.payment_recorded.send(signals.sender(), payment=payment)
+    return Started(payment, gateway.start(payment).redirect_url, created=True)
+
+
+def _transition(
+    session: Session,
+    payment: Payment,
+    *,
+    from_states: Collection[str],
+    to_state: str,
+    **values: object,
+) -> bool:
+    """Move ``payment`` to ``to_state`` if it is still in one of ``from_states``."""
+    changed = update_rows(
+        session,
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status.in_(from_states))
+        .values(status=to_state, decided_at=utcnow(), **values),
+    )
+    session.refresh(payment)
+    return changed == 1
+
+
+def succeed(
+    session: Session,
+    payment: Payment,
+    *,
+    gateway_reference: str | None = None,
+    confirmed_by: str | None = None,
+) -> bool:
+    """Count ``payment`` towards its order; False if it already counted (a repeat)."""
+    from_states = (PENDING,) if confirmed_by is not None else _MAY_SUCCEED_FROM
+    values: dict[str, object] = {"decided_by": confirmed_by}
+    if gateway_reference is not None:
+        values["gateway_reference"] = gateway_reference
+    if not _transition(session, payment, from_states=from_states, to_state=SUCCEEDED, **values):
+        return False
+    account = payment.order
+    was_open = account.status == "open"
+    status = orders.add_payment(session, account, payment.amount_minor)
+    app = signals.sender()
+    signals.payment_succeeded.send(app, payment=payment, order=account, confirmed_by=confirmed_by)
+    if was_open and status == "completed":
+        signals.order_fully_paid.send(app, order=account)
+    if account.closed_as is not None:
+        # Paid after the host closed the order: the gateway holds money the shop must return.
+        signals.refund_owed.send(app, order=account, payment=payment, amount=payment.amount)
+    return True
+
+
+def fail(
+    session: Session,
+    payment: Payment,
+    *,
+    to_state: str = FAILED,
+    reason: str | None = None,
+    decided_by: str | None = None,
+) -> bool:
+    """Mark a pending ``payment`` as never counting; False if it was no longer pending."""
+    changed = _transition(
+        session,
+        payment,
+        from_states=(PENDING,),
+        to_state=to_state,
+        failure_message=(reason or "")[:255] or None,
+        decided_by=decided_by,
+    )
+    if changed:
+        signals.payment_failed.send(signals.sender(), payment=payment, reason=reason)
+    return changed
+
+
+def apply_event(session: Session, gateway: Gateway, event: GatewayEvent) -> bool:
+    """Apply a verified gateway notification once; False for a repeat of one already applied.
+
+    Raises :class:`OutOfOrder` for a notification that cannot apply yet (a refund of a
+    payment not yet known to have succeeded): the gateway delivers it again later.
+    """
+    payment = session.scalars(
+        select(Payment).where(
+            Payment.public_id == event.payment_public_id, Payment.gateway == gateway.name
+        )
+    ).one_or_none()
+    if payment is None:
+        raise PaymentError("No payment %(id)s for this gateway.", id=event.payment_public_id)
+    if event.currency != payment.currency:
+        raise CurrencyMismatch(got=event.currency, expected=payment.currency)
+    if event.kind != "refund.succeeded" and event.amount_minor != payment.amount_minor:
+        raise PaymentError(
+            "The gateway reports another amount for payment %(id)s.", id=payment.public_id
+        )
+    if event.kind == "refund.succeeded" and payment.status != SUCCEEDED:
+        raise OutOfOrder()
+    try:
+        with session.begin_nested():
+            session.add(
+                GatewayEventRecord(
+                    gateway=gateway.name,
+                    event_id=event.event_id,
+                    kind=event.kind,
+                    payment_id=payment.id,
+                )
+            )
+    except IntegrityError:
+        return False
+    if event.kind == "payment.succeeded":
+        succeed(session, payment, gateway_reference=event.gateway_reference)
+    elif event.kind == "payment.failed":
+        fail(session, payment, reason=event.message)
+    else:
+        _record_refund(
+            session,
+            payment,
+            amount_minor=event.amount_minor,
+            gateway_reference=event.gateway_reference,
+            idempotency_key=f"{gateway.name}:{event.gateway_reference}",
+            requested_by=None,
+        )
+    return True
+
+
+def refund(
+    session: Session,
+    payment: Payment,
+    gateway: Gateway,
+    *,
+    amount: Decimal,
+    idempotency_key: str,
+    requested_by: str | None,
+) -> Refund:
+    """Return ``amount`` of a succeeded payment through its gateway, at most once per key.
+
+    The shop's side is reserved first with a conditional update, so two refunds can never
+    together exceed the payment; the gateway refunds under the same key, so a retry after a
+    timeout does not refund twice.
+    """
+    previous = session.scalars(
+        select(Refund).where(Refund.idempotency_key == idempotency_key)
+    ).one_or_none()
+    if previous is not None:
+        if previous.payment_id != payment.id or previous.amount_minor != to_minor(
+            amount, payment.currency
+        ):
+            raise IdempotencyConflict()
+        return previous
+    if not gateway.supports_refund:
+        raise RefundNotPossible(amount=amount, currency=payment.currency)
+    record = _record_refund(
+        session,
+        payment,
+        amount_minor=to_minor(amount, payment.currency),
+        gateway_reference=None,
+        idempotency_key=idempotency_key,
+        requested_by=requested_by,
+    )
+    record.gateway_reference = gateway.refund(payment, amount, idempotency_key=idempotency_key)
+    session.flush()
+    return record
+
+
+def _record_refund(
+    session: Session,
+    payment: Payment,
+    *,
+    amount_minor: int,
+    gateway_reference: str | None,
+    idempotency_key: str,
+    requested_by: str | None,
+) -> Refund:
+    if gateway_reference is not None:
+        known = session.scalars(
+            select(Refund).where(
+                Refund.payment_id == payment.id, Refund.gateway_reference == gateway_reference
+            )
+        ).one_or_none()
+        if known is not None:
+            return known  # the notification of a refund the shop itself asked for
+    reserved = update_rows(
+        session,
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.status == SUCCEEDED,
+            Payment.refunded_minor + amount_minor <= Payment.amount_minor,
+        )
+        .values(refunded_minor=Payment.refunded_minor + amount_minor),
+    )
+    if amount_minor <= 0 or reserved != 1:
+        raise RefundNotPossible(
+            amount=from_minor(amount_minor, payment.currency), currency=payment.currency
+        )
+    record = Refund(
+        payment_id=payment.id,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        idempotency_key=idempotency_key,
+        gateway_reference=gateway_reference,
+        requested_by=requested_by,
+    )
+    session.add(record)
+    session.flush()
+    session.refresh(payment)
+    signals.payment_refunded.send(signals.sender(), payment=payment, refund=record)
+    return record
+
+
+def close_order(session: Session, account: OrderAccount, closed_as: orders.ClosedAs) -> bool:
+    """The host cancelled or refunded its order: stop pending payments, report money owed."""
+    if not orders.close(session, account, closed_as):
+        return False
+    app = signals.sender()
+    for payment in session.scalars(select(Payment).where(Payment.order_id == account.id)):
+        if payment.status == PENDING:
+            fail(session, payment, to_state=CANCELLED, reason="order " + closed_as)
+        elif payment.status == SUCCEEDED and payment.refundable > 0:
+            signals.refund_owed.send(app, order=account, payment=payment, amount=payment.refundable)
+    return True

@@ -1,0 +1,51 @@
+"""Blinker signals for everything that happens to money.
+
+Every signal is sent with the Flask app as sender, inside the database transaction that made
+the change: what a receiver writes with the host's ``db.session`` is committed together with
+it, and if a receiver raises, the change is rolled back (a gateway then delivers its
+notification again). Each signal is sent exactly once per change, even when the same
+gateway notification arrives several times at once.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+from flask import Flask, current_app
+
+_signals = Namespace()
+
+
+def sender() -> Flask:
+    """The app that sends a signal: the real object, so receivers can compare it."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+#: A payment was created and is waiting for its gateway. kwargs: ``payment``.
+payment_recorded = _signals.signal("payment-recorded")
+
+#: A payment now counts towards its order (card captured, transfer confirmed).
+#: kwargs: ``payment``, ``order``, ``confirmed_by`` (admin id for manual payments, else None).
+payment_succeeded = _signals.signal("payment-succeeded")
+
+#: A payment will never count (declined, rejected by a manager, cancelled).
+#: kwargs: ``payment``, ``reason``.
+payment_failed = _signals.signal("payment-failed")
+
+#: Money was returned for a payment through its gateway. kwargs: ``payment``, ``refund``.
+payment_refunded = _signals.signal("payment-refunded")
+
+#: The confirmed payments of an order reached its total. kwargs: ``order``.
+order_fully_paid = _signals.signal("order-fully-paid")
+
+#: An order was cancelled or refunded while a gateway still holds money for it; an admin
+#: must refund it there. kwargs: ``order``, ``payment``, ``amount`` (Decimal).
+refund_owed = _signals.signal("refund-owed")
+
+__all__ = [
+    "order_fully_paid",
+    "payment_failed",
+    "payment_recorded",
+    "payment_refunded",
+    "payment_succeeded",
+    "refund_owed",
+]

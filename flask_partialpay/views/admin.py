@@ -1,0 +1,146 @@
+"""The admin "Payments" tab: confirm or reject bank transfers, refund card payments."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from .. import payments
+from ..config import setting
+from ..errors import PartialPayError
+from ..extension import PartialPay
+from ..forms import DecisionForm, RefundForm
+from ..i18n import gettext, translate_error
+from ..models import Payment
+from .access import admin_required
+
+admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
+
+STATUS_FILTERS = ("pending", "succeeded", "failed", "rejected", "cancelled")
+
+
+def _payment_or_404(public_id: str) -> Payment:
+    payment = (
+        PartialPay.state()
+        .session.scalars(select(Payment).where(Payment.public_id == public_id))
+        .one_or_none()
+    )
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@admin_blueprint.get("/payments")
+@admin_required
+def payments_list() -> str:
+    state = PartialPay.state()
+    status = request.args.get("status", "")
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    size = int(setting("ADMIN_PAGE_SIZE"))
+    query = select(Payment)
+    if status in STATUS_FILTERS:
+        query = query.where(Payment.status == status)
+    total = state.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(
+        state.session.scalars(
+            query.order_by(Payment.id.desc()).limit(size).offset((page - 1) * size)
+        )
+    )
+    return render_template(
+        "partialpay/admin/payments.html",
+        payments=rows,
+        gateways=state.gateways,
+        status=status,
+        statuses=STATUS_FILTERS,
+        page=page,
+        pages=max((total + size - 1) // size, 1),
+        decision_form=DecisionForm(),
+        refund_forms={p.public_id: _refund_form(p) for p in rows if p.refundable > 0},
+    )
+
+
+def _refund_form(payment: Payment) -> RefundForm:
+    form = RefundForm(formdata=None, prefix=payment.public_id)
+    form.amount.data = str(payment.refundable)
+    return form
+
+
+def _back() -> Response:
+    return redirect(
+        url_for("partialpay_admin.payments_list", status=request.args.get("status", ""))
+    )
+
+
+@admin_blueprint.post("/payments/<public_id>/confirm")
+@admin_required
+def confirm_payment(public_id: str) -> Response:
+    return _decide(public_id, confirm=True)
+
+
+@admin_blueprint.post("/payments/<public_id>/reject")
+@admin_required
+def reject_payment(public_id: str) -> Response:
+    return _decide(public_id, confirm=False)
+
+
+def _decide(public_id: str, *, confirm: bool) -> Response:
+    payment = _payment_or_404(public_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    state = PartialPay.state()
+    if not state.gateway(payment.gateway).confirmed_by_manager:
+        abort(404)
+    admin_id = current_user.get_id()
+    if confirm:
+        changed = state.transaction(
+            lambda: payments.succeed(state.session, payment, confirmed_by=admin_id)
+        )
+    else:
+        changed = state.transaction(
+            lambda: payments.fail(
+                state.session,
+                payment,
+                to_state=payments.REJECTED,
+                reason=form.reason.data or None,
+                decided_by=admin_id,
+            )
+        )
+    if changed:
+        flash(gettext("Payment confirmed.") if confirm else gettext("Payment rejected."), "success")
+    else:
+        flash(gettext("This payment was already decided; nothing changed."), "error")
+    return _back()
+
+
+@admin_blueprint.post("/payments/<public_id>/refund")
+@admin_required
+def refund_payment(public_id: str) -> Response:
+    payment = _payment_or_404(public_id)
+    form = RefundForm(prefix=payment.public_id)
+    form.amount.currency = payment.currency
+    if not form.validate_on_submit() or form.amount.amount is None:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return _back()
+    state = PartialPay.state()
+    amount = form.amount.amount
+    try:
+        state.transaction(
+            lambda: payments.refund(
+                state.session,
+                payment,
+                state.gateway(payment.gateway),
+                amount=amount,
+                idempotency_key=str(form.idempotency_key.data),
+                requested_by=current_user.get_id(),
+            )
+        )
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+    else:
+        flash(gettext("Refund sent."), "success")
+    return _back()

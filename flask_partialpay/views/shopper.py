@@ -1,0 +1,67 @@
+"""Pages a shopper sees: the sandbox card page and a payment's own page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template
+from werkzeug.wrappers import Response
+
+from ..extension import PartialPay
+from ..forms import SandboxCardForm
+from ..gateways import sandbox_processor as processor
+from ..i18n import gettext
+from ..payments import PENDING, SUCCEEDED
+from .access import own_payment_or_404
+from .callbacks import receive_callback
+
+shopper_blueprint = Blueprint("partialpay", __name__, template_folder="../templates")
+
+
+@shopper_blueprint.route("/card/<public_id>", methods=["GET", "POST"])
+def sandbox_card(public_id: str) -> str | Response:
+    """The sandbox processor's hosted card page."""
+    payment = own_payment_or_404(public_id)
+    if payment.gateway != "sandbox_card":
+        abort(404)
+    if payment.status != PENDING:
+        return redirect(payment.return_url)
+    form = SandboxCardForm()
+    if form.validate_on_submit():
+        state = PartialPay.state()
+        charge = state.transaction(
+            lambda: processor.charge(
+                state.session,
+                payment_public_id=payment.public_id,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                card_number=form.card_digits,
+            )
+        )
+        # The processor tells the shop the way a real one does: a signed notification.
+        body, headers = processor.encode(processor.charge_event(charge))
+        receive_callback("sandbox_card", body, headers)
+        state.session.refresh(payment)
+        if payment.status == SUCCEEDED:
+            flash(gettext("Payment received. Thank you!"), "success")
+        else:
+            flash(
+                gettext(
+                    "The payment did not go through: %(reason)s",
+                    reason=gettext(payment.failure_message or ""),
+                ),
+                "error",
+            )
+        return redirect(payment.return_url)
+    return render_template(
+        "partialpay/sandbox_card.html",
+        payment=payment,
+        form=form,
+        test_cards=processor.TEST_CARDS,
+    )
+
+
+@shopper_blueprint.get("/payments/<public_id>")
+def payment_page(public_id: str) -> str:
+    """A payment's status; for a bank transfer, what to transfer and where."""
+    payment = own_payment_or_404(public_id)
+    gateway = PartialPay.state().gateways.get(payment.gateway)
+    return render_template("partialpay/payment.html", payment=payment, gateway=gateway)

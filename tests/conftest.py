@@ -1,0 +1,201 @@
+"""Fixtures: the example shop on each configured database, a clean database per test.
+
+SQLite always runs. PostgreSQL and MariaDB run when ``PARTIALPAY_TEST_POSTGRES_URL`` and
+``PARTIALPAY_TEST_MARIADB_URL`` are set. With ``PARTIALPAY_REQUIRE_BACKENDS=1`` (as in CI)
+an unset or unreachable backend fails the run instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from example_shop import create_app
+from example_shop.demo import seed
+from example_shop.models import db
+from flask_partialpay import PartialPayModel
+
+BACKEND_ENV = {
+    "postgresql": "PARTIALPAY_TEST_POSTGRES_URL",
+    "mariadb": "PARTIALPAY_TEST_MARIADB_URL",
+}
+REQUIRE_BACKENDS = os.environ.get("PARTIALPAY_REQUIRE_BACKENDS") == "1"
+METADATAS = (db.metadata, PartialPayModel.metadata)
+
+_prepared: set[str] = set()
+
+
+def server_url(backend: str) -> str:
+    """The URL of a server backend, or skip (fail when backends are required)."""
+    url = os.environ.get(BACKEND_ENV[backend])
+    if not url:
+        message = f"{BACKEND_ENV[backend]} is not set"
+        if REQUIRE_BACKENDS:
+            pytest.fail(message + " and PARTIALPAY_REQUIRE_BACKENDS=1")
+        pytest.skip(message)
+    return url
+
+
+def _check_reachable(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        message = f"cannot reach {engine.url.render_as_string(hide_password=True)}: {error}"
+        if REQUIRE_BACKENDS:
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+
+
+def _reset_schema(app: Flask, backend: str) -> None:
+    """Drop and recreate every table once per run; later tests only empty them."""
+    if backend in _prepared:
+        return
+    for metadata in reversed(METADATAS):
+        metadata.drop_all(db.engine)
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    for metadata in METADATAS:
+        metadata.create_all(db.engine)
+    _prepared.add(backend)
+
+
+def _empty_tables() -> None:
+    db.session.remove()
+    with db.engine.begin() as connection:
+        for metadata in reversed(METADATAS):
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        # A file, not :memory:, so that parallel connections share one database.
+        return f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    url = server_url(backend)
+    _check_reachable(url)
+    return url
+
+
+@pytest.fixture
+def app(backend: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
+    app.instance_path = str(tmp_path)
+    with app.app_context():
+        if backend == "sqlite":
+            for metadata in METADATAS:
+                metadata.create_all(db.engine)
+        else:
+            _reset_schema(app, backend)
+            _empty_tables()
+        seed()
+        yield app
+        db.session.remove()
+        if backend != "sqlite":
+            _empty_tables()
+        db.engine.dispose()
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def form_value(html: str, name: str) -> str:
+    match = re.search(rf'name="{re.escape(name)}"[^>]*value="([^"]*)"', html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{re.escape(name)}"', html
+    )
+    assert match, f"page has no field {name}"
+    return match.group(1)
+
+
+class Shopper:
+    """Drives the example shop over HTTP as a person would, CSRF tokens included."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, **kwargs)
+
+    def post_form(self, page_url: str, action_url: str, data: dict[str, str], **kwargs: Any) -> Any:
+        """Open ``page_url`` (for its CSRF token), then submit ``data`` to ``action_url``."""
+        page = self.client.get(page_url)
+        assert page.status_code == 200, (page_url, page.status_code)
+        html = page.get_data(as_text=True)
+        return self.client.post(action_url, data={"csrf_token": csrf_from(html), **data}, **kwargs)
+
+    def login(self, email: str, password: str) -> None:
+        response = self.post_form("/login", "/login", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+    def add_to_cart(self, sku: str, quantity: int = 1) -> None:
+        from example_shop.models import Product
+
+        product = db.session.scalars(sa.select(Product).where(Product.sku == sku)).one()
+        response = self.post_form("/", f"/cart/add/{product.id}", {"quantity": str(quantity)})
+        assert response.status_code == 302
+
+    def checkout(self, gateway: str) -> Any:
+        page = self.client.get("/cart").get_data(as_text=True)
+        return self.client.post(
+            "/checkout",
+            data={
+                "csrf_token": csrf_from(page),
+                "gateway": gateway,
+                "key": form_value(page, "key"),
+            },
+        )
+
+    def pay_card(self, card_url: str, number: str, expiry: str = "12/39", cvc: str = "123") -> Any:
+        return self.post_form(
+            card_url, card_url, {"card_number": number, "expiry": expiry, "cvc": cvc}
+        )
+
+
+@pytest.fixture
+def shopper(client: FlaskClient) -> Shopper:
+    person = Shopper(client)
+    person.login("asha@example.com", "asha-demo")
+    return person
+
+
+@pytest.fixture
+def other_shopper(app: Flask) -> Shopper:
+    person = Shopper(app.test_client())
+    person.login("ravi@example.com", "ravi-demo")
+    return person
+
+
+@pytest.fixture
+def admin(app: Flask) -> Shopper:
+    person = Shopper(app.test_client())
+    person.login("admin@example.com", "admin-demo")
+    return person
