@@ -15,7 +15,7 @@ from flask_wtf import CSRFProtect
 from flask_partialpay import OrderInfo, PartialPay, signals
 from flask_partialpay.migrations import add_version_location
 
-from .models import Order, User, db, naive_utcnow
+from .models import User, db, naive_utcnow, order_by_number
 
 partialpay = PartialPay()
 login_manager = LoginManager()
@@ -66,9 +66,7 @@ def load_user(user_id: str) -> User | None:
 @partialpay.order_loader
 def load_order(reference: str) -> OrderInfo | None:
     """The host contract's order loader: the extension asks for an order by its number."""
-    if not reference.isdigit():
-        return None
-    order = db.session.get(Order, int(reference) - 1000)
+    order = order_by_number(reference)
     if order is None:
         return None
     return OrderInfo(
@@ -81,7 +79,7 @@ def load_order(reference: str) -> OrderInfo | None:
 
 def mark_order_paid(app: Flask, order: Any, **extra: Any) -> None:
     """The extension says the order is paid in full: the shop marks its own order paid."""
-    shop_order = db.session.get(Order, int(order.reference) - 1000)
+    shop_order = order_by_number(order.reference)
     if shop_order is not None and shop_order.status == "awaiting_payment":
         shop_order.status = "paid"
         shop_order.paid_at = naive_utcnow()

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from . import partialpay
 from .forms import CsrfOnlyForm
-from .models import Order, db
+from .models import Order, db, order_by_number
 
 bp = Blueprint("admin", __name__)
 
@@ -39,7 +39,7 @@ def orders() -> str:
 @bp.post("/orders/<number>/cancel")
 @admin_only
 def cancel_order(number: str) -> Response:
-    order = db.session.get(Order, int(number) - 1000) if number.isdigit() else None
+    order = order_by_number(number)
     if order is None:
         abort(404)
     if not CsrfOnlyForm().validate_on_submit():

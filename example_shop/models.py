@@ -105,6 +105,13 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         return from_minor(self.total_minor, self.currency)
 
 
+def order_by_number(number: str) -> Order | None:
+    """The order shown to people as ``number`` (its id plus 1000), if there is one."""
+    if not number.isdigit():
+        return None
+    return db.session.get(Order, int(number) - 1000)
+
+
 class OrderLine(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "shop_order_line"
 

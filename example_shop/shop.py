@@ -9,13 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from flask_partialpay import OrderInfo, PartialPayError
-from flask_partialpay.i18n import translate_error
+from flask_partialpay import OrderInfo, PartialPayError, translate_error
 from flask_partialpay.money import to_minor
 
 from . import partialpay
 from .forms import AddToCartForm, PayForm
-from .models import CartLine, Order, OrderLine, Product, db
+from .models import CartLine, Order, OrderLine, Product, db, order_by_number
 from .pricing import cart_totals
 
 bp = Blueprint("shop", __name__)
@@ -165,7 +164,7 @@ def _pay(order: Order, gateway: str, key: str) -> Response:
 
 
 def _own_order_or_404(number: str) -> Order:
-    order = db.session.get(Order, int(number) - 1000) if number.isdigit() else None
+    order = order_by_number(number)
     if order is None or order.user_id != current_user.id:
         abort(404)
     return order

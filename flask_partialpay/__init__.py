@@ -15,6 +15,7 @@ from .errors import (
     IdempotencyConflict,
     IllegalTransition,
     InvalidAmount,
+    OrderNotFound,
     OrderNotPayable,
     PartialPayError,
     PaymentError,
@@ -24,8 +25,9 @@ from .errors import (
     UnknownSetting,
 )
 from .extension import PartialPay, PartialPayState
-from .forms import AmountField
+from .forms import AmountField, IdempotentForm, new_idempotency_key
 from .gateways.base import Gateway, GatewayEvent, StartOutcome
+from .i18n import translate_error
 from .models import OrderAccount, PartialPayModel, Payment, Refund
 from .money import format_money, from_minor, parse_amount, percent_of, to_minor
 from .orders import OrderInfo
@@ -40,10 +42,12 @@ __all__ = [
     "Gateway",
     "GatewayEvent",
     "IdempotencyConflict",
+    "IdempotentForm",
     "IllegalTransition",
     "InvalidAmount",
     "OrderAccount",
     "OrderInfo",
+    "OrderNotFound",
     "OrderNotPayable",
     "PartialPay",
     "PartialPayError",
@@ -59,8 +63,10 @@ __all__ = [
     "UnknownSetting",
     "format_money",
     "from_minor",
+    "new_idempotency_key",
     "parse_amount",
     "percent_of",
     "signals",
     "to_minor",
+    "translate_error",
 ]

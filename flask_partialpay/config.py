@@ -68,7 +68,7 @@ SETTINGS: Mapping[str, Setting] = {
 
 
 def _suggestion(name: str) -> str:
-    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    close = difflib.get_close_matches(name, SETTINGS, n=1, cutoff=0.8)
     return f"; did you mean {close[0]}?" if close else ""
 
 

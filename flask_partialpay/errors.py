@@ -98,6 +98,13 @@ class AmountNotAllowed(PaymentError):
     template = "Enter an amount from %(minimum)s to %(maximum)s."
 
 
+class OrderNotFound(PaymentError, LookupError):
+    """No such order, or not the current customer's (the two look the same on purpose)."""
+
+    code = "order_not_found"
+    template = "We could not find order %(reference)s."
+
+
 class OrderNotPayable(PaymentError):
     code = "order_not_payable"
     template = "This order cannot be paid any more."

@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 from . import orders, payments
 from .checkout import CartSummary, FeeLine, cart_fee_lines
 from .config import apply_defaults, setting
-from .errors import ConfigurationError, OrderNotPayable, UnknownGateway
+from .errors import ConfigurationError, OrderNotFound, PaymentError, UnknownGateway
 from .gateways.base import Gateway
 from .gateways.external import ExternalGateway
 from .gateways.manual import ManualGateway
 from .gateways.sandbox_card import SandboxCardGateway
 from .i18n import current_locale, format_money, gettext, status_label
-from .models import OrderAccount, Payment
-from .money import to_minor
+from .models import OrderAccount, PartialPayModel, Payment
 from .orders import OrderInfo
 from .transactions import run_in_transaction
 
@@ -69,6 +68,10 @@ class PartialPayState:
 
     def is_admin(self, user: Any) -> bool:
         return bool(self.admin_check(user))
+
+
+def _is_local_path(url: str) -> bool:
+    return url.startswith("/") and not url.startswith("//") and "\\" not in url
 
 
 class PartialPay:
@@ -165,6 +168,10 @@ class PartialPay:
         self._admin_check = check
         return check
 
+    def create_tables(self) -> None:
+        """Create the extension's tables in the app's database (without migrations)."""
+        PartialPayModel.metadata.create_all(self.state().db.engine)
+
     @staticmethod
     def state() -> PartialPayState:
         try:
@@ -184,19 +191,30 @@ class PartialPay:
         return state.transaction(lambda: orders.ensure_account(state.session, info))
 
     def order_paid(
-        self, reference: str, *, amount: Decimal | None = None, method: str = "external"
+        self,
+        reference: str,
+        *,
+        amount: Decimal | None = None,
+        method: str = "external",
+        idempotency_key: str | None = None,
     ) -> bool:
         """The host collected ``amount`` (default: all that is due) outside the extension.
 
         Recorded as a succeeded payment so the order's paid amount stays the sum of its
-        payments. Reporting the same event twice records it once.
+        payments. Reporting the same event again (same ``idempotency_key``, by default one
+        per order and method) records nothing and returns False.
         """
         state = self.state()
+        key = idempotency_key or f"{method}:{reference}"
 
         def work() -> bool:
             account = self._account_or_load(state, reference)
+            previous = state.session.scalars(
+                select(Payment).where(Payment.idempotency_key == key)
+            ).one_or_none()
             charge = amount if amount is not None else account.due
-            key = f"{method}:{reference}:{to_minor(charge, account.currency)}"
+            if previous is not None and amount is None:
+                charge = previous.amount
             started = payments.start(
                 state.session,
                 account=account,
@@ -250,16 +268,22 @@ class PartialPay:
         """Start paying ``amount`` (default: all that is due) of the current user's order.
 
         Returns the payment and the URL to send the shopper to. Raises
-        :class:`OrderNotPayable` when the order is not the current user's or is closed.
+        :class:`OrderNotFound` when the order is unknown or not the current user's,
+        :class:`OrderNotPayable` when it is closed or paid.
         """
         state = self.state()
         chosen = state.gateway(gateway)
+        if not _is_local_path(return_url):
+            # The shopper is redirected there after paying: never to another site.
+            raise ConfigurationError("return_url must be a path on this site, such as /orders/7")
         customer_id = current_user.get_id() if current_user.is_authenticated else None
 
         def work() -> payments.Started:
+            if customer_id is None:
+                raise PaymentError("Sign in to pay this order.")
             account = self._account_or_load(state, reference)
-            if customer_id is None or account.customer_id != customer_id:
-                raise OrderNotPayable()
+            if account.customer_id != customer_id:
+                raise OrderNotFound(reference=reference)
             return payments.start(
                 state.session,
                 account=account,
@@ -290,15 +314,21 @@ class PartialPay:
         )
 
     def _account_or_load(self, state: PartialPayState, reference: str) -> OrderAccount:
-        account = self.account(reference)
-        if account is not None:
-            return account
+        """The order's account, checked against the host's order as it is now.
+
+        With an order loader, the host's order is read on every payment: if its total,
+        currency or customer changed since the account was opened, the payment is refused
+        (IdempotencyConflict) rather than collecting a stale total.
+        """
         if state.order_loader is None:
-            raise ConfigurationError(
-                "Register an order loader (@partialpay.order_loader) or call "
-                "partialpay.order_placed(...) before paying an order."
-            )
+            account = self.account(reference)
+            if account is None:
+                raise ConfigurationError(
+                    "Pass order_loader= to init_app (or use @partialpay.order_loader), "
+                    "or call partialpay.order_placed(...) before paying an order."
+                )
+            return account
         info = state.order_loader(reference)
         if info is None:
-            raise OrderNotPayable()
+            raise OrderNotFound(reference=reference)
         return orders.ensure_account(state.session, info)

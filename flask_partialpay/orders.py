@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .errors import IdempotencyConflict
 from .models import OrderAccount
-from .money import to_minor
+from .money import amount, to_minor
 from .transactions import update_rows
 
 OrderStatus = Literal["open", "completed", "cancelled", "refunded", "declined"]
@@ -35,6 +35,16 @@ class OrderInfo:
     customer_id: str
     currency: str
     total: Decimal
+
+    def __post_init__(self) -> None:
+        # Checked here so that a host's mistake is named where it is made.
+        for name in ("reference", "customer_id", "currency"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(
+                    f"OrderInfo.{name} must be a str (customer_id is user.get_id()), "
+                    f"not {type(getattr(self, name)).__name__}"
+                )
+        object.__setattr__(self, "total", amount(self.total, self.currency))
 
 
 def derive_status(*, total_minor: int, paid_minor: int, closed_as: str | None) -> OrderStatus:

@@ -75,9 +75,13 @@ def start(
     with the same details returns the first payment (a form submitted twice pays once);
     with other details it is a conflict.
     """
+    amount_minor = to_minor(amount, account.currency)
+    fingerprint = _fingerprint(account.reference, gateway.name, amount_minor, customer_id)
+    replay = _replay(session, idempotency_key, fingerprint)
+    if replay is not None:
+        return Started(replay, gateway.start(replay).redirect_url, created=False)
     if account.status != "open":
         raise OrderNotPayable()
-    amount_minor = to_minor(amount, account.currency)
     due_minor = account.total_minor - account.paid_minor
     if not 0 < amount_minor <= due_minor:
         raise AmountNotAllowed(
@@ -85,7 +89,6 @@ def start(
             maximum=from_minor(due_minor, account.currency),
             currency=account.currency,
         )
-    fingerprint = _fingerprint(account.reference, gateway.name, amount_minor, customer_id)
     payment = Payment(
         public_id=secrets.token_urlsafe(18),
         order_id=account.id,
@@ -103,16 +106,25 @@ def start(
         with session.begin_nested():
             session.add(payment)
     except IntegrityError:
-        existing = session.scalars(
-            select(Payment).where(Payment.idempotency_key == idempotency_key)
-        ).one_or_none()
-        if existing is None:
+        # The same key was claimed a moment ago by a concurrent request.
+        replay = _replay(session, idempotency_key, fingerprint)
+        if replay is None:
             raise
-        if existing.request_fingerprint != fingerprint:
-            raise IdempotencyConflict() from None
-        return Started(existing, gateway.start(existing).redirect_url, created=False)
+        return Started(replay, gateway.start(replay).redirect_url, created=False)
     signals.payment_recorded.send(signals.sender(), payment=payment)
     return Started(payment, gateway.start(payment).redirect_url, created=True)
+
+
+def _replay(session: Session, idempotency_key: str | None, fingerprint: str) -> Payment | None:
+    """The payment made earlier under this key, if any; a different request is a conflict."""
+    if idempotency_key is None:
+        return None
+    existing = session.scalars(
+        select(Payment).where(Payment.idempotency_key == idempotency_key)
+    ).one_or_none()
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    return existing
 
 
 def _transition(

@@ -47,6 +47,22 @@ def update_rows(session: Session, statement: Update) -> int:
     return int(result.rowcount)
 
 
+def _begin(session: Session) -> None:
+    """Open the transaction; on SQLite take the write lock at once.
+
+    pysqlite's default mode starts a transaction only before a data change, so reads ran
+    outside it and a SAVEPOINT released before any change committed on its own. BEGIN
+    IMMEDIATE makes the whole unit atomic and serialises writers, which is what makes a
+    read-then-write safe on SQLite, where SELECT ... FOR UPDATE does not exist.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver_connection = connection.connection.driver_connection
+    if not getattr(driver_connection, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int) -> T:
     """Run ``work`` and commit; on contention roll back and run it again.
 
@@ -57,6 +73,7 @@ def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int)
     attempt = 0
     while True:
         try:
+            _begin(session)
             result = work()
             session.commit()
             return result

@@ -7,6 +7,7 @@ an unset or unreachable backend fails the run instead of being skipped.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from example_shop import create_app
@@ -79,6 +80,30 @@ def _empty_tables() -> None:
                 connection.execute(table.delete())
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed (the tests push one to query the
+    database), which would share ``g`` and the database session between the test and
+    every request. Running each request in an empty ``contextvars.Context`` gives it its
+    own; afterwards the test's session ends its transaction so it sees what was committed.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        def request_alone() -> Any:
+            try:
+                return super(IsolatedClient, self).open(*args, **kwargs)
+            finally:
+                # The client keeps the request's contexts for inspection; they belong to
+                # this isolated context, so they are popped here, not by the next request.
+                self._context_stack.close()
+
+        response = contextvars.Context().run(request_alone)
+        if has_app_context() and db.session.registry.has():
+            db.session.commit()
+        return response
+
+
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -104,6 +129,7 @@ def app(backend: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
         }
     )
     app.instance_path = str(tmp_path)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if backend == "sqlite":
             for metadata in METADATAS:

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from example_shop.models import Order, db
 from flask_partialpay import OrderAccount, Payment
+from tests.conftest import Shopper
 
 SUCCESS_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
@@ -124,3 +125,20 @@ def test_card_form_errors_are_shown_next_to_the_field_and_charge_nothing(shopper
     assert 'id="expiry-error"' in html and 'id="cvc-error"' in html
     assert 'aria-describedby="card_number-error"' in html
     assert db.session.scalars(sa.select(Payment)).one().status == "pending"
+
+
+def test_an_order_whose_total_changed_after_placing_is_not_charged_the_old_total(
+    shopper: Shopper,
+) -> None:
+    place_rupee_order(shopper)
+    order = only_order()
+    order.total_minor += 10000  # the host changed its order behind the extension's back
+    db.session.commit()
+    response = shopper.post_form(
+        f"/orders/{order.number}",
+        f"/orders/{order.number}/pay",
+        {"gateway": "sandbox_card", "key": "changed-total-0123456789"},
+        follow_redirects=True,
+    )
+    assert "registered with other details" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 1

@@ -96,14 +96,31 @@ def package_float_uses() -> list[Finding]:
     return findings
 
 
+# Floats that are not money, each with the reason; an entry that no longer matches fails.
+ALLOWED: dict[tuple[str, str], str] = {
+    (
+        "config.py",
+        "close = difflib.get_close_matches(name, SETTINGS, n=1, cutoff=0.8)",
+    ): "difflib's similarity cutoff for suggesting a setting name; no amount is involved",
+}
+
+
 def test_no_float_anywhere_in_the_package() -> None:
     assert (PACKAGE / "money.py").is_file(), f"nothing to check at {PACKAGE}"
 
-    violations = package_float_uses()
+    violations = [
+        finding for finding in package_float_uses() if (finding.path, finding.source) not in ALLOWED
+    ]
 
     assert not violations, "float in a money path:\n" + "\n".join(
         f"flask_partialpay/{violation}" for violation in violations
     )
+
+
+def test_every_allowed_float_is_still_there() -> None:
+    found = {(finding.path, finding.source) for finding in package_float_uses()}
+    stale = [entry for entry in ALLOWED if entry not in found]
+    assert not stale, f"remove these entries from ALLOWED, the float is gone: {stale}"
 
 
 def test_checker_reports_a_literal_a_call_and_an_annotation() -> None:

@@ -14,6 +14,7 @@ For autogenerate, give Alembic both metadatas in ``env.py``:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic.config import Config
@@ -22,14 +23,23 @@ VERSIONS_DIR = str(Path(__file__).parent / "versions")
 BRANCH = "partialpay"
 
 
+_SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
+
+
 def add_version_location(config: Config) -> Config:
-    """Alembic config hook: also look for revisions in the extension's folder."""
+    """Alembic config hook: also look for revisions in the extension's folder.
+
+    Keeps the host's own version locations and its ``path_separator`` (space when unset).
+    """
+    separator_name = config.get_main_option("path_separator")
+    if separator_name is None:
+        separator_name = "space"
+        config.set_main_option("path_separator", separator_name)
+    separator = _SEPARATORS.get(separator_name, " ")
     locations = config.get_main_option("version_locations")
     if not locations:
         script_location = config.get_main_option("script_location") or "migrations"
         locations = str(Path(script_location) / "versions")
-    if VERSIONS_DIR not in locations.split():
-        config.set_main_option("version_locations", f"{locations} {VERSIONS_DIR}")
-    # Keep the path separator explicit: space, as Alembic's default.
-    config.set_main_option("version_path_separator", "space")
+    if VERSIONS_DIR not in locations.split(separator):
+        config.set_main_option("version_locations", f"{locations}{separator}{VERSIONS_DIR}")
     return config

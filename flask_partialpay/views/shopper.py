@@ -13,7 +13,13 @@ from ..payments import PENDING, SUCCEEDED
 from .access import own_payment_or_404
 from .callbacks import receive_callback
 
-shopper_blueprint = Blueprint("partialpay", __name__, template_folder="../templates")
+shopper_blueprint = Blueprint(
+    "partialpay",
+    __name__,
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/static",
+)
 
 
 @shopper_blueprint.route("/card/<public_id>", methods=["GET", "POST"])
@@ -43,13 +49,8 @@ def sandbox_card(public_id: str) -> str | Response:
         if payment.status == SUCCEEDED:
             flash(gettext("Payment received. Thank you!"), "success")
         else:
-            flash(
-                gettext(
-                    "The payment did not go through: %(reason)s",
-                    reason=gettext(payment.failure_message or ""),
-                ),
-                "error",
-            )
+            reason = gettext(payment.failure_message) if payment.failure_message else ""
+            flash(gettext("The payment did not go through: %(reason)s", reason=reason), "error")
         return redirect(payment.return_url)
     return render_template(
         "partialpay/sandbox_card.html",

@@ -1,0 +1,36 @@
+# The two set-up commands of the README, and what they stand on.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test install lint translations
+
+# Install the project and its test tools into .venv (again when the metadata changes).
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# Serve the example shop on SQLite with demo data at http://127.0.0.1:5000
+demo: install
+	$(BIN)/flask --app example_shop demo
+	$(BIN)/flask --app example_shop run --host $(HOST) --port $(PORT)
+
+# The whole suite: SQLite always; PostgreSQL and MariaDB when their URLs are set.
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict flask_partialpay
+
+# Refresh the message template after changing user-facing strings.
+translations: install
+	$(BIN)/pybabel extract -F translations/babel.cfg -k _pp -k N_ -k _l \
+		-o translations/flask_partialpay.pot --project flask-partialpay flask_partialpay

@@ -1,0 +1,175 @@
+"""A second host for flask-partialpay, as small as a host can be: customers and invoices.
+
+It shares nothing with ``example_shop``: its own models, its own references ("INV-7"), its
+own admin column, and it keeps the extension's default page layout. Everything above
+"Pages" is the wiring a host writes to take payments; the pages below are just enough for
+the tests to drive it over HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template_string, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from werkzeug.wrappers import Response
+
+from flask_partialpay import (
+    OrderAccount,
+    OrderInfo,
+    PartialPay,
+    PartialPayError,
+    PartialPayModel,
+    from_minor,
+    signals,
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+login_manager = LoginManager()
+login_manager.login_view = "pages.login"  # where the extension sends anonymous visitors
+csrf = CSRFProtect()
+partialpay = PartialPay()
+
+
+class Customer(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    is_staff: Mapped[bool] = mapped_column(default=False)
+
+
+class Invoice(db.Model):  # type: ignore[name-defined,misc]
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # "INV-7"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int]  # cents: money is never a float
+    paid: Mapped[bool] = mapped_column(default=False)
+
+
+def create_app(database_url: str, **config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="minimal-host-secret", SQLALCHEMY_DATABASE_URI=database_url)
+    app.config.update(config)
+    db.init_app(app)
+    login_manager.init_app(app)
+    partialpay.init_app(
+        app,
+        db,
+        order_loader=load_invoice,
+        admin_check=lambda user: user.is_authenticated and user.is_staff,
+    )
+    csrf.init_app(app)  # after PartialPay on purpose: its gateway callbacks stay exempt
+    # A module-level receiver: blinker holds receivers weakly, a nested function would vanish.
+    signals.order_fully_paid.connect(mark_invoice_paid, sender=app)
+    app.register_blueprint(pages)  # the host's own pages, below
+    with app.app_context():
+        db.create_all()
+        PartialPayModel.metadata.create_all(db.engine)
+    return app
+
+
+@login_manager.user_loader
+def load_customer(customer_id: str) -> Customer | None:
+    return db.session.get(Customer, int(customer_id))
+
+
+def invoice_by_reference(reference: str) -> Invoice | None:
+    return db.session.scalars(select(Invoice).filter_by(reference=reference)).one_or_none()
+
+
+def load_invoice(reference: str) -> OrderInfo | None:
+    """PartialPay asks for an order it has not seen yet: what is due, from whom."""
+    invoice = invoice_by_reference(reference)
+    if invoice is None:
+        return None
+    return OrderInfo(
+        reference=invoice.reference,
+        customer_id=str(invoice.customer_id),  # as Customer.get_id() gives it
+        currency=invoice.currency,
+        total=from_minor(invoice.total_minor, invoice.currency),
+    )
+
+
+def mark_invoice_paid(app: Flask, order: OrderAccount, **extra: Any) -> None:
+    """Runs inside PartialPay's transaction: this write commits with the payment."""
+    invoice = invoice_by_reference(order.reference)
+    if invoice is not None:
+        invoice.paid = True
+
+
+# -- Pages: the host's own, kept tiny for the tests -------------------------------------
+
+pages = Blueprint("pages", __name__)
+
+INVOICE_PAGE = """<!doctype html>
+<title>Invoice {{ invoice.reference }}</title>
+{% for category, message in get_flashed_messages(with_categories=true) %}
+  <p class="flash-{{ category }}">{{ message }}</p>
+{% endfor %}
+<h1>Invoice {{ invoice.reference }}</h1>
+<p>Total: {{ total|partialpay_money(invoice.currency) }}</p>
+<p id="status">{{ "Paid" if invoice.paid else "Unpaid" }}</p>
+{% if not invoice.paid %}
+<form method="post" action="{{ url_for('pages.pay', reference=invoice.reference) }}">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+  {% for gateway in gateways %}
+    <label><input type="radio" name="gateway" value="{{ gateway.name }}">
+      {{ gateway.label() }}</label>
+  {% endfor %}
+  <button type="submit">Pay</button>
+</form>
+{% endif %}
+"""
+
+
+def own_invoice_or_404(reference: str) -> Invoice:
+    query = select(Invoice).filter_by(reference=reference, customer_id=current_user.id)
+    invoice: Invoice = db.first_or_404(query)
+    return invoice
+
+
+@pages.get("/login")
+def login() -> str:
+    return "This test host logs customers in at /login/<customer id>."
+
+
+@pages.get("/login/<int:customer_id>")
+def login_as(customer_id: int) -> str:
+    login_user(db.get_or_404(Customer, customer_id))
+    return "Logged in."
+
+
+@pages.get("/invoices/<reference>")
+@login_required
+def invoice(reference: str) -> str:
+    invoice = own_invoice_or_404(reference)
+    return render_template_string(
+        INVOICE_PAGE,
+        invoice=invoice,
+        total=from_minor(invoice.total_minor, invoice.currency),
+        gateways=partialpay.available_gateways(),
+    )
+
+
+@pages.post("/invoices/<reference>/pay")
+@login_required
+def pay(reference: str) -> Response:
+    invoice = own_invoice_or_404(reference)
+    back = url_for("pages.invoice", reference=invoice.reference)
+    try:
+        started = partialpay.pay(
+            invoice.reference, gateway=request.form.get("gateway", ""), return_url=back
+        )
+    except PartialPayError as error:
+        flash(str(error), "error")
+        return redirect(back)
+    return redirect(started.redirect_url)

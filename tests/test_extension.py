@@ -1,0 +1,193 @@
+"""The extension object: registration, settings, and the host's order events."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from example_shop import partialpay
+from example_shop.models import db
+from flask_partialpay import (
+    ConfigurationError,
+    IdempotencyConflict,
+    OrderAccount,
+    OrderInfo,
+    PartialPay,
+    Payment,
+    UnknownSetting,
+    signals,
+)
+from flask_partialpay.config import SETTINGS, setting
+from flask_partialpay.gateways.base import StartOutcome
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
+    app = Flask("bare")
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", **config)
+    database = SQLAlchemy()
+    database.init_app(app)
+    return app, database
+
+
+def test_init_app_twice_on_one_app_says_so() -> None:
+    app, database = bare_app()
+    extension = PartialPay(app, database)
+    with pytest.raises(ConfigurationError, match="already registered"):
+        extension.init_app(app, database)
+
+
+def test_one_object_serves_two_apps_with_their_own_state() -> None:
+    first, first_db = bare_app()
+    second, second_db = bare_app(PARTIALPAY_GATEWAYS=("manual",))
+    extension = PartialPay()
+    extension.init_app(first, first_db)
+    extension.init_app(second, second_db)
+    assert first.extensions["partialpay"] is not second.extensions["partialpay"]
+    with second.app_context():
+        assert [g.name for g in extension.available_gateways()] == ["manual"]
+    with first.app_context():
+        assert [g.name for g in extension.available_gateways()] == ["sandbox_card", "manual"]
+
+
+def test_a_misspelled_setting_in_the_config_stops_the_app_with_a_suggestion() -> None:
+    app, database = bare_app(PARTIALPAY_GATEWAY=("manual",))
+    with pytest.raises(UnknownSetting, match="did you mean PARTIALPAY_GATEWAYS"):
+        PartialPay(app, database)
+
+
+def test_reading_a_misspelled_setting_raises() -> None:
+    app, database = bare_app()
+    PartialPay(app, database)
+    with app.app_context():
+        assert setting("DB_RETRIES") == 5
+        with pytest.raises(UnknownSetting, match="PARTIALPAY_DB_RETRYS is not a flask-partialpay"):
+            setting("DB_RETRYS")
+
+
+def test_an_unknown_gateway_name_is_refused_at_start() -> None:
+    app, database = bare_app(PARTIALPAY_GATEWAYS=("sandbox_card", "paypal"))
+    with pytest.raises(ConfigurationError, match="'paypal'"):
+        PartialPay(app, database)
+
+
+def test_using_the_extension_on_an_app_without_init_app_says_how_to_fix_it() -> None:
+    app, _ = bare_app()
+    with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
+        PartialPay().available_gateways()
+
+
+def test_init_app_needs_flask_sqlalchemy() -> None:
+    with pytest.raises(ConfigurationError, match="Flask-SQLAlchemy"):
+        PartialPay(Flask("no_db"))
+
+
+def test_every_setting_has_a_row_in_the_readme_and_no_row_is_stale() -> None:
+    documented = set(re.findall(r"^\| `(PARTIALPAY_[A-Z_]+)` \|", README.read_text(), re.M))
+    assert documented == set(SETTINGS)
+
+
+def test_every_signal_is_documented_in_the_readme() -> None:
+    text = README.read_text()
+    for name in signals.__all__:
+        assert f"`{name}`" in text, name
+
+
+@pytest.fixture
+def without_loader(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host that registers its orders with order_placed instead of a loader."""
+    monkeypatch.setattr(PartialPay.state(), "order_loader", None)
+
+
+def info(reference: str = "A-1", total: str = "100.00") -> OrderInfo:
+    return OrderInfo(reference=reference, customer_id="1", currency="USD", total=Decimal(total))
+
+
+def test_placing_the_same_order_twice_keeps_one_account(without_loader: None) -> None:
+    first = partialpay.order_placed(info())
+    again = partialpay.order_placed(info())
+    assert first.id == again.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderAccount)) == 1
+
+
+def test_an_order_cannot_change_its_total_once_placed(without_loader: None) -> None:
+    partialpay.order_placed(info())
+    with pytest.raises(IdempotencyConflict):
+        partialpay.order_placed(info(total="90.00"))
+    account = db.session.scalars(sa.select(OrderAccount)).one()
+    assert account.total == Decimal("100.00")
+
+
+def test_money_collected_by_the_host_completes_the_order_once(without_loader: None) -> None:
+    partialpay.order_placed(info())
+    calls: list[Any] = []
+
+    def receiver(sender: Flask, **kwargs: Any) -> None:
+        calls.append(kwargs["order"].reference)
+
+    signals.order_fully_paid.connect(receiver)
+    try:
+        assert partialpay.order_paid("A-1", method="cash") is True
+        assert partialpay.order_paid("A-1", method="cash") is False
+    finally:
+        signals.order_fully_paid.disconnect(receiver)
+    assert calls == ["A-1"]
+    account = db.session.scalars(sa.select(OrderAccount)).one()
+    assert (account.status, account.paid) == ("completed", Decimal("100.00"))
+    payment = db.session.scalars(sa.select(Payment)).one()
+    assert (payment.gateway, payment.status) == ("cash", "succeeded")
+
+
+class FailingGateway:
+    """A gateway whose start fails after the payment row was written."""
+
+    name = "sandbox_card"
+    confirmed_by_manager = False
+    supports_refund = False
+
+    def label(self) -> str:
+        return "failing"
+
+    def start(self, payment: Payment) -> StartOutcome:
+        raise RuntimeError("gateway unreachable")
+
+
+def test_a_rejected_operation_changes_nothing(
+    app: Flask, without_loader: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flask_login import login_user
+
+    from example_shop.models import User
+
+    asha = db.session.scalars(sa.select(User).where(User.email == "asha@example.com")).one()
+    partialpay.order_placed(
+        OrderInfo(reference="A-2", customer_id=asha.get_id(), currency="USD", total=Decimal(10))
+    )
+    monkeypatch.setitem(PartialPay.state().gateways, "sandbox_card", FailingGateway())
+    with app.test_request_context():
+        login_user(asha)
+        with pytest.raises(RuntimeError, match="gateway unreachable"):
+            partialpay.pay("A-2", gateway="sandbox_card", return_url="/", idempotency_key="k" * 20)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "orders/1"])
+def test_payments_only_return_to_this_site(app: Flask, target: str) -> None:
+    with app.test_request_context(), pytest.raises(ConfigurationError, match="return_url"):
+        partialpay.pay("A-3", gateway="manual", return_url=target)
+
+
+def test_order_info_names_a_hosts_type_mistake() -> None:
+    with pytest.raises(TypeError, match="customer_id must be a str"):
+        OrderInfo(reference="A", customer_id=7, currency="USD", total=Decimal(1))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Decimal"):
+        OrderInfo(reference="A", customer_id="7", currency="USD", total=1.5)  # type: ignore[arg-type]
