@@ -57,7 +57,7 @@ class AmountField(StringField):
 
 
 def new_idempotency_key() -> str:
-    return secrets.token_urlsafe(24)
+    return secrets.token_hex(20)
 
 
 class IdempotentForm(FlaskForm):

@@ -90,7 +90,8 @@ def start(
             currency=account.currency,
         )
     payment = Payment(
-        public_id=secrets.token_urlsafe(18),
+        # Hex: no separators, and the same under MariaDB's case-insensitive collation.
+        public_id=secrets.token_hex(16),
         order_id=account.id,
         customer_id=customer_id,
         gateway=gateway.name,

@@ -25,17 +25,15 @@ def paid_card_payment(shopper: Shopper) -> Payment:
 
 def refund_form(admin: Shopper, payment: Payment) -> dict[str, str]:
     html = admin.get(PAYMENTS_TAB).get_data(as_text=True)
-    key = re.search(
-        rf'name="{payment.public_id}-idempotency_key"[^>]*value="([^"]+)"', html
-    ) or re.search(rf'value="([^"]+)"[^>]*name="{payment.public_id}-idempotency_key"', html)
+    key = re.search(rf'name="refund-{payment.id}-idempotency_key"[^>]*value="([^"]+)"', html)
     assert key, "refund form missing"
-    return {"csrf_token": csrf_from(html), f"{payment.public_id}-idempotency_key": key.group(1)}
+    return {"csrf_token": csrf_from(html), f"refund-{payment.id}-idempotency_key": key.group(1)}
 
 
 def refund(admin: Shopper, payment: Payment, data: dict[str, str], amount: str) -> str:
     response = admin.client.post(
         f"{PAYMENTS_TAB}/{payment.public_id}/refund",
-        data={**data, f"{payment.public_id}-amount": amount},
+        data={**data, f"refund-{payment.id}-amount": amount},
         follow_redirects=True,
     )
     return str(response.get_data(as_text=True))

@@ -61,8 +61,13 @@ def payments_list() -> str:
     )
 
 
+def refund_prefix(payment: Payment) -> str:
+    """Field-name prefix of a payment's refund form (several share the Payments page)."""
+    return f"refund-{payment.id}"
+
+
 def _refund_form(payment: Payment) -> RefundForm:
-    form = RefundForm(formdata=None, prefix=payment.public_id)
+    form = RefundForm(formdata=None, prefix=refund_prefix(payment))
     form.amount.data = str(payment.refundable)
     return form
 
@@ -119,7 +124,7 @@ def _decide(public_id: str, *, confirm: bool) -> Response:
 @admin_required
 def refund_payment(public_id: str) -> Response:
     payment = _payment_or_404(public_id)
-    form = RefundForm(prefix=payment.public_id)
+    form = RefundForm(prefix=refund_prefix(payment))
     form.amount.currency = payment.currency
     if not form.validate_on_submit() or form.amount.amount is None:
         for errors in form.errors.values():
