@@ -32,5 +32,6 @@ lint: install
 
 # Refresh the message template after changing user-facing strings.
 translations: install
-	$(BIN)/pybabel extract -F translations/babel.cfg -k _pp -k N_ -k _l \
-		-o translations/flask_partialpay.pot --project flask-partialpay flask_partialpay
+	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext -k _pp \
+		--add-comments=TRANSLATORS: --project=flask-partialpay \
+		-o translations/flask_partialpay.pot flask_partialpay

@@ -67,9 +67,8 @@ def refund_prefix(payment: Payment) -> str:
 
 
 def _refund_form(payment: Payment) -> RefundForm:
-    form = RefundForm(formdata=None, prefix=refund_prefix(payment))
-    form.amount.data = str(payment.refundable)
-    return form
+    # Left empty on purpose: the admin types the amount, so no click refunds everything.
+    return RefundForm(formdata=None, prefix=refund_prefix(payment))
 
 
 def _back() -> Response:
