@@ -191,3 +191,25 @@ def test_order_info_names_a_hosts_type_mistake() -> None:
         OrderInfo(reference="A", customer_id=7, currency="USD", total=Decimal(1))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Decimal"):
         OrderInfo(reference="A", customer_id="7", currency="USD", total=1.5)  # type: ignore[arg-type]
+
+
+def test_amounts_are_formatted_in_the_requests_locale() -> None:
+    from flask_babel import Babel
+
+    from flask_partialpay.i18n import format_money
+
+    app, database = bare_app()
+    Babel(app, locale_selector=lambda: "hi")
+    PartialPay(app, database)
+    with app.test_request_context():
+        assert format_money(Decimal("100000"), "INR") == "₹1,00,000.00"
+
+
+def test_without_flask_babel_the_extension_speaks_english_in_the_default_locale() -> None:
+    from flask_partialpay.i18n import format_money, gettext
+
+    app, database = bare_app(PARTIALPAY_DEFAULT_LOCALE="de_DE")
+    PartialPay(app, database)
+    with app.test_request_context():
+        assert gettext("Pay %(amount)s", amount="5") == "Pay 5"
+        assert format_money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"
