@@ -20,6 +20,7 @@ from flask_partialpay import (
     OrderAccount,
     OrderInfo,
     PartialPay,
+    PartialPayModel,
     Payment,
     UnknownSetting,
     signals,
@@ -213,3 +214,12 @@ def test_without_flask_babel_the_extension_speaks_english_in_the_default_locale(
     with app.test_request_context():
         assert gettext("Pay %(amount)s", amount="5") == "Pay 5"
         assert format_money(Decimal("1234.5"), "EUR") == "1.234,50\xa0€"
+
+
+def test_create_tables_makes_the_extensions_tables_in_the_hosts_database() -> None:
+    app, database = bare_app()
+    extension = PartialPay(app, database)
+    with app.app_context():
+        extension.create_tables()
+        names = set(sa.inspect(database.engine).get_table_names())
+    assert {table.name for table in PartialPayModel.metadata.sorted_tables} <= names
