@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .config import SETTINGS
+from .extension import PartialPay
 
 partialpay_cli = AppGroup("partialpay", help="flask-partialpay: payments in parts.")
 
@@ -19,3 +20,10 @@ def show_settings() -> None:
         if "SECRET" in name and value:
             value = "(set)"
         click.echo(f"{name} = {value!r}")
+
+
+@partialpay_cli.command("release-expired-holds")
+def release_expired_holds() -> None:
+    """Give back the money of every wallet hold past its expiry (run it from cron)."""
+    count = PartialPay.state().wallets.release_expired_holds()
+    click.echo(f"{count} expired hold(s) released.")

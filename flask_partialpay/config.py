@@ -64,6 +64,19 @@ SETTINGS: Mapping[str, Setting] = {
         "failure or locked SQLite database before the error is raised.",
     ),
     "PARTIALPAY_ADMIN_PAGE_SIZE": Setting(50, "Rows per page on the admin lists."),
+    "PARTIALPAY_HOLD_TTL": Setting(
+        1800, "Seconds a wallet hold reserves money before it expires (30 minutes)."
+    ),
+    "PARTIALPAY_WALLET_CURRENCIES": Setting(
+        ("USD",), "Currencies a customer may hold and top up a wallet in."
+    ),
+    "PARTIALPAY_TOPUP_MINIMUM": Setting(
+        {"*": "1"}, "Smallest top-up per currency code in major units; `*` for the rest."
+    ),
+    "PARTIALPAY_TOPUP_MAXIMUM": Setting(
+        {"*": "10000"}, "Largest top-up per currency code in major units; `*` for the rest."
+    ),
+    "PARTIALPAY_STATEMENT_PAGE_SIZE": Setting(20, "Entries per page of a wallet statement."),
 }
 
 

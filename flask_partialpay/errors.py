@@ -11,12 +11,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from .markers import N_
+
 
 class PartialPayError(Exception):
     """Base of every error the extension raises on purpose."""
 
     code = "error"
-    template = "Something went wrong with this payment."
+    template = N_("Something went wrong with this payment.")
 
     def __init__(self, template: str | None = None, **params: Any) -> None:
         self.template = template or type(self).template
@@ -56,7 +58,7 @@ class UnknownSetting(ConfigurationError, KeyError):
 
 class UnknownCurrency(PartialPayError, ValueError):
     code = "unknown_currency"
-    template = "%(currency)s is not a currency code this shop knows."
+    template = N_("%(currency)s is not a currency code this shop knows.")
 
     def __init__(self, currency: str) -> None:
         super().__init__(currency=currency)
@@ -76,66 +78,93 @@ class InvalidAmount(PartialPayError, ValueError):
 
 class CurrencyMismatch(PartialPayError, ValueError):
     code = "currency_mismatch"
-    template = "This payment is in %(got)s but the order is in %(expected)s."
+    template = N_("This payment is in %(got)s but the order is in %(expected)s.")
 
 
 class IdempotencyConflict(PartialPayError):
     """The idempotency key was used before for a different request."""
 
     code = "idempotency_conflict"
-    template = (
+    template = N_(
         "This request was already made with different details. Reload the page and try again."
     )
 
 
 class PaymentError(PartialPayError):
     code = "payment"
-    template = "The payment could not be made."
+    template = N_("The payment could not be made.")
 
 
 class AmountNotAllowed(PaymentError):
     code = "amount_not_allowed"
-    template = "Enter an amount from %(minimum)s to %(maximum)s."
+    template = N_("Enter an amount from %(minimum)s to %(maximum)s.")
 
 
 class OrderNotFound(PaymentError, LookupError):
     """No such order, or not the current customer's (the two look the same on purpose)."""
 
     code = "order_not_found"
-    template = "We could not find order %(reference)s."
+    template = N_("We could not find order %(reference)s.")
 
 
 class OrderNotPayable(PaymentError):
     code = "order_not_payable"
-    template = "This order cannot be paid any more."
+    template = N_("This order cannot be paid any more.")
 
 
 class IllegalTransition(PaymentError):
     """A state change that the payment's current state does not allow."""
 
     code = "illegal_transition"
-    template = "This payment is %(state)s and cannot become %(target)s."
+    template = N_("This payment is %(state)s and cannot become %(target)s.")
 
 
 class UnknownGateway(PaymentError, LookupError):
     code = "unknown_gateway"
-    template = "There is no payment method called “%(name)s”."
+    template = N_("There is no payment method called “%(name)s”.")
 
 
 class RefundNotPossible(PaymentError):
     code = "refund_not_possible"
-    template = "This payment cannot be refunded by %(amount)s."
+    template = N_("This payment cannot be refunded by %(amount)s.")
+
+
+class WalletError(PartialPayError):
+    """Base of the wallet's refusals; a refused movement changes nothing."""
+
+    code = "wallet"
+    template = N_("The wallet could not do this.")
+
+
+class InsufficientFunds(WalletError):
+    code = "insufficient_funds"
+    template = N_("The wallet holds %(available)s; %(amount)s is more than that.")
+
+
+class WalletLocked(WalletError):
+    code = "wallet_locked"
+    template = N_("This wallet is locked. Contact the shop to unlock it.")
+
+
+class HoldNotActive(WalletError):
+    code = "hold_not_active"
+    template = N_("This reservation is %(status)s and can no longer be used.")
+
+
+class HoldExceeded(WalletError, ValueError):
+    code = "hold_exceeded"
+    template = N_("%(amount)s is more than the %(held)s reserved.")
 
 
 class SignatureError(PartialPayError):
     """A signed message (gateway callback, link) was forged, tampered with or expired."""
 
     code = "signature"
-    template = "This message's signature is not valid."
+    template = N_("This message's signature is not valid.")
 
 
 class OutOfOrder(PartialPayError):
     """A gateway event arrived before the one it follows; the gateway should send it again."""
 
     code = "out_of_order"
-    template = "This notification came before the one it follows."
+    template = N_("This notification came before the one it follows.")

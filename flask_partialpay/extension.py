@@ -22,9 +22,11 @@ from .gateways.external import ExternalGateway
 from .gateways.manual import ManualGateway
 from .gateways.sandbox_card import SandboxCardGateway
 from .i18n import current_locale, format_money, gettext, status_label
+from .markers import N_
 from .models import OrderAccount, PartialPayModel, Payment
 from .orders import OrderInfo
 from .transactions import run_in_transaction
+from .wallets import Wallets
 
 T = TypeVar("T")
 OrderLoader = Callable[[str], OrderInfo | None]
@@ -44,6 +46,10 @@ class PartialPayState:
     order_loader: OrderLoader | None
     admin_check: AdminCheck
     gateways: dict[str, Gateway] = field(default_factory=dict)
+    wallets: Wallets = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.wallets = Wallets(self)
 
     @property
     def session(self) -> Session:
@@ -280,7 +286,7 @@ class PartialPay:
 
         def work() -> payments.Started:
             if customer_id is None:
-                raise PaymentError("Sign in to pay this order.")
+                raise PaymentError(N_("Sign in to pay this order."))
             account = self._account_or_load(state, reference)
             if account.customer_id != customer_id:
                 raise OrderNotFound(reference=reference)

@@ -17,7 +17,7 @@ from flask_babel import get_locale as babel_locale
 from flask_babel.speaklater import LazyString
 
 from . import money
-from .money import N_
+from .markers import N_
 
 DOMAIN_NAME = "flask_partialpay"
 TRANSLATIONS_DIR = str(Path(__file__).parent / "translations")

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -84,6 +86,9 @@ class OrderAccount(PartialPayModel):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     # Set once when the host cancels or refunds the order; feeds derive_status.
     closed_as: Mapped[str | None] = mapped_column(String(16), default=None)
+    # "order" for the host's orders; "wallet_topup" for a purchase of wallet credit,
+    # which the extension creates itself and never mixes with goods.
+    purpose: Mapped[str] = mapped_column(String(16), default="order", server_default="order")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -207,4 +212,133 @@ class SandboxRefund(PartialPayModel):
     charge_id: Mapped[str] = mapped_column(ForeignKey("partialpay_sandbox_charge.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LedgerAccount(PartialPayModel):
+    """One side of every transfer: a customer's wallet, or a system account.
+
+    ``balance_minor`` is the posted balance, a cache of the sum of the account's entries;
+    ``held_minor`` is the sum of its active holds. A wallet's spendable balance is the
+    difference, and the conditional updates in :mod:`..ledger` never let it go below zero.
+    System accounts hold the other side of every movement and go negative as customers'
+    wallets fill: all balances of one currency add up to zero.
+    """
+
+    __tablename__ = "partialpay_account"
+    __table_args__ = (UniqueConstraint("kind", "owner_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # "wallet", or a system account: "topups", "order_payments", "refunds", "adjustments"
+    kind: Mapped[str] = mapped_column(String(24))
+    # The customer's id for a wallet; "" for a system account (NULLs would not be unique).
+    owner_id: Mapped[str] = mapped_column(String(64), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def balance(self) -> Decimal:
+        return money.from_minor(self.balance_minor, self.currency)
+
+    @property
+    def held(self) -> Decimal:
+        return money.from_minor(self.held_minor, self.currency)
+
+
+class Transfer(PartialPayModel):
+    """One movement of a positive amount from one account to another of the same currency.
+
+    Never edited or deleted: a correction is a new transfer that ``reverses`` this one.
+    """
+
+    __tablename__ = "partialpay_transfer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
+    to_account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # What kind of movement: "topup", "order_payment", "refund", "adjustment", "reversal"
+    reason: Mapped[str] = mapped_column(String(24))
+    # What the customer reads on their statement, e.g. "For order payment #1234 (Partial)".
+    memo: Mapped[str] = mapped_column(String(255), default="")
+    reference: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A transfer is reversed at most once: the unique key refuses a second reversal.
+    reverses_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_transfer.id"), unique=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def amount(self) -> Decimal:
+        return money.from_minor(self.amount_minor, self.currency)
+
+
+class Entry(PartialPayModel):
+    """One account's side of a transfer, with the balance before and after it."""
+
+    __tablename__ = "partialpay_entry"
+    __table_args__ = (Index("ix_partialpay_entry_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("partialpay_transfer.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
+    # Positive for money in, negative for money out.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    balance_before_minor: Mapped[int] = mapped_column(BigInteger)
+    balance_after_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    transfer: Mapped[Transfer] = relationship(lazy="joined")
+
+
+class Hold(PartialPayModel):
+    """Money reserved in a wallet for an order in progress: captured, released or expired once."""
+
+    __tablename__ = "partialpay_hold"
+    __table_args__ = (Index("ix_partialpay_hold_status_expires_at", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(64), index=True)
+    # "active", then exactly one of "captured", "released", "expired"
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    captured_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    capture_transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_transfer.id"), default=None
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def amount(self) -> Decimal:
+        return money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def captured(self) -> Decimal:
+        return money.from_minor(self.captured_minor, self.currency)
+
+
+class IdempotencyRecord(PartialPayModel):
+    """A claimed idempotency key, written in the same transaction as the movement it guards."""
+
+    __tablename__ = "partialpay_idempotency"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    operation: Mapped[str] = mapped_column(String(24))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_transfer.id"), default=None
+    )
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("partialpay_hold.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

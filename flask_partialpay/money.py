@@ -27,12 +27,7 @@ from typing import Literal
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from .errors import InvalidAmount, UnknownCurrency
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
+from .markers import N_
 
 HUNDRED = Decimal(100)
 # No one types a price longer than this; it also bounds the work done on hostile input.

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import orders, signals
+from . import orders, signals, topups
 from .errors import (
     AmountNotAllowed,
     CurrencyMismatch,
@@ -166,7 +166,9 @@ def succeed(
     status = orders.add_payment(session, account, payment.amount_minor)
     app = signals.sender()
     signals.payment_succeeded.send(app, payment=payment, order=account, confirmed_by=confirmed_by)
-    if was_open and status == "completed":
+    if account.purpose == topups.PURPOSE:
+        topups.credit_paid_topup(session, payment)
+    elif was_open and status == "completed":
         signals.order_fully_paid.send(app, order=account)
     if account.closed_as is not None:
         # Paid after the host closed the order: the gateway holds money the shop must return.
@@ -315,6 +317,10 @@ def _record_refund(
         raise RefundNotPossible(
             amount=from_minor(amount_minor, payment.currency), currency=payment.currency
         )
+    if payment.order.purpose == topups.PURPOSE:
+        # The money returned to the card leaves the wallet it was credited to; if the
+        # customer has spent it, the refund is refused (InsufficientFunds) and nothing moves.
+        topups.debit_refunded_topup(session, payment, amount_minor, idempotency_key)
     record = Refund(
         payment_id=payment.id,
         amount_minor=amount_minor,

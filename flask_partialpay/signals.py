@@ -41,6 +41,13 @@ order_fully_paid = _signals.signal("order-fully-paid")
 #: must refund it there. kwargs: ``order``, ``payment``, ``amount`` (Decimal).
 refund_owed = _signals.signal("refund-owed")
 
+#: Money was added to a customer's wallet. kwargs: ``transfer``, ``owner_id``.
+wallet_credited = _signals.signal("wallet-credited")
+
+#: Money left a customer's wallet (a debit, or a captured hold). kwargs: ``transfer``,
+#: ``owner_id``.
+wallet_debited = _signals.signal("wallet-debited")
+
 __all__ = [
     "order_fully_paid",
     "payment_failed",
@@ -48,4 +55,6 @@ __all__ = [
     "payment_refunded",
     "payment_succeeded",
     "refund_owed",
+    "wallet_credited",
+    "wallet_debited",
 ]

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from ..config import setting
 from ..errors import ConfigurationError, PartialPayError, RefundNotPossible, SignatureError
+from ..markers import N_
 from ..models import SandboxCharge, SandboxRefund
-from ..money import N_
 from ..transactions import update_rows
 
 # Header names are compared in lower case, as HTTP treats them.

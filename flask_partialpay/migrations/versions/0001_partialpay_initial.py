@@ -88,9 +88,7 @@ def upgrade() -> None:
             "gateway_reference",
             name=op.f("uq_partialpay_payment_gateway_gateway_reference"),
         ),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_partialpay_payment_idempotency_key")
-        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_partialpay_payment_idempotency_key")),
         sa.UniqueConstraint("public_id", name=op.f("uq_partialpay_payment_public_id")),
     )
     op.create_index(
@@ -121,9 +119,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["charge_id"],
             ["partialpay_sandbox_charge.id"],
-            name=op.f(
-                "fk_partialpay_sandbox_refund_charge_id_partialpay_sandbox_charge"
-            ),
+            name=op.f("fk_partialpay_sandbox_refund_charge_id_partialpay_sandbox_charge"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partialpay_sandbox_refund")),
         sa.UniqueConstraint(
@@ -172,9 +168,7 @@ def upgrade() -> None:
             name=op.f("fk_partialpay_refund_payment_id_partialpay_payment"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partialpay_refund")),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_partialpay_refund_idempotency_key")
-        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_partialpay_refund_idempotency_key")),
     )
     op.create_index(
         op.f("ix_partialpay_refund_payment_id"),
@@ -185,9 +179,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        op.f("ix_partialpay_refund_payment_id"), table_name="partialpay_refund"
-    )
+    op.drop_index(op.f("ix_partialpay_refund_payment_id"), table_name="partialpay_refund")
     op.drop_table("partialpay_refund")
     op.drop_index(
         op.f("ix_partialpay_gateway_event_payment_id"),
@@ -196,16 +188,10 @@ def downgrade() -> None:
     op.drop_table("partialpay_gateway_event")
     op.drop_table("partialpay_sandbox_refund")
     op.drop_index(op.f("ix_partialpay_payment_status"), table_name="partialpay_payment")
-    op.drop_index(
-        op.f("ix_partialpay_payment_order_id"), table_name="partialpay_payment"
-    )
-    op.drop_index(
-        op.f("ix_partialpay_payment_customer_id"), table_name="partialpay_payment"
-    )
+    op.drop_index(op.f("ix_partialpay_payment_order_id"), table_name="partialpay_payment")
+    op.drop_index(op.f("ix_partialpay_payment_customer_id"), table_name="partialpay_payment")
     op.drop_table("partialpay_payment")
     op.drop_table("partialpay_sandbox_charge")
     op.drop_index(op.f("ix_partialpay_order_status"), table_name="partialpay_order")
-    op.drop_index(
-        op.f("ix_partialpay_order_customer_id"), table_name="partialpay_order"
-    )
+    op.drop_index(op.f("ix_partialpay_order_customer_id"), table_name="partialpay_order")
     op.drop_table("partialpay_order")

@@ -1,0 +1,102 @@
+"""Wallet top-ups: a purchase of wallet credit, never mixed with goods.
+
+A top-up is an order account of its own (``purpose="wallet_topup"``) paid through a
+gateway like any order. The wallet is credited inside the transaction that records the
+payment's success, which happens once per payment however often the gateway calls back;
+the credit's idempotency key (one per payment) makes that doubly sure.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from . import payments, wallets
+from .config import setting
+from .errors import AmountNotAllowed, CurrencyMismatch
+from .gateways.base import Gateway
+from .markers import N_
+from .models import OrderAccount, Payment
+from .money import maximum_for, to_minor
+from .orders import derive_status
+
+PURPOSE = "wallet_topup"
+MEMO = N_("Wallet top-up")
+REFUND_MEMO = N_("Wallet top-up refunded to the card")
+
+
+def limits(currency: str) -> tuple[Decimal, Decimal]:
+    """The smallest and largest top-up allowed in ``currency``."""
+    return (
+        maximum_for(currency, setting("TOPUP_MINIMUM")),
+        maximum_for(currency, setting("TOPUP_MAXIMUM")),
+    )
+
+
+def start(
+    session: Session,
+    *,
+    owner_id: str,
+    amount: Decimal,
+    currency: str,
+    gateway: Gateway,
+    return_url: str,
+    idempotency_key: str | None,
+) -> payments.Started:
+    """Open a top-up purchase of ``amount`` and start paying it."""
+    if currency not in setting("WALLET_CURRENCIES"):
+        raise CurrencyMismatch(got=currency, expected=", ".join(setting("WALLET_CURRENCIES")))
+    minimum, maximum = limits(currency)
+    if not minimum <= amount <= maximum:
+        raise AmountNotAllowed(minimum=minimum, maximum=maximum, currency=currency)
+    total_minor = to_minor(amount, currency)
+    account = OrderAccount(
+        reference="TOPUP-" + secrets.token_hex(8).upper(),
+        customer_id=owner_id,
+        currency=currency,
+        total_minor=total_minor,
+        paid_minor=0,
+        status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
+        purpose=PURPOSE,
+    )
+    session.add(account)
+    session.flush()
+    return payments.start(
+        session,
+        account=account,
+        gateway=gateway,
+        amount=amount,
+        customer_id=owner_id,
+        return_url=return_url,
+        idempotency_key=idempotency_key,
+    )
+
+
+def credit_paid_topup(session: Session, payment: Payment) -> None:
+    """Credit the wallet with a top-up payment that has just succeeded."""
+    wallets.credit(
+        session,
+        payment.customer_id,
+        payment.amount_minor,
+        payment.currency,
+        reason="topup",
+        idempotency_key=f"topup:{payment.id}",
+        memo=MEMO,
+    )
+
+
+def debit_refunded_topup(
+    session: Session, payment: Payment, amount_minor: int, refund_key: str
+) -> None:
+    """Take back from the wallet what a top-up refund returns to the card."""
+    wallets.debit(
+        session,
+        payment.customer_id,
+        amount_minor,
+        payment.currency,
+        reason="topup_refund",
+        idempotency_key=f"topup-refund:{refund_key}",
+        memo=REFUND_MEMO,
+    )
