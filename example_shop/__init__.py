@@ -11,8 +11,10 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
+from sqlalchemy import func, or_, select
 
 from flask_partialpay import OrderInfo, PartialPay, signals
+from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
 
 from .models import User, db, naive_utcnow, order_by_number
@@ -36,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
+        PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
     )
     app.config.update(config or {})
 
@@ -45,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(LANGUAGES))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    partialpay.init_app(app, db)
+    partialpay.init_app(app, db, customer_directory=ShopCustomers())
 
     from . import admin, auth, demo, shop
 
@@ -56,6 +59,41 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Only this app's payments concern this app's orders.
     signals.order_fully_paid.connect(mark_order_paid, sender=app)
     return app
+
+
+class ShopCustomers:
+    """The shop's users, as the extension's admin wallet pages look them up."""
+
+    LIMIT = 20
+
+    def search(self, query: str) -> list[CustomerInfo]:
+        """Users whose email or name contains ``query``, ignoring case."""
+        needle = query.strip().lower()
+        if not needle:
+            return []
+        users = db.session.scalars(
+            select(User)
+            .where(
+                or_(
+                    func.lower(User.email).contains(needle, autoescape=True),
+                    func.lower(User.name).contains(needle, autoescape=True),
+                )
+            )
+            .order_by(User.name, User.id)
+            .limit(self.LIMIT)
+        )
+        return [_customer_info(user) for user in users]
+
+    def get(self, customer_id: str) -> CustomerInfo | None:
+        # Shop user ids are integers; anything else (or too long for the column) is nobody.
+        if not (customer_id.isascii() and customer_id.isdigit() and len(customer_id) < 10):
+            return None
+        user = db.session.get(User, int(customer_id))
+        return _customer_info(user) if user is not None else None
+
+
+def _customer_info(user: User) -> CustomerInfo:
+    return CustomerInfo(customer_id=str(user.get_id()), name=user.name, email=user.email)
 
 
 @login_manager.user_loader

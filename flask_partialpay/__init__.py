@@ -7,13 +7,18 @@ an offer, confirmed by callbacks or by a manager. See the README for the wiring.
 from __future__ import annotations
 
 from . import signals
+from .audit import Violation
 from .checkout import CartSummary, FeeLine
+from .customers import CustomerDirectory, CustomerInfo
 from .errors import (
     AmountNotAllowed,
     ConfigurationError,
     CurrencyMismatch,
+    HoldExceeded,
+    HoldNotActive,
     IdempotencyConflict,
     IllegalTransition,
+    InsufficientFunds,
     InvalidAmount,
     OrderNotFound,
     OrderNotPayable,
@@ -23,6 +28,7 @@ from .errors import (
     SignatureError,
     UnknownCurrency,
     UnknownSetting,
+    WalletLocked,
 )
 from .extension import PartialPay, PartialPayState
 from .forms import AmountField, IdempotentForm, new_idempotency_key
@@ -31,6 +37,7 @@ from .i18n import translate_error
 from .models import OrderAccount, PartialPayModel, Payment, Refund
 from .money import format_money, from_minor, parse_amount, percent_of, to_minor
 from .orders import OrderInfo
+from .wallets import Wallets
 
 __all__ = [
     "AmountField",
@@ -38,12 +45,17 @@ __all__ = [
     "CartSummary",
     "ConfigurationError",
     "CurrencyMismatch",
+    "CustomerDirectory",
+    "CustomerInfo",
     "FeeLine",
     "Gateway",
     "GatewayEvent",
+    "HoldExceeded",
+    "HoldNotActive",
     "IdempotencyConflict",
     "IdempotentForm",
     "IllegalTransition",
+    "InsufficientFunds",
     "InvalidAmount",
     "OrderAccount",
     "OrderInfo",
@@ -61,6 +73,9 @@ __all__ = [
     "StartOutcome",
     "UnknownCurrency",
     "UnknownSetting",
+    "Violation",
+    "WalletLocked",
+    "Wallets",
     "format_money",
     "from_minor",
     "new_idempotency_key",

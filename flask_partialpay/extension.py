@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from . import orders, payments
 from .checkout import CartSummary, FeeLine, cart_fee_lines
 from .config import apply_defaults, setting
+from .customers import CustomerDirectory
 from .errors import ConfigurationError, OrderNotFound, PaymentError, UnknownGateway
 from .gateways.base import Gateway
 from .gateways.external import ExternalGateway
@@ -46,6 +47,7 @@ class PartialPayState:
     order_loader: OrderLoader | None
     admin_check: AdminCheck
     gateways: dict[str, Gateway] = field(default_factory=dict)
+    customer_directory: CustomerDirectory | None = None
     wallets: Wallets = field(init=False)
 
     def __post_init__(self) -> None:
@@ -110,11 +112,14 @@ class PartialPay:
         *,
         order_loader: OrderLoader | None = None,
         admin_check: AdminCheck | None = None,
+        customer_directory: CustomerDirectory | None = None,
     ) -> None:
         """Register on ``app``; ``db`` is the host's Flask-SQLAlchemy object.
 
         ``order_loader`` and ``admin_check`` given here apply to this app only and take
-        precedence over the ones registered with the decorators.
+        precedence over the ones registered with the decorators. ``customer_directory``
+        lets the admin wallet pages find customers by name or email (see
+        :mod:`flask_partialpay.customers`).
         """
         if "partialpay" in app.extensions:
             raise ConfigurationError(
@@ -132,6 +137,7 @@ class PartialPay:
             db=db,
             order_loader=order_loader or self._order_loader,
             admin_check=admin_check or self._admin_check or _default_admin_check,
+            customer_directory=customer_directory,
         )
         state.gateways = self._build_gateways(app, state)
         app.extensions["partialpay"] = state

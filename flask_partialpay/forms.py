@@ -12,16 +12,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import get_currency_name
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .config import setting
-from .errors import InvalidAmount
+from .errors import AmountNotAllowed, InvalidAmount
 from .gateways.sandbox_processor import CardError, normalise_card_number
+from .i18n import current_locale, translate_error
 from .i18n import lazy_gettext as _l
-from .i18n import translate_error
 from .money import maximum_for, parse_amount
+from .topups import limits
 
 
 class AmountField(StringField):
@@ -124,3 +126,94 @@ class DecisionForm(FlaskForm):
 
 class RefundForm(IdempotentForm):
     amount = AmountField(_l("Amount to refund"))
+
+
+# -- wallets ------------------------------------------------------------------------------
+
+
+def wallet_currencies() -> list[str]:
+    """The currencies a wallet may be held and topped up in (``PARTIALPAY_WALLET_CURRENCIES``)."""
+    return list(setting("WALLET_CURRENCIES"))
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    """``("INR", "Indian Rupee (INR)")`` for each wallet currency, named in the reader's locale."""
+    locale = current_locale()
+    return [
+        (code, f"{get_currency_name(code, locale=locale)} ({code})") for code in wallet_currencies()
+    ]
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class WalletAmountForm(IdempotentForm):
+    """An amount in one of the wallet currencies; the amount is read in the chosen currency.
+
+    ``currency`` (keyword) preselects a currency when the form is first shown.
+    """
+
+    currency = SelectField(
+        _l("Currency"), invalid_choice_message=_l("Choose one of the currencies offered.")
+    )
+    amount = AmountField(_l("Amount"))
+
+    def __init__(self, *args: Any, currency: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offered = wallet_currencies()
+        self.currency.choices = currency_choices()
+        if not self.currency.data:
+            self.currency.data = currency if currency in offered else offered[0]
+        # An unknown currency is refused by the select; the amount is still read in a real one.
+        self.amount.currency = self.currency.data if self.currency.data in offered else offered[0]
+
+    @property
+    def chosen_currency(self) -> str:
+        return str(self.amount.currency)
+
+
+class TopUpForm(WalletAmountForm):
+    """A shopper buying wallet credit; the amount must lie within ``topups.limits``."""
+
+    def validate_amount(self, field: AmountField) -> None:
+        if field.amount is None or self.currency.data not in wallet_currencies():
+            return
+        minimum, maximum = limits(self.chosen_currency)
+        if not minimum <= field.amount <= maximum:
+            raise ValidationError(
+                translate_error(
+                    AmountNotAllowed(
+                        minimum=minimum, maximum=maximum, currency=self.chosen_currency
+                    )
+                )
+            )
+
+
+class WalletAdjustmentForm(WalletAmountForm):
+    """An admin adding money to a customer's wallet or taking it out, with a reason."""
+
+    direction = RadioField(
+        _l("Credit or debit"),
+        invalid_choice_message=_l("Choose whether to credit or debit the wallet."),
+    )
+    reason = StringField(
+        _l("Reason"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Enter the reason for this adjustment.")),
+            Length(max=255, message=_l("Keep the reason to 255 characters or fewer.")),
+        ],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Set here rather than on the class: WTForms 3.3 deprecates tuples given to the field.
+        self.direction.choices = [
+            ("credit", _l("Credit: add money to the wallet")),
+            ("debit", _l("Debit: take money out of the wallet")),
+        ]
+
+
+class LockForm(FlaskForm):
+    """Locking or unlocking a wallet: nothing to fill in but the CSRF token."""

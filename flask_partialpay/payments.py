@@ -303,6 +303,10 @@ def _record_refund(
         ).one_or_none()
         if known is not None:
             return known  # the notification of a refund the shop itself asked for
+    if amount_minor <= 0:
+        raise RefundNotPossible(
+            amount=from_minor(amount_minor, payment.currency), currency=payment.currency
+        )
     reserved = update_rows(
         session,
         update(Payment)
@@ -313,7 +317,7 @@ def _record_refund(
         )
         .values(refunded_minor=Payment.refunded_minor + amount_minor),
     )
-    if amount_minor <= 0 or reserved != 1:
+    if reserved != 1:
         raise RefundNotPossible(
             amount=from_minor(amount_minor, payment.currency), currency=payment.currency
         )

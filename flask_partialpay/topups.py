@@ -11,11 +11,12 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import payments, wallets
 from .config import setting
-from .errors import AmountNotAllowed, CurrencyMismatch
+from .errors import AmountNotAllowed, CurrencyMismatch, IdempotencyConflict
 from .gateways.base import Gateway
 from .markers import N_
 from .models import OrderAccount, Payment
@@ -45,7 +46,20 @@ def start(
     return_url: str,
     idempotency_key: str | None,
 ) -> payments.Started:
-    """Open a top-up purchase of ``amount`` and start paying it."""
+    """Open a top-up purchase of ``amount`` and start paying it.
+
+    The same idempotency key (a form submitted twice) returns the first top-up's payment;
+    with another owner, amount or currency it is a conflict.
+    """
+    earlier = _earlier(session, idempotency_key)
+    if earlier is not None:
+        if (earlier.customer_id, earlier.currency, earlier.amount_minor) != (
+            owner_id,
+            currency,
+            to_minor(amount, currency),
+        ) or earlier.order.purpose != PURPOSE:
+            raise IdempotencyConflict()
+        return payments.Started(earlier, gateway.start(earlier).redirect_url, created=False)
     if currency not in setting("WALLET_CURRENCIES"):
         raise CurrencyMismatch(got=currency, expected=", ".join(setting("WALLET_CURRENCIES")))
     minimum, maximum = limits(currency)
@@ -72,6 +86,14 @@ def start(
         return_url=return_url,
         idempotency_key=idempotency_key,
     )
+
+
+def _earlier(session: Session, idempotency_key: str | None) -> Payment | None:
+    if idempotency_key is None:
+        return None
+    return session.scalars(
+        select(Payment).where(Payment.idempotency_key == idempotency_key)
+    ).one_or_none()
 
 
 def credit_paid_topup(session: Session, payment: Payment) -> None:

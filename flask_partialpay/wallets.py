@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import ledger, signals
 from .config import setting
-from .errors import InvalidAmount
+from .errors import HoldNotActive, InvalidAmount
 from .markers import N_
 from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer
 from .money import amount, from_minor, to_minor
@@ -202,7 +202,9 @@ class Wallets:
         """Take the hold's money (or part of it; the rest is freed) for the order."""
 
         def work() -> Hold:
-            found = self._session.get_one(Hold, hold_id)
+            found = self._session.get(Hold, hold_id)
+            if found is None:
+                raise HoldNotActive(status="unknown")
             minor = None if value is None else positive_minor(value, found.currency)
             return capture(self._session, hold_id, minor, memo=memo)
 
