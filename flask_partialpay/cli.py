@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -55,4 +57,4 @@ def audit_ledger() -> None:
 
 def _interactive() -> bool:
     """Whether a person watches: a progress bar on a terminal, never in a pipe or cron."""
-    return click.get_text_stream("stdout").isatty()
+    return sys.stdout.isatty()
