@@ -22,8 +22,10 @@ T = TypeVar("T")
 
 # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected.
 _PG_RETRY_STATES = {"40001", "40P01"}
-# MariaDB/MySQL error numbers: lock wait timeout, deadlock.
-_MYSQL_RETRY_CODES = {1205, 1213}
+# MariaDB/MySQL error numbers: lock wait timeout, deadlock, and "SAVEPOINT does not
+# exist", which is what a deadlock inside a savepoint turns into: InnoDB resolves it by
+# rolling back the whole transaction, savepoint included, before the savepoint is undone.
+_MYSQL_RETRY_CODES = {1205, 1213, 1305}
 
 
 def is_retryable(error: DBAPIError) -> bool:
