@@ -188,7 +188,9 @@ class Wallets:
     ) -> Hold:
         """Reserve money for an order in progress until it is captured, released or expires."""
         minor = positive_minor(value, currency)
-        ttl = expires_in or timedelta(seconds=int(setting("HOLD_TTL")))
+        ttl = timedelta(seconds=int(setting("HOLD_TTL"))) if expires_in is None else expires_in
+        if ttl <= timedelta(0):
+            raise ValueError("expires_in must be a positive timedelta")
         return self._transaction(
             lambda: hold(
                 self._session, owner_id, minor, currency, reference=reference,
@@ -252,9 +254,15 @@ def _replayed(
     record, new = ledger.claim_key(session, key, operation, print_)
     if new:
         return record, None
+    # A locking read: on MariaDB a plain one could serve this transaction's older snapshot,
+    # taken before the other transaction committed the original.
     if record.transfer_id is not None:
-        return None, session.get_one(Transfer, record.transfer_id)
-    return None, session.get_one(Hold, record.hold_id)
+        return None, session.get_one(
+            Transfer, record.transfer_id, with_for_update={"read": True}, populate_existing=True
+        )
+    return None, session.get_one(
+        Hold, record.hold_id, with_for_update={"read": True}, populate_existing=True
+    )
 
 
 def credit(

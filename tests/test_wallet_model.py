@@ -387,9 +387,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return ticking
 
 
-# On a failure Hypothesis imports its patch writer, whose dependency warns on import; with
-# warnings as errors that would replace the falsifying example with an INTERNALERROR.
-@pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 @settings(
     max_examples=60,
     deadline=None,
