@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -148,13 +148,9 @@ class Wallets:
         created_by: str | None = None,
     ) -> Transfer:
         """Add money to the wallet from the system account for ``reason``."""
-        minor = positive_minor(value, currency)
-        return self._transaction(
-            lambda: credit(
-                self._session, owner_id, minor, currency, reason=reason,
-                idempotency_key=idempotency_key, memo=memo, created_by=created_by,
-            )
-        )  # fmt: skip
+        return self._move(
+            "credit", owner_id, value, currency, reason, idempotency_key, memo, created_by
+        )
 
     def debit(
         self,
@@ -168,10 +164,25 @@ class Wallets:
         created_by: str | None = None,
     ) -> Transfer:
         """Take money from the wallet; refused if locked or more than the spendable balance."""
+        return self._move(
+            "debit", owner_id, value, currency, reason, idempotency_key, memo, created_by
+        )
+
+    def _move(
+        self,
+        direction: Direction,
+        owner_id: str,
+        value: Amount,
+        currency: str,
+        reason: str,
+        idempotency_key: str | None,
+        memo: str | None,
+        created_by: str | None,
+    ) -> Transfer:
         minor = positive_minor(value, currency)
         return self._transaction(
-            lambda: debit(
-                self._session, owner_id, minor, currency, reason=reason,
+            lambda: _transfer(
+                self._session, direction, owner_id, minor, currency, reason=reason,
                 idempotency_key=idempotency_key, memo=memo, created_by=created_by,
             )
         )  # fmt: skip
@@ -265,6 +276,9 @@ def _replayed(
     )
 
 
+Direction = Literal["credit", "debit"]
+
+
 def credit(
     session: Session,
     owner_id: str,
@@ -276,20 +290,11 @@ def credit(
     memo: str | None = None,
     created_by: str | None = None,
 ) -> Transfer:
-    print_ = ledger.fingerprint("credit", owner_id, amount_minor, currency, reason, memo)
-    record, original = _replayed(session, idempotency_key, "credit", print_)
-    if isinstance(original, Transfer):
-        return original
-    target = ledger.wallet(session, owner_id, currency)
-    source = ledger.system(session, ledger.system_account_for(reason), currency)
-    transfer = ledger.move(
-        session, source=source, target=target, amount_minor=amount_minor, reason=reason,
-        memo=memo or "", created_by=created_by, guard_spendable=False,
+    """Add money to a wallet from the system account for ``reason``."""
+    return _transfer(
+        session, "credit", owner_id, amount_minor, currency, reason=reason,
+        idempotency_key=idempotency_key, memo=memo, created_by=created_by,
     )  # fmt: skip
-    if record is not None:
-        record.transfer_id = transfer.id
-    signals.wallet_credited.send(signals.sender(), transfer=transfer, owner_id=owner_id)
-    return transfer
 
 
 def debit(
@@ -303,20 +308,45 @@ def debit(
     memo: str | None = None,
     created_by: str | None = None,
 ) -> Transfer:
-    print_ = ledger.fingerprint("debit", owner_id, amount_minor, currency, reason, memo)
-    record, original = _replayed(session, idempotency_key, "debit", print_)
+    """Take money from a wallet, guarded by its spendable balance and lock."""
+    return _transfer(
+        session, "debit", owner_id, amount_minor, currency, reason=reason,
+        idempotency_key=idempotency_key, memo=memo, created_by=created_by,
+    )  # fmt: skip
+
+
+def _transfer(
+    session: Session,
+    direction: Direction,
+    owner_id: str,
+    amount_minor: int,
+    currency: str,
+    *,
+    reason: str,
+    idempotency_key: str | None,
+    memo: str | None,
+    created_by: str | None,
+) -> Transfer:
+    print_ = ledger.fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
+    record, original = _replayed(session, idempotency_key, direction, print_)
     if isinstance(original, Transfer):
         return original
-    source = ledger.wallet(session, owner_id, currency)
-    ledger.expire_holds(session, account_id=source.id)
-    target = ledger.system(session, ledger.system_account_for(reason), currency)
+    customer = ledger.wallet(session, owner_id, currency)
+    house = ledger.system(session, ledger.system_account_for(reason), currency)
+    if direction == "debit":
+        # Lapsed holds no longer reserve money; free them before the guard decides.
+        ledger.expire_holds(session, account_id=customer.id)
+        source, target = customer, house
+    else:
+        source, target = house, customer
     transfer = ledger.move(
         session, source=source, target=target, amount_minor=amount_minor, reason=reason,
-        memo=memo or "", created_by=created_by, guard_spendable=True,
+        memo=memo or "", created_by=created_by, guard_spendable=direction == "debit",
     )  # fmt: skip
     if record is not None:
         record.transfer_id = transfer.id
-    signals.wallet_debited.send(signals.sender(), transfer=transfer, owner_id=owner_id)
+    signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
+    signal.send(signals.sender(), transfer=transfer, owner_id=owner_id)
     return transfer
 
 
