@@ -105,14 +105,7 @@ def load_user(user_id: str) -> User | None:
 def load_order(reference: str) -> OrderInfo | None:
     """The host contract's order loader: the extension asks for an order by its number."""
     order = order_by_number(reference)
-    if order is None:
-        return None
-    return OrderInfo(
-        reference=order.number,
-        customer_id=str(order.user_id),
-        currency=order.currency,
-        total=order.total,
-    )
+    return order.info() if order is not None else None
 
 
 def mark_order_paid(app: Flask, order: Any, **extra: Any) -> None:

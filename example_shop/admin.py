@@ -11,6 +11,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from flask_partialpay import format_money
+
 from . import partialpay
 from .forms import CsrfOnlyForm
 from .models import Order, db, order_by_number
@@ -39,6 +41,17 @@ def orders() -> str:
 @bp.post("/orders/<number>/cancel")
 @admin_only
 def cancel_order(number: str) -> Response:
+    return _close(number, "cancelled")
+
+
+@bp.post("/orders/<number>/refund")
+@admin_only
+def refund_order(number: str) -> Response:
+    return _close(number, "refunded")
+
+
+def _close(number: str, closed_as: str) -> Response:
+    """Cancel or refund the order; the extension returns the wallet part by itself."""
     order = order_by_number(number)
     if order is None:
         abort(404)
@@ -47,12 +60,28 @@ def cancel_order(number: str) -> Response:
     if order.status in ("cancelled", "refunded"):
         flash(f"Order {order.number} was already {order.status}.", "error")
         return redirect(url_for("admin.orders"))
-    order.status = "cancelled"
+    order.status = closed_as
     db.session.commit()
-    partialpay.order_cancelled(order.number)
-    flash(
-        f"Order {order.number} is cancelled. Money already taken is listed under Payments "
-        "for refund.",
-        "success",
-    )
+    if closed_as == "cancelled":
+        partialpay.order_cancelled(order.number)
+    else:
+        partialpay.order_refunded(order.number)
+    flash(f"Order {order.number} is {closed_as}. {_money_back(order.number)}", "success")
     return redirect(url_for("admin.orders"))
+
+
+def _money_back(number: str) -> str:
+    """What happened to the money: the wallet part is back, the card part is owed."""
+    parts = []
+    for payment in partialpay.payments_for(number):
+        if payment.gateway == "wallet" and payment.refunded_minor:
+            parts.append(
+                f"{format_money(payment.refunded, payment.currency)} went back to the "
+                "customer's wallet."
+            )
+        elif payment.gateway != "wallet" and payment.refundable > 0:
+            parts.append(
+                f"{format_money(payment.refundable, payment.currency)} paid by "
+                f"{payment.gateway.replace('_', ' ')} is owed: refund it under Payments."
+            )
+    return " ".join(parts)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from flask_partialpay.money import to_minor
 
+from . import partialpay
 from .models import Product, User, db
 
 DEMO_USERS = [
@@ -33,10 +34,19 @@ DEMO_PRODUCTS = [
     ),
     ("notebook", "Linen notebook", "A5, 192 dotted pages.", "12.50", "USD", False),
 ]
+# Wallet credit sold through the cart: it is bought on its own and never paid from the wallet.
+DEMO_TOPUPS = [
+    ("wallet-topup-500", "Wallet top-up", "Adds ₹500 to your wallet.", "500", "INR"),
+]
+# The README's example: Asha starts with ₹100 in her wallet.
+DEMO_WALLET_CREDIT = ("asha@example.com", "100", "INR", "Welcome credit")
 
 
-def seed() -> None:
-    """Add the demo accounts and products that are missing (safe to run again)."""
+def seed(*, welcome_credit: bool = True) -> None:
+    """Add the demo accounts and products that are missing (safe to run again).
+
+    ``welcome_credit``: also put Asha's ₹100 in her wallet (once, however often it runs).
+    """
     for email, name, password, is_admin in DEMO_USERS:
         if db.session.scalars(select(User).where(User.email == email)).first() is None:
             user = User(email=email, name=name, is_admin=is_admin)
@@ -54,7 +64,36 @@ def seed() -> None:
                     taxable=taxable,
                 )
             )
+    for sku, name, description, price, currency in DEMO_TOPUPS:
+        if db.session.scalars(select(Product).where(Product.sku == sku)).first() is None:
+            db.session.add(
+                Product(
+                    sku=sku,
+                    name=name,
+                    description=description,
+                    price_minor=to_minor(Decimal(price), currency),
+                    currency=currency,
+                    taxable=False,
+                    is_wallet_topup=True,
+                )
+            )
     db.session.commit()
+    if welcome_credit:
+        _credit_welcome()
+
+
+def _credit_welcome() -> None:
+    email, credit, currency, memo = DEMO_WALLET_CREDIT
+    user = db.session.scalars(select(User).where(User.email == email)).one()
+    # The key makes running the seed again credit nothing more.
+    partialpay.state().wallets.credit(
+        str(user.id),
+        credit,
+        currency,
+        reason="adjustment",
+        idempotency_key=f"demo-welcome-credit:{user.id}",
+        memo=memo,
+    )
 
 
 @click.command("demo")

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Strin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from flask_partialpay import OrderInfo
 from flask_partialpay.money import from_minor
 
 
@@ -51,6 +52,9 @@ class Product(db.Model):  # type: ignore[name-defined,misc]
     price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     taxable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Buying it adds its price to the customer's wallet; it is sold on its own, never
+    # with goods, and never paid from the wallet.
+    is_wallet_topup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     @property
     def price(self) -> Decimal:
@@ -77,7 +81,11 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_minor: Mapped[int] = mapped_column(BigInteger)
     tax_minor: Mapped[int] = mapped_column(BigInteger)
+    # Goods plus tax: what the order costs, before the wallet part.
     total_minor: Mapped[int] = mapped_column(BigInteger)
+    # The "Via wallet" line when the order was placed: held from the wallet, not charged.
+    wallet_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    is_wallet_topup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # awaiting_payment -> paid, or cancelled / refunded
     status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
     # The checkout form's key: submitting checkout twice places one order.
@@ -103,6 +111,25 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     @property
     def total(self) -> Decimal:
         return from_minor(self.total_minor, self.currency)
+
+    def info(self) -> OrderInfo:
+        """The order as the extension needs it: its whole total, before the wallet part."""
+        return OrderInfo(
+            reference=self.number,
+            customer_id=str(self.user_id),
+            currency=self.currency,
+            total=self.total,
+            wallet_topup=self.is_wallet_topup,
+        )
+
+    @property
+    def via_wallet(self) -> Decimal:
+        return from_minor(self.wallet_minor, self.currency)
+
+    @property
+    def to_pay(self) -> Decimal:
+        """The "New total to pay" shown at checkout: the total less the wallet part."""
+        return from_minor(self.total_minor - self.wallet_minor, self.currency)
 
 
 def order_by_number(number: str) -> Order | None:

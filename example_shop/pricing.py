@@ -20,14 +20,34 @@ TAX_RATES = {"INR": Decimal("0.18")}
 
 @dataclass(frozen=True)
 class Totals:
-    currency: str
-    subtotal: Decimal
-    tax: Decimal
+    summary: CartSummary
     fees: list[FeeLine] = field(default_factory=list)
 
     @property
+    def currency(self) -> str:
+        return self.summary.currency
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.summary.subtotal
+
+    @property
+    def tax(self) -> Decimal:
+        return self.summary.tax
+
+    @property
+    def order_total(self) -> Decimal:
+        """Goods plus tax: what the order costs."""
+        return self.summary.total
+
+    @property
     def total(self) -> Decimal:
-        return self.subtotal + self.tax + sum((fee.amount for fee in self.fees), Decimal(0))
+        """What is left to pay once the fee lines (the wallet's, say) are counted."""
+        return self.order_total + sum((fee.amount for fee in self.fees), Decimal(0))
+
+    @property
+    def wallet_part(self) -> Decimal:
+        return -sum((fee.amount for fee in self.fees if fee.code == "wallet"), Decimal(0))
 
 
 def tax_on(taxable: Decimal, currency: str) -> Decimal:
@@ -35,7 +55,8 @@ def tax_on(taxable: Decimal, currency: str) -> Decimal:
     return (taxable * rate).quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
-def cart_totals(partialpay: PartialPay, customer_id: str, lines: list[CartLine]) -> Totals | None:
+def cart_summary(customer_id: str, lines: list[CartLine]) -> CartSummary | None:
+    """The cart as the extension reads it: goods, tax, and whether it buys wallet credit."""
     if not lines:
         return None
     currency = lines[0].product.currency
@@ -43,9 +64,15 @@ def cart_totals(partialpay: PartialPay, customer_id: str, lines: list[CartLine])
     taxable_minor = sum(
         line.product.price_minor * line.quantity for line in lines if line.product.taxable
     )
-    subtotal = from_minor(subtotal_minor, currency)
-    tax = tax_on(from_minor(taxable_minor, currency), currency)
-    fees = partialpay.cart_fees(
-        CartSummary(customer_id=customer_id, currency=currency, subtotal=subtotal, tax=tax)
+    return CartSummary(
+        customer_id=customer_id,
+        currency=currency,
+        subtotal=from_minor(subtotal_minor, currency),
+        tax=tax_on(from_minor(taxable_minor, currency), currency),
+        contains_wallet_topup=any(line.product.is_wallet_topup for line in lines),
     )
-    return Totals(currency=currency, subtotal=subtotal, tax=tax, fees=fees)
+
+
+def cart_totals(partialpay: PartialPay, summary: CartSummary) -> Totals:
+    """The cart's totals; the extension adds its lines ("Via wallet") in the one call."""
+    return Totals(summary=summary, fees=partialpay.cart_fees(summary))

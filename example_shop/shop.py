@@ -9,13 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from flask_partialpay import OrderInfo, PartialPayError, translate_error
+from flask_partialpay import CartSummary, PartialPayError, translate_error
 from flask_partialpay.money import to_minor
 
 from . import partialpay
 from .forms import AddToCartForm, PayForm
 from .models import CartLine, Order, OrderLine, Product, db, order_by_number
-from .pricing import cart_totals
+from .pricing import cart_summary, cart_totals
 
 bp = Blueprint("shop", __name__)
 
@@ -28,8 +28,11 @@ def _cart_lines() -> list[CartLine]:
     )
 
 
-def _gateway_choices() -> list[tuple[str, str]]:
-    return [(g.name, g.label()) for g in partialpay.available_gateways()]
+def _gateway_choices(
+    cart: CartSummary | None = None, order: str | None = None
+) -> list[tuple[str, str]]:
+    # The "Wallet" method is among them when the balance covers the cart or the order.
+    return [(g.name, g.label()) for g in partialpay.available_gateways(cart, order=order)]
 
 
 @bp.get("/")
@@ -54,6 +57,10 @@ def add_to_cart(product_id: int) -> Response:
             "error",
         )
         return redirect(url_for("shop.cart"))
+    if lines and any(line.product.is_wallet_topup != product.is_wallet_topup for line in lines):
+        # Wallet credit is bought on its own: its order credits the wallet with all it costs.
+        flash("A wallet top-up is bought on its own. Check out your cart first.", "error")
+        return redirect(url_for("shop.cart"))
     line = next((line for line in lines if line.product_id == product.id), None)
     if line is None:
         db.session.add(
@@ -77,47 +84,75 @@ def remove_from_cart(line_id: int) -> Response:
     return redirect(url_for("shop.cart"))
 
 
-@bp.get("/cart")
+@bp.route("/cart", methods=["GET", "POST"])
 @login_required
-def cart() -> str:
+def cart() -> str | Response:
+    """The cart, its totals and the checkout form; the wallet choice posts back here."""
     lines = _cart_lines()
-    totals = cart_totals(partialpay, current_user.get_id(), lines)
-    form = PayForm(gateways=_gateway_choices())
-    return render_template("cart.html", lines=lines, totals=totals, form=form)
+    summary = cart_summary(current_user.get_id(), lines)
+    if summary is None:
+        return render_template("cart.html", lines=lines)
+    wallet = partialpay.wallet_choice(summary)
+    if wallet.saved:
+        return redirect(url_for("shop.cart"))
+    return render_template(
+        "cart.html",
+        lines=lines,
+        totals=cart_totals(partialpay, summary),
+        wallet=wallet,
+        form=PayForm(gateways=_gateway_choices(summary)),
+    )
 
 
 @bp.post("/checkout")
 @login_required
 def checkout() -> Response:
     """Place the order from the cart (totals recomputed here) and start its payment."""
-    form = PayForm(gateways=_gateway_choices())
+    summary = cart_summary(current_user.get_id(), _cart_lines())
+    form = PayForm(gateways=_gateway_choices(summary))
     if not form.validate_on_submit():
         flash("Choose how to pay.", "error")
         return redirect(url_for("shop.cart"))
     key = str(form.key.data)
+    gateway = str(form.gateway.data)
     order = db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
     if order is None:
-        order = _place_order(key)
+        if summary is None:
+            flash("Your cart is empty.", "error")
+            return redirect(url_for("shop.cart"))
+        try:
+            order = _place_order(summary, key, use_wallet_part=gateway != "wallet")
+        except PartialPayError as error:
+            # The wallet balance changed since the cart was shown: nothing was placed.
+            flash(translate_error(error), "error")
+            return redirect(url_for("shop.cart"))
         if order is None:
             flash("Your cart is empty.", "error")
             return redirect(url_for("shop.cart"))
     elif order.user_id != current_user.id:
         abort(404)
-    return _pay(order, str(form.gateway.data), key)
+    account = partialpay.account(order.number)
+    if account is not None and account.status == "completed":
+        # The wallet paid it all: there is nothing left to pay elsewhere.
+        flash("Paid from your wallet.", "success")
+        return redirect(url_for("shop.order_detail", number=order.number))
+    return _pay(order, gateway, key)
 
 
-def _place_order(key: str) -> Order | None:
+def _place_order(summary: CartSummary, key: str, *, use_wallet_part: bool) -> Order | None:
     lines = _cart_lines()
-    totals = cart_totals(partialpay, current_user.get_id(), lines)
-    if totals is None:
-        return None
-    currency = totals.currency
+    # The wallet part is held before the order is written: if the balance is gone, the
+    # shopper keeps their cart and sees the new total instead of an order they did not want.
+    held = partialpay.hold_wallet(summary, checkout_key=key) if use_wallet_part else None
+    currency = summary.currency
     order = Order(
         user_id=current_user.id,
         currency=currency,
-        subtotal_minor=to_minor(totals.subtotal, currency),
-        tax_minor=to_minor(totals.tax, currency),
-        total_minor=to_minor(totals.total, currency),
+        subtotal_minor=to_minor(summary.subtotal, currency),
+        tax_minor=to_minor(summary.tax, currency),
+        total_minor=to_minor(summary.total, currency),
+        wallet_minor=to_minor(held, currency) if held else 0,
+        is_wallet_topup=summary.contains_wallet_topup,
         checkout_key=key,
         lines=[
             OrderLine(
@@ -138,14 +173,7 @@ def _place_order(key: str) -> Order | None:
         # The same checkout was submitted twice at once; the other request placed it.
         db.session.rollback()
         return db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
-    partialpay.order_placed(
-        OrderInfo(
-            reference=order.number,
-            customer_id=str(order.user_id),
-            currency=currency,
-            total=order.total,
-        )
-    )
+    partialpay.order_placed(order.info(), checkout_key=key)
     return order
 
 
@@ -188,7 +216,7 @@ def order_detail(number: str) -> str:
         order=order,
         payments=partialpay.payments_for(order.number),
         account=partialpay.account(order.number),
-        form=PayForm(gateways=_gateway_choices()),
+        form=PayForm(gateways=_gateway_choices(order=order.number)),
     )
 
 
@@ -196,7 +224,7 @@ def order_detail(number: str) -> str:
 @login_required
 def pay_order(number: str) -> Response:
     order = _own_order_or_404(number)
-    form = PayForm(gateways=_gateway_choices())
+    form = PayForm(gateways=_gateway_choices(order=order.number))
     if order.status != "awaiting_payment" or not form.validate_on_submit():
         flash("This order cannot be paid now.", "error")
         return redirect(url_for("shop.order_detail", number=number))

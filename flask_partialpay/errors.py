@@ -156,6 +156,16 @@ class HoldExceeded(WalletError, ValueError):
     template = N_("%(amount)s is more than the %(held)s reserved.")
 
 
+class WalletBalanceChanged(WalletError):
+    """The balance applied at checkout is no longer there (spent or held by another order)."""
+
+    code = "wallet_balance_changed"
+    template = N_(
+        "Your wallet balance changed while you were checking out. Check the new total and "
+        "place your order again."
+    )
+
+
 class SignatureError(PartialPayError):
     """A signed message (gateway callback, link) was forged, tampered with or expired."""
 

@@ -7,24 +7,28 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import orders, payments
-from .checkout import CartSummary, FeeLine, cart_fee_lines
+from . import checkout, order_refunds, orders, payments, wallet_parts
+from .checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
 from .config import apply_defaults, setting
 from .customers import CustomerDirectory
 from .errors import ConfigurationError, OrderNotFound, PaymentError, UnknownGateway
+from .forms import WalletChoiceForm
 from .gateways.base import Gateway
 from .gateways.external import ExternalGateway
 from .gateways.manual import ManualGateway
 from .gateways.sandbox_card import SandboxCardGateway
+from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label
 from .markers import N_
 from .models import OrderAccount, PartialPayModel, Payment
+from .money import from_minor, to_minor
+from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .transactions import run_in_transaction
 from .wallets import Wallets
@@ -49,9 +53,11 @@ class PartialPayState:
     gateways: dict[str, Gateway] = field(default_factory=dict)
     customer_directory: CustomerDirectory | None = None
     wallets: Wallets = field(init=False)
+    wallet_gateway: WalletGateway = field(init=False)
 
     def __post_init__(self) -> None:
         self.wallets = Wallets(self)
+        self.wallet_gateway = WalletGateway(lambda: self.session)
 
     @property
     def session(self) -> Session:
@@ -69,6 +75,8 @@ class PartialPayState:
         return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
 
     def gateway(self, name: str) -> Gateway:
+        if name == self.wallet_gateway.name:
+            return self.wallet_gateway
         try:
             return self.gateways[name]
         except KeyError:
@@ -76,6 +84,15 @@ class PartialPayState:
 
     def is_admin(self, user: Any) -> bool:
         return bool(self.admin_check(user))
+
+
+@dataclass(frozen=True)
+class WalletChoiceView:
+    """The wallet choice for one checkout page: the offer, its form, and whether it was saved."""
+
+    offer: WalletOffer
+    form: WalletChoiceForm
+    saved: bool
 
 
 def _is_local_path(url: str) -> bool:
@@ -197,10 +214,24 @@ class PartialPay:
 
     # -- the host's order events ---------------------------------------------------------
 
-    def order_placed(self, info: OrderInfo) -> OrderAccount:
-        """The host placed an order; the extension opens its account (idempotent)."""
+    def order_placed(self, info: OrderInfo, *, checkout_key: str | None = None) -> OrderAccount:
+        """The host placed an order; the extension opens its account (idempotent).
+
+        ``checkout_key``: the key given to :meth:`hold_wallet` for this checkout. The wallet
+        money held then becomes the order's pending wallet payment ("Via wallet"), and the
+        other gateways are asked only for the rest. ``info.total`` is the order's whole
+        total, before the "Via wallet" line.
+        """
         state = self.state()
-        return state.transaction(lambda: orders.ensure_account(state.session, info))
+
+        def work() -> OrderAccount:
+            account = orders.ensure_account(state.session, info)
+            if checkout_key is not None:
+                wallet_parts.attach(state.session, account, checkout_key)
+            state.session.refresh(account)
+            return account
+
+        return state.transaction(work)
 
     def order_paid(
         self,
@@ -244,9 +275,55 @@ class PartialPay:
         """The host cancelled its order: pending payments stop, captured money is reported."""
         return self._close(reference, "cancelled")
 
-    def order_refunded(self, reference: str) -> bool:
-        """The host refunded its order: like a cancel, recorded as refunded."""
-        return self._close(reference, "refunded")
+    def order_refunded(
+        self,
+        reference: str,
+        *,
+        amount: Decimal | None = None,
+        idempotency_key: str | None = None,
+    ) -> RefundSplit | None:
+        """The host refunded its order, in full or (with ``amount``) in part.
+
+        In full: like a cancel, recorded as refunded. In part: the wallet is credited its
+        proportional share at once and the rest is reported as owed at the gateways (see
+        :mod:`flask_partialpay.order_refunds` for the rounding); ``idempotency_key`` is
+        then required, so that reporting the same refund twice credits once. Returns how
+        the amount was split, or None for a full refund of an unknown or closed order.
+        """
+        if amount is None:
+            closed = self._close(reference, "refunded")
+            return None if not closed else self._split_after_close(reference)
+        if not idempotency_key:
+            raise ConfigurationError("order_refunded(amount=...) needs an idempotency_key.")
+        state = self.state()
+
+        def work() -> RefundSplit:
+            account = self.account(reference)
+            if account is None:
+                raise OrderNotFound(reference=reference)
+            return order_refunds.refund_part(
+                state.session,
+                account,
+                to_minor(amount, account.currency),
+                idempotency_key=idempotency_key,
+                wallet_gateway=state.wallet_gateway,
+            )
+
+        return state.transaction(work)
+
+    def _split_after_close(self, reference: str) -> RefundSplit:
+        account = self.account(reference)
+        assert account is not None
+        rows = self.payments_for(reference)
+        to_wallet = sum(
+            (p.refunded for p in rows if p.gateway == WalletGateway.name),
+            from_minor(0, account.currency),
+        )
+        owed = sum(
+            (p.refundable for p in rows if p.gateway != WalletGateway.name),
+            from_minor(0, account.currency),
+        )
+        return RefundSplit(amount=to_wallet + owed, to_wallet=to_wallet, owed_at_gateways=owed)
 
     def _close(self, reference: str, closed_as: orders.ClosedAs) -> bool:
         state = self.state()
@@ -255,18 +332,117 @@ class PartialPay:
             account = self.account(reference)
             if account is None:
                 return False
-            return payments.close_order(state.session, account, closed_as)
+            return payments.close_order(
+                state.session, account, closed_as, wallet_gateway=state.wallet_gateway
+            )
 
         return state.transaction(work)
 
+    # -- the wallet at checkout -----------------------------------------------------------
+
     def cart_fees(self, cart: CartSummary) -> list[FeeLine]:
-        """Call inside the host's cart-totals computation; add the lines to the totals."""
-        return cart_fee_lines(cart)
+        """Call inside the host's cart-totals computation; add the lines to the totals.
+
+        With the wallet applied this is the "Via wallet" line: negative, non-taxable.
+        """
+        return self.wallet_offer(cart).fee_lines()
+
+    def wallet_offer(self, cart: CartSummary) -> WalletOffer:
+        """What the wallet does for ``cart`` now: eligible, spendable, applied, covers all."""
+        return checkout.wallet_offer(self.state(), cart, checkout.stored_choice(cart.currency))
+
+    def wallet_choice(self, cart: CartSummary) -> WalletChoiceView:
+        """The "Use wallet balance" form for the host's checkout page, and its submission.
+
+        Call it in the view that shows the cart, for GET and POST. When the request is the
+        form's submission and it is valid, the choice is saved and ``saved`` is True: the
+        host redirects back to the page. When it is not valid, the form carries its errors
+        (shown next to its fields) and nothing changed. Render it with
+        ``{% include "partialpay/_wallet_choice.html" %}`` (the variable ``wallet``).
+        """
+        offer = self.wallet_offer(cart)
+        form = WalletChoiceForm(prefix="wallet", currency=cart.currency, maximum=offer.maximum)
+        submitted = request.method == "POST" and form.apply.name in request.form
+        if not submitted:
+            form = WalletChoiceForm(
+                formdata=None,
+                prefix="wallet",
+                currency=cart.currency,
+                maximum=offer.maximum,
+                data={
+                    "use_wallet": offer.applied > 0,
+                    "amount": "" if offer.chosen_amount is None else str(offer.chosen_amount),
+                },
+            )
+            return WalletChoiceView(offer=offer, form=form, saved=False)
+        if not (offer.eligible and offer.changeable) or not form.validate():
+            return WalletChoiceView(offer=offer, form=form, saved=False)
+        chosen = WalletChoice(use=bool(form.use_wallet.data), amount=form.amount.amount)
+        checkout.store_choice(cart.currency, chosen)
+        return WalletChoiceView(offer=self.wallet_offer(cart), form=form, saved=True)
+
+    def hold_wallet(self, cart: CartSummary, *, checkout_key: str) -> Decimal:
+        """Hold the wallet part of the order about to be placed; the amount held.
+
+        Call it when the shopper places the order, before the host writes it, with a key
+        unique to this checkout (the checkout form's). The amount is decided again here from
+        the balance now; submitting the same checkout twice holds once. When the balance is
+        no longer there, :class:`WalletBalanceChanged` is raised and nothing is held: show
+        the cart again. Then pass the same key to :meth:`order_placed`.
+        """
+        state = self.state()
+        offer = self.wallet_offer(cart)
+
+        def work() -> Decimal:
+            earlier = wallet_parts.checkout_hold(state.session, checkout_key)
+            if earlier is not None:
+                return earlier.amount
+            if offer.applied <= 0 or cart.customer_id is None:
+                return from_minor(0, cart.currency)
+            return wallet_parts.hold_for_checkout(
+                state.session,
+                customer_id=cart.customer_id,
+                currency=cart.currency,
+                amount_minor=to_minor(offer.applied, cart.currency),
+                checkout_key=checkout_key,
+            ).amount
+
+        return state.transaction(work)
 
     # -- payments ------------------------------------------------------------------------
 
-    def available_gateways(self) -> list[Gateway]:
-        return list(self.state().gateways.values())
+    def available_gateways(
+        self, cart: CartSummary | None = None, *, order: str | None = None
+    ) -> list[Gateway]:
+        """The payment methods to offer, in the configured order.
+
+        With the ``cart`` being checked out (or the reference of the ``order`` being paid),
+        the "Wallet" gateway comes first when the customer's spendable balance covers all of
+        it: the whole order is then paid from the wallet and nothing else.
+        """
+        state = self.state()
+        offered: list[Gateway] = list(state.gateways.values())
+        if self._wallet_covers(cart, order):
+            offered.insert(0, state.wallet_gateway)
+        return offered
+
+    def _wallet_covers(self, cart: CartSummary | None, order: str | None) -> bool:
+        if cart is not None:
+            return self.wallet_offer(cart).covers_total
+        if order is None or not current_user.is_authenticated:
+            return False
+        account = self.account(order)
+        if account is None or account.purpose != "order" or account.status != "open":
+            return False
+        summary = CartSummary(
+            customer_id=current_user.get_id(),
+            currency=account.currency,
+            subtotal=account.due,
+            tax=from_minor(0, account.currency),
+        )
+        return account.customer_id == summary.customer_id and (
+            self.wallet_offer(summary).covers_total
+        )
 
     def pay(
         self,

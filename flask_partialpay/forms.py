@@ -14,7 +14,15 @@ from typing import Any
 
 from babel.numbers import get_currency_name
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .config import setting
@@ -22,7 +30,7 @@ from .errors import AmountNotAllowed, InvalidAmount
 from .gateways.sandbox_processor import CardError, normalise_card_number
 from .i18n import current_locale, translate_error
 from .i18n import lazy_gettext as _l
-from .money import maximum_for, parse_amount
+from .money import maximum_for, parse_amount, quantum
 from .topups import limits
 
 
@@ -30,6 +38,7 @@ class AmountField(StringField):
     """A text field whose data is a ``Decimal`` read by :func:`money.parse_amount`.
 
     Set ``currency`` (the field's ``currency`` keyword or attribute) before validating.
+    With ``optional=True`` a blank field is accepted and its ``amount`` is None.
     """
 
     def __init__(
@@ -38,16 +47,21 @@ class AmountField(StringField):
         validators: Any = None,
         *,
         currency: str | None = None,
+        optional: bool = False,
         **kwargs: Any,
     ) -> None:
         render_kw = {"inputmode": "decimal", "autocomplete": "off", **kwargs.pop("render_kw", {})}
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
         self.currency = currency
+        self.optional = optional
         self.amount: Decimal | None = None
 
     def pre_validate(self, form: Any) -> None:
         if self.currency is None:
             raise RuntimeError("AmountField needs its currency set before validation")
+        self.amount = None
+        if self.optional and not (self.data or "").strip():
+            return
         try:
             self.amount = parse_amount(
                 self.data or "",
@@ -126,6 +140,36 @@ class DecisionForm(FlaskForm):
 
 class RefundForm(IdempotentForm):
     amount = AmountField(_l("Amount to refund"))
+
+
+class WalletChoiceForm(FlaskForm):
+    """The shopper's "Use wallet balance" choice at checkout.
+
+    A blank amount means the whole spendable balance, up to the order total; a typed
+    amount may not exceed ``maximum`` (that same limit, computed on the server).
+    """
+
+    use_wallet = BooleanField(_l("Use wallet balance"))
+    amount = AmountField(_l("Amount to use from your wallet"), optional=True)
+    apply = SubmitField(_l("Apply"))
+
+    def __init__(self, *args: Any, currency: str, maximum: Decimal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.amount.currency = currency
+        self.maximum = maximum
+
+    def validate_amount(self, field: AmountField) -> None:
+        if field.amount is None or not self.use_wallet.data:
+            return
+        currency = str(field.currency)
+        if field.amount > self.maximum:
+            raise ValidationError(
+                translate_error(
+                    AmountNotAllowed(
+                        minimum=quantum(currency), maximum=self.maximum, currency=currency
+                    )
+                )
+            )
 
 
 # -- wallets ------------------------------------------------------------------------------

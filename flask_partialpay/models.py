@@ -89,6 +89,12 @@ class OrderAccount(PartialPayModel):
     # "order" for the host's orders; "wallet_topup" for a purchase of wallet credit,
     # which the extension creates itself and never mixes with goods.
     purpose: Mapped[str] = mapped_column(String(16), default="order", server_default="order")
+    # Wallet money held for this order at checkout and not yet captured: the sum of its
+    # pending wallet payments. The other gateways are asked for the rest only.
+    reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What the host reported as refunded with ``order_refunded(amount=...)``: the base of
+    # the wallet's proportional share of partial refunds.
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -105,8 +111,14 @@ class OrderAccount(PartialPayModel):
         return money.from_minor(self.paid_minor, self.currency)
 
     @property
+    def reserved(self) -> Decimal:
+        return money.from_minor(self.reserved_minor, self.currency)
+
+    @property
     def due(self) -> Decimal:
-        return money.from_minor(max(self.total_minor - self.paid_minor, 0), self.currency)
+        """What the other gateways are still asked for: the total less paid and held money."""
+        owed = self.total_minor - self.paid_minor - self.reserved_minor
+        return money.from_minor(max(owed, 0), self.currency)
 
 
 class Payment(PartialPayModel):
@@ -133,6 +145,9 @@ class Payment(PartialPayModel):
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # For a wallet part applied at checkout: the hold that reserves its money until the
+    # rest of the order is paid (then captured) or the order fails (then released).
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("partialpay_hold.id"), default=None)
 
     order: Mapped[OrderAccount] = relationship(back_populates="payments", lazy="joined")
 
@@ -342,3 +357,14 @@ class IdempotencyRecord(PartialPayModel):
     )
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("partialpay_hold.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoreSetting(PartialPayModel):
+    """A setting an admin changes at run time on the Settings page (one row per name)."""
+
+    __tablename__ = "partialpay_setting"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

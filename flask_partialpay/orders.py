@@ -21,6 +21,8 @@ from .transactions import update_rows
 
 OrderStatus = Literal["open", "completed", "cancelled", "refunded", "declined"]
 ClosedAs = Literal["cancelled", "refunded", "declined"]
+# The purpose of an order that buys wallet credit (see :mod:`.topups`).
+WALLET_TOPUP = "wallet_topup"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class OrderInfo:
     customer_id: str
     currency: str
     total: Decimal
+    #: The order buys wallet credit: paying it credits the customer's wallet, and it may
+    #: not itself be paid from the wallet.
+    wallet_topup: bool = False
 
     def __post_init__(self) -> None:
         # Checked here so that a host's mistake is named where it is made.
@@ -88,6 +93,7 @@ def ensure_account(session: Session, info: OrderInfo) -> OrderAccount:
             total_minor=total_minor,
             paid_minor=0,
             status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
+            purpose=WALLET_TOPUP if info.wallet_topup else "order",
         )
         try:
             with session.begin_nested():
@@ -97,10 +103,11 @@ def ensure_account(session: Session, info: OrderInfo) -> OrderAccount:
             # Another request registered it a moment ago; use theirs.
             account = _by_reference(session, info.reference)
             assert account is not None
-    if (account.customer_id, account.currency, account.total_minor) != (
+    if (account.customer_id, account.currency, account.total_minor, account.purpose) != (
         info.customer_id,
         info.currency,
         total_minor,
+        WALLET_TOPUP if info.wallet_topup else "order",
     ):
         raise IdempotencyConflict(
             "Order %(reference)s was registered with other details.",
@@ -115,14 +122,17 @@ def _by_reference(session: Session, reference: str) -> OrderAccount | None:
     ).one_or_none()
 
 
-def add_payment(session: Session, account: OrderAccount, amount_minor: int) -> OrderStatus:
-    """Count a confirmed payment towards the order (an atomic increment, not read-modify-write)."""
-    update_rows(
-        session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id)
-        .values(paid_minor=OrderAccount.paid_minor + amount_minor),
-    )
+def add_payment(
+    session: Session, account: OrderAccount, amount_minor: int, *, unreserve: bool = False
+) -> OrderStatus:
+    """Count a confirmed payment towards the order (an atomic increment, not read-modify-write).
+
+    ``unreserve``: the payment is a held wallet part, counted in ``reserved_minor`` until now.
+    """
+    values = {"paid_minor": OrderAccount.paid_minor + amount_minor}
+    if unreserve:
+        values["reserved_minor"] = OrderAccount.reserved_minor - amount_minor
+    update_rows(session, update(OrderAccount).where(OrderAccount.id == account.id).values(values))
     return refresh_status(session, account)
 
 

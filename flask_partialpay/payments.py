@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import orders, signals, topups
+from . import orders, signals, topups, wallet_parts
 from .errors import (
     AmountNotAllowed,
     CurrencyMismatch,
@@ -32,6 +32,7 @@ from .errors import (
     RefundNotPossible,
 )
 from .gateways.base import Gateway, GatewayEvent
+from .gateways.wallet import NAME as WALLET
 from .models import GatewayEvent as GatewayEventRecord
 from .models import OrderAccount, Payment, Refund, utcnow
 from .money import from_minor, quantum, to_minor
@@ -82,26 +83,22 @@ def start(
         return Started(replay, gateway.start(replay).redirect_url, created=False)
     if account.status != "open":
         raise OrderNotPayable()
-    due_minor = account.total_minor - account.paid_minor
+    # Wallet money held for the order is not asked for again.
+    due_minor = account.total_minor - account.paid_minor - account.reserved_minor
     if not 0 < amount_minor <= due_minor:
         raise AmountNotAllowed(
             minimum=quantum(account.currency),
             maximum=from_minor(due_minor, account.currency),
             currency=account.currency,
         )
-    payment = Payment(
-        # Hex: no separators, and the same under MariaDB's case-insensitive collation.
-        public_id=secrets.token_hex(16),
-        order_id=account.id,
-        customer_id=customer_id,
+    payment = new_payment(
+        account,
         gateway=gateway.name,
         amount_minor=amount_minor,
-        currency=account.currency,
-        status=PENDING,
-        refunded_minor=0,
+        customer_id=customer_id,
         idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
         return_url=return_url,
+        fingerprint=fingerprint,
     )
     try:
         with session.begin_nested():
@@ -113,7 +110,38 @@ def start(
             raise
         return Started(replay, gateway.start(replay).redirect_url, created=False)
     signals.payment_recorded.send(signals.sender(), payment=payment)
-    return Started(payment, gateway.start(payment).redirect_url, created=True)
+    outcome = gateway.start(payment)
+    if outcome.settled:
+        succeed(session, payment)
+    return Started(payment, outcome.redirect_url, created=True)
+
+
+def new_payment(
+    account: OrderAccount,
+    *,
+    gateway: str,
+    amount_minor: int,
+    customer_id: str,
+    idempotency_key: str | None,
+    return_url: str,
+    fingerprint: str | None = None,
+) -> Payment:
+    """A pending payment towards ``account`` (not yet added to the session)."""
+    return Payment(
+        # Hex: no separators, and the same under MariaDB's case-insensitive collation.
+        public_id=secrets.token_hex(16),
+        order_id=account.id,
+        customer_id=customer_id,
+        gateway=gateway,
+        amount_minor=amount_minor,
+        currency=account.currency,
+        status=PENDING,
+        refunded_minor=0,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint
+        or _fingerprint(account.reference, gateway, amount_minor, customer_id),
+        return_url=return_url,
+    )
 
 
 def _replay(session: Session, idempotency_key: str | None, fingerprint: str) -> Payment | None:
@@ -163,7 +191,8 @@ def succeed(
         return False
     account = payment.order
     was_open = account.status == "open"
-    status = orders.add_payment(session, account, payment.amount_minor)
+    is_wallet_part = payment.hold_id is not None
+    status = orders.add_payment(session, account, payment.amount_minor, unreserve=is_wallet_part)
     app = signals.sender()
     signals.payment_succeeded.send(app, payment=payment, order=account, confirmed_by=confirmed_by)
     if account.purpose == topups.PURPOSE:
@@ -173,6 +202,9 @@ def succeed(
     if account.closed_as is not None:
         # Paid after the host closed the order: the gateway holds money the shop must return.
         signals.refund_owed.send(app, order=account, payment=payment, amount=payment.amount)
+    elif not is_wallet_part:
+        # The rest is paid: the wallet money held at checkout is taken now.
+        wallet_parts.settle(session, account)
     return True
 
 
@@ -195,6 +227,10 @@ def fail(
     )
     if changed:
         signals.payment_failed.send(signals.sender(), payment=payment, reason=reason)
+        if payment.hold_id is not None:
+            wallet_parts.on_dropped(session, payment, reason)
+        else:
+            wallet_parts.on_other_payment_failed(session, payment.order)
     return changed
 
 
@@ -336,18 +372,69 @@ def _record_refund(
     session.add(record)
     session.flush()
     session.refresh(payment)
-    signals.payment_refunded.send(signals.sender(), payment=payment, refund=record)
+    app = signals.sender()
+    signals.payment_refunded.send(app, payment=payment, refund=record)
+    if payment.gateway == WALLET:
+        signals.wallet_refunded.send(
+            app, order=payment.order, payment=payment, amount=record.amount, refund=record
+        )
     return record
 
 
-def close_order(session: Session, account: OrderAccount, closed_as: orders.ClosedAs) -> bool:
-    """The host cancelled or refunded its order: stop pending payments, report money owed."""
+def close_order(
+    session: Session,
+    account: OrderAccount,
+    closed_as: orders.ClosedAs,
+    wallet_gateway: Gateway | None = None,
+) -> bool:
+    """The host cancelled or refunded its order; only the first close does anything.
+
+    Pending payments stop (a held wallet part goes back to the balance). What the wallet
+    paid is credited back to it now, whatever is left of it after earlier refunds. What
+    another gateway took is reported with ``refund_owed``: an admin refunds it there.
+    """
     if not orders.close(session, account, closed_as):
         return False
     app = signals.sender()
     for payment in session.scalars(select(Payment).where(Payment.order_id == account.id)):
+        session.refresh(payment)
         if payment.status == PENDING:
             fail(session, payment, to_state=CANCELLED, reason="order " + closed_as)
-        elif payment.status == SUCCEEDED and payment.refundable > 0:
+        elif payment.status != SUCCEEDED:
+            continue
+        elif payment.gateway == WALLET and wallet_gateway is not None:
+            refund_rest(
+                session, payment, wallet_gateway, idempotency_key=f"close:{payment.public_id}"
+            )
+        elif payment.refundable > 0:
             signals.refund_owed.send(app, order=account, payment=payment, amount=payment.refundable)
     return True
+
+
+def refund_rest(
+    session: Session,
+    payment: Payment,
+    gateway: Gateway,
+    *,
+    idempotency_key: str,
+    at_most_minor: int | None = None,
+) -> Refund | None:
+    """Refund what is left of ``payment`` (or ``at_most_minor`` of it); None if nothing is.
+
+    The payment row is read with a lock, so a refund racing this one (an admin's click)
+    is either already counted or waits; the conditional reservation in
+    :func:`_record_refund` would refuse the excess all the same.
+    """
+    current = session.get_one(Payment, payment.id, with_for_update=True, populate_existing=True)
+    left = current.amount_minor - current.refunded_minor
+    take = left if at_most_minor is None else min(left, at_most_minor)
+    if current.status != SUCCEEDED or take <= 0:
+        return None
+    return refund(
+        session,
+        current,
+        gateway,
+        amount=from_minor(take, current.currency),
+        idempotency_key=idempotency_key,
+        requested_by=None,
+    )

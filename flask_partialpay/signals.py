@@ -48,6 +48,23 @@ wallet_credited = _signals.signal("wallet-credited")
 #: ``owner_id``.
 wallet_debited = _signals.signal("wallet-debited")
 
+#: Wallet money was held for an order placed at checkout (the "Via wallet" line).
+#: kwargs: ``order``, ``payment`` (the order's wallet payment), ``amount`` (Decimal).
+wallet_applied = _signals.signal("wallet-applied")
+
+#: The rest of the order was paid and its held wallet part taken for good.
+#: kwargs: ``order``, ``payment``, ``amount``.
+wallet_captured = _signals.signal("wallet-captured")
+
+#: An order's held wallet part went back to the balance: the other payment failed or was
+#: abandoned, the hold expired, or the order was cancelled before it was paid.
+#: kwargs: ``order``, ``payment``, ``amount``, ``reason``.
+wallet_released = _signals.signal("wallet-released")
+
+#: Money an order took from a wallet was credited back (a cancel, a refund, or an admin's
+#: refund of the wallet payment). kwargs: ``order``, ``payment``, ``amount``, ``refund``.
+wallet_refunded = _signals.signal("wallet-refunded")
+
 __all__ = [
     "order_fully_paid",
     "payment_failed",
@@ -55,6 +72,10 @@ __all__ = [
     "payment_refunded",
     "payment_succeeded",
     "refund_owed",
+    "wallet_applied",
+    "wallet_captured",
     "wallet_credited",
     "wallet_debited",
+    "wallet_refunded",
+    "wallet_released",
 ]

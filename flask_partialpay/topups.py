@@ -21,9 +21,9 @@ from .gateways.base import Gateway
 from .markers import N_
 from .models import OrderAccount, Payment
 from .money import maximum_for, to_minor
-from .orders import derive_status
+from .orders import WALLET_TOPUP, derive_status
 
-PURPOSE = "wallet_topup"
+PURPOSE = WALLET_TOPUP
 MEMO = N_("Wallet top-up")
 REFUND_MEMO = N_("Wallet top-up refunded to the card")
 

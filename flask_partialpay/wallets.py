@@ -289,11 +289,12 @@ def credit(
     idempotency_key: str | None = None,
     memo: str | None = None,
     created_by: str | None = None,
+    reference: str | None = None,
 ) -> Transfer:
     """Add money to a wallet from the system account for ``reason``."""
     return _transfer(
         session, "credit", owner_id, amount_minor, currency, reason=reason,
-        idempotency_key=idempotency_key, memo=memo, created_by=created_by,
+        idempotency_key=idempotency_key, memo=memo, created_by=created_by, reference=reference,
     )  # fmt: skip
 
 
@@ -307,11 +308,12 @@ def debit(
     idempotency_key: str | None = None,
     memo: str | None = None,
     created_by: str | None = None,
+    reference: str | None = None,
 ) -> Transfer:
     """Take money from a wallet, guarded by its spendable balance and lock."""
     return _transfer(
         session, "debit", owner_id, amount_minor, currency, reason=reason,
-        idempotency_key=idempotency_key, memo=memo, created_by=created_by,
+        idempotency_key=idempotency_key, memo=memo, created_by=created_by, reference=reference,
     )  # fmt: skip
 
 
@@ -326,6 +328,7 @@ def _transfer(
     idempotency_key: str | None,
     memo: str | None,
     created_by: str | None,
+    reference: str | None = None,
 ) -> Transfer:
     print_ = ledger.fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
     record, original = _replayed(session, idempotency_key, direction, print_)
@@ -341,7 +344,8 @@ def _transfer(
         source, target = house, customer
     transfer = ledger.move(
         session, source=source, target=target, amount_minor=amount_minor, reason=reason,
-        memo=memo or "", created_by=created_by, guard_spendable=direction == "debit",
+        memo=memo or "", reference=reference, created_by=created_by,
+        guard_spendable=direction == "debit",
     )  # fmt: skip
     if record is not None:
         record.transfer_id = transfer.id

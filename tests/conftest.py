@@ -139,7 +139,7 @@ def app(backend: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
         else:
             _reset_schema(app, backend)
             _empty_tables()
-        seed()
+        seed(welcome_credit=False)
         yield app
         db.session.remove()
         if backend != "sqlite":

@@ -61,14 +61,19 @@ def reason_label(reason: str) -> str:
     return gettext(REASON_LABELS.get(reason, N_("Adjustment")))
 
 
-def describe(reason: str, memo: str) -> str:
+def describe(reason: str, memo: str, reference: str | None = None) -> str:
     """What a statement line says: the transfer's memo, translated when the shop wrote it.
 
-    An adjustment's memo is the reason an admin typed, shown as written.
+    An adjustment's memo is the reason an admin typed, shown as written. The shop's memos
+    may name the order ("For order payment #%(reference)s (Partial)"): the number is filled
+    in after translation, so the catalogs hold one message, not one per order.
     """
     if not memo:
         return reason_label(reason)
-    return memo if reason == ADJUSTMENT else gettext(memo)
+    if reason == ADJUSTMENT:
+        return memo
+    text = gettext(memo)
+    return text % {"reference": reference or ""} if "%(reference)s" in text else text
 
 
 def csv_safe(text: str) -> str:
@@ -279,6 +284,7 @@ def statement_csv(account: LedgerAccount) -> Response:
                     Entry.balance_after_minor,
                     Transfer.reason,
                     Transfer.memo,
+                    Transfer.reference,
                 )
                 .join(Transfer, Entry.transfer_id == Transfer.id)
                 .where(Entry.account_id == account_id)
@@ -288,11 +294,11 @@ def statement_csv(account: LedgerAccount) -> Response:
             batch = session.execute(query.order_by(Entry.id.desc()).limit(CSV_BATCH)).all()
             if not batch:
                 return
-            for entry_id, created_at, amount_minor, after_minor, reason, memo in batch:
+            for entry_id, created_at, amount_minor, after_minor, reason, memo, reference in batch:
                 writer.writerow(
                     [
                         created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                        csv_safe(describe(reason, memo)),
+                        csv_safe(describe(reason, memo, reference)),
                         str(from_minor(amount_minor, currency)),
                         str(from_minor(after_minor, currency)),
                     ]

@@ -1,0 +1,74 @@
+"""The "Wallet" gateway: pay an order (or what is left of it) from the wallet balance.
+
+The money leaves the wallet in the transaction that starts the payment, guarded by the
+spendable balance and the wallet's lock, so the payment succeeds at once or is refused
+and nothing is recorded. Refunds go back to the same wallet. The wallet part applied at
+checkout ("Via wallet") is a payment of this gateway too, but it is held rather than
+taken: see :mod:`..wallet_parts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .. import wallets
+from ..errors import PaymentError
+from ..i18n import gettext
+from ..markers import N_
+from ..money import to_minor
+from .base import NoCallbacks, StartOutcome
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ..models import Payment
+
+NAME = "wallet"
+# Statement lines; the order number is filled in when the line is shown.
+FULL_MEMO = N_("For order payment #%(reference)s")
+PARTIAL_MEMO = N_("For order payment #%(reference)s (Partial)")
+REFUND_MEMO = N_("Refund for order #%(reference)s")
+
+
+class WalletGateway(NoCallbacks):
+    name = NAME
+    confirmed_by_manager = False
+    supports_refund = True
+
+    def __init__(self, session: Callable[[], Session]) -> None:
+        self._session = session
+
+    def label(self) -> str:
+        return gettext("Wallet")
+
+    def start(self, payment: Payment) -> StartOutcome:
+        if payment.order.purpose != "order":
+            raise PaymentError(N_("Wallet credit cannot be bought with wallet credit."))
+        # Keyed by the payment: starting the same payment again (a replayed form) finds
+        # the debit already made and takes nothing more.
+        wallets.debit(
+            self._session(),
+            payment.customer_id,
+            payment.amount_minor,
+            payment.currency,
+            reason="order_payment",
+            idempotency_key=f"wallet-payment:{payment.public_id}",
+            memo=FULL_MEMO,
+            reference=payment.order.reference,
+        )
+        return StartOutcome(redirect_url=payment.return_url, settled=True)
+
+    def refund(self, payment: Payment, amount: Decimal, *, idempotency_key: str) -> str:
+        transfer = wallets.credit(
+            self._session(),
+            payment.customer_id,
+            to_minor(amount, payment.currency),
+            payment.currency,
+            reason="refund",
+            idempotency_key=f"wallet-refund:{idempotency_key}",
+            memo=REFUND_MEMO,
+            reference=payment.order.reference,
+        )
+        return f"transfer-{transfer.id}"

@@ -1,0 +1,249 @@
+"""The wallet part of an order: held at checkout, captured when the rest is paid.
+
+The life of a "Via wallet" line, start to end:
+
+1. **Checkout.** :func:`hold_for_checkout` reserves the amount in the wallet under the
+   checkout's key, before the host writes its order. A double submission finds the same
+   hold; when the balance is no longer there (spent, or held by a parallel checkout) the
+   shopper is told and nothing is placed.
+2. **Order placed.** :func:`attach` turns the hold into a pending payment of the order
+   through the "Wallet" gateway, and counts it in the order's ``reserved_minor``, so the
+   other gateways are asked only for the rest.
+3. **The rest is paid.** :func:`settle` captures the hold ("For order payment #1234
+   (Partial)"): the wallet payment succeeds and the order is paid in full. A hold that
+   lapsed meanwhile is replaced by a debit if the wallet still covers it.
+4. **The rest fails, is abandoned, or the hold expires.** :func:`drop` releases the hold;
+   the balance is whole again and the order is due in full.
+5. **Cancel or refund.** The wallet payment is refunded to the wallet, at most what it
+   paid in total (see :mod:`.payments`).
+
+Functions here work inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import ledger, payments, signals, wallets
+from .config import setting
+from .errors import HoldNotActive, InsufficientFunds, WalletBalanceChanged, WalletLocked
+from .gateways.wallet import NAME as WALLET
+from .gateways.wallet import PARTIAL_MEMO
+from .markers import N_
+from .models import Hold, IdempotencyRecord, LedgerAccount, OrderAccount, Payment
+from .transactions import update_rows
+
+RELEASED_FAILED = N_("the other payment did not go through")
+RELEASED_EXPIRED = N_("the wallet reservation expired")
+
+
+def _checkout_key(checkout_key: str) -> str:
+    return f"checkout-hold:{checkout_key}"
+
+
+def checkout_hold(session: Session, checkout_key: str) -> Hold | None:
+    """The hold placed for this checkout, if any (a locking read: see wallets._replayed)."""
+    hold_id = session.scalar(
+        select(IdempotencyRecord.hold_id).where(
+            IdempotencyRecord.key == _checkout_key(checkout_key)
+        )
+    )
+    if hold_id is None:
+        return None
+    return session.get(Hold, hold_id, with_for_update={"read": True}, populate_existing=True)
+
+
+def hold_for_checkout(
+    session: Session, *, customer_id: str, currency: str, amount_minor: int, checkout_key: str
+) -> Hold:
+    """Reserve the wallet part of an order about to be placed; once per checkout key."""
+    earlier = checkout_hold(session, checkout_key)
+    if earlier is not None:
+        return earlier
+    try:
+        return wallets.hold(
+            session,
+            customer_id,
+            amount_minor,
+            currency,
+            reference=f"checkout:{checkout_key}"[:64],
+            expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
+            idempotency_key=_checkout_key(checkout_key),
+        )
+    except (InsufficientFunds, WalletLocked):
+        raise WalletBalanceChanged() from None
+
+
+def attach(session: Session, account: OrderAccount, checkout_key: str) -> Payment | None:
+    """Make the checkout's hold the order's pending wallet payment (once per checkout)."""
+    key = f"checkout:{checkout_key}"
+    existing = session.scalars(select(Payment).where(Payment.idempotency_key == key)).one_or_none()
+    if existing is not None:
+        return existing
+    hold = checkout_hold(session, checkout_key)
+    if hold is None or hold.status != "active":
+        return None
+    owner = session.get_one(LedgerAccount, hold.account_id).owner_id
+    if (owner, hold.currency) != (account.customer_id, account.currency):
+        raise WalletBalanceChanged()
+    reserved = update_rows(
+        session,
+        update(OrderAccount)
+        .where(
+            OrderAccount.id == account.id,
+            OrderAccount.status == "open",
+            OrderAccount.paid_minor + OrderAccount.reserved_minor + hold.amount_minor
+            <= OrderAccount.total_minor,
+        )
+        .values(reserved_minor=OrderAccount.reserved_minor + hold.amount_minor),
+    )
+    if reserved != 1:
+        # The order cannot take this much from the wallet (it is paid or smaller than the
+        # hold): give the money back rather than keep it reserved.
+        ledger.release_hold(session, hold.id)
+        return None
+    # The hold now belongs to the order: its statement line will name the order.
+    hold.reference = account.reference
+    payment = payments.new_payment(
+        account,
+        gateway=WALLET,
+        amount_minor=hold.amount_minor,
+        customer_id=account.customer_id,
+        idempotency_key=key,
+        return_url="/",
+    )
+    payment.hold_id = hold.id
+    session.add(payment)
+    session.flush()
+    session.refresh(account)
+    app = signals.sender()
+    signals.payment_recorded.send(app, payment=payment)
+    signals.wallet_applied.send(app, order=account, payment=payment, amount=payment.amount)
+    settle(session, account)
+    return payment
+
+
+def pending_parts(session: Session, account: OrderAccount) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(
+                Payment.order_id == account.id,
+                Payment.gateway == WALLET,
+                Payment.hold_id.is_not(None),
+                Payment.status == payments.PENDING,
+            )
+            .order_by(Payment.id)
+        )
+    )
+
+
+def settle(session: Session, account: OrderAccount) -> None:
+    """Capture the held wallet parts once the other payments cover the rest of the order."""
+    session.refresh(account)
+    if account.closed_as is not None or account.paid_minor + account.reserved_minor < (
+        account.total_minor
+    ):
+        return
+    for part in pending_parts(session, account):
+        capture(session, part)
+
+
+def capture(session: Session, part: Payment) -> bool:
+    """Take a wallet part's money for good; False if it was settled already."""
+    assert part.hold_id is not None
+    reference = part.order.reference
+    try:
+        wallets.capture(session, part.hold_id, None, memo=PARTIAL_MEMO)
+    except HoldNotActive as error:
+        if error.params.get("status") != "expired":
+            return False  # captured or released by another request a moment ago
+        # The hold lapsed before the rest was paid. Take the money now if the wallet still
+        # has it; the key makes a concurrent second attempt replay this debit.
+        try:
+            wallets.debit(
+                session,
+                part.customer_id,
+                part.amount_minor,
+                part.currency,
+                reason="order_payment",
+                idempotency_key=f"wallet-part:{part.public_id}",
+                memo=PARTIAL_MEMO,
+                reference=reference,
+            )
+        except (InsufficientFunds, WalletLocked):
+            drop(session, part, reason=RELEASED_EXPIRED)
+            return False
+    if not payments.succeed(session, part):
+        return False
+    signals.wallet_captured.send(
+        signals.sender(), order=part.order, payment=part, amount=part.amount
+    )
+    return True
+
+
+def _wallet_account_id(session: Session, part: Payment) -> int:
+    return session.get_one(Hold, part.hold_id).account_id
+
+
+def drop(session: Session, part: Payment, *, reason: str) -> bool:
+    """Give a pending wallet part's money back to the balance; False if it was not pending."""
+    return payments.fail(session, part, to_state=payments.CANCELLED, reason=reason)
+
+
+def on_dropped(session: Session, part: Payment, reason: str | None) -> None:
+    """A wallet part stopped being pending without being captured: free its money."""
+    assert part.hold_id is not None
+    try:
+        ledger.release_hold(session, part.hold_id)
+    except HoldNotActive:
+        # Lapsed: expiring it frees the money just the same.
+        ledger.expire_holds(session, account_id=_wallet_account_id(session, part))
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == part.order_id)
+        .values(reserved_minor=OrderAccount.reserved_minor - part.amount_minor),
+    )
+    session.refresh(part.order)
+    signals.wallet_released.send(
+        signals.sender(), order=part.order, payment=part, amount=part.amount, reason=reason
+    )
+
+
+def on_other_payment_failed(session: Session, account: OrderAccount) -> None:
+    """The card (or transfer) meant to pay the rest failed: release the wallet parts.
+
+    Unless another payment for the rest is still under way: then the wallet waits for it.
+    """
+    still_trying = session.scalar(
+        select(Payment.id)
+        .where(
+            Payment.order_id == account.id,
+            Payment.status == payments.PENDING,
+            Payment.hold_id.is_(None),
+        )
+        .limit(1)
+    )
+    if still_trying is not None:
+        return
+    for part in pending_parts(session, account):
+        drop(session, part, reason=RELEASED_FAILED)
+
+
+def expire_parts(session: Session) -> int:
+    """Release the wallet parts whose hold lapsed (a shopper who never paid the rest)."""
+    lapsed = list(
+        session.scalars(
+            select(Payment)
+            .join(Hold, Hold.id == Payment.hold_id)
+            .where(
+                Payment.status == payments.PENDING,
+                (Hold.status != "active") | (Hold.expires_at <= ledger.now()),
+            )
+        )
+    )
+    return sum(drop(session, part, reason=RELEASED_EXPIRED) for part in lapsed)
