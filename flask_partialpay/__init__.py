@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import signals
 from .audit import Violation
-from .checkout import CartSummary, FeeLine
+from .checkout import CartSummary, FeeLine, WalletOffer
 from .customers import CustomerDirectory, CustomerInfo
 from .errors import (
     AmountNotAllowed,
@@ -28,6 +28,7 @@ from .errors import (
     SignatureError,
     UnknownCurrency,
     UnknownSetting,
+    WalletBalanceChanged,
     WalletLocked,
 )
 from .extension import PartialPay, PartialPayState
@@ -36,6 +37,7 @@ from .gateways.base import Gateway, GatewayEvent, StartOutcome
 from .i18n import translate_error
 from .models import OrderAccount, PartialPayModel, Payment, Refund
 from .money import format_money, from_minor, parse_amount, percent_of, to_minor
+from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .wallets import Wallets
 
@@ -69,12 +71,15 @@ __all__ = [
     "PaymentError",
     "Refund",
     "RefundNotPossible",
+    "RefundSplit",
     "SignatureError",
     "StartOutcome",
     "UnknownCurrency",
     "UnknownSetting",
     "Violation",
+    "WalletBalanceChanged",
     "WalletLocked",
+    "WalletOffer",
     "Wallets",
     "format_money",
     "from_minor",

@@ -77,6 +77,15 @@ Progress = Callable[[int], object]
 HOLD_STATES = ("active", "captured", "released", "expired")
 _SETTLED_STATES = HOLD_STATES[1:]
 _SUCCEEDED = "succeeded"
+_PENDING = "pending"
+# The states a wallet part's hold may be in, by the part's status. A lapsed hold ("expired")
+# is allowed with each: the part was then taken by a debit, released, or is about to be.
+_PART_HOLD_STATES = {
+    _PENDING: ("active", "expired"),
+    _SUCCEEDED: ("captured", "expired"),
+    "cancelled": ("released", "expired"),
+    "failed": ("released", "expired"),
+}
 
 
 @dataclass(frozen=True)
@@ -687,30 +696,65 @@ def _check_orders(session: Session, report: AuditReport) -> None:
         .group_by(Payment.order_id)
         .subquery()
     )
+    held = (
+        select(
+            Payment.order_id.label("order_id"),
+            func.sum(Payment.amount_minor).label("held_minor"),
+        )
+        .where(Payment.status == _PENDING, Payment.hold_id.is_not(None))
+        .group_by(Payment.order_id)
+        .subquery()
+    )
     statement = (
         select(
             OrderAccount.id,
             OrderAccount.reference,
             OrderAccount.currency,
             OrderAccount.paid_minor,
+            OrderAccount.reserved_minor,
+            OrderAccount.refunded_minor,
             succeeded.c.succeeded_minor,
+            held.c.held_minor,
         )
         .select_from(OrderAccount)
         .outerjoin(succeeded, succeeded.c.order_id == OrderAccount.id)
+        .outerjoin(held, held.c.order_id == OrderAccount.id)
         .order_by(OrderAccount.id)
     )
     for rows in _stream(session, statement):
         for row in rows:
             report.orders += 1
-            paid_by_payments = _int(row.succeeded_minor)
-            if row.paid_minor != paid_by_payments:
-                report._add(
-                    "order_paid",
-                    f"order {row.id}",
-                    f"it records {_money(row.paid_minor, row.currency)} paid but its succeeded "
-                    f"payments add up to {_money(paid_by_payments, row.currency)}",
-                    f"reference {row.reference}",
-                )
+            _check_order(row, report)
+
+
+def _check_order(row: Any, report: AuditReport) -> None:
+    money = row.currency
+    paid_by_payments = _int(row.succeeded_minor)
+    if row.paid_minor != paid_by_payments:
+        report._add(
+            "order_paid",
+            f"order {row.id}",
+            f"it records {_money(row.paid_minor, money)} paid but its succeeded "
+            f"payments add up to {_money(paid_by_payments, money)}",
+            f"reference {row.reference}",
+        )
+    held_by_parts = _int(row.held_minor)
+    if row.reserved_minor != held_by_parts:
+        report._add(
+            "order_reserved",
+            f"order {row.id}",
+            f"it records {_money(row.reserved_minor, money)} held in the wallet but its "
+            f"pending wallet parts add up to {_money(held_by_parts, money)}",
+            f"reference {row.reference}",
+        )
+    if not 0 <= row.refunded_minor <= row.paid_minor:
+        report._add(
+            "order_refunded",
+            f"order {row.id}",
+            f"{_money(row.refunded_minor, money)} of {_money(row.paid_minor, money)} paid "
+            "was refunded",
+            f"reference {row.reference}",
+        )
 
 
 def _check_payments(session: Session, report: AuditReport) -> None:
@@ -731,9 +775,12 @@ def _check_payments(session: Session, report: AuditReport) -> None:
             Payment.status,
             Payment.refunded_minor,
             refunds.c.refunds_minor,
+            Payment.hold_id,
+            Hold.status.label("hold_status"),
         )
         .select_from(Payment)
         .outerjoin(refunds, refunds.c.payment_id == Payment.id)
+        .outerjoin(Hold, Hold.id == Payment.hold_id)
         .order_by(Payment.id)
     )
     for rows in _stream(session, statement):
@@ -757,4 +804,13 @@ def _check_payments(session: Session, report: AuditReport) -> None:
             if problems:
                 report._add(
                     "refund_total", f"payment {row.id}", "; ".join(problems), f"{row.public_id}"
+                )
+            if row.hold_id is not None and row.hold_status not in _PART_HOLD_STATES.get(
+                row.status, ()
+            ):
+                report._add(
+                    "wallet_part",
+                    f"payment {row.id}",
+                    f"it is a {row.status} wallet part whose hold is {row.hold_status}",
+                    f"{row.public_id}",
                 )

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, flash, redirect, render_template_string, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -19,6 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.wrappers import Response
 
 from flask_partialpay import (
+    CartSummary,
+    IdempotentForm,
     OrderAccount,
     OrderInfo,
     PartialPay,
@@ -26,6 +37,7 @@ from flask_partialpay import (
     PartialPayModel,
     from_minor,
     signals,
+    translate_error,
 )
 
 
@@ -58,6 +70,7 @@ class Invoice(db.Model):  # type: ignore[name-defined,misc]
 def create_app(database_url: str, **config: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY="minimal-host-secret", SQLALCHEMY_DATABASE_URI=database_url)
+    app.config.update(PARTIALPAY_WALLET_CURRENCIES=("EUR", "INR"))  # wallets at checkout
     app.config.update(config)
     db.init_app(app)
     login_manager.init_app(app)
@@ -99,6 +112,42 @@ def load_invoice(reference: str) -> OrderInfo | None:
     )
 
 
+def invoice_summary(invoice: Invoice) -> CartSummary:
+    """The invoice as the wallet reads it at checkout: what is left to pay, no tax of its own.
+
+    That is the total until a payment started: a wallet part still held for an earlier
+    attempt is not offered twice.
+    """
+    account = partialpay.account(invoice.reference)
+    total = from_minor(invoice.total_minor, invoice.currency)
+    return CartSummary(
+        customer_id=current_user.get_id(),
+        currency=invoice.currency,
+        subtotal=account.due if account is not None else total,
+        tax=from_minor(0, invoice.currency),
+    )
+
+
+def pay_invoice(invoice: Invoice, form: IdempotentForm, gateway: str, back: str) -> str:
+    """Hold the wallet part, open the order with it, and start paying the rest: a URL.
+
+    The key is the pay form's, made once per page view and prefixed with the invoice: the
+    same page submitted twice holds and pays once; a new attempt (after a declined card
+    gave the wallet part back) gets a new key and a new hold.
+    """
+    key = f"{invoice.reference}:{form.idempotency_key.data}"
+    partialpay.hold_wallet(invoice_summary(invoice), checkout_key=key)
+    info = load_invoice(invoice.reference)
+    assert info is not None
+    if partialpay.order_placed(info, checkout_key=key).status == "completed":
+        flash("Invoice paid.", "success")  # the wallet paid it all (or it already was)
+        return back
+    started = partialpay.pay(
+        invoice.reference, gateway=gateway, return_url=back, idempotency_key=f"pay:{key}"
+    )
+    return started.redirect_url
+
+
 def mark_invoice_paid(app: Flask, order: OrderAccount, **extra: Any) -> None:
     """Runs inside PartialPay's transaction: this write commits with the payment."""
     invoice = invoice_by_reference(order.reference)
@@ -119,9 +168,15 @@ INVOICE_PAGE = """<!doctype html>
 <p>Total: {{ total|partialpay_money(invoice.currency) }}</p>
 <p id="status">{{ "Paid" if invoice.paid else "Unpaid" }}</p>
 {% if not invoice.paid %}
+{% for fee in fees %}
+  <p class="fee">{{ fee.label }}: {{ fee.amount|partialpay_money(invoice.currency) }}</p>
+{% endfor %}
+<p id="to-pay">New total to pay: {{ to_pay|partialpay_money(invoice.currency) }}</p>
+{% include "partialpay/_wallet_choice.html" %}
 <form method="post" action="{{ url_for('pages.pay', reference=invoice.reference) }}">
   <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-  {% for gateway in gateways %}
+  {{ form.idempotency_key() }}
+  {% for gateway in gateways if to_pay > 0 %}
     <label><input type="radio" name="gateway" value="{{ gateway.name }}">
       {{ gateway.label() }}</label>
   {% endfor %}
@@ -148,14 +203,23 @@ def login_as(customer_id: int) -> str:
     return "Logged in."
 
 
-@pages.get("/invoices/<reference>")
+@pages.route("/invoices/<reference>", methods=["GET", "POST"])
 @login_required
-def invoice(reference: str) -> str:
+def invoice(reference: str) -> str | Response:
     invoice = own_invoice_or_404(reference)
+    summary = invoice_summary(invoice)
+    wallet = partialpay.wallet_choice(summary)  # "Use wallet balance" posts back here
+    if wallet.saved:
+        return redirect(url_for("pages.invoice", reference=invoice.reference))
+    fees = partialpay.cart_fees(summary)
     return render_template_string(
         INVOICE_PAGE,
         invoice=invoice,
         total=from_minor(invoice.total_minor, invoice.currency),
+        fees=fees,
+        to_pay=summary.total + sum(fee.amount for fee in fees),
+        wallet=wallet,
+        form=IdempotentForm(formdata=None),
         gateways=partialpay.available_gateways(),
     )
 
@@ -165,11 +229,11 @@ def invoice(reference: str) -> str:
 def pay(reference: str) -> Response:
     invoice = own_invoice_or_404(reference)
     back = url_for("pages.invoice", reference=invoice.reference)
+    form = IdempotentForm()
+    if not form.validate_on_submit():
+        abort(400)  # no key: a page this host did not make
     try:
-        started = partialpay.pay(
-            invoice.reference, gateway=request.form.get("gateway", ""), return_url=back
-        )
+        return redirect(pay_invoice(invoice, form, request.form.get("gateway", ""), back))
     except PartialPayError as error:
-        flash(str(error), "error")
+        flash(translate_error(error), "error")
         return redirect(back)
-    return redirect(started.redirect_url)

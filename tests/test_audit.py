@@ -537,6 +537,27 @@ EDITS = {
         lambda b: {("refund_total", f"payment {b.payment}")},
         "40.00 of a 30.00 payment was refunded",
     ),
+    "order holding more wallet money than its wallet parts": Edit(
+        lambda b: [
+            sa.update(OrderAccount).where(OrderAccount.id == b.order).values(reserved_minor=500)
+        ],
+        lambda b: {("order_reserved", f"order {b.order}")},
+        "it records 5.00 held in the wallet but its pending wallet parts add up to 0.00",
+    ),
+    "order refunded beyond what was paid": Edit(
+        lambda b: [
+            sa.update(OrderAccount).where(OrderAccount.id == b.order).values(refunded_minor=3001)
+        ],
+        lambda b: {("order_refunded", f"order {b.order}")},
+        "30.01 of 30.00 paid was refunded",
+    ),
+    "succeeded wallet part whose hold was released": Edit(
+        lambda b: [
+            sa.update(Payment).where(Payment.id == b.payment).values(hold_id=b.released_hold)
+        ],
+        lambda b: {("wallet_part", f"payment {b.payment}")},
+        "it is a succeeded wallet part whose hold is released",
+    ),
     "failed payment with refunds": Edit(
         lambda b: [sa.update(Payment).where(Payment.id == b.payment).values(status="failed")],
         lambda b: {("refund_total", f"payment {b.payment}"), ("order_paid", f"order {b.order}")},
