@@ -51,7 +51,7 @@ def payments_list() -> str:
     return render_template(
         "partialpay/admin/payments.html",
         payments=rows,
-        gateways=state.gateways,
+        gateways={**state.gateways, state.wallet_gateway.name: state.wallet_gateway},
         status=status,
         statuses=STATUS_FILTERS,
         page=page,
