@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(demo.demo_command)
     # Only this app's payments concern this app's orders.
     signals.order_fully_paid.connect(mark_order_paid, sender=app)
+    signals.wallet_released.connect(forget_wallet_part, sender=app)
     return app
 
 
@@ -114,3 +115,12 @@ def mark_order_paid(app: Flask, order: Any, **extra: Any) -> None:
     if shop_order is not None and shop_order.status == "awaiting_payment":
         shop_order.status = "paid"
         shop_order.paid_at = naive_utcnow()
+
+
+def forget_wallet_part(app: Flask, order: Any, payment: Any, **extra: Any) -> None:
+    """The wallet part went back to the balance (the card failed, the hold lapsed, the order
+    was cancelled unpaid): the order no longer shows a "Via wallet" line, and is due in full.
+    """
+    shop_order = order_by_number(order.reference)
+    if shop_order is not None:
+        shop_order.wallet_minor = max(shop_order.wallet_minor - payment.amount_minor, 0)

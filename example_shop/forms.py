@@ -28,6 +28,8 @@ class PayForm(FlaskForm):
 
     gateway = RadioField("Payment method", validators=[DataRequired(message="Choose how to pay.")])
     key = HiddenField(validators=[Length(min=16, max=64)])
+    # The "Via wallet" amount the shopper saw: compared at checkout, never charged from.
+    wallet = HiddenField(validators=[Length(max=32)])
 
     def __init__(self, *args: Any, gateways: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -83,7 +83,8 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     tax_minor: Mapped[int] = mapped_column(BigInteger)
     # Goods plus tax: what the order costs, before the wallet part.
     total_minor: Mapped[int] = mapped_column(BigInteger)
-    # The "Via wallet" line when the order was placed: held from the wallet, not charged.
+    # The "Via wallet" line: held from the wallet when the order was placed, not charged.
+    # Back to zero when that hold is released (see forget_wallet_part).
     wallet_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     is_wallet_topup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # awaiting_payment -> paid, or cancelled / refunded

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -9,8 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from flask_partialpay import CartSummary, PartialPayError, translate_error
-from flask_partialpay.money import to_minor
+from flask_partialpay import (
+    CartSummary,
+    InvalidAmount,
+    PartialPayError,
+    WalletBalanceChanged,
+    translate_error,
+)
+from flask_partialpay.money import from_minor, parse_amount, to_minor
 
 from . import partialpay
 from .forms import AddToCartForm, PayForm
@@ -95,13 +103,10 @@ def cart() -> str | Response:
     wallet = partialpay.wallet_choice(summary)
     if wallet.saved:
         return redirect(url_for("shop.cart"))
-    return render_template(
-        "cart.html",
-        lines=lines,
-        totals=cart_totals(partialpay, summary),
-        wallet=wallet,
-        form=PayForm(gateways=_gateway_choices(summary)),
-    )
+    totals = cart_totals(partialpay, summary)
+    form = PayForm(gateways=_gateway_choices(summary))
+    form.wallet.data = str(totals.wallet_part) if totals.wallet_part else ""
+    return render_template("cart.html", lines=lines, totals=totals, wallet=wallet, form=form)
 
 
 @bp.post("/checkout")
@@ -121,7 +126,8 @@ def checkout() -> Response:
             flash("Your cart is empty.", "error")
             return redirect(url_for("shop.cart"))
         try:
-            order = _place_order(summary, key, use_wallet_part=gateway != "wallet")
+            shown = None if gateway == "wallet" else _shown_wallet_part(form, summary.currency)
+            order = _place_order(summary, key, shown_wallet_part=shown)
         except PartialPayError as error:
             # The wallet balance changed since the cart was shown: nothing was placed.
             flash(translate_error(error), "error")
@@ -139,11 +145,29 @@ def checkout() -> Response:
     return _pay(order, gateway, key)
 
 
-def _place_order(summary: CartSummary, key: str, *, use_wallet_part: bool) -> Order | None:
+def _shown_wallet_part(form: PayForm, currency: str) -> Decimal:
+    """The "Via wallet" amount the cart page showed (its hidden field), read strictly."""
+    text = (form.wallet.data or "").strip()
+    if not text:
+        return from_minor(0, currency)
+    try:
+        return parse_amount(text, currency)
+    except InvalidAmount:
+        raise WalletBalanceChanged() from None
+
+
+def _place_order(
+    summary: CartSummary, key: str, *, shown_wallet_part: Decimal | None
+) -> Order | None:
+    """``shown_wallet_part``: the wallet part the shopper saw, or None to pay without one."""
     lines = _cart_lines()
-    # The wallet part is held before the order is written: if the balance is gone, the
+    # The wallet part is held before the order is written: if the balance changed, the
     # shopper keeps their cart and sees the new total instead of an order they did not want.
-    held = partialpay.hold_wallet(summary, checkout_key=key) if use_wallet_part else None
+    held = (
+        partialpay.hold_wallet(summary, checkout_key=key, expected=shown_wallet_part)
+        if shown_wallet_part is not None
+        else None
+    )
     currency = summary.currency
     order = Order(
         user_id=current_user.id,

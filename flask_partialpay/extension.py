@@ -17,7 +17,13 @@ from . import checkout, order_refunds, orders, payments, wallet_parts
 from .checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
 from .config import apply_defaults, setting
 from .customers import CustomerDirectory
-from .errors import ConfigurationError, OrderNotFound, PaymentError, UnknownGateway
+from .errors import (
+    ConfigurationError,
+    OrderNotFound,
+    PaymentError,
+    UnknownGateway,
+    WalletBalanceChanged,
+)
 from .forms import WalletChoiceForm
 from .gateways.base import Gateway
 from .gateways.external import ExternalGateway
@@ -381,29 +387,36 @@ class PartialPay:
         checkout.store_choice(cart.currency, chosen)
         return WalletChoiceView(offer=self.wallet_offer(cart), form=form, saved=True)
 
-    def hold_wallet(self, cart: CartSummary, *, checkout_key: str) -> Decimal:
+    def hold_wallet(
+        self, cart: CartSummary, *, checkout_key: str, expected: Decimal | None = None
+    ) -> Decimal:
         """Hold the wallet part of the order about to be placed; the amount held.
 
         Call it when the shopper places the order, before the host writes it, with a key
         unique to this checkout (the checkout form's). The amount is decided again here from
-        the balance now; submitting the same checkout twice holds once. When the balance is
-        no longer there, :class:`WalletBalanceChanged` is raised and nothing is held: show
-        the cart again. Then pass the same key to :meth:`order_placed`.
+        the balance now; submitting the same checkout twice holds once. ``expected`` is the
+        "Via wallet" amount the shopper was shown (carried by the checkout form): it is
+        only compared, never used. When the amount now differs from it, or the balance is
+        gone by the time it is held, :class:`WalletBalanceChanged` is raised and nothing is
+        held: show the cart again with its new total. Then pass the key to
+        :meth:`order_placed`.
         """
         state = self.state()
-        offer = self.wallet_offer(cart)
 
         def work() -> Decimal:
             earlier = wallet_parts.checkout_hold(state.session, checkout_key)
             if earlier is not None:
                 return earlier.amount
-            if offer.applied <= 0 or cart.customer_id is None:
+            applied = self.wallet_offer(cart).applied
+            if expected is not None and applied != expected:
+                raise WalletBalanceChanged()
+            if applied <= 0 or cart.customer_id is None:
                 return from_minor(0, cart.currency)
             return wallet_parts.hold_for_checkout(
                 state.session,
                 customer_id=cart.customer_id,
                 currency=cart.currency,
-                amount_minor=to_minor(offer.applied, cart.currency),
+                amount_minor=to_minor(applied, cart.currency),
                 checkout_key=checkout_key,
             ).amount
 

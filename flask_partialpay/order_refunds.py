@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import ledger, payments, signals
 from .errors import RefundNotPossible
@@ -77,6 +77,7 @@ def refund_part(
             select(Payment)
             .where(Payment.order_id == account.id, Payment.status == payments.SUCCEEDED)
             .order_by(Payment.id)
+            .options(lazyload(Payment.order))  # FOR UPDATE cannot lock an outer join's side
             .with_for_update()
         )
     )

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import orders, signals, topups, wallet_parts
 from .errors import (
@@ -197,7 +197,7 @@ def succeed(
     signals.payment_succeeded.send(app, payment=payment, order=account, confirmed_by=confirmed_by)
     if account.purpose == topups.PURPOSE:
         topups.credit_paid_topup(session, payment)
-    elif was_open and status == "completed":
+    if was_open and status == "completed":
         signals.order_fully_paid.send(app, order=account)
     if account.closed_as is not None:
         # Paid after the host closed the order: the gateway holds money the shop must return.
@@ -425,7 +425,14 @@ def refund_rest(
     is either already counted or waits; the conditional reservation in
     :func:`_record_refund` would refuse the excess all the same.
     """
-    current = session.get_one(Payment, payment.id, with_for_update=True, populate_existing=True)
+    # Without the joined order: PostgreSQL refuses FOR UPDATE on an outer join's nullable side.
+    current = session.get_one(
+        Payment,
+        payment.id,
+        with_for_update=True,
+        populate_existing=True,
+        options=[lazyload(Payment.order)],
+    )
     left = current.amount_minor - current.refunded_minor
     take = left if at_most_minor is None else min(left, at_most_minor)
     if current.status != SUCCEEDED or take <= 0:

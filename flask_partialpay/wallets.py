@@ -228,8 +228,20 @@ class Wallets:
         return self._transaction(lambda: ledger.release_hold(self._session, hold_id))
 
     def release_expired_holds(self) -> int:
-        """Expire every hold past its time; how many were expired."""
-        return self._transaction(lambda: ledger.expire_holds(self._session))
+        """Expire every hold past its time; how many were expired.
+
+        The wallet parts of orders whose hold lapsed are released with them: the order is
+        then due in full (see :mod:`.wallet_parts`).
+        """
+        # Imported here: wallet parts are payments, a layer above the wallets.
+        from . import wallet_parts
+
+        def work() -> int:
+            expired = ledger.expire_holds(self._session)
+            wallet_parts.expire_parts(self._session)
+            return expired
+
+        return self._transaction(work)
 
     def set_locked(self, owner_id: str, currency: str, locked: bool, *, by: str | None) -> bool:
         """Lock or unlock a wallet; False when it already was."""

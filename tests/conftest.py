@@ -199,6 +199,8 @@ class Shopper:
                 "csrf_token": csrf_from(page),
                 "gateway": gateway,
                 "key": form_value(page, "key"),
+                # The "Via wallet" amount the page showed, as a browser sends it back.
+                "wallet": form_value(page, "wallet"),
             },
         )
 

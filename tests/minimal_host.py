@@ -2,24 +2,15 @@
 
 It shares nothing with ``example_shop``: its own models, its own references ("INV-7"), its
 own admin column, and it keeps the extension's default page layout. Everything above
-"Pages" is the wiring a host writes to take payments; the pages below are just enough for
-the tests to drive it over HTTP.
+"Pages" is the wiring a host writes to take payments, the wallet at checkout included; the
+pages below are just enough for the tests to drive it over HTTP.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    flash,
-    redirect,
-    render_template_string,
-    request,
-    url_for,
-)
+from flask import Blueprint, Flask, abort, flash, redirect, render_template_string, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -102,8 +93,10 @@ def invoice_by_reference(reference: str) -> Invoice | None:
 def load_invoice(reference: str) -> OrderInfo | None:
     """PartialPay asks for an order it has not seen yet: what is due, from whom."""
     invoice = invoice_by_reference(reference)
-    if invoice is None:
-        return None
+    return None if invoice is None else invoice_info(invoice)
+
+
+def invoice_info(invoice: Invoice) -> OrderInfo:
     return OrderInfo(
         reference=invoice.reference,
         customer_id=str(invoice.customer_id),  # as Customer.get_id() gives it
@@ -115,8 +108,8 @@ def load_invoice(reference: str) -> OrderInfo | None:
 def invoice_summary(invoice: Invoice) -> CartSummary:
     """The invoice as the wallet reads it at checkout: what is left to pay, no tax of its own.
 
-    That is the total until a payment started: a wallet part still held for an earlier
-    attempt is not offered twice.
+    That is the total less what is paid or held for it already: a wallet part still held
+    for an earlier attempt (a card page left open) is not offered twice.
     """
     account = partialpay.account(invoice.reference)
     total = from_minor(invoice.total_minor, invoice.currency)
@@ -137,9 +130,7 @@ def pay_invoice(invoice: Invoice, form: IdempotentForm, gateway: str, back: str)
     """
     key = f"{invoice.reference}:{form.idempotency_key.data}"
     partialpay.hold_wallet(invoice_summary(invoice), checkout_key=key)
-    info = load_invoice(invoice.reference)
-    assert info is not None
-    if partialpay.order_placed(info, checkout_key=key).status == "completed":
+    if partialpay.order_placed(invoice_info(invoice), checkout_key=key).status == "completed":
         flash("Invoice paid.", "success")  # the wallet paid it all (or it already was)
         return back
     started = partialpay.pay(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_partialpay import ConfigurationError, OrderAccount, Payment, signals
+from flask_partialpay.audit import audit
 from flask_partialpay.gateways import sandbox_processor
-from tests.conftest import _check_reachable, csrf_from, server_url
+from flask_partialpay.models import Hold, Transfer
+from tests.conftest import _check_reachable, csrf_from, form_value, server_url
 from tests.minimal_host import Customer, Invoice, create_app, db, partialpay
 
 SUCCESS_CARD = "4242 4242 4242 4242"
@@ -44,16 +47,22 @@ def _run_on_server(server: str, statement: str) -> None:
 
 @pytest.fixture
 def new_database(backend: str, tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Make an empty database called ``name`` on the backend under test; give its URL."""
+    """Make an empty database called ``name`` on the backend under test; give its URL.
+
+    On a server the name is prefixed with the configured database's ("test_..."), so that
+    runs configured with different databases on one server never drop each other's.
+    """
     if backend == "sqlite":
         yield lambda name: f"sqlite:///{tmp_path / name}.sqlite"
         return
     server = server_url(backend)
     _check_reachable(server)
     drop = "DROP DATABASE IF EXISTS {}" + (" WITH (FORCE)" if backend == "postgresql" else "")
+    prefix = sa.make_url(server).database or "partialpay"
     created: list[str] = []
 
     def make(name: str) -> str:
+        name = f"{prefix}_{name}"
         _run_on_server(server, drop.format(name))
         _run_on_server(server, f"CREATE DATABASE {name}")
         created.append(name)
@@ -136,9 +145,14 @@ def start_payment(client: FlaskClient, gateway: str, reference: str = REFERENCE)
     """Open the invoice and press Pay with ``gateway``; the URL the host redirects to."""
     page = client.get(f"/invoices/{reference}")
     assert page.status_code == 200
+    html = page.get_data(as_text=True)
     response = client.post(
         f"/invoices/{reference}/pay",
-        data={"csrf_token": csrf_from(page.get_data(as_text=True)), "gateway": gateway},
+        data={
+            "csrf_token": csrf_from(html),
+            "idempotency_key": form_value(html, "idempotency_key"),
+            "gateway": gateway,
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     return str(response.location)
@@ -325,3 +339,190 @@ def test_signals_stay_with_the_app_that_sent_them(host: Host, host_b: Host) -> N
         pay_by_card(client_b, start_payment(client_b, "sandbox_card"), SUCCESS_CARD)
         assert host_b.invoice().paid
         assert (heard_by_a, heard_by_b) == ([REFERENCE], [REFERENCE])
+
+
+# -- the wallet at checkout: the seed's ₹100 / ₹300 example on this host -------------------
+
+INR_INVOICE = "INV-8"
+
+
+def add_inr_invoice(host: Host, total_minor: int = 30000) -> None:
+    with host.app.app_context():
+        db.session.add(
+            Invoice(
+                reference=INR_INVOICE,
+                customer_id=host.customer,
+                currency="INR",
+                total_minor=total_minor,
+            )
+        )
+        db.session.commit()
+
+
+def give(host: Host, amount: str, currency: str = "INR") -> None:
+    with host.app.app_context():
+        partialpay.state().wallets.credit(
+            str(host.customer), amount, currency, reason="adjustment", memo="Opening credit"
+        )
+
+
+def balance(host: Host, currency: str = "INR") -> Decimal:
+    with host.app.app_context():
+        return partialpay.state().wallets.balance(str(host.customer), currency)
+
+
+def use_wallet(client: FlaskClient, reference: str = INR_INVOICE) -> None:
+    """Tick "Use wallet balance" on the invoice page and apply it (the whole balance)."""
+    page = client.get(f"/invoices/{reference}").get_data(as_text=True)
+    response = client.post(
+        f"/invoices/{reference}",
+        data={
+            "csrf_token": csrf_from(page),
+            "wallet-use_wallet": "y",
+            "wallet-amount": "",
+            "wallet-apply": "Apply",
+        },
+    )
+    assert response.status_code == 302 and response.location == f"/invoices/{reference}"
+
+
+def wallet_parts(host: Host, reference: str = INR_INVOICE) -> list[tuple[str, int, str]]:
+    """(status, amount, hold status) of each wallet payment of the order."""
+    with host.app.app_context():
+        return [
+            (p.status, p.amount_minor, db.session.get_one(Hold, p.hold_id).status)
+            for p in partialpay.payments_for(reference)
+            if p.gateway == "wallet" and p.hold_id is not None
+        ]
+
+
+def test_the_seed_example_wallet_then_card(host: Host) -> None:
+    """Wallet ₹100, invoice ₹300: Via wallet −₹100, the card pays ₹200, the ledger says so."""
+    add_inr_invoice(host)
+    give(host, "100")
+    client = host.client_for(host.customer)
+    html = client.get(f"/invoices/{INR_INVOICE}").get_data(as_text=True)
+    assert "Use wallet balance" in html and "Available balance: ₹100.00" in html
+    assert "Via wallet" not in html  # not applied until the customer chooses it
+    assert "New total to pay: ₹300.00" in html
+
+    use_wallet(client)
+    html = client.get(f"/invoices/{INR_INVOICE}").get_data(as_text=True)
+    assert "Total: ₹300.00" in html
+    assert "Via wallet: -₹100.00" in html
+    assert "New total to pay: ₹200.00" in html
+
+    card_url = start_payment(client, "sandbox_card", INR_INVOICE)
+    assert card_url.startswith("/partialpay/card/")
+    assert "₹200.00" in client.get(card_url).get_data(as_text=True)
+    assert balance(host) == Decimal("0.00")  # held for the invoice, not yet taken
+    assert wallet_parts(host) == [("pending", 10000, "active")]
+    assert host.account(INR_INVOICE) == ("open", 0, 30000)
+
+    response = pay_by_card(client, card_url, SUCCESS_CARD)
+    assert response.status_code == 302 and response.location == f"/invoices/{INR_INVOICE}"
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Payment received. Thank you!" in html and '<p id="status">Paid</p>' in html
+    assert host.invoice(INR_INVOICE).paid
+    assert host.account(INR_INVOICE) == ("completed", 30000, 30000)
+    assert host.payment(public_id_of(card_url)).amount_minor == 20000
+    assert wallet_parts(host) == [("succeeded", 10000, "captured")]
+    assert balance(host) == Decimal("0.00")
+
+    with host.app.app_context():
+        memo, reference = db.session.execute(
+            sa.select(Transfer.memo, Transfer.reference).where(Transfer.reason == "order_payment")
+        ).one()
+        assert (memo, reference) == ("For order payment #%(reference)s (Partial)", INR_INVOICE)
+        wallet = partialpay.state().wallets.wallets_of(str(host.customer))[0]
+        assert audit(db.session()) == []
+    statement = client.get(f"/partialpay/wallet/{wallet.public_id}").get_data(as_text=True)
+    assert f"For order payment #{INR_INVOICE} (Partial)" in statement
+
+
+def test_the_same_invoice_page_submitted_twice_holds_and_pays_once(host: Host) -> None:
+    add_inr_invoice(host)
+    give(host, "100")
+    client = host.client_for(host.customer)
+    use_wallet(client)
+    html = client.get(f"/invoices/{INR_INVOICE}").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_from(html),
+        "idempotency_key": form_value(html, "idempotency_key"),
+        "gateway": "sandbox_card",
+    }
+    first = client.post(f"/invoices/{INR_INVOICE}/pay", data=data)
+    second = client.post(f"/invoices/{INR_INVOICE}/pay", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location  # the same card payment
+    assert wallet_parts(host) == [("pending", 10000, "active")]
+    with host.app.app_context():
+        assert len(partialpay.payments_for(INR_INVOICE)) == 2  # the wallet part, the card
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Hold)) == 1
+    assert balance(host) == Decimal("0.00")
+
+    pay_by_card(client, first.location, SUCCESS_CARD)
+    assert host.account(INR_INVOICE) == ("completed", 30000, 30000)
+    # Pressing Pay on the old page once more after it was paid takes nothing more.
+    again = client.post(f"/invoices/{INR_INVOICE}/pay", data=data)
+    assert again.status_code == 302
+    assert host.account(INR_INVOICE) == ("completed", 30000, 30000)
+    assert wallet_parts(host) == [("succeeded", 10000, "captured")]
+    with host.app.app_context():
+        assert audit(db.session()) == []
+
+
+def test_a_declined_card_gives_the_wallet_part_back_and_a_new_attempt_applies_it(
+    host: Host,
+) -> None:
+    add_inr_invoice(host)
+    give(host, "100")
+    client = host.client_for(host.customer)
+    use_wallet(client)
+    declined = start_payment(client, "sandbox_card", INR_INVOICE)
+    response = pay_by_card(client, declined, DECLINED_CARD)
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Your card was declined." in html and '<p id="status">Unpaid</p>' in html
+    assert wallet_parts(host) == [("cancelled", 10000, "released")]
+    assert balance(host) == Decimal("100.00")
+    assert host.account(INR_INVOICE) == ("open", 0, 30000)
+    # The choice is remembered: the page offers the wallet again, on a new key.
+    assert "New total to pay: ₹200.00" in html
+
+    card_url = start_payment(client, "sandbox_card", INR_INVOICE)
+    assert card_url != declined
+    pay_by_card(client, card_url, SUCCESS_CARD)
+    assert host.invoice(INR_INVOICE).paid
+    assert host.account(INR_INVOICE) == ("completed", 30000, 30000)
+    assert wallet_parts(host) == [
+        ("cancelled", 10000, "released"),
+        ("succeeded", 10000, "captured"),
+    ]
+    assert balance(host) == Decimal("0.00")
+    with host.app.app_context():
+        assert audit(db.session()) == []
+
+
+def test_a_wallet_that_covers_the_invoice_pays_it_without_a_card(host: Host) -> None:
+    add_inr_invoice(host)
+    give(host, "500")
+    client = host.client_for(host.customer)
+    use_wallet(client)
+    html = client.get(f"/invoices/{INR_INVOICE}").get_data(as_text=True)
+    assert "Via wallet: -₹300.00" in html and "New total to pay: ₹0.00" in html
+    assert 'name="gateway"' not in html  # nothing left for another method
+    response = client.post(
+        f"/invoices/{INR_INVOICE}/pay",
+        data={
+            "csrf_token": csrf_from(html),
+            "idempotency_key": form_value(html, "idempotency_key"),
+        },
+    )
+    assert response.status_code == 302 and response.location == f"/invoices/{INR_INVOICE}"
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Invoice paid." in html and '<p id="status">Paid</p>' in html
+    assert host.account(INR_INVOICE) == ("completed", 30000, 30000)
+    assert wallet_parts(host) == [("succeeded", 30000, "captured")]
+    assert balance(host) == Decimal("200.00")
+    with host.app.app_context():
+        assert audit(db.session()) == []
