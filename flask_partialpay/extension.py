@@ -258,9 +258,7 @@ class PartialPay:
 
         def work() -> bool:
             account = self._account_or_load(state, reference)
-            previous = state.session.scalars(
-                select(Payment).where(Payment.idempotency_key == key)
-            ).one_or_none()
+            previous = payments.earlier_payment(state.session, key)
             charge = amount if amount is not None else account.due
             if previous is not None and amount is None:
                 charge = previous.amount
@@ -278,8 +276,10 @@ class PartialPay:
         return state.transaction(work)
 
     def order_cancelled(self, reference: str) -> bool:
-        """The host cancelled its order: pending payments stop, captured money is reported."""
-        return self._close(reference, "cancelled")
+        """The host cancelled its order: pending payments stop, the wallet part goes back to
+        the wallet, money a gateway took is reported (``refund_owed``); False if it was
+        closed already or is unknown."""
+        return self._close(reference, "cancelled") is not None
 
     def order_refunded(
         self,
@@ -298,7 +298,16 @@ class PartialPay:
         """
         if amount is None:
             closed = self._close(reference, "refunded")
-            return None if not closed else self._split_after_close(reference)
+            if closed is None:
+                return None
+            account = self.account(reference)
+            assert account is not None
+            currency = account.currency
+            return RefundSplit(
+                amount=from_minor(closed.to_wallet_minor + closed.owed_minor, currency),
+                to_wallet=from_minor(closed.to_wallet_minor, currency),
+                owed_at_gateways=from_minor(closed.owed_minor, currency),
+            )
         if not idempotency_key:
             raise ConfigurationError("order_refunded(amount=...) needs an idempotency_key.")
         state = self.state()
@@ -317,27 +326,13 @@ class PartialPay:
 
         return state.transaction(work)
 
-    def _split_after_close(self, reference: str) -> RefundSplit:
-        account = self.account(reference)
-        assert account is not None
-        rows = self.payments_for(reference)
-        to_wallet = sum(
-            (p.refunded for p in rows if p.gateway == WalletGateway.name),
-            from_minor(0, account.currency),
-        )
-        owed = sum(
-            (p.refundable for p in rows if p.gateway != WalletGateway.name),
-            from_minor(0, account.currency),
-        )
-        return RefundSplit(amount=to_wallet + owed, to_wallet=to_wallet, owed_at_gateways=owed)
-
-    def _close(self, reference: str, closed_as: orders.ClosedAs) -> bool:
+    def _close(self, reference: str, closed_as: orders.ClosedAs) -> payments.Closed | None:
         state = self.state()
 
-        def work() -> bool:
+        def work() -> payments.Closed | None:
             account = self.account(reference)
             if account is None:
-                return False
+                return None
             return payments.close_order(
                 state.session, account, closed_as, wallet_gateway=state.wallet_gateway
             )
@@ -485,11 +480,17 @@ class PartialPay:
             account = self._account_or_load(state, reference)
             if account.customer_id != customer_id:
                 raise OrderNotFound(reference=reference)
+            charge = amount
+            if charge is None:
+                # "All that is due" was decided by the first request under this key: a
+                # repeat after it paid (the wallet settles at once) replays it.
+                earlier = payments.earlier_payment(state.session, idempotency_key)
+                charge = earlier.amount if earlier is not None else account.due
             return payments.start(
                 state.session,
                 account=account,
                 gateway=chosen,
-                amount=amount if amount is not None else account.due,
+                amount=charge,
                 customer_id=customer_id,
                 return_url=return_url,
                 idempotency_key=idempotency_key,

@@ -22,13 +22,16 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
-from . import ledger, payments, signals
+from . import ledger, payments
 from .errors import RefundNotPossible
 from .gateways.base import Gateway
 from .gateways.wallet import NAME as WALLET
 from .models import OrderAccount, Payment
 from .money import from_minor
 from .transactions import update_rows
+
+# The idempotency record of a host's partial refund (its result is the order's refunded sum).
+OPERATION = "order_refund"
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def refund_part(
     _record, new = ledger.claim_key(
         session,
         f"order-refund:{idempotency_key}",
-        "order_refund",
+        OPERATION,
         ledger.fingerprint(account.reference, amount_minor),
     )
     if not new:
@@ -99,25 +102,9 @@ def refund_part(
         )
         left -= refund.amount_minor if refund is not None else 0
     owed = amount_minor - (share - left)
-    _report_owed(session, account, [p for p in succeeded if p.gateway != WALLET], owed)
+    payments.report_owed(account, [p for p in succeeded if p.gateway != WALLET], owed)
     return RefundSplit(
         amount=from_minor(amount_minor, currency),
         to_wallet=from_minor(share - left, currency),
         owed_at_gateways=from_minor(owed, currency),
     )
-
-
-def _report_owed(
-    session: Session, account: OrderAccount, others: list[Payment], owed_minor: int
-) -> None:
-    """Say which gateway payments the rest should be refunded from, oldest first."""
-    app = signals.sender()
-    for payment in others:
-        if owed_minor <= 0:
-            return
-        portion = min(owed_minor, payment.amount_minor - payment.refunded_minor)
-        if portion > 0:
-            signals.refund_owed.send(
-                app, order=account, payment=payment, amount=from_minor(portion, payment.currency)
-            )
-            owed_minor -= portion

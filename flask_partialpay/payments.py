@@ -144,6 +144,15 @@ def new_payment(
     )
 
 
+def earlier_payment(session: Session, idempotency_key: str | None) -> Payment | None:
+    """The payment made under ``idempotency_key``, if any."""
+    if idempotency_key is None:
+        return None
+    return session.scalars(
+        select(Payment).where(Payment.idempotency_key == idempotency_key)
+    ).one_or_none()
+
+
 def _replay(session: Session, idempotency_key: str | None, fingerprint: str) -> Payment | None:
     """The payment made earlier under this key, if any; a different request is a conflict."""
     if idempotency_key is None:
@@ -381,21 +390,32 @@ def _record_refund(
     return record
 
 
+@dataclass(frozen=True)
+class Closed:
+    """What closing an order did with the money: minor units back to the wallet, and owed
+    at the gateways (reported with ``refund_owed``)."""
+
+    to_wallet_minor: int
+    owed_minor: int
+
+
 def close_order(
     session: Session,
     account: OrderAccount,
     closed_as: orders.ClosedAs,
     wallet_gateway: Gateway | None = None,
-) -> bool:
-    """The host cancelled or refunded its order; only the first close does anything.
+) -> Closed | None:
+    """The host cancelled or refunded its order; only the first close does anything (else None).
 
     Pending payments stop (a held wallet part goes back to the balance). What the wallet
     paid is credited back to it now, whatever is left of it after earlier refunds. What
-    another gateway took is reported with ``refund_owed``: an admin refunds it there.
+    another gateway took and nobody has refunded or reported yet is reported with
+    ``refund_owed``: an admin refunds it there.
     """
     if not orders.close(session, account, closed_as):
-        return False
-    app = signals.sender()
+        return None
+    to_wallet = 0
+    others: list[Payment] = []
     for payment in session.scalars(select(Payment).where(Payment.order_id == account.id)):
         session.refresh(payment)
         if payment.status == PENDING:
@@ -403,12 +423,32 @@ def close_order(
         elif payment.status != SUCCEEDED:
             continue
         elif payment.gateway == WALLET and wallet_gateway is not None:
-            refund_rest(
-                session, payment, wallet_gateway, idempotency_key=f"close:{payment.public_id}"
+            key = f"close:{payment.public_id}"
+            back = refund_rest(session, payment, wallet_gateway, idempotency_key=key)
+            to_wallet += back.amount_minor if back is not None else 0
+        else:
+            others.append(payment)
+    session.refresh(account)
+    # What the host's partial refunds already returned or reported is not owed again.
+    owed = max(account.paid_minor - account.refunded_minor - to_wallet, 0)
+    return Closed(to_wallet, report_owed(account, others, owed))
+
+
+def report_owed(account: OrderAccount, others: list[Payment], owed_minor: int) -> int:
+    """Say which gateway payments ``owed_minor`` should be refunded from, oldest first.
+
+    Returns how much was reported: at most what those payments have left to refund.
+    """
+    app = signals.sender()
+    reported = 0
+    for payment in others:
+        portion = min(owed_minor - reported, payment.amount_minor - payment.refunded_minor)
+        if portion > 0:
+            signals.refund_owed.send(
+                app, order=account, payment=payment, amount=from_minor(portion, payment.currency)
             )
-        elif payment.refundable > 0:
-            signals.refund_owed.send(app, order=account, payment=payment, amount=payment.refundable)
-    return True
+            reported += portion
+    return reported
 
 
 def refund_rest(

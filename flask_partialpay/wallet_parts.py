@@ -164,16 +164,18 @@ def capture(session: Session, part: Payment) -> bool:
         # The hold lapsed before the rest was paid. Take the money now if the wallet still
         # has it; the key makes a concurrent second attempt replay this debit.
         try:
-            wallets.debit(
-                session,
-                part.customer_id,
-                part.amount_minor,
-                part.currency,
-                reason="order_payment",
-                idempotency_key=f"wallet-part:{part.public_id}",
-                memo=PARTIAL_MEMO,
-                reference=reference,
-            )
+            # A savepoint: a refused debit must leave nothing behind (not even its key).
+            with session.begin_nested():
+                wallets.debit(
+                    session,
+                    part.customer_id,
+                    part.amount_minor,
+                    part.currency,
+                    reason="order_payment",
+                    idempotency_key=f"wallet-part:{part.public_id}",
+                    memo=PARTIAL_MEMO,
+                    reference=reference,
+                )
         except (InsufficientFunds, WalletLocked):
             drop(session, part, reason=RELEASED_EXPIRED)
             return False
