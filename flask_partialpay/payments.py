@@ -165,6 +165,18 @@ def _replay(session: Session, idempotency_key: str | None, fingerprint: str) -> 
     return existing
 
 
+def lock_order(session: Session, order_id: int) -> OrderAccount:
+    """The order, read with its row lock, before any of its payments is changed.
+
+    Every path that changes an order and its payments locks the order first, then the
+    payments, then wallets: a gateway's success and a host's cancel arriving together then
+    queue instead of deadlocking (a deadlock's retry would also repeat the loser's signals).
+    The locking read also sees the latest committed row where MariaDB's REPEATABLE READ
+    would serve a plain read from an older snapshot.
+    """
+    return session.get_one(OrderAccount, order_id, with_for_update=True, populate_existing=True)
+
+
 def _transition(
     session: Session,
     payment: Payment,
@@ -196,10 +208,10 @@ def succeed(
     values: dict[str, object] = {"decided_by": confirmed_by}
     if gateway_reference is not None:
         values["gateway_reference"] = gateway_reference
+    account = lock_order(session, payment.order_id)
+    was_open = account.status == "open"
     if not _transition(session, payment, from_states=from_states, to_state=SUCCEEDED, **values):
         return False
-    account = payment.order
-    was_open = account.status == "open"
     is_wallet_part = payment.hold_id is not None
     status = orders.add_payment(session, account, payment.amount_minor, unreserve=is_wallet_part)
     app = signals.sender()
@@ -226,6 +238,7 @@ def fail(
     decided_by: str | None = None,
 ) -> bool:
     """Mark a pending ``payment`` as never counting; False if it was no longer pending."""
+    lock_order(session, payment.order_id)
     changed = _transition(
         session,
         payment,
@@ -416,8 +429,17 @@ def close_order(
         return None
     to_wallet = 0
     others: list[Payment] = []
-    for payment in session.scalars(select(Payment).where(Payment.order_id == account.id)):
-        session.refresh(payment)
+    # Locking reads: the latest committed payments (a success that committed a moment ago
+    # is seen, not MariaDB's older snapshot), held until this close commits.
+    current = session.scalars(
+        select(Payment)
+        .where(Payment.order_id == account.id)
+        .order_by(Payment.id)
+        .options(lazyload(Payment.order))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for payment in list(current):
         if payment.status == PENDING:
             fail(session, payment, to_state=CANCELLED, reason="order " + closed_as)
         elif payment.status != SUCCEEDED:

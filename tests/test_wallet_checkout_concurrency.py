@@ -331,7 +331,17 @@ class Gate:
                 self._condition.notify_all()
 
 
-@pytest.mark.parametrize("start", ["free-running", "all decided on the full balance"])
+# SQLite runs each checkout alone (BEGIN IMMEDIATE): none decides while another is in
+# between, so "all decided" is a case for the server databases only.
+SERVERS = ("postgresql", "mariadb")
+CHECKOUT_STARTS = [
+    pytest.param(backend, start, id=f"{backend}-{start}")
+    for start in ("free-running", "all decided on the full balance")
+    for backend in (("sqlite", *SERVERS) if start == "free-running" else SERVERS)
+]
+
+
+@pytest.mark.parametrize(("backend", "start"), CHECKOUT_STARTS, indirect=["backend"])
 def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
     app: Flask, backend: str, monkeypatch: pytest.MonkeyPatch, start: str
 ) -> None:
@@ -359,8 +369,6 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
             gate.wait()
         return made
 
-    if start != "free-running" and backend == "sqlite":
-        pytest.skip("SQLite runs each checkout alone (BEGIN IMMEDIATE): none decides in between")
     monkeypatch.setattr(partialpay, "wallet_offer", offer_seen)
 
     def checkout(index: int) -> Callable[[], tuple[Decimal, str]]:
@@ -707,9 +715,7 @@ def test_card_success_and_cancel_together_settle_the_hold_once(app: Flask) -> No
 # The two interleavings of that race that went wrong, forced one step at a time. On SQLite
 # neither can happen: each transaction takes the write lock at BEGIN (IMMEDIATE), so the
 # cancel and the callback run one after the other, whole.
-SERIALISED = "SQLite runs the cancel and the callback one after the other, whole"
-
-
+@pytest.mark.parametrize("backend", SERVERS, indirect=True)
 def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wallet_part(
     app: Flask, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -717,8 +723,6 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
     wallet part captured); then the cancel closes the order. It must see the payments as
     they are now: refund the captured ₹100 to the wallet and report the card's ₹254 owed.
     """
-    if backend == "sqlite":
-        pytest.skip(SERIALISED)
     customer_id = asha_id()
     give_asha("100")
     race = CaptureRace(app, customer_id, "read-before-success")
@@ -750,6 +754,7 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
     assert outcome == "captured, then refunded"
 
 
+@pytest.mark.parametrize("backend", SERVERS, indirect=True)
 def test_a_cancel_retried_after_a_deadlock_tells_the_host_only_what_it_committed(
     app: Flask, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -759,8 +764,6 @@ def test_a_cancel_retried_after_a_deadlock_tells_the_host_only_what_it_committed
     them back and it is retried. Whichever it is, the host must hear only of what was
     committed: not "released" for a hold that ends captured.
     """
-    if backend == "sqlite":
-        pytest.skip(SERIALISED)
     customer_id = asha_id()
     give_asha("100")
     race = CaptureRace(app, customer_id, "deadlock")
