@@ -20,10 +20,11 @@ DEMO_USERS = [
     ("admin@example.com", "Shop Admin", "admin-demo", True),
 ]
 
+GOODS, TOPUP = False, True
 DEMO_PRODUCTS = [
-    # sku, name, description, price, currency, taxable
-    ("kurta", "Cotton kurta", "Hand-block printed, in indigo.", "200", "INR", True),
-    ("chai", "Masala chai tin", "250 g of Assam leaf with spices.", "100", "INR", True),
+    # sku, name, description, price, currency, taxable, wallet top-up
+    ("kurta", "Cotton kurta", "Hand-block printed, in indigo.", "200", "INR", True, GOODS),
+    ("chai", "Masala chai tin", "250 g of Assam leaf with spices.", "100", "INR", True, GOODS),
     (
         "course",
         "Online business course",
@@ -31,12 +32,11 @@ DEMO_PRODUCTS = [
         "5000",
         "USD",
         False,
+        GOODS,
     ),
-    ("notebook", "Linen notebook", "A5, 192 dotted pages.", "12.50", "USD", False),
-]
-# Wallet credit sold through the cart: it is bought on its own and never paid from the wallet.
-DEMO_TOPUPS = [
-    ("wallet-topup-500", "Wallet top-up", "Adds ₹500 to your wallet.", "500", "INR"),
+    ("notebook", "Linen notebook", "A5, 192 dotted pages.", "12.50", "USD", False, GOODS),
+    # Wallet credit sold through the cart: bought on its own, never paid from the wallet.
+    ("wallet-topup-500", "Wallet top-up", "Adds ₹500 to your wallet.", "500", "INR", False, TOPUP),
 ]
 # The README's example: Asha starts with ₹100 in her wallet.
 DEMO_WALLET_CREDIT = ("asha@example.com", "100", "INR", "Welcome credit")
@@ -52,7 +52,7 @@ def seed(*, welcome_credit: bool = True) -> None:
             user = User(email=email, name=name, is_admin=is_admin)
             user.set_password(password)
             db.session.add(user)
-    for sku, name, description, price, currency, taxable in DEMO_PRODUCTS:
+    for sku, name, description, price, currency, taxable, is_topup in DEMO_PRODUCTS:
         if db.session.scalars(select(Product).where(Product.sku == sku)).first() is None:
             db.session.add(
                 Product(
@@ -62,19 +62,7 @@ def seed(*, welcome_credit: bool = True) -> None:
                     price_minor=to_minor(Decimal(price), currency),
                     currency=currency,
                     taxable=taxable,
-                )
-            )
-    for sku, name, description, price, currency in DEMO_TOPUPS:
-        if db.session.scalars(select(Product).where(Product.sku == sku)).first() is None:
-            db.session.add(
-                Product(
-                    sku=sku,
-                    name=name,
-                    description=description,
-                    price_minor=to_minor(Decimal(price), currency),
-                    currency=currency,
-                    taxable=False,
-                    is_wallet_topup=True,
+                    is_wallet_topup=is_topup,
                 )
             )
     db.session.commit()
