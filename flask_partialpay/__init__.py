@@ -12,6 +12,7 @@ from .checkout import CartSummary, FeeLine, WalletOffer
 from .customers import CustomerDirectory, CustomerInfo
 from .errors import (
     AmountNotAllowed,
+    CompletionNotAllowed,
     ConfigurationError,
     CurrencyMismatch,
     HoldExceeded,
@@ -20,6 +21,10 @@ from .errors import (
     IllegalTransition,
     InsufficientFunds,
     InvalidAmount,
+    InvalidPercent,
+    LinkError,
+    LinkExpired,
+    OrderDeclined,
     OrderNotFound,
     OrderNotPayable,
     PartialPayError,
@@ -35,8 +40,10 @@ from .extension import PartialPay, PartialPayState
 from .forms import AmountField, IdempotentForm, new_idempotency_key
 from .gateways.base import Gateway, GatewayEvent, StartOutcome
 from .i18n import translate_error
+from .instalments import PaymentRange, Policy
 from .models import OrderAccount, PartialPayModel, Payment, Refund
 from .money import format_money, from_minor, parse_amount, percent_of, to_minor
+from .offers import OfferCatalogue, OfferInfo
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .wallets import Wallets
@@ -45,6 +52,7 @@ __all__ = [
     "AmountField",
     "AmountNotAllowed",
     "CartSummary",
+    "CompletionNotAllowed",
     "ConfigurationError",
     "CurrencyMismatch",
     "CustomerDirectory",
@@ -59,7 +67,13 @@ __all__ = [
     "IllegalTransition",
     "InsufficientFunds",
     "InvalidAmount",
+    "InvalidPercent",
+    "LinkError",
+    "LinkExpired",
+    "OfferCatalogue",
+    "OfferInfo",
     "OrderAccount",
+    "OrderDeclined",
     "OrderInfo",
     "OrderNotFound",
     "OrderNotPayable",
@@ -69,6 +83,8 @@ __all__ = [
     "PartialPayState",
     "Payment",
     "PaymentError",
+    "PaymentRange",
+    "Policy",
     "Refund",
     "RefundNotPossible",
     "RefundSplit",

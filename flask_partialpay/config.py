@@ -77,6 +77,21 @@ SETTINGS: Mapping[str, Setting] = {
         {"*": "10000"}, "Largest top-up per currency code in major units; `*` for the rest."
     ),
     "PARTIALPAY_STATEMENT_PAGE_SIZE": Setting(20, "Entries per page of a wallet statement."),
+    "PARTIALPAY_LINK_SECRET": Setting(
+        None,
+        "Key that signs Buy and Complete Payment links. Unset: `SECRET_KEY`. Changing it "
+        "makes every link sent so far invalid.",
+    ),
+    "PARTIALPAY_LINK_MAX_AGE": Setting(
+        30 * 24 * 3600,
+        "Seconds a Buy or Complete Payment link stays valid after it was made (30 days).",
+    ),
+    "PARTIALPAY_OVERPAYMENT": Setting(
+        "wallet",
+        "What happens to confirmed payments beyond an order's total: `wallet` credits the "
+        "excess to the customer's wallet; `refund` reports it with `refund_owed` for an "
+        "admin to refund at the gateway.",
+    ),
 }
 
 

@@ -76,6 +76,14 @@ class InvalidAmount(PartialPayError, ValueError):
         super().__init__(template, **params)
 
 
+class InvalidPercent(PartialPayError, ValueError):
+    """A percentage an admin typed that is malformed or makes no sense for the offer."""
+
+    def __init__(self, code: str, template: str, **params: Any) -> None:
+        self.code = code
+        super().__init__(template, **params)
+
+
 class CurrencyMismatch(PartialPayError, ValueError):
     code = "currency_mismatch"
     template = N_("This payment is in %(got)s but the order is in %(expected)s.")
@@ -110,6 +118,23 @@ class OrderNotFound(PaymentError, LookupError):
 class OrderNotPayable(PaymentError):
     code = "order_not_payable"
     template = N_("This order cannot be paid any more.")
+
+
+class OrderDeclined(OrderNotPayable):
+    """The shop declined the order: the shopper can no longer pay it."""
+
+    code = "order_declined"
+    template = N_(
+        "Your payment was unsuccessful: the shop declined this order, so it can no longer "
+        "be paid. Contact the shop if you have questions."
+    )
+
+
+class CompletionNotAllowed(PaymentError):
+    """An admin tried to complete an order by hand before it may be."""
+
+    code = "completion_not_allowed"
+    template = N_("This order cannot be completed now.")
 
 
 class IllegalTransition(PaymentError):
@@ -171,6 +196,18 @@ class SignatureError(PartialPayError):
 
     code = "signature"
     template = N_("This message's signature is not valid.")
+
+
+class LinkError(PartialPayError):
+    """A Buy or Complete Payment link that was tampered with, forged or is too old."""
+
+    code = "link_invalid"
+    template = N_("This link is not valid. Ask the shop to send it again.")
+
+
+class LinkExpired(LinkError):
+    code = "link_expired"
+    template = N_("This link has expired. Ask the shop for a new one.")
 
 
 class OutOfOrder(PartialPayError):

@@ -30,10 +30,12 @@ from .gateways.external import ExternalGateway
 from .gateways.manual import ManualGateway
 from .gateways.sandbox_card import SandboxCardGateway
 from .gateways.wallet import WalletGateway
-from .i18n import current_locale, format_money, gettext, status_label
+from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .markers import N_
 from .models import OrderAccount, PartialPayModel, Payment
 from .money import from_minor, to_minor
+from .offer_api import OfferMethods
+from .offers import OfferCatalogue
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .transactions import run_in_transaction
@@ -58,6 +60,7 @@ class PartialPayState:
     admin_check: AdminCheck
     gateways: dict[str, Gateway] = field(default_factory=dict)
     customer_directory: CustomerDirectory | None = None
+    offer_catalogue: OfferCatalogue | None = None
     wallets: Wallets = field(init=False)
     wallet_gateway: WalletGateway = field(init=False)
 
@@ -105,7 +108,7 @@ def _is_local_path(url: str) -> bool:
     return url.startswith("/") and not url.startswith("//") and "\\" not in url
 
 
-class PartialPay:
+class PartialPay(OfferMethods):
     """Partial payments for a Flask shop.
 
     ``PartialPay(app, db)`` or ``partialpay = PartialPay()`` then
@@ -136,13 +139,15 @@ class PartialPay:
         order_loader: OrderLoader | None = None,
         admin_check: AdminCheck | None = None,
         customer_directory: CustomerDirectory | None = None,
+        offer_catalogue: OfferCatalogue | None = None,
     ) -> None:
         """Register on ``app``; ``db`` is the host's Flask-SQLAlchemy object.
 
         ``order_loader`` and ``admin_check`` given here apply to this app only and take
         precedence over the ones registered with the decorators. ``customer_directory``
         lets the admin wallet pages find customers by name or email (see
-        :mod:`flask_partialpay.customers`).
+        :mod:`flask_partialpay.customers`). ``offer_catalogue`` gives the host's offers to
+        instalment Buy links and the admin offer pages (see :mod:`flask_partialpay.offers`).
         """
         if "partialpay" in app.extensions:
             raise ConfigurationError(
@@ -161,6 +166,7 @@ class PartialPay:
             order_loader=order_loader or self._order_loader,
             admin_check=admin_check or self._admin_check or _default_admin_check,
             customer_directory=customer_directory,
+            offer_catalogue=offer_catalogue,
         )
         state.gateways = self._build_gateways(app, state)
         app.extensions["partialpay"] = state
@@ -172,6 +178,8 @@ class PartialPay:
         app.add_template_global(gettext, "_pp")
         app.add_template_global(current_locale, "partialpay_locale")
         app.add_template_global(status_label, "partialpay_status_label")
+        app.add_template_global(translate_error, "partialpay_error")
+        app.add_template_global(self.buy_link, "partialpay_buy_link")
 
         from .cli import partialpay_cli
 

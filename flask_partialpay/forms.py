@@ -26,10 +26,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .config import setting
-from .errors import AmountNotAllowed, InvalidAmount
+from .errors import AmountNotAllowed, InvalidAmount, InvalidPercent
 from .gateways.sandbox_processor import CardError, normalise_card_number
 from .i18n import current_locale, translate_error
 from .i18n import lazy_gettext as _l
+from .instalments import PaymentRange, check_policy, parse_percent
 from .money import maximum_for, parse_amount, quantum
 from .topups import limits
 
@@ -261,3 +262,123 @@ class WalletAdjustmentForm(WalletAmountForm):
 
 class LockForm(FlaskForm):
     """Locking or unlocking a wallet: nothing to fill in but the CSRF token."""
+
+
+# -- instalment offers ------------------------------------------------------------------
+
+
+class CsrfForm(FlaskForm):
+    """A button that changes something: only its CSRF token is checked."""
+
+
+class InstalmentPaymentForm(FlaskForm):
+    """The payment step: "Make Payment Partial" with an amount, the wallet, the method.
+
+    The amount is read by the strict parser and must lie in ``allowed`` (the range the
+    server computed for this order now); a wrong amount gets a message naming the range
+    in the shop's currency format, next to the field.
+    """
+
+    make_partial = BooleanField(_l("Make Payment Partial"))
+    amount = AmountField(_l("Amount to pay now"), optional=True)
+    use_wallet = BooleanField(_l("Use my wallet balance"))
+    gateway = RadioField(_l("Payment method"), validate_choice=False)
+    idempotency_key = HiddenField(validators=[Length(min=16, max=64)])
+
+    def __init__(
+        self,
+        *args: Any,
+        allowed: PaymentRange,
+        currency: str,
+        gateways: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+        self.amount.currency = currency
+        self.gateway.choices = gateways
+        if gateways and not self.gateway.data:
+            self.gateway.data = gateways[0][0]
+        if not self.idempotency_key.data:
+            self.idempotency_key.data = new_idempotency_key()
+
+    def chosen_amount(self) -> Decimal:
+        """What this submission pays: the typed amount when partial, else all that is due."""
+        if self.allowed.partial and self.make_partial.data and self.amount.amount is not None:
+            return self.amount.amount
+        return self.allowed.maximum
+
+    def validate_amount(self, field: AmountField) -> None:
+        if not (self.allowed.partial and self.make_partial.data):
+            return
+        if field.amount is None:
+            raise ValidationError(_l("Enter the amount you want to pay now."))
+        currency = str(field.currency)
+        if not self.allowed.minimum <= field.amount <= self.allowed.maximum:
+            raise ValidationError(
+                translate_error(
+                    AmountNotAllowed(
+                        minimum=self.allowed.minimum,
+                        maximum=self.allowed.maximum,
+                        currency=currency,
+                    )
+                )
+            )
+
+    def validate_gateway(self, field: RadioField) -> None:
+        if field.data not in {value for value, _label in field.choices or []}:
+            raise ValidationError(_l("Choose how to pay."))
+
+
+class OfferPolicyForm(FlaskForm):
+    """An offer's additional settings: "Allow Partial Payments" and its two percentages."""
+
+    allow_partial = BooleanField(_l("Allow Partial Payments"))
+    minimum_percent = StringField(
+        _l("Percentage of Minimum Partial Payment"),
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    success_percent = StringField(
+        _l("Percentage for Payment to Be Considered Successful"),
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+
+    def read(self) -> tuple[Decimal, Decimal | None] | None:
+        """The two percentages, or None with the errors set next to the fields.
+
+        The minimum may be blank when partial payments are off (it is then 0); the
+        success percentage may always be blank (no early completion).
+        """
+        minimum: Decimal | None = None
+        success: Decimal | None = None
+        minimum_text = (self.minimum_percent.data or "").strip()
+        success_text = (self.success_percent.data or "").strip()
+        try:
+            minimum = (
+                parse_percent(minimum_text)
+                if minimum_text or self.allow_partial.data
+                else Decimal(0)
+            )
+        except InvalidPercent as error:
+            self.minimum_percent.errors = [translate_error(error)]
+        try:
+            success = parse_percent(success_text) if success_text else None
+        except InvalidPercent as error:
+            self.success_percent.errors = [translate_error(error)]
+        if minimum is None or self.success_percent.errors:
+            return None
+        problems = check_policy(minimum_percent=minimum, success_percent=success)
+        if "minimum" in problems:
+            self.minimum_percent.errors = [translate_error(problems["minimum"])]
+        if "success" in problems:
+            self.success_percent.errors = [translate_error(problems["success"])]
+        return None if problems else (minimum, success)
+
+
+class OrdersFilterForm(FlaskForm):
+    """The Orders and Sales filter: read from the query string, changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    partial = BooleanField(_l("Partial payments"))

@@ -45,6 +45,8 @@ REASON_ACCOUNTS = {
     "topup_refund": "topups",
     "order_payment": "order_payments",
     "refund": "refunds",
+    # Paid to an order beyond its total, and credited back to the customer's wallet.
+    "overpayment": "order_payments",
 }
 DEFAULT_SYSTEM_ACCOUNT = "adjustments"
 

@@ -95,6 +95,24 @@ class OrderAccount(PartialPayModel):
     # What the host reported as refunded with ``order_refunded(amount=...)``: the base of
     # the wallet's proportional share of partial refunds.
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The host's offer this order buys (orders placed through a Buy link or an offer page).
+    offer_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # What the admin pages call the order, e.g. the offer's name.
+    title: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Paid in instalments ("Make Payment Partial"): the offer's policy, fixed when the order
+    # was placed through a Buy link with "Allow Partial Payments" ticked. An offer order
+    # without it is paid in full; a host order with no offer is paid as the host decides.
+    instalments: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The first payments together must reach this; later ones may be any amount.
+    minimum_first_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Confirmed payments of at least this let an admin complete the order by hand.
+    success_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Confirmed payments beyond the total, credited to the wallet or reported for refund.
+    overpaid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The admin who completed the order by hand, before it was paid in full.
+    completed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The admin who declined it (``closed_as == "declined"``).
+    declined_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -119,6 +137,20 @@ class OrderAccount(PartialPayModel):
         """What the other gateways are still asked for: the total less paid and held money."""
         owed = self.total_minor - self.paid_minor - self.reserved_minor
         return money.from_minor(max(owed, 0), self.currency)
+
+    @property
+    def minimum_first(self) -> Decimal:
+        return money.from_minor(self.minimum_first_minor, self.currency)
+
+    @property
+    def success_amount(self) -> Decimal | None:
+        if self.success_minor is None:
+            return None
+        return money.from_minor(self.success_minor, self.currency)
+
+    @property
+    def overpaid(self) -> Decimal:
+        return money.from_minor(self.overpaid_minor, self.currency)
 
 
 class Payment(PartialPayModel):
@@ -148,6 +180,11 @@ class Payment(PartialPayModel):
     # For a wallet part applied at checkout: the hold that reserves its money until the
     # rest of the order is paid (then captured) or the order fails (then released).
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("partialpay_hold.id"), default=None)
+    # For the wallet part of one instalment: the payment (a card) that pays the rest of
+    # that instalment. The part is captured when it succeeds and released when it fails.
+    part_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_payment.id"), default=None
+    )
 
     order: Mapped[OrderAccount] = relationship(back_populates="payments", lazy="joined")
 
@@ -366,5 +403,22 @@ class StoreSetting(PartialPayModel):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+    updated_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class InstalmentPolicy(PartialPayModel):
+    """An offer's "Allow Partial Payments" settings, keyed by the host's offer id.
+
+    Percentages are stored in hundredths of a percent (1% is 100), so 12.5% is exact.
+    """
+
+    __tablename__ = "partialpay_offer_policy"
+
+    offer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    allow_partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    minimum_basis_points: Mapped[int] = mapped_column(Integer, default=0)
+    # None: the order can only be completed by paying it in full.
+    success_basis_points: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_by: Mapped[str | None] = mapped_column(String(64), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -52,15 +52,18 @@ class OrderInfo:
         object.__setattr__(self, "total", amount(self.total, self.currency))
 
 
-def derive_status(*, total_minor: int, paid_minor: int, closed_as: str | None) -> OrderStatus:
-    """Open until the confirmed payments reach the total, then Completed; or as closed."""
+def derive_status(
+    *, total_minor: int, paid_minor: int, closed_as: str | None, completed_by_hand: bool = False
+) -> OrderStatus:
+    """Open until the confirmed payments reach the total (or an admin completes it at the
+    success threshold), then Completed; or as closed."""
     if closed_as == "cancelled":
         return "cancelled"
     if closed_as == "refunded":
         return "refunded"
     if closed_as == "declined":
         return "declined"
-    return "completed" if paid_minor >= total_minor else "open"
+    return "completed" if paid_minor >= total_minor or completed_by_hand else "open"
 
 
 def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
@@ -70,6 +73,7 @@ def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
         total_minor=account.total_minor,
         paid_minor=account.paid_minor,
         closed_as=account.closed_as,
+        completed_by_hand=account.completed_by is not None,
     )
     if account.status != status:
         account.status = status

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,11 +21,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from . import orders, signals, topups, wallet_parts
+from . import instalments, orders, overpayments, signals, topups, wallet_parts
 from .errors import (
     AmountNotAllowed,
     CurrencyMismatch,
     IdempotencyConflict,
+    OrderDeclined,
     OrderNotPayable,
     OutOfOrder,
     PaymentError,
@@ -33,9 +34,10 @@ from .errors import (
 )
 from .gateways.base import Gateway, GatewayEvent
 from .gateways.wallet import NAME as WALLET
+from .markers import N_
 from .models import GatewayEvent as GatewayEventRecord
 from .models import OrderAccount, Payment, Refund, utcnow
-from .money import from_minor, quantum, to_minor
+from .money import from_minor, to_minor
 from .transactions import update_rows
 
 PENDING = "pending"
@@ -69,27 +71,51 @@ def start(
     customer_id: str,
     return_url: str,
     idempotency_key: str | None,
+    gateways: Callable[[str], Gateway] | None = None,
+    wallet_part_minor: int = 0,
 ) -> Started:
     """Create a pending payment of ``amount`` towards the order and start it at the gateway.
 
-    The amount must be positive and at most what is still due. The same idempotency key
-    with the same details returns the first payment (a form submitted twice pays once);
-    with other details it is a conflict.
+    The amount must be positive and at most what is still due; for an instalment order at
+    least the first minimum, and for an offer bought without instalments all of it (see
+    :mod:`.instalments`). The same idempotency key with the same details returns the first
+    payment (a form submitted twice pays once); with other details it is a conflict.
+
+    ``gateways`` looks up the gateway of other payments under way: given, card payments
+    not yet decided count against what may be asked, so two payments started at once
+    cannot both charge what is due (see :class:`Pending`).
+
+    ``wallet_part_minor``: this payment pays the rest of an instalment whose other part
+    comes from the customer's wallet. The limits apply to the whole instalment, and the
+    wallet part is held with it (captured when this payment succeeds, released if it fails).
     """
     amount_minor = to_minor(amount, account.currency)
-    fingerprint = _fingerprint(account.reference, gateway.name, amount_minor, customer_id)
+    parts: tuple[object, ...] = (account.reference, gateway.name, amount_minor, customer_id)
+    if wallet_part_minor:
+        if gateway.confirmed_by_manager:
+            raise PaymentError(WALLET_PART_WITH_TRANSFER)
+        parts += (wallet_part_minor,)
+    fingerprint = _fingerprint(*parts)
     replay = _replay(session, idempotency_key, fingerprint)
     if replay is not None:
         return Started(replay, gateway.start(replay).redirect_url, created=False)
+    # Under the order's lock: two payments started at once are checked one after the other,
+    # so together they cannot ask for more than is due.
+    account = lock_order(session, account.id)
+    # A request with the same key that was waiting for that lock finds the first payment
+    # now (a locking read: MariaDB's snapshot may predate it).
+    replay = _replay(session, idempotency_key, fingerprint, lock=True)
+    if replay is not None:
+        return Started(replay, gateway.start(replay).redirect_url, created=False)
+    if account.closed_as == "declined":
+        raise OrderDeclined()
     if account.status != "open":
         raise OrderNotPayable()
-    # Wallet money held for the order is not asked for again.
-    due_minor = account.total_minor - account.paid_minor - account.reserved_minor
-    if not 0 < amount_minor <= due_minor:
+    allowed, under_way = allowed_range(session, account, customer_id, gateways)
+    whole = from_minor(amount_minor + wallet_part_minor, account.currency)
+    if not allowed.minimum <= whole <= allowed.maximum:
         raise AmountNotAllowed(
-            minimum=quantum(account.currency),
-            maximum=from_minor(due_minor, account.currency),
-            currency=account.currency,
+            minimum=allowed.minimum, maximum=allowed.maximum, currency=account.currency
         )
     payment = new_payment(
         account,
@@ -110,10 +136,112 @@ def start(
             raise
         return Started(replay, gateway.start(replay).redirect_url, created=False)
     signals.payment_recorded.send(signals.sender(), payment=payment)
+    if wallet_part_minor:
+        wallet_parts.hold_for_instalment(
+            session, account, rest=payment, amount_minor=wallet_part_minor
+        )
+    # Only now, with the new payment under way: the wallet part waits for it.
+    for stale in under_way.replaced:
+        fail(session, stale, to_state=CANCELLED, reason=REPLACED)
     outcome = gateway.start(payment)
     if outcome.settled:
         succeed(session, payment)
     return Started(payment, outcome.redirect_url, created=True)
+
+
+WALLET_PART_WITH_TRANSFER = N_(
+    "Part of a payment can come from the wallet only with a card: a bank transfer takes "
+    "too long for the wallet money to stay reserved. Pay it all from the wallet, or by "
+    "transfer without the wallet."
+)
+
+
+def allowed_range(
+    session: Session,
+    account: OrderAccount,
+    customer_id: str,
+    gateways: Callable[[str], Gateway] | None,
+    *,
+    lock: bool = True,
+) -> tuple[instalments.PaymentRange, Pending]:
+    """What ``customer_id``'s next payment towards the order may be, and what is under way.
+
+    ``lock``: read the payments under way with their row locks (when starting a payment);
+    a page that only shows the range reads them without.
+    """
+    under_way = Pending.of(session, account, customer_id, gateways, lock=lock)
+    allowed = instalments.payment_range(
+        account,
+        counted_minor=account.paid_minor + account.reserved_minor + under_way.counted_minor,
+        room_minor=account.total_minor
+        - account.paid_minor
+        - account.reserved_minor
+        - under_way.busy_minor,
+    )
+    return allowed, under_way
+
+
+# Why a pending card payment stopped: the shopper started another payment instead.
+REPLACED = "replaced by a newer payment"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An order's payments under way when another one starts.
+
+    ``busy_minor``: what gateways may still charge, so a new payment may not ask for it
+    again. ``counted_minor``: what also counts towards an instalment order's first
+    minimum (transfers awaiting a manager are included: they are claims, not charges, so
+    they do not make the order's due smaller). ``replaced``: the same shopper's earlier
+    card payments that were never charged; they are cancelled for the new one.
+    """
+
+    busy_minor: int
+    counted_minor: int
+    replaced: list[Payment]
+
+    @classmethod
+    def of(
+        cls,
+        session: Session,
+        account: OrderAccount,
+        customer_id: str,
+        gateways: Callable[[str], Gateway] | None,
+        *,
+        lock: bool = True,
+    ) -> Pending:
+        if gateways is None:
+            return cls(0, 0, [])
+        query = (
+            select(Payment)
+            .where(
+                Payment.order_id == account.id,
+                Payment.status == PENDING,
+                Payment.hold_id.is_(None),
+            )
+            .order_by(Payment.id)
+            .options(lazyload(Payment.order))
+            .execution_options(populate_existing=True)
+        )
+        rows = session.scalars(query.with_for_update() if lock else query)
+        busy = counted = 0
+        replaced: list[Payment] = []
+        for payment in rows:
+            counted += payment.amount_minor
+            gateway = gateways(payment.gateway)
+            if gateway.confirmed_by_manager:
+                continue
+            if payment.customer_id == customer_id and _never_charged(gateway, payment):
+                counted -= payment.amount_minor
+                replaced.append(payment)
+            else:
+                busy += payment.amount_minor
+        return cls(busy, counted, replaced)
+
+
+def _never_charged(gateway: Gateway, payment: Payment) -> bool:
+    abandon = getattr(gateway, "never_charged", None)
+    return bool(abandon(payment)) if callable(abandon) else False
 
 
 def new_payment(
@@ -153,13 +281,20 @@ def earlier_payment(session: Session, idempotency_key: str | None) -> Payment | 
     ).one_or_none()
 
 
-def _replay(session: Session, idempotency_key: str | None, fingerprint: str) -> Payment | None:
+def _replay(
+    session: Session, idempotency_key: str | None, fingerprint: str, *, lock: bool = False
+) -> Payment | None:
     """The payment made earlier under this key, if any; a different request is a conflict."""
     if idempotency_key is None:
         return None
-    existing = session.scalars(
-        select(Payment).where(Payment.idempotency_key == idempotency_key)
-    ).one_or_none()
+    query = select(Payment).where(Payment.idempotency_key == idempotency_key)
+    if lock:
+        query = (
+            query.options(lazyload(Payment.order))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    existing = session.scalars(query).one_or_none()
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict()
     return existing
@@ -216,16 +351,23 @@ def succeed(
     status = orders.add_payment(session, account, payment.amount_minor, unreserve=is_wallet_part)
     app = signals.sender()
     signals.payment_succeeded.send(app, payment=payment, order=account, confirmed_by=confirmed_by)
+    if confirmed_by is not None:
+        signals.payment_confirmed.send(app, payment=payment, order=account, by=confirmed_by)
     if account.purpose == topups.PURPOSE:
         topups.credit_paid_topup(session, payment)
     if was_open and status == "completed":
         signals.order_fully_paid.send(app, order=account)
+        signals.order_completed.send(app, order=account, by=None)
     if account.closed_as is not None:
         # Paid after the host closed the order: the gateway holds money the shop must return.
         signals.refund_owed.send(app, order=account, payment=payment, amount=payment.amount)
-    elif not is_wallet_part:
-        # The rest is paid: the wallet money held at checkout is taken now.
+        return True
+    if not is_wallet_part:
+        # This payment paid the rest of an instalment, or of the order: the wallet money
+        # held for it is taken now.
+        wallet_parts.settle_parts_of(session, payment)
         wallet_parts.settle(session, account)
+    overpayments.settle_excess(session, account, payment)
     return True
 
 
@@ -248,10 +390,14 @@ def fail(
         decided_by=decided_by,
     )
     if changed:
-        signals.payment_failed.send(signals.sender(), payment=payment, reason=reason)
+        app = signals.sender()
+        signals.payment_failed.send(app, payment=payment, reason=reason)
+        if to_state == REJECTED:
+            signals.payment_rejected.send(app, payment=payment, by=decided_by, reason=reason)
         if payment.hold_id is not None:
             wallet_parts.on_dropped(session, payment, reason)
         else:
+            wallet_parts.drop_parts_of(session, payment)
             wallet_parts.on_other_payment_failed(session, payment.order)
     return changed
 

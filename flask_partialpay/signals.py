@@ -34,8 +34,31 @@ payment_failed = _signals.signal("payment-failed")
 #: Money was returned for a payment through its gateway. kwargs: ``payment``, ``refund``.
 payment_refunded = _signals.signal("payment-refunded")
 
+#: A manager confirmed a payment (a bank transfer) in the Payments tab; it now counts.
+#: Sent after ``payment_succeeded``. kwargs: ``payment``, ``order``, ``by`` (the admin's id).
+payment_confirmed = _signals.signal("payment-confirmed")
+
+#: A manager rejected a payment; it never counts. Sent after ``payment_failed``.
+#: kwargs: ``payment``, ``by`` (the admin's id), ``reason`` (str or None).
+payment_rejected = _signals.signal("payment-rejected")
+
 #: The confirmed payments of an order reached its total. kwargs: ``order``.
 order_fully_paid = _signals.signal("order-fully-paid")
+
+#: An order became Completed: paid in full (``by`` None, right after ``order_fully_paid``)
+#: or completed by an admin once its payments reached the success threshold (``by`` is the
+#: admin's id). kwargs: ``order``, ``by``.
+order_completed = _signals.signal("order-completed")
+
+#: An admin declined an order: it can no longer be paid. Its pending payments were
+#: cancelled; confirmed ones are listed for the admin to refund. kwargs: ``order``, ``by``.
+order_declined = _signals.signal("order-declined")
+
+#: Confirmed payments went beyond an order's total and the excess was credited to the
+#: customer's wallet (``PARTIALPAY_OVERPAYMENT = "wallet"``; with ``"refund"`` it is sent
+#: as ``refund_owed`` instead). kwargs: ``order``, ``payment`` (the one that overpaid),
+#: ``amount`` (Decimal), ``transfer``.
+overpayment_credited = _signals.signal("overpayment-credited")
 
 #: An order was cancelled or refunded while a gateway still holds money for it; an admin
 #: must refund it there. kwargs: ``order``, ``payment``, ``amount`` (Decimal).
@@ -66,10 +89,15 @@ wallet_released = _signals.signal("wallet-released")
 wallet_refunded = _signals.signal("wallet-refunded")
 
 __all__ = [
+    "order_completed",
+    "order_declined",
     "order_fully_paid",
+    "overpayment_credited",
+    "payment_confirmed",
     "payment_failed",
     "payment_recorded",
     "payment_refunded",
+    "payment_rejected",
     "payment_succeeded",
     "refund_owed",
     "wallet_applied",

@@ -127,6 +127,7 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
 
 
 def pending_parts(session: Session, account: OrderAccount) -> list[Payment]:
+    """The order's held checkout parts (those of an instalment wait for their own payment)."""
     return list(
         session.scalars(
             select(Payment)
@@ -134,11 +135,83 @@ def pending_parts(session: Session, account: OrderAccount) -> list[Payment]:
                 Payment.order_id == account.id,
                 Payment.gateway == WALLET,
                 Payment.hold_id.is_not(None),
+                Payment.part_of_id.is_(None),
                 Payment.status == payments.PENDING,
             )
             .order_by(Payment.id)
         )
     )
+
+
+def parts_of(session: Session, payment: Payment) -> list[Payment]:
+    """The pending wallet parts of the instalment that ``payment`` pays the rest of."""
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.part_of_id == payment.id, Payment.status == payments.PENDING)
+            .order_by(Payment.id)
+        )
+    )
+
+
+def hold_for_instalment(
+    session: Session,
+    account: OrderAccount,
+    *,
+    rest: Payment,
+    amount_minor: int,
+) -> Payment:
+    """Hold ``amount_minor`` of the wallet as the wallet part of an instalment.
+
+    ``rest`` is the pending payment (a card) for the rest of the instalment: the part is
+    captured when it succeeds and released when it fails. Call it in the transaction that
+    started ``rest``, under the order's lock; raises :class:`InsufficientFunds` or
+    :class:`WalletLocked` (and the caller's transaction is rolled back).
+    """
+    hold = wallets.hold(
+        session,
+        account.customer_id,
+        amount_minor,
+        account.currency,
+        reference=account.reference,
+        expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
+        idempotency_key=f"instalment-hold:{rest.public_id}",
+    )
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id)
+        .values(reserved_minor=OrderAccount.reserved_minor + amount_minor),
+    )
+    part = payments.new_payment(
+        account,
+        gateway=WALLET,
+        amount_minor=amount_minor,
+        customer_id=account.customer_id,
+        idempotency_key=f"instalment-part:{rest.public_id}",
+        return_url=rest.return_url,
+    )
+    part.hold_id = hold.id
+    part.part_of_id = rest.id
+    session.add(part)
+    session.flush()
+    session.refresh(account)
+    app = signals.sender()
+    signals.payment_recorded.send(app, payment=part)
+    signals.wallet_applied.send(app, order=account, payment=part, amount=part.amount)
+    return part
+
+
+def settle_parts_of(session: Session, payment: Payment) -> None:
+    """``payment`` paid the rest of its instalment: take the wallet part held with it."""
+    for part in parts_of(session, payment):
+        capture(session, part)
+
+
+def drop_parts_of(session: Session, payment: Payment) -> None:
+    """``payment`` failed: the wallet part of its instalment goes back to the balance."""
+    for part in parts_of(session, payment):
+        drop(session, part, reason=RELEASED_FAILED)
 
 
 def settle(session: Session, account: OrderAccount) -> None:
@@ -221,6 +294,8 @@ def on_other_payment_failed(session: Session, account: OrderAccount) -> None:
 
     Unless another payment for the rest is still under way: then the wallet waits for it.
     """
+    if not pending_parts(session, account):
+        return
     still_trying = session.scalar(
         select(Payment.id)
         .where(

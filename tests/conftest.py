@@ -77,6 +77,7 @@ def _empty_tables() -> None:
     with db.engine.begin() as connection:
         # MariaDB checks a self-referencing key row by row: unlink reversals first.
         connection.execute(sa.text("UPDATE partialpay_transfer SET reverses_id = NULL"))
+        connection.execute(sa.text("UPDATE partialpay_payment SET part_of_id = NULL"))
         for metadata in reversed(METADATAS):
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())

@@ -50,6 +50,20 @@ class SandboxCardGateway:
     def start(self, payment: Payment) -> StartOutcome:
         return StartOutcome(url_for("partialpay.sandbox_card", public_id=payment.public_id))
 
+    def never_charged(self, payment: Payment) -> bool:
+        """True while the processor has no charge for ``payment``: it may be replaced.
+
+        A locking read: a charge committed a moment ago is seen (the card page charges
+        only a payment it found pending under that payment's row lock).
+        """
+        session: Session = self._session()
+        charge = session.scalar(
+            select(SandboxCharge.id)
+            .where(SandboxCharge.payment_public_id == payment.public_id)
+            .with_for_update()
+        )
+        return charge is None
+
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         processor.verify(
             body,

@@ -7,7 +7,7 @@ from flask import Flask
 from ..config import setting
 
 # Imported for their routes: the wallet pages join the shopper and admin blueprints.
-from . import admin_settings, admin_wallets, wallet  # noqa: F401
+from . import admin_offers, admin_orders, admin_settings, admin_wallets, instalments, wallet  # noqa: F401
 from .admin import admin_blueprint
 from .callbacks import callbacks_blueprint
 from .shopper import shopper_blueprint

@@ -57,7 +57,7 @@ def payments_list() -> str:
         page=page,
         pages=max((total + size - 1) // size, 1),
         decision_form=DecisionForm(),
-        refund_forms={p.public_id: _refund_form(p) for p in rows if p.refundable > 0},
+        refund_forms={p.public_id: refund_form(p) for p in rows if p.refundable > 0},
     )
 
 
@@ -66,12 +66,16 @@ def refund_prefix(payment: Payment) -> str:
     return f"refund-{payment.id}"
 
 
-def _refund_form(payment: Payment) -> RefundForm:
+def refund_form(payment: Payment) -> RefundForm:
     # Left empty on purpose: the admin types the amount, so no click refunds everything.
     return RefundForm(formdata=None, prefix=refund_prefix(payment))
 
 
 def _back() -> Response:
+    """To the page the button was on (the Payments tab, or an order's page)."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return redirect(target)
     return redirect(
         url_for("partialpay_admin.payments_list", status=request.args.get("status", ""))
     )

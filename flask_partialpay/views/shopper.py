@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template
+from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from ..extension import PartialPay
 from ..forms import SandboxCardForm
 from ..gateways import sandbox_processor as processor
 from ..i18n import gettext
+from ..models import Payment, SandboxCharge
 from ..payments import PENDING, SUCCEEDED
 from .access import own_payment_or_404
 from .callbacks import receive_callback
@@ -33,15 +35,10 @@ def sandbox_card(public_id: str) -> str | Response:
     form = SandboxCardForm()
     if form.validate_on_submit():
         state = PartialPay.state()
-        charge = state.transaction(
-            lambda: processor.charge(
-                state.session,
-                payment_public_id=payment.public_id,
-                amount_minor=payment.amount_minor,
-                currency=payment.currency,
-                card_number=form.card_digits,
-            )
-        )
+        charge = state.transaction(lambda: _charge_if_pending(payment, form.card_digits))
+        if charge is None:
+            flash(gettext("This payment was replaced or cancelled; nothing was charged."), "error")
+            return redirect(payment.return_url)
         # The processor tells the shop the way a real one does: a signed notification.
         body, headers = processor.encode(processor.charge_event(charge))
         receive_callback("sandbox_card", body, headers)
@@ -57,6 +54,31 @@ def sandbox_card(public_id: str) -> str | Response:
         payment=payment,
         form=form,
         test_cards=processor.TEST_CARDS,
+    )
+
+
+def _charge_if_pending(payment: Payment, card_digits: str) -> SandboxCharge | None:
+    """Charge the card for ``payment`` only if it is still pending, under its row lock.
+
+    A newer payment may replace one whose card was never charged (see
+    :class:`..payments.Pending`): the lock makes the two exclude each other.
+    """
+    session = PartialPay.state().session
+    current = session.get_one(
+        Payment,
+        payment.id,
+        with_for_update=True,
+        populate_existing=True,
+        options=[lazyload(Payment.order)],
+    )
+    if current.status != PENDING:
+        return None
+    return processor.charge(
+        session,
+        payment_public_id=current.public_id,
+        amount_minor=current.amount_minor,
+        currency=current.currency,
+        card_number=card_digits,
     )
 
 

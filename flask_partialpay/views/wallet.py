@@ -51,6 +51,7 @@ REASON_LABELS = {
     "topup_refund": N_("Wallet top-up refunded to the card"),
     "order_payment": N_("Order payment"),
     "refund": N_("Refund"),
+    "overpayment": N_("Overpayment credited"),
     ADJUSTMENT: N_("Adjustment"),
     "reversal": N_("Correction"),
 }

@@ -1,0 +1,218 @@
+"""Instalment offers: the "Allow Partial Payments" policy and what each payment may be.
+
+An admin sets two percentages on an offer. Both become amounts of the offer's price,
+rounded **up** to the currency's smallest unit, so neither is ever undercut: 1% of $5000 is
+$50.00, and 1% of $10.05 is $0.11 (not $0.10). The policy is copied onto an order when it
+is placed through a Buy link with "Allow Partial Payments" ticked; changing the offer later
+does not change orders already placed.
+
+The minimum applies to the first payments: together (confirmed and awaiting confirmation)
+they must reach it, so a first payment of $49.99 is refused and, once $50 is paid, $0.01 is
+accepted. A payment is never more than what is still due.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .errors import InvalidPercent
+from .markers import N_
+from .models import InstalmentPolicy, OrderAccount, Payment
+from .money import from_minor, percent_of, to_minor
+
+HUNDRED = Decimal(100)
+# Percentages are typed with at most two decimals: 12.5 and 12.25, not 12.125.
+_PERCENT = re.compile(r"\A\d{1,3}(\.\d{1,2})?\Z")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An offer's partial-payment settings; percentages as Decimals (``Decimal("1")`` is 1%)."""
+
+    offer_id: str
+    allow_partial: bool
+    minimum_percent: Decimal
+    success_percent: Decimal | None
+
+    def minimum_amount(self, price: Decimal, currency: str) -> Decimal:
+        """The smallest first payment: the percentage of ``price``, rounded up."""
+        return percent_of(price, self.minimum_percent, currency, rounding="up")
+
+    def success_amount(self, price: Decimal, currency: str) -> Decimal | None:
+        """What confirmed payments must reach to be "successful", rounded up; or None."""
+        if self.success_percent is None:
+            return None
+        return percent_of(price, self.success_percent, currency, rounding="up")
+
+
+NO_POLICY_MINIMUM = Decimal(0)
+
+
+def parse_percent(text: str) -> Decimal:
+    """A percentage a person typed: 0 to 100, at most two decimals, nothing else."""
+    stripped = (text or "").strip()
+    if not stripped:
+        raise InvalidPercent("empty", N_("Enter a percentage."))
+    if not _PERCENT.match(stripped):
+        raise InvalidPercent(
+            "invalid", N_("Enter a percentage such as 1, 12.5 or 90, with no % sign.")
+        )
+    value = Decimal(stripped)
+    if value > HUNDRED:
+        raise InvalidPercent("range", N_("Enter a percentage from 0 to 100."))
+    return value
+
+
+def check_policy(
+    *, minimum_percent: Decimal, success_percent: Decimal | None
+) -> dict[str, InvalidPercent]:
+    """What is wrong with a pair of percentages, by field ("minimum", "success")."""
+    problems: dict[str, InvalidPercent] = {}
+    if not 0 <= minimum_percent < HUNDRED:
+        problems["minimum"] = InvalidPercent(
+            "minimum_range",
+            N_(
+                "Enter a minimum from 0 to 99.99%: at 100% the first payment is the whole "
+                "price, and nothing is left to pay in parts."
+            ),
+        )
+    if success_percent is not None:
+        if not 0 < success_percent <= HUNDRED:
+            problems["success"] = InvalidPercent(
+                "success_range", N_("Enter a percentage above 0 and at most 100.")
+            )
+        elif success_percent < minimum_percent:
+            problems["success"] = InvalidPercent(
+                "success_below_minimum",
+                N_(
+                    "This is below the minimum partial payment (%(minimum)s%%): the first "
+                    "payment alone would already count as successful."
+                ),
+                minimum=minimum_percent,
+            )
+    return problems
+
+
+def _to_points(percent: Decimal) -> int:
+    return int(percent * 100)
+
+
+def _from_points(points: int) -> Decimal:
+    """100 -> 1, 1250 -> 12.5, 1225 -> 12.25 (never "1E+2")."""
+    if points % 100 == 0:
+        return Decimal(points // 100)
+    return (Decimal(points) / 100).quantize(Decimal("0.01")).normalize()
+
+
+def policy_for(session: Session, offer_id: str) -> Policy:
+    """The offer's policy; an offer never set up does not allow partial payments."""
+    row = session.get(InstalmentPolicy, offer_id)
+    if row is None:
+        return Policy(offer_id, False, NO_POLICY_MINIMUM, None)
+    return Policy(
+        offer_id=offer_id,
+        allow_partial=row.allow_partial,
+        minimum_percent=_from_points(row.minimum_basis_points),
+        success_percent=(
+            None if row.success_basis_points is None else _from_points(row.success_basis_points)
+        ),
+    )
+
+
+def policies_for(session: Session, offer_ids: list[str]) -> dict[str, Policy]:
+    """Several offers' policies in one query (the admin offers list)."""
+    rows = session.scalars(select(InstalmentPolicy).where(InstalmentPolicy.offer_id.in_(offer_ids)))
+    found = {row.offer_id: policy_for(session, row.offer_id) for row in rows}
+    return {
+        offer_id: found.get(offer_id, Policy(offer_id, False, NO_POLICY_MINIMUM, None))
+        for offer_id in offer_ids
+    }
+
+
+def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
+    """Store an offer's policy (valid percentages only: see :func:`check_policy`)."""
+    problems = check_policy(
+        minimum_percent=policy.minimum_percent, success_percent=policy.success_percent
+    )
+    if problems:
+        raise next(iter(problems.values()))
+    values = {
+        "allow_partial": policy.allow_partial,
+        "minimum_basis_points": _to_points(policy.minimum_percent),
+        "success_basis_points": (
+            None if policy.success_percent is None else _to_points(policy.success_percent)
+        ),
+        "updated_by": by,
+    }
+    row = session.get(InstalmentPolicy, policy.offer_id, with_for_update=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(InstalmentPolicy(offer_id=policy.offer_id, **values))
+            return
+        except IntegrityError:
+            # Saved by another admin a moment ago: this save wins, as a later one would.
+            row = session.get_one(InstalmentPolicy, policy.offer_id, with_for_update=True)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+
+
+def apply_to_order(account: OrderAccount, policy: Policy, *, price: Decimal) -> None:
+    """Copy the offer's policy onto a new order placed through a partial Buy link."""
+    account.instalments = True
+    account.minimum_first_minor = to_minor(
+        policy.minimum_amount(price, account.currency), account.currency
+    )
+    success = policy.success_amount(price, account.currency)
+    account.success_minor = None if success is None else to_minor(success, account.currency)
+
+
+@dataclass(frozen=True)
+class PaymentRange:
+    """What the next payment towards an order may be, in the order's currency."""
+
+    minimum: Decimal
+    maximum: Decimal
+    #: The order is paid in parts: the shopper may choose the amount.
+    partial: bool
+    #: The minimum of a first payment applies (nothing counted towards it yet).
+    first: bool
+
+
+def payment_range(account: OrderAccount, *, counted_minor: int, room_minor: int) -> PaymentRange:
+    """The allowed amounts of the next payment.
+
+    ``counted_minor``: what the order's payments already put towards the first minimum
+    (paid, held, and awaiting a manager). ``room_minor``: what may still be asked for.
+    An instalment order takes any amount from what is left of the minimum (one cent once it
+    is reached) up to the room; an offer bought without instalments takes the room exactly;
+    a host's own order takes any amount up to the room (the host decides).
+    """
+    currency = account.currency
+    room = max(room_minor, 0)
+    if account.instalments:
+        still_to_reach = account.minimum_first_minor - counted_minor
+        smallest = max(min(still_to_reach, room), 1)
+        return PaymentRange(
+            minimum=from_minor(smallest, currency),
+            maximum=from_minor(room, currency),
+            partial=True,
+            first=still_to_reach > 0,
+        )
+    if account.offer_id is not None:
+        return PaymentRange(
+            from_minor(max(room, 1), currency), from_minor(room, currency), False, False
+        )
+    return PaymentRange(from_minor(1, currency), from_minor(room, currency), False, False)
+
+
+def counted_towards_minimum(payments: list[Payment]) -> int:
+    """Paid and awaiting: what the order's payments so far put towards the first minimum."""
+    return sum(p.amount_minor for p in payments if p.status in ("succeeded", "pending"))

@@ -1,0 +1,132 @@
+"""The admin "Orders and Sales" page: orders with their invoices, completion and decline."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from ..config import setting
+from ..errors import PartialPayError
+from ..extension import PartialPay
+from ..forms import CsrfForm, DecisionForm, OrdersFilterForm
+from ..i18n import format_money, gettext, translate_error
+from ..models import OrderAccount, Payment
+from ..money import from_minor
+from ..order_decisions import can_complete
+from .access import admin_required
+from .admin import admin_blueprint, refund_form
+
+
+@admin_blueprint.get("/orders")
+@admin_required
+def orders_list() -> str:
+    """Every order, newest first; "Partial payments" keeps those paid in instalments."""
+    session = PartialPay.state().session
+    form = OrdersFilterForm(request.args)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    size = int(setting("ADMIN_PAGE_SIZE"))
+    query = select(OrderAccount).where(OrderAccount.purpose == "order")
+    if form.partial.data:
+        query = query.where(OrderAccount.instalments.is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(
+        session.scalars(
+            query.order_by(OrderAccount.id.desc()).limit(size).offset((page - 1) * size)
+        )
+    )
+    # One query for the invoice counts of the whole page, not one per row.
+    counts: dict[int, int] = {
+        order_id: count
+        for order_id, count in session.execute(
+            select(Payment.order_id, func.count())
+            .where(Payment.order_id.in_([row.id for row in rows]))
+            .group_by(Payment.order_id)
+        )
+    }
+    return render_template(
+        "partialpay/admin/orders.html",
+        orders=rows,
+        counts=counts,
+        customers=_customer_names({row.customer_id for row in rows}),
+        form=form,
+        page=page,
+        pages=max((total + size - 1) // size, 1),
+    )
+
+
+def _customer_names(ids: set[str]) -> dict[str, str]:
+    """Names from the host's directory, once per person (not once per row)."""
+    directory = PartialPay.state().customer_directory
+    names: dict[str, str] = {}
+    for customer_id in ids:
+        found = directory.get(customer_id) if directory is not None else None
+        names[customer_id] = found.name if found is not None else customer_id
+    return names
+
+
+def _order_or_404(reference: str) -> OrderAccount:
+    account = PartialPay.state().extension.account(reference)
+    if account is None:
+        abort(404)
+    return account
+
+
+@admin_blueprint.get("/orders/<reference>")
+@admin_required
+def order_detail(reference: str) -> str:
+    """One order and all its invoices: date, amount, method, status, who confirmed."""
+    state = PartialPay.state()
+    account = _order_or_404(reference)
+    invoices = state.extension.payments_for(reference)
+    gateways = {**state.gateways, state.wallet_gateway.name: state.wallet_gateway}
+    deciders = {p.decided_by for p in invoices if p.decided_by}
+    return render_template(
+        "partialpay/admin/order.html",
+        order=account,
+        invoices=invoices,
+        gateways=gateways,
+        people=_customer_names(deciders | {account.customer_id}),
+        completion_refusal=can_complete(account),
+        action_form=CsrfForm(),
+        decision_form=DecisionForm(),
+        refund_forms={p.public_id: refund_form(p) for p in invoices if p.refundable > 0},
+        here=url_for("partialpay_admin.order_detail", reference=reference),
+    )
+
+
+@admin_blueprint.post("/orders/<reference>/complete")
+@admin_required
+def complete_order(reference: str) -> Response:
+    account = _order_or_404(reference)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        PartialPay.state().extension.complete_order(reference, by=current_user.get_id())
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+    else:
+        flash(gettext("Order %(reference)s is Completed.", reference=account.reference), "success")
+    return redirect(url_for("partialpay_admin.order_detail", reference=reference))
+
+
+@admin_blueprint.post("/orders/<reference>/decline")
+@admin_required
+def decline_order(reference: str) -> Response:
+    account = _order_or_404(reference)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        closed = PartialPay.state().extension.decline_order(reference, by=current_user.get_id())
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+    else:
+        message = gettext("Order %(reference)s is declined.", reference=account.reference)
+        if closed.owed_minor:
+            owed = format_money(from_minor(closed.owed_minor, account.currency), account.currency)
+            message += " " + gettext(
+                "%(amount)s was paid through other methods: refund it below.", amount=owed
+            )
+        flash(message, "success")
+    return redirect(url_for("partialpay_admin.order_detail", reference=reference))

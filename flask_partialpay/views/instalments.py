@@ -1,0 +1,178 @@
+"""The shopper's side of instalment offers: Buy and Complete Payment links, the payment
+step ("Make Payment Partial"), and the thank-you page ("Complete Partial Payment")."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ..config import setting
+from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
+from ..extension import PartialPay
+from ..forms import CsrfForm, InstalmentPaymentForm
+from ..i18n import gettext, translate_error
+from ..links import read_buy, read_complete
+from ..models import OrderAccount, Payment
+from ..money import from_minor
+from ..payments import PENDING
+from .access import login_required_here
+from .shopper import shopper_blueprint
+
+
+def _own_order_or_404(reference: str) -> OrderAccount:
+    """The current customer's order; anyone else's (or none) is a 404, the same page."""
+    customer_id = login_required_here()
+    account = PartialPay.state().extension.account(reference)
+    if account is None or account.customer_id != customer_id:
+        abort(404)
+    return account
+
+
+@shopper_blueprint.route("/buy/<token>", methods=["GET", "POST"])
+def buy(token: str) -> str | Response:
+    """A Buy button's link: the offer, then (POST) its order and payment step."""
+    customer_id = login_required_here()
+    try:
+        link = read_buy(token)
+    except LinkError as error:
+        return _link_refused(error)
+    if link.customer_id is not None and link.customer_id != customer_id:
+        abort(404)  # a valid signature is not authorisation: it was sent to someone else
+    partialpay = PartialPay.state().extension
+    offer = partialpay.offer(link.offer_id)
+    if offer is None:
+        abort(404)
+    policy = partialpay.instalment_policy(offer.offer_id)
+    form = CsrfForm()
+    if form.validate_on_submit():
+        try:
+            return redirect(partialpay.open_offer(offer.offer_id, allow_partial=link.allow_partial))
+        except OrderNotFound:
+            abort(404)
+    return render_template(
+        "partialpay/offer.html",
+        offer=offer,
+        in_parts=link.allow_partial and policy.allow_partial,
+        minimum=policy.minimum_amount(offer.price, offer.currency),
+        form=form,
+    )
+
+
+@shopper_blueprint.get("/complete/<token>")
+def complete_payment(token: str) -> str | Response:
+    """A "Complete Payment" button: only the customer it was made for reaches their order."""
+    customer_id = login_required_here()
+    try:
+        link = read_complete(token)
+    except LinkError as error:
+        return _link_refused(error)
+    if link.customer_id != customer_id:
+        abort(404)
+    account = _own_order_or_404(link.reference)
+    return redirect(url_for("partialpay.pay_step", reference=account.reference))
+
+
+def _link_refused(error: LinkError) -> Response:
+    """A tampered, forged or expired link: said plainly, and nothing happens."""
+    page = render_template("partialpay/link_error.html", message=translate_error(error))
+    return Response(page, status=400, mimetype="text/html")
+
+
+def _gateway_choices(account: OrderAccount) -> list[tuple[str, str]]:
+    return [(g.name, g.label()) for g in PartialPay.state().gateways.values()]
+
+
+@shopper_blueprint.route("/orders/<reference>/pay", methods=["GET", "POST"])
+def pay_step(reference: str) -> str | Response:
+    """Pay all that is due, or (an instalment order) a part of it."""
+    account = _own_order_or_404(reference)
+    state = PartialPay.state()
+    partialpay = state.extension
+    if account.status == "completed":
+        return redirect(url_for("partialpay.thank_you", reference=reference))
+    allowed = partialpay.payment_range(account)
+    wallet_balance = _wallet_balance(account)
+    form = InstalmentPaymentForm(
+        allowed=allowed, currency=account.currency, gateways=_gateway_choices(account)
+    )
+    payable = account.status == "open" and allowed.maximum > 0
+    if request.method == "POST":
+        if not payable:
+            flash(_not_payable_message(account), "error")
+        elif form.validate_on_submit():
+            try:
+                started = partialpay.pay_instalment(
+                    reference,
+                    gateway=str(form.gateway.data),
+                    amount=form.chosen_amount(),
+                    use_wallet=bool(form.use_wallet.data) and wallet_balance > 0,
+                    return_url=url_for("partialpay.thank_you", reference=reference),
+                    idempotency_key=str(form.idempotency_key.data),
+                )
+            except PartialPayError as error:
+                # Nothing was charged: the whole payment was refused in one transaction.
+                form.amount.errors = [*form.amount.errors, translate_error(error)]
+            else:
+                return redirect(started.redirect_url)
+    return render_template(
+        "partialpay/pay_step.html",
+        order=account,
+        allowed=allowed,
+        form=form,
+        payable=payable,
+        unsuccessful=_not_payable_message(account) if account.status != "open" else None,
+        wallet_balance=wallet_balance,
+        awaiting=_awaiting_confirmation(account),
+    )
+
+
+def _not_payable_message(account: OrderAccount) -> str:
+    if account.status == "declined":
+        return translate_error(OrderDeclined())
+    if account.status == "open":
+        return gettext("Payments already under way cover what is due.")
+    return translate_error(OrderNotPayable())
+
+
+def _wallet_balance(account: OrderAccount) -> Decimal:
+    """What the customer's wallet could pay now (nothing when locked or not kept)."""
+    state = PartialPay.state()
+    if account.currency not in setting("WALLET_CURRENCIES") or state.wallets.is_locked(
+        account.customer_id, account.currency
+    ):
+        return from_minor(0, account.currency)
+    return state.wallets.balance(account.customer_id, account.currency)
+
+
+def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
+    """Bank transfers the shopper made that a manager has not confirmed yet."""
+    state = PartialPay.state()
+    return [
+        p
+        for p in state.extension.payments_for(account.reference)
+        if p.status == PENDING and state.gateway(p.gateway).confirmed_by_manager
+    ]
+
+
+@shopper_blueprint.get("/orders/<reference>/thanks")
+def thank_you(reference: str) -> str:
+    """After each payment: what it did, what is still due, and the way to pay the rest."""
+    account = _own_order_or_404(reference)
+    state = PartialPay.state()
+    invoices = state.extension.payments_for(reference)
+    latest = next((p for p in reversed(invoices) if p.part_of_id is None), None)
+    confirmed_by_manager = {
+        name for name, gateway in state.gateways.items() if gateway.confirmed_by_manager
+    }
+    awaiting = [p for p in invoices if p.status == PENDING and p.gateway in confirmed_by_manager]
+    return render_template(
+        "partialpay/thank_you.html",
+        order=account,
+        invoices=invoices,
+        latest=latest,
+        awaiting=awaiting,
+        can_continue=account.status == "open" and account.due > 0,
+        gateways={**state.gateways, state.wallet_gateway.name: state.wallet_gateway},
+    )
