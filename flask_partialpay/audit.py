@@ -710,20 +710,35 @@ def _check_orders(session: Session, report: AuditReport) -> None:
         .group_by(Payment.order_id)
         .subquery()
     )
+    # What the wallets were credited for each order's overpayment.
+    overpayments = (
+        select(
+            Transfer.reference.label("reference"),
+            func.sum(Transfer.amount_minor).label("credited_minor"),
+        )
+        .where(Transfer.reason == "overpayment")
+        .group_by(Transfer.reference)
+        .subquery()
+    )
     statement = (
         select(
             OrderAccount.id,
             OrderAccount.reference,
             OrderAccount.currency,
+            OrderAccount.total_minor,
             OrderAccount.paid_minor,
             OrderAccount.reserved_minor,
             OrderAccount.refunded_minor,
+            OrderAccount.overpaid_minor,
+            OrderAccount.closed_as,
             succeeded.c.succeeded_minor,
             held.c.held_minor,
+            overpayments.c.credited_minor,
         )
         .select_from(OrderAccount)
         .outerjoin(succeeded, succeeded.c.order_id == OrderAccount.id)
         .outerjoin(held, held.c.order_id == OrderAccount.id)
+        .outerjoin(overpayments, overpayments.c.reference == OrderAccount.reference)
         .order_by(OrderAccount.id)
     )
     for rows in _stream(session, statement):
@@ -758,6 +773,35 @@ def _check_order(row: Any, report: AuditReport) -> None:
             f"order {row.id}",
             f"{_money(row.refunded_minor, money)} of {_money(row.paid_minor, money)} paid "
             "was refunded",
+            f"reference {row.reference}",
+        )
+    _check_overpaid(row, report)
+
+
+def _check_overpaid(row: Any, report: AuditReport) -> None:
+    """Each cent paid beyond the total is handled once, and the wallet got no more than it.
+
+    An order closed before the excess arrived reports it with ``refund_owed`` instead, so
+    only an open or completed order must have handled all of it.
+    """
+    money = row.currency
+    excess = max(row.paid_minor - row.total_minor, 0)
+    handled_all = row.closed_as is not None or row.overpaid_minor == excess
+    if not (0 <= row.overpaid_minor <= excess and handled_all):
+        report._add(
+            "order_overpaid",
+            f"order {row.id}",
+            f"it records {_money(row.overpaid_minor, money)} overpaid but its payments "
+            f"exceed the total by {_money(excess, money)}",
+            f"reference {row.reference}",
+        )
+    credited = _int(row.credited_minor)
+    if credited > row.overpaid_minor:
+        report._add(
+            "order_overpaid",
+            f"order {row.id}",
+            f"wallets were credited {_money(credited, money)} for overpaying it, more than "
+            f"the {_money(row.overpaid_minor, money)} it records",
             f"reference {row.reference}",
         )
 

@@ -551,6 +551,13 @@ EDITS = {
         lambda b: {("order_refunded", f"order {b.order}")},
         "30.01 of 30.00 paid was refunded",
     ),
+    "order recording an overpayment its payments do not make": Edit(
+        lambda b: [
+            sa.update(OrderAccount).where(OrderAccount.id == b.order).values(overpaid_minor=1)
+        ],
+        lambda b: {("order_overpaid", f"order {b.order}")},
+        "it records 0.01 overpaid but its payments exceed the total by 0.00",
+    ),
     "succeeded wallet part whose hold was released": Edit(
         lambda b: [
             sa.update(Payment).where(Payment.id == b.payment).values(hold_id=b.released_hold)
