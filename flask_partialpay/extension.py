@@ -502,6 +502,7 @@ class PartialPay(OfferMethods):
                 customer_id=customer_id,
                 return_url=return_url,
                 idempotency_key=idempotency_key,
+                gateways=state.gateway,
             )
 
         return state.transaction(work)

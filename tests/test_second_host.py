@@ -246,12 +246,16 @@ def test_bank_transfer_is_paid_when_the_hosts_admin_confirms_it(host: Host) -> N
 def test_another_customer_cannot_open_the_payment_pages(host: Host) -> None:
     owner = host.client_for(host.customer)
     card_url = start_payment(owner, "sandbox_card")
-    transfer_url = start_payment(owner, "manual")
     other = host.client_for(host.other_customer)
     assert other.get(card_url).status_code == 404
-    assert other.get(transfer_url).status_code == 404
-    assert other.get(f"/invoices/{REFERENCE}").status_code == 404  # the host's own check
     assert owner.get(card_url).status_code == 200
+    # Choosing a transfer instead replaces the card payment never charged: its page is
+    # gone for the owner too (back to the invoice), and still a 404 for anyone else.
+    transfer_url = start_payment(owner, "manual")
+    assert other.get(transfer_url).status_code == 404
+    assert other.get(card_url).status_code == 404
+    assert owner.get(card_url).status_code == 302
+    assert other.get(f"/invoices/{REFERENCE}").status_code == 404  # the host's own check
 
 
 def test_signed_callback_gets_past_csrf_protect(host: Host) -> None:
