@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from .errors import InvalidPercent
 from .markers import N_
-from .models import InstalmentPolicy, OrderAccount, Payment
+from .models import InstalmentPolicy, OrderAccount
 from .money import from_minor, percent_of, to_minor
 
 HUNDRED = Decimal(100)
@@ -211,8 +211,3 @@ def payment_range(account: OrderAccount, *, counted_minor: int, room_minor: int)
             from_minor(max(room, 1), currency), from_minor(room, currency), False, False
         )
     return PaymentRange(from_minor(1, currency), from_minor(room, currency), False, False)
-
-
-def counted_towards_minimum(payments: list[Payment]) -> int:
-    """Paid and awaiting: what the order's payments so far put towards the first minimum."""
-    return sum(p.amount_minor for p in payments if p.status in ("succeeded", "pending"))

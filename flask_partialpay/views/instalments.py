@@ -80,7 +80,8 @@ def _link_refused(error: LinkError) -> Response:
     return Response(page, status=400, mimetype="text/html")
 
 
-def _gateway_choices(account: OrderAccount) -> list[tuple[str, str]]:
+def _gateway_choices() -> list[tuple[str, str]]:
+    """The configured methods; the wallet is the "Use my wallet balance" box instead."""
     return [(g.name, g.label()) for g in PartialPay.state().gateways.values()]
 
 
@@ -95,7 +96,7 @@ def pay_step(reference: str) -> str | Response:
     allowed = partialpay.payment_range(account)
     wallet_balance = _wallet_balance(account)
     form = InstalmentPaymentForm(
-        allowed=allowed, currency=account.currency, gateways=_gateway_choices(account)
+        allowed=allowed, currency=account.currency, gateways=_gateway_choices()
     )
     payable = account.status == "open" and allowed.maximum > 0
     if request.method == "POST":
