@@ -18,6 +18,7 @@ from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
 
 from .models import User, db, naive_utcnow, order_by_number
+from .offers import ShopOffers
 
 partialpay = PartialPay()
 login_manager = LoginManager()
@@ -48,16 +49,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(LANGUAGES))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    partialpay.init_app(app, db, customer_directory=ShopCustomers())
+    partialpay.init_app(app, db, customer_directory=ShopCustomers(), offer_catalogue=ShopOffers())
 
-    from . import admin, auth, demo, shop
+    from . import admin, auth, demo, inbox, shop
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(shop.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(inbox.bp)
     app.cli.add_command(demo.demo_command)
     # Only this app's payments concern this app's orders.
     signals.order_fully_paid.connect(mark_order_paid, sender=app)
+    # An instalment order is done when it is completed, automatically or by an admin once
+    # the "considered successful" amount is paid, which may be less than its total.
+    signals.order_completed.connect(mark_order_paid, sender=app)
+    signals.order_declined.connect(mark_order_declined, sender=app)
     signals.wallet_released.connect(forget_wallet_part, sender=app)
     return app
 
@@ -110,11 +116,19 @@ def load_order(reference: str) -> OrderInfo | None:
 
 
 def mark_order_paid(app: Flask, order: Any, **extra: Any) -> None:
-    """The extension says the order is paid in full: the shop marks its own order paid."""
+    """The extension says the order is paid in full, or completed: the shop marks its own
+    order paid. Both signals come for one order; the second changes nothing."""
     shop_order = order_by_number(order.reference)
     if shop_order is not None and shop_order.status == "awaiting_payment":
         shop_order.status = "paid"
         shop_order.paid_at = naive_utcnow()
+
+
+def mark_order_declined(app: Flask, order: Any, **extra: Any) -> None:
+    """An admin declined the order: the customer can no longer pay it."""
+    shop_order = order_by_number(order.reference)
+    if shop_order is not None and shop_order.status == "awaiting_payment":
+        shop_order.status = "declined"
 
 
 def forget_wallet_part(app: Flask, order: Any, payment: Any, **extra: Any) -> None:

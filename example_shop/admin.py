@@ -57,7 +57,8 @@ def _close(number: str, closed_as: str) -> Response:
         abort(404)
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
-    if order.status in ("cancelled", "refunded"):
+    if order.status in ("cancelled", "refunded", "declined"):
+        # A declined offer order is closed already: the extension stopped its payments.
         flash(f"Order {order.number} was already {order.status}.", "error")
         return redirect(url_for("admin.orders"))
     order.status = closed_as

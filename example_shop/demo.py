@@ -1,17 +1,20 @@
-"""``flask --app example_shop demo``: create the database and the demo accounts and goods."""
+"""``flask --app example_shop demo``: create the database and the demo accounts, goods and
+the instalment offer's Buy message."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import click
+from flask import current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 
 from flask_partialpay.money import to_minor
 
 from . import partialpay
-from .models import Product, User, db
+from .forms import BUTTON_LABELS, BUY
+from .models import Message, Product, User, db
 
 DEMO_USERS = [
     # email, name, password, admin
@@ -40,6 +43,17 @@ DEMO_PRODUCTS = [
 ]
 # The README's example: Asha starts with ₹100 in her wallet.
 DEMO_WALLET_CREDIT = ("asha@example.com", "100", "INR", "Welcome credit")
+# The README's instalment walk-through: the $5000 course may be paid in parts, at least 1%
+# ($50) first, and counts as successful at 90% ($4,500); the admin has sent Asha its Buy
+# button with "Allow Partial Payments" ticked.
+DEMO_OFFER_SKU = "course"
+DEMO_MINIMUM_PERCENT, DEMO_SUCCESS_PERCENT = Decimal("1"), Decimal("90")
+DEMO_MESSAGE = (
+    "admin@example.com",
+    "asha@example.com",
+    "Hello Asha, here is the Online business course. You can pay it in parts: "
+    "tick Make Payment Partial when you pay.",
+)
 
 
 def seed(*, welcome_credit: bool = True) -> None:
@@ -68,6 +82,7 @@ def seed(*, welcome_credit: bool = True) -> None:
     db.session.commit()
     if welcome_credit:
         _credit_welcome()
+    _seed_instalment_offer()
 
 
 def _credit_welcome() -> None:
@@ -84,9 +99,53 @@ def _credit_welcome() -> None:
     )
 
 
+def _seed_instalment_offer() -> None:
+    """The course's partial-payment policy and the admin's Buy message to Asha, once.
+
+    The message marks it done: running the seed again neither sends a second one nor
+    undoes a policy the admin has changed since.
+    """
+    author_email, recipient_email, body = DEMO_MESSAGE
+    author = db.session.scalars(select(User).where(User.email == author_email)).one()
+    recipient = db.session.scalars(select(User).where(User.email == recipient_email)).one()
+    sent = db.session.scalars(
+        select(Message).where(
+            Message.author_id == author.id,
+            Message.recipient_id == recipient.id,
+            Message.body == body,
+        )
+    ).first()
+    if sent is not None:
+        return
+    course = db.session.scalars(select(Product).where(Product.sku == DEMO_OFFER_SKU)).one()
+    offer_id = str(course.id)
+    partialpay.set_instalment_policy(
+        offer_id,
+        allow_partial=True,
+        minimum_percent=DEMO_MINIMUM_PERCENT,
+        success_percent=DEMO_SUCCESS_PERCENT,
+        by=str(author.id),
+    )
+    # The seed runs from the command line, outside any request: links are built as paths,
+    # the way a request to the site's root would build them.
+    with current_app.test_request_context("/"):
+        url = partialpay.buy_link(offer_id, allow_partial=True, customer_id=str(recipient.id))
+    db.session.add(
+        Message(
+            recipient_id=recipient.id,
+            author_id=author.id,
+            body=body,
+            button_kind=BUY,
+            button_label=BUTTON_LABELS[BUY],
+            button_url=url,
+        )
+    )
+    db.session.commit()
+
+
 @click.command("demo")
 def demo_command() -> None:
-    """Bring the database up to date and add the demo accounts and goods."""
+    """Bring the database up to date and add the demo accounts, goods and messages."""
     upgrade(revision="heads")
     seed()
     click.echo("Demo shop ready. Sign in as:")

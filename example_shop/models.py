@@ -1,4 +1,5 @@
-"""The shop's own tables: users, products, carts and orders. The extension owns none of them."""
+"""The shop's own tables: users, products, carts, orders and the inbox. The extension owns
+none of them."""
 
 from __future__ import annotations
 
@@ -87,7 +88,10 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     # Back to zero when that hold is released (see forget_wallet_part).
     wallet_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     is_wallet_topup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # awaiting_payment -> paid, or cancelled / refunded
+    # One unit of an offer, placed when its "Buy" link or "Buy now" was opened (not from a
+    # cart): paid on the extension's payment step, in instalments where the link allows it.
+    is_offer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # awaiting_payment -> paid, or declined (an offer order) / cancelled / refunded
     status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
     # The checkout form's key: submitting checkout twice places one order.
     checkout_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -100,6 +104,13 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     @property
     def number(self) -> str:
         return str(1000 + self.id)
+
+    @property
+    def status_label(self) -> str:
+        """The status in the words of the page: an offer order reads Open / Completed."""
+        if self.is_offer:
+            return OFFER_STATUS_LABELS.get(self.status, _plain_label(self.status))
+        return _plain_label(self.status)
 
     @property
     def subtotal(self) -> Decimal:
@@ -133,6 +144,13 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         return from_minor(self.total_minor - self.wallet_minor, self.currency)
 
 
+OFFER_STATUS_LABELS = {"awaiting_payment": "Open", "paid": "Completed"}
+
+
+def _plain_label(status: str) -> str:
+    return status.replace("_", " ").capitalize()
+
+
 def order_by_number(number: str) -> Order | None:
     """The order shown to people as ``number`` (its id plus 1000), if there is one."""
     if not number.isdigit():
@@ -152,3 +170,26 @@ class OrderLine(db.Model):  # type: ignore[name-defined,misc]
 
     def line_total(self, currency: str) -> Decimal:
         return from_minor(self.unit_price_minor * self.quantity, currency)
+
+
+class Message(db.Model):  # type: ignore[name-defined,misc]
+    """A message from the shop to one customer, with at most one button.
+
+    The button's URL is signed when the message is sent and kept as it was, like a link in
+    a chat message: a "Buy" link bound to the recipient stays theirs.
+    """
+
+    __tablename__ = "shop_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("shop_user.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("shop_user.id"))
+    body: Mapped[str] = mapped_column(String(1000))
+    # "" (no button), "buy" or "complete"
+    button_kind: Mapped[str] = mapped_column(String(16), default="")
+    button_label: Mapped[str] = mapped_column(String(60), default="")
+    button_url: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=naive_utcnow)
+
+    recipient: Mapped[User] = relationship(foreign_keys=[recipient_id], lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")

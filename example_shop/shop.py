@@ -21,8 +21,9 @@ from flask_partialpay import (
 from flask_partialpay.money import from_minor, parse_amount, to_minor
 
 from . import partialpay
-from .forms import AddToCartForm, PayForm
+from .forms import AddToCartForm, CsrfOnlyForm, PayForm
 from .models import CartLine, Order, OrderLine, Product, db, order_by_number
+from .offers import offer_product, offer_tax
 from .pricing import cart_summary, cart_totals
 
 bp = Blueprint("shop", __name__)
@@ -47,6 +48,45 @@ def _gateway_choices(
 def catalogue() -> str:
     products = db.session.scalars(select(Product).order_by(Product.currency, Product.id))
     return render_template("catalogue.html", products=list(products), form=AddToCartForm())
+
+
+@bp.get("/offers/<int:product_id>")
+def offer(product_id: int) -> str:
+    """An offer's own page: its direct link, so "Buy now" here pays it in full."""
+    product = offer_product(str(product_id)) or abort(404)
+    return render_template(
+        "offer.html", product=product, tax=offer_tax(product), form=CsrfOnlyForm()
+    )
+
+
+@bp.post("/offers/<int:product_id>/buy")
+def buy_offer(product_id: int) -> Response:
+    """The "Buy now" button: the shopper's order for the offer, and its payment step.
+
+    Opened from the direct link, the offer never offers "Make Payment Partial": that is for
+    a "Buy" button sent to the customer or placed on a landing page.
+    """
+    product = offer_product(str(product_id)) or abort(404)
+    back = url_for("shop.offer", product_id=product.id)
+    if not current_user.is_authenticated:
+        # Back to the offer page after signing in: this form cannot be replayed as a GET.
+        return redirect(url_for("auth.login", next=back))
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    try:
+        return redirect(partialpay.open_offer(str(product.id), allow_partial=False))
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+        return redirect(back)
+
+
+@bp.get("/landing/course")
+def course_landing() -> str:
+    """A landing page for the course: its "Buy" block offers "Make Payment Partial"."""
+    product = db.session.scalars(select(Product).where(Product.sku == "course")).first()
+    if product is None:
+        abort(404)
+    return render_template("landing_course.html", product=product)
 
 
 @bp.post("/cart/add/<int:product_id>")
@@ -240,7 +280,9 @@ def order_detail(number: str) -> str:
         order=order,
         payments=partialpay.payments_for(order.number),
         account=partialpay.account(order.number),
-        form=PayForm(gateways=_gateway_choices(order=order.number)),
+        # An offer order is paid on the extension's payment step (in parts, where its link
+        # allowed it); a cart order here.
+        form=None if order.is_offer else PayForm(gateways=_gateway_choices(order=order.number)),
     )
 
 
@@ -248,6 +290,8 @@ def order_detail(number: str) -> str:
 @login_required
 def pay_order(number: str) -> Response:
     order = _own_order_or_404(number)
+    if order.is_offer:
+        return redirect(url_for("partialpay.pay_step", reference=order.number))
     form = PayForm(gateways=_gateway_choices(order=order.number))
     if order.status != "awaiting_payment" or not form.validate_on_submit():
         flash("This order cannot be paid now.", "error")
