@@ -312,6 +312,18 @@ def lock_order(session: Session, order_id: int) -> OrderAccount:
     return session.get_one(OrderAccount, order_id, with_for_update=True, populate_existing=True)
 
 
+def lock_payment(session: Session, payment_id: int) -> Payment:
+    """The payment as committed now, read with its row lock (held until the commit)."""
+    # Without the joined order: PostgreSQL refuses FOR UPDATE on an outer join's nullable side.
+    return session.get_one(
+        Payment,
+        payment_id,
+        with_for_update=True,
+        populate_existing=True,
+        options=[lazyload(Payment.order)],
+    )
+
+
 def _transition(
     session: Session,
     payment: Payment,
@@ -633,14 +645,7 @@ def refund_rest(
     is either already counted or waits; the conditional reservation in
     :func:`_record_refund` would refuse the excess all the same.
     """
-    # Without the joined order: PostgreSQL refuses FOR UPDATE on an outer join's nullable side.
-    current = session.get_one(
-        Payment,
-        payment.id,
-        with_for_update=True,
-        populate_existing=True,
-        options=[lazyload(Payment.order)],
-    )
+    current = lock_payment(session, payment.id)
     left = current.amount_minor - current.refunded_minor
     take = left if at_most_minor is None else min(left, at_most_minor)
     if current.status != SUCCEEDED or take <= 0:

@@ -89,7 +89,7 @@ def _locations(catalog: Catalog, msgid: str) -> list[str]:
         pytest.param("Card number", "flask_partialpay/forms.py", id="lazy-gettext-as-_l"),
         pytest.param("Bank transfer", "flask_partialpay/gateways/manual.py", id="gettext"),
         pytest.param(
-            "Page %(page)s of %(pages)s",
+            "Owed at the gateway: %(amount)s",
             "flask_partialpay/templates/partialpay/admin/payments.html",
             id="_pp-with-params-in-nested-template",
         ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template
-from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from ..extension import PartialPay
@@ -11,7 +10,7 @@ from ..forms import SandboxCardForm
 from ..gateways import sandbox_processor as processor
 from ..i18n import gettext
 from ..models import Payment, SandboxCharge
-from ..payments import PENDING, SUCCEEDED
+from ..payments import PENDING, SUCCEEDED, lock_payment
 from .access import own_payment_or_404
 from .callbacks import receive_callback
 
@@ -64,13 +63,7 @@ def _charge_if_pending(payment: Payment, card_digits: str) -> SandboxCharge | No
     :class:`..payments.Pending`): the lock makes the two exclude each other.
     """
     session = PartialPay.state().session
-    current = session.get_one(
-        Payment,
-        payment.id,
-        with_for_update=True,
-        populate_existing=True,
-        options=[lazyload(Payment.order)],
-    )
+    current = lock_payment(session, payment.id)
     if current.status != PENDING:
         return None
     return processor.charge(
