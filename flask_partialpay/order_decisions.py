@@ -66,7 +66,7 @@ def complete_by_hand(
     if refusal is not None:
         raise refusal
     pending = _pending(session, account)
-    if any(gateways(p.gateway).confirmed_by_manager for p in pending if p.hold_id is None):
+    if any(payments.awaits_manager(gateways, p) for p in pending if p.hold_id is None):
         raise CompletionNotAllowed(TRANSFERS_PENDING)
     for payment in pending:
         if payment.hold_id is None:

@@ -31,6 +31,7 @@ from .errors import (
     OutOfOrder,
     PaymentError,
     RefundNotPossible,
+    UnknownGateway,
 )
 from .gateways.base import Gateway, GatewayEvent
 from .gateways.wallet import NAME as WALLET
@@ -228,15 +229,33 @@ class Pending:
         replaced: list[Payment] = []
         for payment in rows:
             counted += payment.amount_minor
-            gateway = gateways(payment.gateway)
-            if gateway.confirmed_by_manager:
+            gateway = _known(gateways, payment.gateway)
+            if gateway is not None and gateway.confirmed_by_manager:
                 continue
-            if payment.customer_id == customer_id and _never_charged(gateway, payment):
+            if (
+                gateway is not None
+                and payment.customer_id == customer_id
+                and _never_charged(gateway, payment)
+            ):
                 counted -= payment.amount_minor
                 replaced.append(payment)
             else:
+                # A gateway no longer configured may still charge: it counts as under way.
                 busy += payment.amount_minor
         return cls(busy, counted, replaced)
+
+
+def _known(gateways: Callable[[str], Gateway], name: str) -> Gateway | None:
+    try:
+        return gateways(name)
+    except UnknownGateway:
+        return None
+
+
+def awaits_manager(gateways: Callable[[str], Gateway], payment: Payment) -> bool:
+    """A pending payment only a manager can make count (a bank transfer)."""
+    gateway = _known(gateways, payment.gateway)
+    return payment.status == PENDING and gateway is not None and gateway.confirmed_by_manager
 
 
 def _never_charged(gateway: Gateway, payment: Payment) -> bool:

@@ -16,7 +16,7 @@ from ..i18n import gettext, translate_error
 from ..links import read_buy, read_complete
 from ..models import OrderAccount, Payment
 from ..money import from_minor
-from ..payments import PENDING
+from ..payments import awaits_manager
 from .access import login_required_here
 from .shopper import shopper_blueprint
 
@@ -153,7 +153,7 @@ def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
     return [
         p
         for p in state.extension.payments_for(account.reference)
-        if p.status == PENDING and state.gateway(p.gateway).confirmed_by_manager
+        if awaits_manager(state.gateway, p)
     ]
 
 
@@ -164,10 +164,7 @@ def thank_you(reference: str) -> str:
     state = PartialPay.state()
     invoices = state.extension.payments_for(reference)
     latest = next((p for p in reversed(invoices) if p.part_of_id is None), None)
-    confirmed_by_manager = {
-        name for name, gateway in state.gateways.items() if gateway.confirmed_by_manager
-    }
-    awaiting = [p for p in invoices if p.status == PENDING and p.gateway in confirmed_by_manager]
+    awaiting = [p for p in invoices if awaits_manager(state.gateway, p)]
     return render_template(
         "partialpay/thank_you.html",
         order=account,
