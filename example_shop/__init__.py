@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
-from flask_babel import Babel
+from flask import Flask
+from flask_babel import Babel, get_locale
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
@@ -17,6 +17,7 @@ from flask_partialpay import OrderInfo, PartialPay, signals
 from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
 
+from .language import LanguageForm, select_locale
 from .models import User, db, naive_utcnow, order_by_number
 from .offers import ShopOffers
 
@@ -28,7 +29,6 @@ migrate.configure(add_version_location)
 babel = Babel()
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
-LANGUAGES = ["en"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -46,14 +46,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
-    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(LANGUAGES))
+    babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     partialpay.init_app(app, db, customer_directory=ShopCustomers(), offer_catalogue=ShopOffers())
 
-    from . import admin, auth, demo, inbox, shop
+    from . import admin, auth, demo, inbox, language, shop
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(language.bp)
+    app.context_processor(lambda: {"language_form": _language_form()})
     app.register_blueprint(shop.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(inbox.bp)
@@ -66,6 +68,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     signals.order_declined.connect(mark_order_declined, sender=app)
     signals.wallet_released.connect(forget_wallet_part, sender=app)
     return app
+
+
+def _language_form() -> LanguageForm:
+    form = LanguageForm(formdata=None)
+    form.language.data = str(get_locale() or "en")
+    return form
 
 
 class ShopCustomers:

@@ -61,7 +61,7 @@ def parse_percent(text: str) -> Decimal:
         raise InvalidPercent("empty", N_("Enter a percentage."))
     if not _PERCENT.match(stripped):
         raise InvalidPercent(
-            "invalid", N_("Enter a percentage such as 1, 12.5 or 90, with no % sign.")
+            "invalid", N_("Enter a percentage such as 1, 12.5 or 90, without the percent sign.")
         )
     value = Decimal(stripped)
     if value > HUNDRED:
