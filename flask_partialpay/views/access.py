@@ -50,3 +50,13 @@ def admin_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, guarded)
+
+
+def people_named(ids: set[str]) -> dict[str, str]:
+    """Names from the host's customer directory, once per person (not once per row)."""
+    directory = PartialPay.state().customer_directory
+    names: dict[str, str] = {}
+    for person_id in ids:
+        found = directory.get(person_id) if directory is not None else None
+        names[person_id] = found.name if found is not None else person_id
+    return names

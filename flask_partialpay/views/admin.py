@@ -14,7 +14,7 @@ from ..extension import PartialPay
 from ..forms import DecisionForm, RefundForm
 from ..i18n import gettext, translate_error
 from ..models import Payment
-from .access import admin_required
+from .access import admin_required, people_named
 
 admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
 
@@ -58,6 +58,7 @@ def payments_list() -> str:
         pages=max((total + size - 1) // size, 1),
         decision_form=DecisionForm(),
         refund_forms={p.public_id: refund_form(p) for p in rows if p.refundable > 0},
+        people=people_named({p.decided_by for p in rows if p.decided_by}),
     )
 
 

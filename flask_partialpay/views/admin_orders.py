@@ -15,7 +15,8 @@ from ..i18n import format_money, gettext, translate_error
 from ..models import OrderAccount, Payment
 from ..money import from_minor
 from ..order_decisions import can_complete
-from .access import admin_required
+from ..payments import awaits_manager
+from .access import admin_required, people_named
 from .admin import admin_blueprint, refund_form
 
 
@@ -49,21 +50,11 @@ def orders_list() -> str:
         "partialpay/admin/orders.html",
         orders=rows,
         counts=counts,
-        customers=_customer_names({row.customer_id for row in rows}),
+        customers=people_named({row.customer_id for row in rows}),
         form=form,
         page=page,
         pages=max((total + size - 1) // size, 1),
     )
-
-
-def _customer_names(ids: set[str]) -> dict[str, str]:
-    """Names from the host's directory, once per person (not once per row)."""
-    directory = PartialPay.state().customer_directory
-    names: dict[str, str] = {}
-    for customer_id in ids:
-        found = directory.get(customer_id) if directory is not None else None
-        names[customer_id] = found.name if found is not None else customer_id
-    return names
 
 
 def _order_or_404(reference: str) -> OrderAccount:
@@ -82,16 +73,28 @@ def order_detail(reference: str) -> str:
     invoices = state.extension.payments_for(reference)
     gateways = {**state.gateways, state.wallet_gateway.name: state.wallet_gateway}
     deciders = {p.decided_by for p in invoices if p.decided_by}
+    closed = account.status not in ("open", "completed")
+    refund_forms = {p.public_id: refund_form(p) for p in invoices if p.refundable > 0}
     return render_template(
         "partialpay/admin/order.html",
         order=account,
         invoices=invoices,
         gateways=gateways,
-        people=_customer_names(deciders | {account.customer_id}),
+        people=people_named(deciders | {account.customer_id}),
         completion_refusal=can_complete(account),
         action_form=CsrfForm(),
         decision_form=DecisionForm(),
-        refund_forms={p.public_id: refund_form(p) for p in invoices if p.refundable > 0},
+        refund_forms=refund_forms,
+        awaiting=[p for p in invoices if awaits_manager(state.gateway, p)],
+        # A closed order's confirmed payments, for the admin to give back.
+        to_refund=[
+            p
+            for p in invoices
+            if closed
+            and p.public_id in refund_forms
+            and p.gateway in gateways
+            and gateways[p.gateway].supports_refund
+        ],
         here=url_for("partialpay_admin.order_detail", reference=reference),
     )
 
