@@ -1,0 +1,57 @@
+"""Steps a person takes in the example shop, by what they see: labels, roles and text."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # as the browser fixture: skipped, unless the run requires a browser
+    if os.environ.get("PARTIALPAY_REQUIRE_BROWSER") == "1":
+        raise
+    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+
+TEST_CARD = "4242 4242 4242 4242"
+
+
+def nav_to(page: Any, link: str) -> None:
+    """Follow a link of the site's main navigation."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=True).click()
+
+
+def totals_row(page: Any, label: str) -> Any:
+    """The row of a totals table whose header reads ``label`` exactly."""
+    return page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=label, exact=True))
+
+
+def summary_value(page: Any, term: str) -> Any:
+    """The value shown for ``term`` in an extension page's summary (its terms and definitions).
+
+    Wait for the page first (its heading): the term's position is read once.
+    """
+    main = page.get_by_role("main")
+    terms = main.get_by_role("term")
+    expect(terms.filter(has_text=re.compile(rf"^\s*{re.escape(term)}\s*$"))).to_have_count(1)
+    position = [text.strip() for text in terms.all_inner_texts()].index(term)
+    return main.get_by_role("definition").nth(position)
+
+
+def text_of(locator: Any, pattern: str) -> str:
+    """The first match of ``pattern`` in what ``locator`` shows (an order number, say)."""
+    found = re.search(pattern, locator.inner_text())
+    assert found, f"{pattern!r} not in {locator.inner_text()!r}"
+    return found.group(0)
+
+
+def pay_by_card(page: Any, amount: str, card: str = TEST_CARD) -> None:
+    """On the sandbox card page asking for ``amount``, pay with a test card."""
+    expect(page.get_by_role("heading", name="Pay by card", level=1)).to_be_visible()
+    expect(summary_value(page, "Amount")).to_have_text(amount)
+    page.get_by_label("Card number").fill(card)
+    page.get_by_label("Expiry date (MM/YY)").fill("12/39")
+    page.get_by_label("Security code (CVC)").fill("123")
+    page.get_by_role("button", name=f"Pay {amount}", exact=True).click()

@@ -1,0 +1,184 @@
+"""Browser tests: the example shop on a real HTTP server, driven by Chromium.
+
+Each test gets a fresh shop (its own SQLite file, demo data seeded) served on
+127.0.0.1 by a threaded WSGI server, and opens it in Debian's Chromium through
+Playwright. Without Playwright or the browser the tests are skipped; with
+``PARTIALPAY_REQUIRE_BROWSER=1`` (as in CI) that fails the run instead.
+
+Screenshots of the steps go to ``test-artifacts/screenshots/<test>/``; every extension
+page a test visits is checked with axe-core, and its findings are written to
+``test-artifacts/axe/<test>.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from browser_artifacts import Accessibility, Screenshots, artifact_name
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from example_shop import create_app
+from example_shop.demo import seed
+from example_shop.models import db
+from flask_partialpay import PartialPayModel
+
+REQUIRE_BROWSER = os.environ.get("PARTIALPAY_REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("PARTIALPAY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+def _unavailable(message: str) -> NoReturn:
+    if REQUIRE_BROWSER:
+        pytest.fail(message + " and PARTIALPAY_REQUIRE_BROWSER=1")
+    pytest.skip(message)
+
+
+# -- the shop -------------------------------------------------------------------------
+
+
+@dataclass
+class Shop:
+    """A running example shop: its base URL and its Flask app (for the rare direct look)."""
+
+    url: str
+    app: Flask
+
+
+@pytest.fixture
+def welcome_credit() -> bool:
+    """Whether the demo seed gives Asha her ₹100 welcome credit; a module may override it."""
+    return False
+
+
+@pytest.fixture
+def shop(tmp_path: Path, welcome_credit: bool) -> Iterator[Shop]:
+    """A fresh example shop with demo data, served over HTTP on 127.0.0.1."""
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
+    app.instance_path = str(tmp_path)
+    with app.app_context():
+        db.create_all()
+        PartialPayModel.metadata.create_all(db.engine)
+        seed(welcome_credit=welcome_credit)
+        db.session.remove()
+
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="shop-server", daemon=True)
+    thread.start()
+    try:
+        yield Shop(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+# -- the browser ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, for the whole run."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright)")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Error as error:
+            _unavailable(f"Chromium at {CHROMIUM} does not start: {error}")
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, shop: Shop) -> Iterator[Callable[[], Any]]:
+    """Open a page in a browser context of its own: one person, one set of cookies."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
+    contexts: list[Any] = []
+
+    def open_page() -> Any:
+        context = browser.new_context(
+            base_url=shop.url, viewport={"width": 1280, "height": 900}, locale="en-US"
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+# -- screenshots and accessibility -----------------------------------------------------
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Screenshots:
+    """``screenshot(page, "step")``: test-artifacts/screenshots/<test>/<nn>-<step>.png."""
+    return Screenshots(ARTIFACTS / "screenshots" / artifact_name(request.node.name))
+
+
+@pytest.fixture
+def accessibility(request: pytest.FixtureRequest) -> Accessibility:
+    """``accessibility.check(page)`` on each extension page; ``assert_clean()`` at the end."""
+    path = ARTIFACTS / "axe" / f"{artifact_name(request.node.name)}.json"
+    path.unlink(missing_ok=True)
+    return Accessibility(report_path=path)
+
+
+# -- people ---------------------------------------------------------------------------
+
+DEMO_PASSWORDS = {
+    "asha@example.com": "asha-demo",
+    "ravi@example.com": "ravi-demo",
+    "admin@example.com": "admin-demo",
+}
+
+
+@pytest.fixture
+def sign_in(new_page: Callable[[], Any]) -> Callable[[str], Any]:
+    """``sign_in(email)``: a new browser context, signed in through the Sign in form."""
+    from playwright.sync_api import expect
+
+    def signed_in(email: str) -> Any:
+        page = new_page()
+        page.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(DEMO_PASSWORDS[email])
+        page.get_by_role("main").get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("button", name=re.compile(r"^Sign out"))).to_be_visible()
+        return page
+
+    return signed_in
