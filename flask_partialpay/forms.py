@@ -100,7 +100,9 @@ class SandboxCardForm(FlaskForm):
         render_kw={"autocomplete": "cc-number", "inputmode": "numeric"},
     )
     expiry = StringField(
-        _l("Expiry date (MM/YY)"), render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"}
+        _l("Expiry date (MM/YY)"),
+        # TRANSLATORS: the placeholder of the card's expiry field: month/year, two digits each.
+        render_kw={"autocomplete": "cc-exp", "placeholder": _l("MM/YY")},
     )
     cvc = StringField(
         _l("Security code (CVC)"), render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"}

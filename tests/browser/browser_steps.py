@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from browser_artifacts import Accessibility
 
 try:
     from playwright.sync_api import expect
@@ -16,6 +18,12 @@ except ImportError:  # as the browser fixture: skipped, unless the run requires 
     pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
 
 TEST_CARD = "4242 4242 4242 4242"
+COURSE = "Online business course"
+
+
+def english(message: str, **params: Any) -> str:
+    """A message of the extension as an English page shows it (no catalog)."""
+    return message % params if params else message
 
 
 def nav_to(page: Any, link: str) -> None:
@@ -47,11 +55,35 @@ def text_of(locator: Any, pattern: str) -> str:
     return found.group(0)
 
 
-def pay_by_card(page: Any, amount: str, card: str = TEST_CARD) -> None:
-    """On the sandbox card page asking for ``amount``, pay with a test card."""
-    expect(page.get_by_role("heading", name="Pay by card", level=1)).to_be_visible()
-    expect(summary_value(page, "Amount")).to_have_text(amount)
-    page.get_by_label("Card number").fill(card)
-    page.get_by_label("Expiry date (MM/YY)").fill("12/39")
-    page.get_by_label("Security code (CVC)").fill("123")
-    page.get_by_role("button", name=f"Pay {amount}", exact=True).click()
+def pay_by_card(
+    page: Any, amount: str, card: str = TEST_CARD, translate: Callable[..., str] = english
+) -> None:
+    """On the sandbox card page asking for ``amount``, pay with a test card.
+
+    ``translate`` gives the extension's texts in the page's language (English by default).
+    """
+    _ = translate
+    expect(page.get_by_role("heading", name=_("Pay by card"), level=1)).to_be_visible()
+    expect(summary_value(page, _("Amount"))).to_have_text(amount)
+    page.get_by_label(_("Card number")).fill(card)
+    page.get_by_label(_("Expiry date (MM/YY)")).fill("12/39")
+    page.get_by_label(_("Security code (CVC)")).fill("123")
+    page.get_by_role("button", name=_("Pay %(amount)s", amount=amount), exact=True).click()
+
+
+def open_buy_button(page: Any, message: str) -> None:
+    """Inbox → the message's Buy button → the offer's page."""
+    nav_to(page, "Inbox")
+    item = page.get_by_role("listitem").filter(has_text=message)
+    item.get_by_role("link", name="Buy", exact=True).click()
+    expect(page.get_by_role("heading", name=COURSE, level=1)).to_be_visible()
+
+
+def start_first_payment(page: Any, accessibility: Accessibility) -> None:
+    """On the course's offer page: Continue to payment, to the order's payment step."""
+    expect(page.get_by_text("You may pay this offer in parts.")).to_contain_text(
+        "The first payment is at least $50.00"
+    )
+    accessibility.check(page)
+    page.get_by_role("button", name="Continue to payment").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Payment for order \d+"))).to_be_visible()

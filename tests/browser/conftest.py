@@ -121,17 +121,18 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(browser: Any, shop: Shop) -> Iterator[Callable[[], Any]]:
+def new_page(browser: Any, shop: Shop) -> Iterator[Callable[..., Any]]:
     """Open a page in a browser context of its own: one person, one set of cookies."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=10_000)
     contexts: list[Any] = []
 
-    def open_page() -> Any:
-        context = browser.new_context(
-            base_url=shop.url, viewport={"width": 1280, "height": 900}, locale="en-US"
-        )
+    def open_page(**options: Any) -> Any:
+        """``options``: Playwright's context options over the defaults (a phone's
+        ``viewport``, a Russian reader's ``locale`` and ``extra_http_headers``)."""
+        settings = {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"} | options
+        context = browser.new_context(base_url=shop.url, **settings)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -168,12 +169,13 @@ DEMO_PASSWORDS = {
 
 
 @pytest.fixture
-def sign_in(new_page: Callable[[], Any]) -> Callable[[str], Any]:
-    """``sign_in(email)``: a new browser context, signed in through the Sign in form."""
+def sign_in(new_page: Callable[..., Any]) -> Callable[..., Any]:
+    """``sign_in(email, **options)``: a new browser context (``options`` as for
+    ``new_page``), signed in through the Sign in form."""
     from playwright.sync_api import expect
 
-    def signed_in(email: str) -> Any:
-        page = new_page()
+    def signed_in(email: str, **options: Any) -> Any:
+        page = new_page(**options)
         page.goto("/login")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(DEMO_PASSWORDS[email])

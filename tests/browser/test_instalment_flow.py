@@ -12,13 +12,20 @@ from typing import Any
 
 import pytest
 from browser_artifacts import Accessibility, Screenshots
-from browser_steps import expect, nav_to, pay_by_card, summary_value, text_of
+from browser_steps import (
+    COURSE,
+    expect,
+    nav_to,
+    open_buy_button,
+    pay_by_card,
+    start_first_payment,
+    summary_value,
+    text_of,
+)
 from sqlalchemy import delete
 
 from example_shop.models import Message, db
 from flask_partialpay.models import InstalmentPolicy
-
-COURSE = "Online business course"
 
 
 @pytest.fixture
@@ -29,24 +36,6 @@ def course_not_yet_offered_in_parts(shop: Any) -> None:
         db.session.execute(delete(Message))
         db.session.commit()
         db.session.remove()
-
-
-def open_buy_button(asha: Any, message: str) -> None:
-    """Inbox → the message's Buy button → the offer's page."""
-    nav_to(asha, "Inbox")
-    item = asha.get_by_role("listitem").filter(has_text=message)
-    item.get_by_role("link", name="Buy", exact=True).click()
-    expect(asha.get_by_role("heading", name=COURSE, level=1)).to_be_visible()
-
-
-def start_first_payment(asha: Any, accessibility: Accessibility) -> None:
-    """On the offer page: Continue to payment, to the order's payment step."""
-    expect(asha.get_by_text("You may pay this offer in parts.")).to_contain_text(
-        "The first payment is at least $50.00"
-    )
-    accessibility.check(asha)
-    asha.get_by_role("button", name="Continue to payment").click()
-    expect(asha.get_by_role("heading", name=re.compile(r"^Payment for order \d+"))).to_be_visible()
 
 
 @pytest.mark.usefixtures("course_not_yet_offered_in_parts")
