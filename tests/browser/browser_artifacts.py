@@ -72,11 +72,16 @@ class Accessibility:
     checked: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
-    def check(self, page: Any, state: str = "") -> list[Violation]:
+    def check(self, page: Any, state: str = "", *, host_page_with: str = "") -> list[Violation]:
+        """``host_page_with``: a host page checked for the extension template it includes
+        (the cart's "Use wallet balance" box, a landing page's Buy block)."""
         from axe_playwright_python.sync_playwright import Axe
 
         kind = page_kind(page.url)
-        assert kind.startswith(EXTENSION_PREFIX), f"{kind} is not an extension page"
+        if host_page_with:
+            kind = f"{kind} (with {host_page_with})"
+        else:
+            assert kind.startswith(EXTENSION_PREFIX), f"{kind} is not an extension page"
         key = f"{kind} [{state}]" if state else kind
         if key in self.checked:
             return []

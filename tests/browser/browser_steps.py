@@ -31,6 +31,17 @@ def nav_to(page: Any, link: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=True).click()
 
 
+def fill_cart(page: Any) -> None:
+    """The kurta (₹200) and the chai (₹100) in the cart, which is then shown."""
+    for product in ("Cotton kurta", "Masala chai tin"):
+        nav_to(page, "Shop")
+        page.get_by_role("button", name=f"Add {product} to cart").click()
+        added = f"{product} is in your cart."
+        # The shop's message; with auto-deduct on, the wallet's own status is there too.
+        expect(page.get_by_role("status").filter(has_text=added)).to_have_text(added)
+    expect(page.get_by_role("heading", name="Your cart", level=1)).to_be_visible()
+
+
 def totals_row(page: Any, label: str) -> Any:
     """The row of a totals table whose header reads ``label`` exactly."""
     return page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=label, exact=True))

@@ -21,6 +21,7 @@ from browser_artifacts import Accessibility, Screenshots
 from browser_steps import (
     TEST_CARD,
     expect,
+    fill_cart,
     nav_to,
     open_buy_button,
     pay_by_card,
@@ -65,15 +66,6 @@ def russian() -> Callable[..., str]:
 def rupees_in_russian(amount: str) -> str:
     """An amount in rupees as a Russian page shows it: ``354,00 ₹`` (Babel's ``ru``)."""
     return format_money(Decimal(amount), "INR", "ru")
-
-
-def fill_cart(page: Any) -> None:
-    """The kurta (₹200) and the chai (₹100) in the cart, which is then shown."""
-    for product in ("Cotton kurta", "Masala chai tin"):
-        nav_to(page, "Shop")
-        page.get_by_role("button", name=f"Add {product} to cart").click()
-        expect(page.get_by_role("status")).to_have_text(f"{product} is in your cart.")
-    expect(page.get_by_role("heading", name="Your cart", level=1)).to_be_visible()
 
 
 # -- 1. In Russian ------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def test_wallet_pays_part_of_an_order(
     payment_method = page.get_by_role("group", name="Payment method")
     payment_method.get_by_label("Card (sandbox)").check()
     screenshot(page, "cart with via wallet")
+    accessibility.check(page, host_page_with="partialpay/_wallet_choice.html")
     page.get_by_role("button", name="Place order and pay ₹254.00").click()
 
     # The card page asks for the rest; meanwhile the ₹100 is held for the order.
