@@ -110,9 +110,8 @@ def _from_points(points: int) -> Decimal:
     return (Decimal(points) / 100).quantize(Decimal("0.01")).normalize()
 
 
-def policy_for(session: Session, offer_id: str) -> Policy:
-    """The offer's policy; an offer never set up does not allow partial payments."""
-    row = session.get(InstalmentPolicy, offer_id)
+def _policy(offer_id: str, row: InstalmentPolicy | None) -> Policy:
+    """The policy a stored row says; an offer never set up does not allow partial payments."""
     if row is None:
         return Policy(offer_id, False, NO_POLICY_MINIMUM, None)
     return Policy(
@@ -125,14 +124,16 @@ def policy_for(session: Session, offer_id: str) -> Policy:
     )
 
 
+def policy_for(session: Session, offer_id: str) -> Policy:
+    """The offer's policy; an offer never set up does not allow partial payments."""
+    return _policy(offer_id, session.get(InstalmentPolicy, offer_id))
+
+
 def policies_for(session: Session, offer_ids: list[str]) -> dict[str, Policy]:
     """Several offers' policies in one query (the admin offers list)."""
     rows = session.scalars(select(InstalmentPolicy).where(InstalmentPolicy.offer_id.in_(offer_ids)))
-    found = {row.offer_id: policy_for(session, row.offer_id) for row in rows}
-    return {
-        offer_id: found.get(offer_id, Policy(offer_id, False, NO_POLICY_MINIMUM, None))
-        for offer_id in offer_ids
-    }
+    found = {row.offer_id: row for row in rows}
+    return {offer_id: _policy(offer_id, found.get(offer_id)) for offer_id in offer_ids}
 
 
 def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:

@@ -78,9 +78,10 @@ def find_for_link(
         return account
     name = (offer_name or "").strip()
     if catalogue is not None and name:
-        matches = [o for o in catalogue.search(name) if o.name.casefold() == name.casefold()]
-        matches = matches or catalogue.search(name)
-        for offer in matches:
+        found = catalogue.search(name)
+        # The offer named exactly first, then those whose name merely contains it.
+        exact = [o for o in found if o.name.casefold() == name.casefold()]
+        for offer in exact or found:
             account = open_order_for(session, customer_id, offer.offer_id)
             if account is not None:
                 return account
