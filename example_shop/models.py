@@ -132,6 +132,9 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
             currency=self.currency,
             total=self.total,
             wallet_topup=self.is_wallet_topup,
+            # So that whichever request opens the extension's account attaches the
+            # wallet part held at this checkout (a double-submitted checkout, say).
+            checkout_key=self.checkout_key,
         )
 
     @property

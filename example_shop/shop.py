@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from flask_partialpay import (
@@ -200,7 +199,20 @@ def _place_order(
     summary: CartSummary, key: str, *, shown_wallet_part: Decimal | None
 ) -> Order | None:
     """``shown_wallet_part``: the wallet part the shopper saw, or None to pay without one."""
-    lines = _cart_lines()
+    # Read the cart once, before anything commits: a second submission of this checkout
+    # may empty it meanwhile, and this request must not trip over the lines it removed.
+    lines = [
+        OrderLine(
+            product_id=line.product_id,
+            name=line.product.name,
+            unit_price_minor=line.product.price_minor,
+            quantity=line.quantity,
+        )
+        for line in _cart_lines()
+    ]
+    line_ids = list(
+        db.session.scalars(select(CartLine.id).where(CartLine.user_id == current_user.id))
+    )
     # The wallet part is held before the order is written: if the balance changed, the
     # shopper keeps their cart and sees the new total instead of an order they did not want.
     held = (
@@ -218,26 +230,17 @@ def _place_order(
         wallet_minor=to_minor(held, currency) if held else 0,
         is_wallet_topup=summary.contains_wallet_topup,
         checkout_key=key,
-        lines=[
-            OrderLine(
-                product_id=line.product_id,
-                name=line.product.name,
-                unit_price_minor=line.product.price_minor,
-                quantity=line.quantity,
-            )
-            for line in lines
-        ],
+        lines=lines,
     )
-    db.session.add(order)
-    for line in lines:
-        db.session.delete(line)
     try:
+        db.session.add(order)
+        db.session.execute(delete(CartLine).where(CartLine.id.in_(line_ids)))
         db.session.commit()
-    except (IntegrityError, StaleDataError):
+    except IntegrityError:
         # The same checkout was submitted twice at once; the other request placed it.
         db.session.rollback()
         return db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
-    partialpay.order_placed(order.info(), checkout_key=key)
+    partialpay.order_placed(order.info())
     return order
 
 

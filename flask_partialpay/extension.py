@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -38,7 +38,7 @@ from .offer_api import OfferMethods
 from .offers import OfferCatalogue
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
-from .transactions import run_in_transaction
+from .transactions import in_transaction, run_in_transaction
 from .wallets import Wallets
 
 T = TypeVar("T")
@@ -76,10 +76,11 @@ class PartialPayState:
         """Run ``work`` in a fresh transaction, committed, retried on contention.
 
         Changes the host left pending in the session are committed first: a retry rolls
-        back, and it must not take the host's work with it.
+        back, and it must not take the host's work with it. Called from inside another
+        unit of work (a signal receiver, say), it joins that one instead.
         """
         session = self.session
-        if session.in_transaction():
+        if session.in_transaction() and not in_transaction():
             session.commit()
         return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
 
@@ -231,17 +232,20 @@ class PartialPay(OfferMethods):
     def order_placed(self, info: OrderInfo, *, checkout_key: str | None = None) -> OrderAccount:
         """The host placed an order; the extension opens its account (idempotent).
 
-        ``checkout_key``: the key given to :meth:`hold_wallet` for this checkout. The wallet
-        money held then becomes the order's pending wallet payment ("Via wallet"), and the
-        other gateways are asked only for the rest. ``info.total`` is the order's whole
-        total, before the "Via wallet" line.
+        ``info.checkout_key`` (or ``checkout_key`` here): the key given to
+        :meth:`hold_wallet` for this checkout. The wallet money held then becomes the
+        order's pending wallet payment ("Via wallet"), and the other gateways are asked
+        only for the rest. Give it in the order loader's :class:`OrderInfo` too: then a
+        second submission of the checkout that pays the order before this call arrives
+        attaches it first. ``info.total`` is the order's whole total, before the "Via
+        wallet" line.
         """
         state = self.state()
+        if checkout_key is not None:
+            info = replace(info, checkout_key=checkout_key)
 
         def work() -> OrderAccount:
-            account = orders.ensure_account(state.session, info)
-            if checkout_key is not None:
-                wallet_parts.attach(state.session, account, checkout_key)
+            account = wallet_parts.open_order(state.session, info)
             state.session.refresh(account)
             return account
 
@@ -542,4 +546,4 @@ class PartialPay(OfferMethods):
         info = state.order_loader(reference)
         if info is None:
             raise OrderNotFound(reference=reference)
-        return orders.ensure_account(state.session, info)
+        return wallet_parts.open_order(state.session, info)

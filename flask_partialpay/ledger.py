@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import (
@@ -35,7 +34,7 @@ from .errors import (
 from .markers import N_
 from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer, utcnow
 from .money import from_minor
-from .transactions import update_rows
+from .transactions import insert_or_winner, update_rows
 
 WALLET = "wallet"
 SYSTEM_ACCOUNTS = ("topups", "order_payments", "refunds", "adjustments")
@@ -87,22 +86,17 @@ def account(session: Session, kind: str, owner_id: str, currency: str) -> Ledger
         held_minor=0,
         locked=False,
     )
-    try:
-        with session.begin_nested():
-            session.add(candidate)
-        return candidate
-    except IntegrityError:
-        # Opened by a concurrent transaction; a locking read sees its committed row even
-        # where a plain read would still serve this transaction's older snapshot.
-        return session.scalars(
-            select(LedgerAccount)
-            .where(
-                LedgerAccount.kind == kind,
-                LedgerAccount.owner_id == owner_id,
-                LedgerAccount.currency == currency,
-            )
-            .with_for_update()
-        ).one()
+    # Two requests opening it at once: the loser uses the winner's row.
+    opened, _ = insert_or_winner(
+        session,
+        candidate,
+        select(LedgerAccount).where(
+            LedgerAccount.kind == kind,
+            LedgerAccount.owner_id == owner_id,
+            LedgerAccount.currency == currency,
+        ),
+    )
+    return opened
 
 
 def wallet(session: Session, owner_id: str, currency: str) -> LedgerAccount:
@@ -403,14 +397,9 @@ def claim_key(
     transaction, then fail; the loser then reads the winner's record and replays it.
     """
     record = IdempotencyRecord(key=key, operation=operation, fingerprint=print_, created_at=now())
-    try:
-        with session.begin_nested():
-            session.add(record)
-        return record, True
-    except IntegrityError:
-        original = session.scalars(
-            select(IdempotencyRecord).where(IdempotencyRecord.key == key).with_for_update()
-        ).one()
-        if (original.operation, original.fingerprint) != (operation, print_):
-            raise IdempotencyConflict() from None
-        return original, False
+    claimed, new = insert_or_winner(
+        session, record, select(IdempotencyRecord).where(IdempotencyRecord.key == key)
+    )
+    if not new and (claimed.operation, claimed.fingerprint) != (operation, print_):
+        raise IdempotencyConflict()
+    return claimed, new

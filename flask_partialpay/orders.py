@@ -11,13 +11,12 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import IdempotencyConflict
 from .models import OrderAccount
 from .money import amount, to_minor
-from .transactions import update_rows
+from .transactions import insert_or_winner, update_rows
 
 OrderStatus = Literal["open", "completed", "cancelled", "refunded", "declined"]
 ClosedAs = Literal["cancelled", "refunded", "declined"]
@@ -40,6 +39,11 @@ class OrderInfo:
     #: The order buys wallet credit: paying it credits the customer's wallet, and it may
     #: not itself be paid from the wallet.
     wallet_topup: bool = False
+    #: The key the host gave :meth:`PartialPay.hold_wallet` at this order's checkout.
+    #: Whichever call opens the order's account first (placing it, or paying it from a
+    #: second submission of the same checkout) attaches the wallet part held under it, so
+    #: no gateway is ever asked for the total before the "Via wallet" part is subtracted.
+    checkout_key: str | None = None
 
     def __post_init__(self) -> None:
         # Checked here so that a host's mistake is named where it is made.
@@ -82,31 +86,20 @@ def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
 
 
 def ensure_account(session: Session, info: OrderInfo) -> OrderAccount:
-    """The account for ``info.reference``, created on first use.
+    """The account for ``info.reference``, created on first use (see :func:`open_account`)."""
+    return open_account(session, info)[0]
+
+
+def open_account(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]:
+    """The account for ``info.reference``, and whether this call created it.
 
     Registering the same order again is harmless; registering it with another customer,
     currency or total is refused, since the host's order must not change under a payment.
+    Two requests registering it at once get the same account, on every database.
     """
     total_minor = to_minor(info.total, info.currency)
-    account = _by_reference(session, info.reference)
-    if account is None:
-        candidate = OrderAccount(
-            reference=info.reference,
-            customer_id=info.customer_id,
-            currency=info.currency,
-            total_minor=total_minor,
-            paid_minor=0,
-            status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
-            purpose=WALLET_TOPUP if info.wallet_topup else "order",
-        )
-        try:
-            with session.begin_nested():
-                session.add(candidate)
-            return candidate
-        except IntegrityError:
-            # Another request registered it a moment ago; use theirs.
-            account = _by_reference(session, info.reference)
-            assert account is not None
+    found = _by_reference(session, info.reference)
+    account, created = (found, False) if found is not None else _insert(session, info)
     if (account.customer_id, account.currency, account.total_minor, account.purpose) != (
         info.customer_id,
         info.currency,
@@ -117,7 +110,23 @@ def ensure_account(session: Session, info: OrderInfo) -> OrderAccount:
             "Order %(reference)s was registered with other details.",
             reference=info.reference,
         )
-    return account
+    return account, created
+
+
+def _insert(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]:
+    total_minor = to_minor(info.total, info.currency)
+    candidate = OrderAccount(
+        reference=info.reference,
+        customer_id=info.customer_id,
+        currency=info.currency,
+        total_minor=total_minor,
+        paid_minor=0,
+        status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
+        purpose=WALLET_TOPUP if info.wallet_topup else "order",
+    )
+    return insert_or_winner(
+        session, candidate, select(OrderAccount).where(OrderAccount.reference == info.reference)
+    )
 
 
 def _by_reference(session: Session, reference: str) -> OrderAccount | None:

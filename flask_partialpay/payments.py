@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -291,13 +291,25 @@ def new_payment(
     )
 
 
+def payment_by_key(session: Session, idempotency_key: str, *, lock: bool = False) -> Payment | None:
+    """The payment made under ``idempotency_key``, if any.
+
+    ``lock``: a locking read, which sees a payment committed a moment ago by a concurrent
+    request (MariaDB's REPEATABLE READ serves a plain read from an older snapshot).
+    """
+    query = select(Payment).where(Payment.idempotency_key == idempotency_key)
+    if lock:
+        query = (
+            query.options(lazyload(Payment.order))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    return session.scalars(query).one_or_none()
+
+
 def earlier_payment(session: Session, idempotency_key: str | None) -> Payment | None:
     """The payment made under ``idempotency_key``, if any."""
-    if idempotency_key is None:
-        return None
-    return session.scalars(
-        select(Payment).where(Payment.idempotency_key == idempotency_key)
-    ).one_or_none()
+    return None if idempotency_key is None else payment_by_key(session, idempotency_key)
 
 
 def _replay(
@@ -306,17 +318,24 @@ def _replay(
     """The payment made earlier under this key, if any; a different request is a conflict."""
     if idempotency_key is None:
         return None
-    query = select(Payment).where(Payment.idempotency_key == idempotency_key)
-    if lock:
-        query = (
-            query.options(lazyload(Payment.order))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    existing = session.scalars(query).one_or_none()
+    existing = payment_by_key(session, idempotency_key, lock=lock)
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict()
     return existing
+
+
+def asked_of_gateways(session: Session, account: OrderAccount) -> int:
+    """Minor units the order's pending payments ask of gateways (wallet parts excluded)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+                Payment.order_id == account.id,
+                Payment.status == PENDING,
+                Payment.hold_id.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 def lock_order(session: Session, order_id: int) -> OrderAccount:

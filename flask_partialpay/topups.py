@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import payments, wallets
@@ -51,7 +50,7 @@ def start(
     The same idempotency key (a form submitted twice) returns the first top-up's payment;
     with another owner, amount or currency it is a conflict.
     """
-    earlier = _earlier(session, idempotency_key)
+    earlier = payments.earlier_payment(session, idempotency_key)
     if earlier is not None:
         if (earlier.customer_id, earlier.currency, earlier.amount_minor) != (
             owner_id,
@@ -86,14 +85,6 @@ def start(
         return_url=return_url,
         idempotency_key=idempotency_key,
     )
-
-
-def _earlier(session: Session, idempotency_key: str | None) -> Payment | None:
-    if idempotency_key is None:
-        return None
-    return session.scalars(
-        select(Payment).where(Payment.idempotency_key == idempotency_key)
-    ).one_or_none()
 
 
 def credit_paid_topup(session: Session, payment: Payment) -> None:

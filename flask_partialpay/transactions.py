@@ -5,20 +5,33 @@ conditional updates (``... WHERE status = 'pending'``, then check the row count)
 constraints, which are correct on SQLite, PostgreSQL and MariaDB alike. What remains are
 deadlocks, serialization failures and a busy SQLite file; those are retried a bounded
 number of times (``PARTIALPAY_DB_RETRIES``) and then raised.
+
+What must happen only once the work is kept (an e-mail, a webhook, a call to a payment
+processor) is queued with :func:`after_commit`: it runs after the commit, once, however
+often the work was retried, and never when the work was rolled back.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 
-from sqlalchemy import CursorResult, Update
+from sqlalchemy import CursorResult, Select, Update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+Row = TypeVar("Row")
+log = logging.getLogger(__name__)
+
+# What the transaction being run wants done after it commits; None outside run_in_transaction.
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "partialpay_after_commit", default=None
+)
 
 # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected.
 _PG_RETRY_STATES = {"40001", "40P01"}
@@ -49,6 +62,55 @@ def update_rows(session: Session, statement: Update) -> int:
     return int(result.rowcount)
 
 
+def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[Row, bool]:
+    """Insert ``row`` unless a unique key says another request got there first.
+
+    Returns ``(row, True)`` when this transaction inserted it, else ``(the winner, False)``.
+    The insert runs in a savepoint, so losing leaves this transaction usable. The winner
+    is read with a locking read: a duplicate-key error means the winner has committed, but
+    MariaDB's REPEATABLE READ would serve a plain read from this transaction's older
+    snapshot, which cannot see it. ``winner`` selects the row by the contested key.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return row, True
+    except IntegrityError:
+        found = session.scalars(
+            winner.with_for_update().execution_options(populate_existing=True)
+        ).one_or_none()
+        if found is None:
+            raise  # another constraint refused the row: a real error, not a lost race
+        return found, False
+
+
+def in_transaction() -> bool:
+    """Whether :func:`run_in_transaction` is running a unit of work in this context."""
+    return _after_commit.get() is not None
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run ``action`` once the transaction being run commits (at once outside one).
+
+    Inside :func:`run_in_transaction` the action waits for the commit and is dropped if
+    the attempt rolls back, so a transaction retried three times runs it once.
+    """
+    queued = _after_commit.get()
+    if queued is None:
+        _run_safely(action)
+    else:
+        queued.append(action)
+
+
+def _run_safely(action: Callable[[], None]) -> None:
+    # The money is committed: a failing e-mail or webhook receiver must not turn a payment
+    # that happened into an error page, nor stop the receivers after it.
+    try:
+        action()
+    except Exception:
+        log.exception("an after-commit action failed; the transaction stays committed")
+
+
 def _begin(session: Session) -> None:
     """Open the transaction; on SQLite take the write lock at once.
 
@@ -72,13 +134,17 @@ def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int)
     transaction. Any other error rolls back and propagates: a rejected operation changes
     nothing.
     """
+    if in_transaction():
+        # A service called by another's unit of work: the outer one commits (and retries).
+        return work()
     attempt = 0
     while True:
+        queued: list[Callable[[], None]] = []
+        token = _after_commit.set(queued)
         try:
             _begin(session)
             result = work()
             session.commit()
-            return result
         except DBAPIError as error:
             session.rollback()
             attempt += 1
@@ -86,6 +152,12 @@ def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int)
                 raise
             # Jitter so that the transactions that collided do not collide again.
             time.sleep(random.randint(0, 20 * attempt) / 1000)  # noqa: S311 (jitter, not a secret)
+            continue
         except BaseException:
             session.rollback()
             raise
+        finally:
+            _after_commit.reset(token)
+        for action in queued:
+            _run_safely(action)
+        return result

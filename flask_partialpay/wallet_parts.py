@@ -27,13 +27,14 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import ledger, payments, signals, wallets
+from . import ledger, orders, payments, signals, wallets
 from .config import setting
 from .errors import HoldNotActive, InsufficientFunds, WalletBalanceChanged, WalletLocked
 from .gateways.wallet import NAME as WALLET
 from .gateways.wallet import PARTIAL_MEMO
 from .markers import N_
 from .models import Hold, IdempotencyRecord, LedgerAccount, OrderAccount, Payment
+from .orders import OrderInfo
 from .transactions import update_rows
 
 RELEASED_FAILED = N_("the other payment did not go through")
@@ -77,10 +78,30 @@ def hold_for_checkout(
         raise WalletBalanceChanged() from None
 
 
+def open_order(session: Session, info: OrderInfo) -> OrderAccount:
+    """The order's account, with the wallet part of its checkout attached.
+
+    Whichever call comes first (the host placing the order, or a second submission of the
+    same checkout paying it) opens the account and attaches the part in one transaction,
+    so no payment ever sees the order without its "Via wallet" part subtracted.
+    """
+    account = orders.ensure_account(session, info)
+    if info.checkout_key is not None:
+        attach(session, account, info.checkout_key)
+    return account
+
+
 def attach(session: Session, account: OrderAccount, checkout_key: str) -> Payment | None:
-    """Make the checkout's hold the order's pending wallet payment (once per checkout)."""
+    """Make the checkout's hold the order's pending wallet payment (once per checkout).
+
+    Under the order's lock, so two requests attaching at once queue. A hold that no longer
+    fits the order (paid, or another payment already asks for the part the wallet would
+    pay) is released rather than kept: the wallet is never asked for money a gateway is
+    asked for too.
+    """
     key = f"checkout:{checkout_key}"
-    existing = session.scalars(select(Payment).where(Payment.idempotency_key == key)).one_or_none()
+    account = payments.lock_order(session, account.id)
+    existing = payments.payment_by_key(session, key, lock=True)
     if existing is not None:
         return existing
     hold = checkout_hold(session, checkout_key)
@@ -89,20 +110,24 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     owner = session.get_one(LedgerAccount, hold.account_id).owner_id
     if (owner, hold.currency) != (account.customer_id, account.currency):
         raise WalletBalanceChanged()
+    asked_elsewhere = payments.asked_of_gateways(session, account)
     reserved = update_rows(
         session,
         update(OrderAccount)
         .where(
             OrderAccount.id == account.id,
             OrderAccount.status == "open",
-            OrderAccount.paid_minor + OrderAccount.reserved_minor + hold.amount_minor
+            OrderAccount.paid_minor
+            + OrderAccount.reserved_minor
+            + asked_elsewhere
+            + hold.amount_minor
             <= OrderAccount.total_minor,
         )
         .values(reserved_minor=OrderAccount.reserved_minor + hold.amount_minor),
     )
     if reserved != 1:
-        # The order cannot take this much from the wallet (it is paid or smaller than the
-        # hold): give the money back rather than keep it reserved.
+        # The order cannot take this much from the wallet (it is paid, or a gateway was
+        # already asked for its whole total): give the money back rather than keep it.
         ledger.release_hold(session, hold.id)
         return None
     # The hold now belongs to the order: its statement line will name the order.
