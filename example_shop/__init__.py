@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from flask_partialpay import OrderInfo, PartialPay, signals
 from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
+from flask_partialpay.money import to_minor
 
 from .language import LanguageForm, select_locale
 from .models import User, db, naive_utcnow, order_by_number
@@ -66,7 +67,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # the "considered successful" amount is paid, which may be less than its total.
     signals.order_completed.connect(mark_order_paid, sender=app)
     signals.order_declined.connect(mark_order_declined, sender=app)
-    signals.wallet_released.connect(forget_wallet_part, sender=app)
+    for wallet_part_changed in (
+        signals.wallet_applied,
+        signals.wallet_captured,
+        signals.wallet_released,
+    ):
+        wallet_part_changed.connect(show_wallet_part, sender=app)
     return app
 
 
@@ -139,10 +145,11 @@ def mark_order_declined(app: Flask, order: Any, **extra: Any) -> None:
         shop_order.status = "declined"
 
 
-def forget_wallet_part(app: Flask, order: Any, payment: Any, **extra: Any) -> None:
-    """The wallet part went back to the balance (the card failed, the hold lapsed, the order
-    was cancelled unpaid): the order no longer shows a "Via wallet" line, and is due in full.
-    """
+def show_wallet_part(app: Flask, order: Any, **extra: Any) -> None:
+    """The order's "Via wallet" line follows its wallet part: gone when the part went back
+    to the balance (the card failed, the hold lapsed, the order was cancelled unpaid), and
+    back when it was taken again after a lapse (the card was recorded late)."""
     shop_order = order_by_number(order.reference)
-    if shop_order is not None:
-        shop_order.wallet_minor = max(shop_order.wallet_minor - payment.amount_minor, 0)
+    via_wallet = partialpay.via_wallet(order.reference)
+    if shop_order is not None and via_wallet is not None and not shop_order.is_offer:
+        shop_order.wallet_minor = to_minor(via_wallet, shop_order.currency)

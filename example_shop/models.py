@@ -85,7 +85,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     # Goods plus tax: what the order costs, before the wallet part.
     total_minor: Mapped[int] = mapped_column(BigInteger)
     # The "Via wallet" line: held from the wallet when the order was placed, not charged.
-    # Back to zero when that hold is released (see forget_wallet_part).
+    # Follows the extension's part (see show_wallet_part): zero once released.
     wallet_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     is_wallet_topup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # One unit of an offer, placed when its "Buy" link or "Buy now" was opened (not from a

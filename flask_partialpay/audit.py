@@ -37,8 +37,17 @@ What it checks, by the code a :class:`Violation` carries:
 ``order_paid``
     An order's paid amount is the sum of its succeeded payments.
 ``refund_total``
-    A payment's refunded amount is the sum of its refunds, at most the payment, and only a
-    succeeded payment has refunds.
+    A payment's refunded amount is the sum of its refunds (those requested or made, not
+    those the processor refused), at most the payment, and only a succeeded payment has
+    refunds.
+``charge_unrecorded``
+    Each charge the sandbox card processor made belongs to a payment the shop records as
+    succeeded, and each refund it made to a refund the shop records as made. A charge the
+    shop has not recorded (its worker died, the notification is still being retried) is
+    found here; ``flask partialpay reconcile`` records it.
+``charge_missing``
+    Each succeeded sandbox card payment has its charge at the processor (a payment
+    recorded on a forged or mistaken notification has none).
 
 The queries run in the caller's transaction. On a ledger that is being written to, run the
 audit in one snapshot (:func:`snapshot`, as ``flask partialpay audit`` does) so that rows
@@ -64,6 +73,8 @@ from .models import (
     OrderAccount,
     Payment,
     Refund,
+    SandboxCharge,
+    SandboxRefund,
     Transfer,
 )
 from .money import from_minor
@@ -79,6 +90,8 @@ HOLD_STATES = ("active", "captured", "released", "expired")
 _SETTLED_STATES = HOLD_STATES[1:]
 _SUCCEEDED = "succeeded"
 _PENDING = "pending"
+_REFUND_FAILED = "failed"
+_SANDBOX = "sandbox_card"
 # The states a wallet part's hold may be in, by the part's status. A lapsed hold ("expired")
 # is allowed with each: the part was then taken by a debit, released, or is about to be.
 _PART_HOLD_STATES = {
@@ -116,6 +129,7 @@ class AuditReport:
     idempotency_keys: int = 0
     orders: int = 0
     payments: int = 0
+    charges: int = 0
 
     def summary(self) -> str:
         checked = ", ".join(
@@ -128,6 +142,7 @@ class AuditReport:
                 (self.idempotency_keys, "idempotency key"),
                 (self.orders, "order"),
                 (self.payments, "payment"),
+                (self.charges, "processor charge"),
             )
         )
         if not self.violations:
@@ -152,6 +167,7 @@ def run_audit(session: Session, *, progress: Progress | None = None) -> AuditRep
     _check_idempotency(session, report)
     _check_orders(session, report)
     _check_payments(session, report)
+    _check_processor(session, report)
     return report
 
 
@@ -812,6 +828,7 @@ def _check_payments(session: Session, report: AuditReport) -> None:
             Refund.payment_id.label("payment_id"),
             func.sum(Refund.amount_minor).label("refunds_minor"),
         )
+        .where(Refund.status != _REFUND_FAILED)
         .group_by(Refund.payment_id)
         .subquery()
     )
@@ -863,3 +880,86 @@ def _check_payments(session: Session, report: AuditReport) -> None:
                     f"it is a {row.status} wallet part whose hold is {row.hold_status}",
                     f"{row.public_id}",
                 )
+
+
+# -- the sandbox processor against the shop -------------------------------------------------
+
+
+def _check_processor(session: Session, report: AuditReport) -> None:
+    """What the sandbox card processor took and gave back, against what the shop recorded."""
+    charges = (
+        select(
+            SandboxCharge.id,
+            SandboxCharge.payment_public_id,
+            SandboxCharge.amount_minor,
+            SandboxCharge.currency,
+            SandboxCharge.status,
+            Payment.id.label("payment_id"),
+            Payment.status.label("payment_status"),
+        )
+        .select_from(SandboxCharge)
+        .outerjoin(Payment, Payment.public_id == SandboxCharge.payment_public_id)
+        .order_by(SandboxCharge.id)
+    )
+    for rows in _stream(session, charges):
+        for row in rows:
+            report.charges += 1
+            if row.status == _SUCCEEDED and row.payment_status != _SUCCEEDED:
+                recorded = (
+                    "has no payment"
+                    if row.payment_id is None
+                    else (f"is recorded as {row.payment_status}")
+                )
+                report._add(
+                    "charge_unrecorded",
+                    f"charge {row.id}",
+                    f"the card processor took {_money(row.amount_minor, row.currency)} for "
+                    f"payment {row.payment_public_id}, which {recorded} in the shop; run "
+                    "`flask partialpay reconcile`",
+                )
+    uncharged = (
+        select(Payment.id, Payment.public_id, Payment.amount_minor, Payment.currency)
+        .select_from(Payment)
+        .outerjoin(
+            SandboxCharge,
+            and_(
+                SandboxCharge.payment_public_id == Payment.public_id,
+                SandboxCharge.status == _SUCCEEDED,
+            ),
+        )
+        .where(Payment.gateway == _SANDBOX, Payment.status == _SUCCEEDED)
+        .where(SandboxCharge.id.is_(None))
+        .order_by(Payment.id)
+    )
+    for rows in _stream(session, uncharged):
+        for row in rows:
+            report._add(
+                "charge_missing",
+                f"payment {row.id}",
+                f"it is a succeeded {_money(row.amount_minor, row.currency)} card payment but "
+                "the card processor has no charge for it",
+                row.public_id,
+            )
+    refunds = (
+        select(SandboxRefund.id, SandboxRefund.amount_minor, SandboxCharge.currency)
+        .select_from(SandboxRefund)
+        .join(SandboxCharge, SandboxCharge.id == SandboxRefund.charge_id)
+        .outerjoin(
+            Refund,
+            and_(
+                Refund.status == _SUCCEEDED,
+                (Refund.gateway_reference == SandboxRefund.id)
+                | (Refund.idempotency_key == SandboxRefund.idempotency_key),
+            ),
+        )
+        .where(Refund.id.is_(None))
+        .order_by(SandboxRefund.id)
+    )
+    for rows in _stream(session, refunds):
+        for row in rows:
+            report._add(
+                "charge_unrecorded",
+                f"processor refund {row.id}",
+                f"the card processor refunded {_money(row.amount_minor, row.currency)} that "
+                "the shop has not recorded as refunded; run `flask partialpay reconcile`",
+            )

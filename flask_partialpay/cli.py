@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import audit
+from . import audit, reconcile
 from .config import SETTINGS
 from .extension import PartialPay
-from .models import LedgerAccount
+from .gateways.sandbox_card import NAME as SANDBOX
+from .gateways.sandbox_card import SandboxCardGateway
+from .models import LedgerAccount, utcnow
 
 partialpay_cli = AppGroup("partialpay", help="flask-partialpay: payments in parts.")
 
@@ -58,3 +62,55 @@ def audit_ledger() -> None:
 def _interactive() -> bool:
     """Whether a person watches: a progress bar on a terminal, never in a pipe or cron."""
     return sys.stdout.isatty()
+
+
+@partialpay_cli.command("reconcile")
+@click.option(
+    "--since-hours",
+    type=click.IntRange(min=1),
+    default=72,
+    show_default=True,
+    help="Compare what the processors did in this many past hours.",
+)
+def reconcile_payments(since_hours: int) -> None:
+    """Record what payment processors did that the shop never recorded (run it from cron).
+
+    Charges whose notification never arrived become succeeded payments, refunds made at
+    the processor are recorded, and refunds the shop asked for but never heard back about
+    are confirmed or asked again (once: the key is the same). Prints each fix; exits 1 if
+    something needs a person.
+    """
+    report = reconcile.reconcile(PartialPay.state(), since=utcnow() - timedelta(hours=since_hours))
+    for line in report.fixed:
+        click.echo(f"fixed: {line}")
+    for line in report.problems:
+        click.echo(f"look at: {line}")
+    click.echo(report.summary())
+    if report.problems:
+        raise click.exceptions.Exit(1)
+
+
+@partialpay_cli.command("sandbox-deliver")
+@click.option(
+    "--watch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep running, delivering every this many seconds (a worker).",
+)
+def sandbox_deliver(watch: int | None) -> None:
+    """Deliver the sandbox processor's notifications the shop has not acknowledged yet.
+
+    As a real processor does: each is posted again, with growing delays, until the shop
+    answers 2xx (for up to three days).
+    """
+    gateway = PartialPay.state().gateways.get(SANDBOX)
+    if not isinstance(gateway, SandboxCardGateway):
+        raise click.UsageError("The sandbox_card gateway is not in PARTIALPAY_GATEWAYS.")
+    while True:
+        report = gateway.deliver_due()
+        click.echo(
+            f"{report.delivered} delivered, {report.failed} to retry, {report.gave_up} given up."
+        )
+        if watch is None:
+            return
+        time.sleep(watch)

@@ -103,6 +103,15 @@ class PaymentError(PartialPayError):
     template = N_("The payment could not be made.")
 
 
+class ProcessorUnavailable(PaymentError):
+    """The payment processor did not answer; nothing was charged."""
+
+    code = "processor_unavailable"
+    template = N_(
+        "The payment service did not answer, so nothing was charged. Please try again in a moment."
+    )
+
+
 class AmountNotAllowed(PaymentError):
     code = "amount_not_allowed"
     template = N_("Enter an amount from %(minimum)s to %(maximum)s.")

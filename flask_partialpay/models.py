@@ -220,7 +220,14 @@ class GatewayEvent(PartialPayModel):
 
 
 class Refund(PartialPayModel):
-    """Money given back for a payment through its gateway."""
+    """Money given back for a payment through its gateway.
+
+    A refund through a card processor is recorded ("requested") before the processor is
+    asked, outside that transaction, and marked "succeeded" or "failed" by its answer (or by
+    ``flask partialpay reconcile`` when the answer was lost). A requested refund already
+    counts in the payment's ``refunded_minor``, so two refunds together can never exceed
+    the payment; a failed one is taken out again.
+    """
 
     __tablename__ = "partialpay_refund"
 
@@ -229,6 +236,11 @@ class Refund(PartialPayModel):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # "requested", then "succeeded" or "failed"; wallet refunds are "succeeded" at once.
+    status: Mapped[str] = mapped_column(
+        String(16), default="succeeded", server_default="succeeded", index=True
+    )
+    failure_message: Mapped[str | None] = mapped_column(String(255), default=None)
     gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
     requested_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -264,6 +276,31 @@ class SandboxRefund(PartialPayModel):
     charge_id: Mapped[str] = mapped_column(ForeignKey("partialpay_sandbox_charge.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SandboxNotification(PartialPayModel):
+    """An event the sandbox processor owes the shop, kept until the shop acknowledges it.
+
+    Written in the processor's transaction that made the charge or refund, so no charge
+    goes without one; delivered again with growing delays until the shop answers 2xx.
+    """
+
+    __tablename__ = "partialpay_sandbox_notification"
+    __table_args__ = (
+        Index("ix_partialpay_sandbox_notification_due", "delivered_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    # The event as JSON, signed anew at each delivery.
+    body: Mapped[str] = mapped_column(String(2000))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The processor stops after its last retry; reconcile then finds what it carried.
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_answer: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

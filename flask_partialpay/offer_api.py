@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from flask import url_for
 from flask_login import current_user
 
-from . import instalments, links, offer_orders, order_decisions, payments
+from . import gateway_calls, instalments, links, offer_orders, order_decisions, payments
 from .errors import (
     ConfigurationError,
     InsufficientFunds,
@@ -186,7 +186,7 @@ class OfferMethods:
         customer_id = str(current_user.get_id()) if current_user.is_authenticated else None
         chosen = state.gateway(gateway)
 
-        def work() -> payments.Started:
+        def record(replaceable: frozenset[str]) -> payments.Started:
             if customer_id is None:
                 raise PaymentError(SIGN_IN_TO_PAY)
             account = self.account(reference)
@@ -210,11 +210,18 @@ class OfferMethods:
                     idempotency_key=idempotency_key,
                     gateways=state.gateway,
                     wallet_part_minor=part_minor,
+                    replaceable=replaceable,
                 )
             except (InsufficientFunds, WalletLocked):
                 raise WalletBalanceChanged() from None
 
-        return state.transaction(work)
+        return gateway_calls.start_payment(
+            state,
+            reference=reference,
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            record=record,
+        )
 
     def _wallet_share(self, account: OrderAccount, whole_minor: int) -> int:
         wallets = self.state().wallets

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, lazyload
 from . import orders, payments, signals
 from .errors import CompletionNotAllowed
 from .gateways.base import Gateway
+from .gateways.wallet import WalletGateway
 from .markers import N_
 from .models import OrderAccount, Payment
 from .money import from_minor
@@ -83,7 +84,7 @@ def complete_by_hand(
 
 
 def decline(
-    session: Session, account: OrderAccount, *, by: str, wallet_gateway: Gateway
+    session: Session, account: OrderAccount, *, by: str, wallet_gateway: WalletGateway
 ) -> payments.Closed:
     """Decline an Open order: no more payments; money taken goes back or is owed."""
     account = payments.lock_order(session, account.id)

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from . import ledger, payments
 from .errors import RefundNotPossible
-from .gateways.base import Gateway
 from .gateways.wallet import NAME as WALLET
+from .gateways.wallet import WalletGateway
 from .models import OrderAccount, Payment
 from .money import from_minor
 from .transactions import update_rows
@@ -51,7 +51,7 @@ def refund_part(
     amount_minor: int,
     *,
     idempotency_key: str,
-    wallet_gateway: Gateway,
+    wallet_gateway: WalletGateway,
 ) -> RefundSplit:
     currency = account.currency
     _record, new = ledger.claim_key(

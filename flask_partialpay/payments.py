@@ -35,17 +35,22 @@ from .errors import (
 )
 from .gateways.base import Gateway, GatewayEvent
 from .gateways.wallet import NAME as WALLET
+from .gateways.wallet import WalletGateway
 from .markers import N_
 from .models import GatewayEvent as GatewayEventRecord
 from .models import OrderAccount, Payment, Refund, utcnow
 from .money import from_minor, to_minor
-from .transactions import update_rows
+from .transactions import insert_or_winner, update_rows
 
 PENDING = "pending"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 REJECTED = "rejected"
 CANCELLED = "cancelled"
+# A refund through a processor: requested, then succeeded or failed (see models.Refund).
+REFUND_REQUESTED = "requested"
+REFUND_SUCCEEDED = "succeeded"
+REFUND_FAILED = "failed"
 
 # A gateway may report success after the shop gave up on a payment (the shopper left, the
 # order was cancelled): the money was taken all the same, so it is recorded.
@@ -54,9 +59,13 @@ _MAY_SUCCEED_FROM = (PENDING, CANCELLED)
 
 @dataclass(frozen=True)
 class Started:
+    """A payment recorded as started; where the shopper goes once its gateway was asked."""
+
     payment: Payment
-    redirect_url: str
+    #: False when the request was a replay of one made earlier (the same idempotency key).
     created: bool
+    #: Filled in after the commit, by asking the gateway (see :func:`.gateway_calls.begin`).
+    redirect_url: str = ""
 
 
 def _fingerprint(*parts: object) -> str:
@@ -74,8 +83,14 @@ def start(
     idempotency_key: str | None,
     gateways: Callable[[str], Gateway] | None = None,
     wallet_part_minor: int = 0,
+    replaceable: Collection[str] = (),
 ) -> Started:
-    """Create a pending payment of ``amount`` towards the order and start it at the gateway.
+    """Record a pending payment of ``amount`` towards the order.
+
+    The gateway is not called here: this runs inside the transaction, and the gateway is
+    asked after the commit (:func:`.gateway_calls.begin`). Only the wallet, the shop's own
+    ledger, takes its money here, so a payment from the wallet succeeds or is refused at
+    once.
 
     The amount must be positive and at most what is still due; for an instalment order at
     least the first minimum, and for an offer bought without instalments all of it (see
@@ -84,7 +99,9 @@ def start(
 
     ``gateways`` looks up the gateway of other payments under way: given, card payments
     not yet decided count against what may be asked, so two payments started at once
-    cannot both charge what is due (see :class:`Pending`).
+    cannot both charge what is due (see :class:`Pending`). ``replaceable``: the public ids
+    of the customer's earlier payments their processor confirmed it will never charge
+    (:func:`.gateway_calls.cancel_abandoned`); they are cancelled for this one.
 
     ``wallet_part_minor``: this payment pays the rest of an instalment whose other part
     comes from the customer's wallet. The limits apply to the whole instalment, and the
@@ -99,7 +116,7 @@ def start(
     fingerprint = _fingerprint(*parts)
     replay = _replay(session, idempotency_key, fingerprint)
     if replay is not None:
-        return Started(replay, gateway.start(replay).redirect_url, created=False)
+        return Started(replay, created=False)
     # Under the order's lock: two payments started at once are checked one after the other,
     # so together they cannot ask for more than is due.
     account = lock_order(session, account.id)
@@ -107,35 +124,36 @@ def start(
     # now (a locking read: MariaDB's snapshot may predate it).
     replay = _replay(session, idempotency_key, fingerprint, lock=True)
     if replay is not None:
-        return Started(replay, gateway.start(replay).redirect_url, created=False)
+        return Started(replay, created=False)
     if account.closed_as == "declined":
         raise OrderDeclined()
     if account.status != "open":
         raise OrderNotPayable()
-    allowed, under_way = allowed_range(session, account, customer_id, gateways)
+    allowed, under_way = allowed_range(
+        session, account, customer_id, gateways, replaceable=replaceable
+    )
     whole = from_minor(amount_minor + wallet_part_minor, account.currency)
     if not allowed.minimum <= whole <= allowed.maximum:
         raise AmountNotAllowed(
             minimum=allowed.minimum, maximum=allowed.maximum, currency=account.currency
         )
-    payment = new_payment(
-        account,
-        gateway=gateway.name,
-        amount_minor=amount_minor,
-        customer_id=customer_id,
-        idempotency_key=idempotency_key,
-        return_url=return_url,
-        fingerprint=fingerprint,
+    payment, created = _insert_payment(
+        session,
+        new_payment(
+            account,
+            gateway=gateway.name,
+            amount_minor=amount_minor,
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            return_url=return_url,
+            fingerprint=fingerprint,
+        ),
     )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-    except IntegrityError:
-        # The same key was claimed a moment ago by a concurrent request.
-        replay = _replay(session, idempotency_key, fingerprint)
-        if replay is None:
-            raise
-        return Started(replay, gateway.start(replay).redirect_url, created=False)
+    if not created:
+        # The same key was claimed a moment ago by a concurrent request for another order.
+        if payment.request_fingerprint != fingerprint:
+            raise IdempotencyConflict()
+        return Started(payment, created=False)
     signals.payment_recorded.send(signals.sender(), payment=payment)
     if wallet_part_minor:
         wallet_parts.hold_for_instalment(
@@ -144,10 +162,24 @@ def start(
     # Only now, with the new payment under way: the wallet part waits for it.
     for stale in under_way.replaced:
         fail(session, stale, to_state=CANCELLED, reason=REPLACED)
-    outcome = gateway.start(payment)
-    if outcome.settled:
+    if isinstance(gateway, WalletGateway):
+        gateway.take(payment)
         succeed(session, payment)
-    return Started(payment, outcome.redirect_url, created=True)
+    return Started(payment, created=True)
+
+
+def _insert_payment(session: Session, payment: Payment) -> tuple[Payment, bool]:
+    if payment.idempotency_key is None:
+        session.add(payment)
+        session.flush()
+        return payment, True
+    return insert_or_winner(
+        session,
+        payment,
+        select(Payment)
+        .where(Payment.idempotency_key == payment.idempotency_key)
+        .options(lazyload(Payment.order)),
+    )
 
 
 WALLET_PART_WITH_TRANSFER = N_(
@@ -164,13 +196,16 @@ def allowed_range(
     gateways: Callable[[str], Gateway] | None,
     *,
     lock: bool = True,
+    replaceable: Collection[str] = (),
 ) -> tuple[instalments.PaymentRange, Pending]:
     """What ``customer_id``'s next payment towards the order may be, and what is under way.
 
     ``lock``: read the payments under way with their row locks (when starting a payment);
-    a page that only shows the range reads them without.
+    a page that only shows the range reads them without. ``replaceable``: see :func:`start`.
     """
-    under_way = Pending.of(session, account, customer_id, gateways, lock=lock)
+    under_way = Pending.of(
+        session, account, customer_id, gateways, lock=lock, replaceable=replaceable
+    )
     allowed = instalments.payment_range(
         account,
         counted_minor=account.paid_minor + account.reserved_minor + under_way.counted_minor,
@@ -194,7 +229,8 @@ class Pending:
     again. ``counted_minor``: what also counts towards an instalment order's first
     minimum (transfers awaiting a manager are included: they are claims, not charges, so
     they do not make the order's due smaller). ``replaced``: the same shopper's earlier
-    card payments that were never charged; they are cancelled for the new one.
+    card payments their processor confirmed it will never charge; they are cancelled for
+    the new one.
     """
 
     busy_minor: int
@@ -210,6 +246,7 @@ class Pending:
         gateways: Callable[[str], Gateway] | None,
         *,
         lock: bool = True,
+        replaceable: Collection[str] = (),
     ) -> Pending:
         if gateways is None:
             return cls(0, 0, [])
@@ -232,11 +269,7 @@ class Pending:
             gateway = _known(gateways, payment.gateway)
             if gateway is not None and gateway.confirmed_by_manager:
                 continue
-            if (
-                gateway is not None
-                and payment.customer_id == customer_id
-                and _never_charged(gateway, payment)
-            ):
+            if payment.customer_id == customer_id and payment.public_id in replaceable:
                 counted -= payment.amount_minor
                 replaced.append(payment)
             else:
@@ -256,11 +289,6 @@ def awaits_manager(gateways: Callable[[str], Gateway], payment: Payment) -> bool
     """A pending payment only a manager can make count (a bank transfer)."""
     gateway = _known(gateways, payment.gateway)
     return payment.status == PENDING and gateway is not None and gateway.confirmed_by_manager
-
-
-def _never_charged(gateway: Gateway, payment: Payment) -> bool:
-    abandon = getattr(gateway, "never_charged", None)
-    return bool(abandon(payment)) if callable(abandon) else False
 
 
 def new_payment(
@@ -414,9 +442,11 @@ def succeed(
         return True
     if not is_wallet_part:
         # This payment paid the rest of an instalment, or of the order: the wallet money
-        # held for it is taken now.
+        # held for it is taken now (and held again first, if its hold lapsed meanwhile).
         wallet_parts.settle_parts_of(session, payment)
         wallet_parts.settle(session, account)
+        if payment.gateway != WALLET:
+            wallet_parts.retake_lapsed(session, account)
     overpayments.settle_excess(session, account, payment)
     return True
 
@@ -429,7 +459,12 @@ def fail(
     reason: str | None = None,
     decided_by: str | None = None,
 ) -> bool:
-    """Mark a pending ``payment`` as never counting; False if it was no longer pending."""
+    """Mark a pending ``payment`` as never counting; False if it was no longer pending.
+
+    A payment cancelled because it was replaced (here, or by its processor at the shop's
+    request) leaves the order's wallet parts held: they wait for the payment that
+    replaces it, or lapse.
+    """
     lock_order(session, payment.order_id)
     changed = _transition(
         session,
@@ -448,15 +483,23 @@ def fail(
             wallet_parts.on_dropped(session, payment, reason)
         else:
             wallet_parts.drop_parts_of(session, payment)
-            wallet_parts.on_other_payment_failed(session, payment.order)
+            if reason not in (REPLACED, CANCELLED_AT_PROCESSOR):
+                wallet_parts.on_other_payment_failed(session, payment.order)
     return changed
 
 
-def apply_event(session: Session, gateway: Gateway, event: GatewayEvent) -> bool:
-    """Apply a verified gateway notification once; False for a repeat of one already applied.
+# Why a pending card payment stopped: its processor cancelled it at the shop's request
+# (the notification of a replacement, or of a replacement whose new payment was refused).
+CANCELLED_AT_PROCESSOR = N_("cancelled before it was charged")
 
-    Raises :class:`OutOfOrder` for a notification that cannot apply yet (a refund of a
-    payment not yet known to have succeeded): the gateway delivers it again later.
+
+def apply_event(session: Session, gateway: Gateway, event: GatewayEvent) -> bool:
+    """Apply a verified gateway notification once; whether it changed anything.
+
+    False for a repeat of one already applied, and for news the shop had already (a
+    refund it asked for and recorded). Raises :class:`OutOfOrder` for a notification that
+    cannot apply yet (a refund of a payment not yet known to have succeeded): the gateway
+    delivers it again later.
     """
     payment = session.scalars(
         select(Payment).where(
@@ -486,47 +529,62 @@ def apply_event(session: Session, gateway: Gateway, event: GatewayEvent) -> bool
     except IntegrityError:
         return False
     if event.kind == "payment.succeeded":
-        succeed(session, payment, gateway_reference=event.gateway_reference)
-    elif event.kind == "payment.failed":
-        fail(session, payment, reason=event.message)
-    else:
-        _record_refund(
-            session,
-            payment,
-            amount_minor=event.amount_minor,
-            gateway_reference=event.gateway_reference,
-            idempotency_key=f"{gateway.name}:{event.gateway_reference}",
-            requested_by=None,
+        return succeed(session, payment, gateway_reference=event.gateway_reference)
+    if event.kind == "payment.failed":
+        return fail(session, payment, reason=event.message)
+    if event.kind == "payment.cancelled":
+        return fail(session, payment, to_state=CANCELLED, reason=CANCELLED_AT_PROCESSOR)
+    return _refund_reported(session, payment, gateway, event)
+
+
+def _refund_reported(
+    session: Session, payment: Payment, gateway: Gateway, event: GatewayEvent
+) -> bool:
+    """A processor reports a refund: the shop's own request confirmed, or one made there."""
+    if event.refund_key is not None:
+        own = refund_by_key(session, event.refund_key)
+        if own is not None and own.payment_id == payment.id:
+            return confirm_refund(session, own, gateway_reference=event.gateway_reference)
+    known = session.scalar(
+        select(Refund.id).where(
+            Refund.payment_id == payment.id, Refund.gateway_reference == event.gateway_reference
         )
+    )
+    if known is not None:
+        return False  # the notification of a refund the shop itself asked for
+    _record_refund(
+        session,
+        payment,
+        amount_minor=event.amount_minor,
+        gateway_reference=event.gateway_reference,
+        idempotency_key=f"{gateway.name}:{event.gateway_reference}",
+        requested_by=None,
+    )
     return True
 
 
 def refund(
     session: Session,
     payment: Payment,
-    gateway: Gateway,
+    gateway: WalletGateway,
     *,
     amount: Decimal,
     idempotency_key: str,
     requested_by: str | None,
 ) -> Refund:
-    """Return ``amount`` of a succeeded payment through its gateway, at most once per key.
+    """Give ``amount`` of a succeeded wallet payment back to the wallet, at most once per key.
 
-    The shop's side is reserved first with a conditional update, so two refunds can never
-    together exceed the payment; the gateway refunds under the same key, so a retry after a
-    timeout does not refund twice.
+    The wallet is the shop's own ledger, so this happens inside the transaction, together
+    with whatever caused it (a cancel). A refund through a card processor is asked outside
+    the transaction instead: see :func:`.gateway_calls.refund`.
     """
-    previous = session.scalars(
-        select(Refund).where(Refund.idempotency_key == idempotency_key)
-    ).one_or_none()
+    previous = refund_by_key(session, idempotency_key)
     if previous is not None:
         if previous.payment_id != payment.id or previous.amount_minor != to_minor(
             amount, payment.currency
         ):
             raise IdempotencyConflict()
         return previous
-    if not gateway.supports_refund:
-        raise RefundNotPossible(amount=amount, currency=payment.currency)
     record = _record_refund(
         session,
         payment,
@@ -540,23 +598,93 @@ def refund(
     return record
 
 
-def _record_refund(
+def refund_by_key(session: Session, idempotency_key: str) -> Refund | None:
+    """The refund recorded under ``idempotency_key`` (a locking read: see payment_by_key)."""
+    return session.scalars(
+        select(Refund)
+        .where(Refund.idempotency_key == idempotency_key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def request_refund(
     session: Session,
     payment: Payment,
     *,
     amount_minor: int,
-    gateway_reference: str | None,
     idempotency_key: str,
     requested_by: str | None,
-) -> Refund:
-    if gateway_reference is not None:
-        known = session.scalars(
-            select(Refund).where(
-                Refund.payment_id == payment.id, Refund.gateway_reference == gateway_reference
-            )
-        ).one_or_none()
-        if known is not None:
-            return known  # the notification of a refund the shop itself asked for
+) -> tuple[Refund, bool]:
+    """Record a refund to ask of a processor after the commit; (refund, newly requested).
+
+    Counted in the payment's refunds at once, with a conditional update, so that two
+    refunds can never together exceed it; the same key returns the first request, and with
+    another amount or payment is a conflict. A top-up's refund takes the credit back out
+    of the wallet now, and is refused if the customer spent it.
+    """
+    record, created = insert_or_winner(
+        session,
+        Refund(
+            payment_id=payment.id,
+            amount_minor=amount_minor,
+            currency=payment.currency,
+            idempotency_key=idempotency_key,
+            status=REFUND_REQUESTED,
+            requested_by=requested_by,
+        ),
+        select(Refund).where(Refund.idempotency_key == idempotency_key),
+    )
+    if not created:
+        if (record.payment_id, record.amount_minor) != (payment.id, amount_minor):
+            raise IdempotencyConflict()
+        return record, False
+    _reserve_refund(session, payment, amount_minor)
+    if payment.order.purpose == topups.PURPOSE:
+        topups.debit_refunded_topup(session, payment, amount_minor, idempotency_key)
+    return record, True
+
+
+def confirm_refund(session: Session, record: Refund, *, gateway_reference: str) -> bool:
+    """The processor made a requested refund; False if that was known already."""
+    changed = update_rows(
+        session,
+        update(Refund)
+        .where(Refund.id == record.id, Refund.status == REFUND_REQUESTED)
+        .values(status=REFUND_SUCCEEDED, gateway_reference=gateway_reference),
+    )
+    session.refresh(record)
+    if changed:
+        payment = session.get_one(Payment, record.payment_id)
+        signals.payment_refunded.send(signals.sender(), payment=payment, refund=record)
+    return changed == 1
+
+
+def refuse_refund(session: Session, record: Refund, *, message: str) -> bool:
+    """The processor refused a requested refund: it no longer counts; False if decided."""
+    changed = update_rows(
+        session,
+        update(Refund)
+        .where(Refund.id == record.id, Refund.status == REFUND_REQUESTED)
+        .values(status=REFUND_FAILED, failure_message=message[:255]),
+    )
+    session.refresh(record)
+    if not changed:
+        return False
+    update_rows(
+        session,
+        update(Payment)
+        .where(Payment.id == record.payment_id)
+        .values(refunded_minor=Payment.refunded_minor - record.amount_minor),
+    )
+    payment = session.get_one(Payment, record.payment_id, populate_existing=True)
+    if payment.order.purpose == topups.PURPOSE:
+        topups.credit_refused_refund(session, payment, record.amount_minor, record.idempotency_key)
+    return True
+
+
+def _reserve_refund(session: Session, payment: Payment, amount_minor: int) -> None:
+    """Count ``amount_minor`` in the payment's refunds, or raise: never past what it paid."""
     if amount_minor <= 0:
         raise RefundNotPossible(
             amount=from_minor(amount_minor, payment.currency), currency=payment.currency
@@ -575,6 +703,19 @@ def _record_refund(
         raise RefundNotPossible(
             amount=from_minor(amount_minor, payment.currency), currency=payment.currency
         )
+
+
+def _record_refund(
+    session: Session,
+    payment: Payment,
+    *,
+    amount_minor: int,
+    gateway_reference: str | None,
+    idempotency_key: str,
+    requested_by: str | None,
+) -> Refund:
+    """A refund that has happened (to the wallet, or made at the processor): recorded."""
+    _reserve_refund(session, payment, amount_minor)
     if payment.order.purpose == topups.PURPOSE:
         # The money returned to the card leaves the wallet it was credited to; if the
         # customer has spent it, the refund is refused (InsufficientFunds) and nothing moves.
@@ -586,6 +727,7 @@ def _record_refund(
         idempotency_key=idempotency_key,
         gateway_reference=gateway_reference,
         requested_by=requested_by,
+        status=REFUND_SUCCEEDED,
     )
     session.add(record)
     session.flush()
@@ -612,7 +754,7 @@ def close_order(
     session: Session,
     account: OrderAccount,
     closed_as: orders.ClosedAs,
-    wallet_gateway: Gateway | None = None,
+    wallet_gateway: WalletGateway | None = None,
 ) -> Closed | None:
     """The host cancelled or refunded its order; only the first close does anything (else None).
 
@@ -672,7 +814,7 @@ def report_owed(account: OrderAccount, others: list[Payment], owed_minor: int) -
 def refund_rest(
     session: Session,
     payment: Payment,
-    gateway: Gateway,
+    gateway: WalletGateway,
     *,
     idempotency_key: str,
     at_most_minor: int | None = None,

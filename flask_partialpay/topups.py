@@ -25,6 +25,7 @@ from .orders import WALLET_TOPUP, derive_status
 PURPOSE = WALLET_TOPUP
 MEMO = N_("Wallet top-up")
 REFUND_MEMO = N_("Wallet top-up refunded to the card")
+REFUND_REFUSED_MEMO = N_("Wallet top-up refund refused by the card processor")
 
 
 def limits(currency: str) -> tuple[Decimal, Decimal]:
@@ -58,7 +59,7 @@ def start(
             to_minor(amount, currency),
         ) or earlier.order.purpose != PURPOSE:
             raise IdempotencyConflict()
-        return payments.Started(earlier, gateway.start(earlier).redirect_url, created=False)
+        return payments.Started(earlier, created=False)
     if currency not in setting("WALLET_CURRENCIES"):
         raise CurrencyMismatch(got=currency, expected=", ".join(setting("WALLET_CURRENCIES")))
     minimum, maximum = limits(currency)
@@ -112,4 +113,19 @@ def debit_refunded_topup(
         reason="topup_refund",
         idempotency_key=f"topup-refund:{refund_key}",
         memo=REFUND_MEMO,
+    )
+
+
+def credit_refused_refund(
+    session: Session, payment: Payment, amount_minor: int, refund_key: str
+) -> None:
+    """Give back to the wallet what a top-up refund took out, when the processor refused it."""
+    wallets.credit(
+        session,
+        payment.customer_id,
+        amount_minor,
+        payment.currency,
+        reason="topup",
+        idempotency_key=f"topup-refund-refused:{refund_key}",
+        memo=REFUND_REFUSED_MEMO,
     )

@@ -62,6 +62,14 @@ def update_rows(session: Session, statement: Update) -> int:
     return int(result.rowcount)
 
 
+class StaleSnapshot(Exception):
+    """The transaction cannot see a row another one committed after it began reading.
+
+    Raised where the work needs that row: :func:`run_in_transaction` runs the work again,
+    in a fresh transaction whose snapshot includes it.
+    """
+
+
 def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[Row, bool]:
     """Insert ``row`` unless a unique key says another request got there first.
 
@@ -69,7 +77,10 @@ def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[R
     The insert runs in a savepoint, so losing leaves this transaction usable. The winner
     is read with a locking read: a duplicate-key error means the winner has committed, but
     MariaDB's REPEATABLE READ would serve a plain read from this transaction's older
-    snapshot, which cannot see it. ``winner`` selects the row by the contested key.
+    snapshot, which cannot see it. If that snapshot cannot see it, every plain read of the
+    row later in the work would miss it too, so the work is run again in a fresh
+    transaction (:class:`StaleSnapshot`), which finds the row before inserting.
+    ``winner`` selects the row by the contested key.
     """
     try:
         with session.begin_nested():
@@ -81,7 +92,9 @@ def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[R
         ).one_or_none()
         if found is None:
             raise  # another constraint refused the row: a real error, not a lost race
-        return found, False
+    if session.scalars(winner.execution_options(populate_existing=True)).one_or_none() is None:
+        raise StaleSnapshot()
+    return found, False
 
 
 def in_transaction() -> bool:
@@ -145,10 +158,11 @@ def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int)
             _begin(session)
             result = work()
             session.commit()
-        except DBAPIError as error:
+        except (DBAPIError, StaleSnapshot) as error:
             session.rollback()
             attempt += 1
-            if not is_retryable(error) or attempt > retries:
+            retryable = isinstance(error, StaleSnapshot) or is_retryable(error)
+            if not retryable or attempt > retries:
                 raise
             # Jitter so that the transactions that collided do not collide again.
             time.sleep(random.randint(0, 20 * attempt) / 1000)  # noqa: S311 (jitter, not a secret)

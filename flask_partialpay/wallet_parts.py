@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import ledger, orders, payments, signals, wallets
@@ -46,11 +46,15 @@ def _checkout_key(checkout_key: str) -> str:
 
 
 def checkout_hold(session: Session, checkout_key: str) -> Hold | None:
-    """The hold placed for this checkout, if any (a locking read: see wallets._replayed)."""
+    """The hold placed for this checkout, if any.
+
+    Locking reads: they see a hold a second submission of the checkout committed a moment
+    ago, where MariaDB's REPEATABLE READ would serve a plain read from an older snapshot.
+    """
     hold_id = session.scalar(
-        select(IdempotencyRecord.hold_id).where(
-            IdempotencyRecord.key == _checkout_key(checkout_key)
-        )
+        select(IdempotencyRecord.hold_id)
+        .where(IdempotencyRecord.key == _checkout_key(checkout_key))
+        .with_for_update(read=True)
     )
     if hold_id is None:
         return None
@@ -151,6 +155,22 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     return payment
 
 
+def via_wallet_minor(session: Session, account: OrderAccount) -> int:
+    """The order's "Via wallet" line: its checkout parts held now or taken, in minor units."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+                Payment.order_id == account.id,
+                Payment.gateway == WALLET,
+                Payment.hold_id.is_not(None),
+                Payment.part_of_id.is_(None),
+                Payment.status.in_((payments.PENDING, payments.SUCCEEDED)),
+            )
+        )
+        or 0
+    )
+
+
 def pending_parts(session: Session, account: OrderAccount) -> list[Payment]:
     """The order's held checkout parts (those of an instalment wait for their own payment)."""
     return list(
@@ -202,29 +222,14 @@ def hold_for_instalment(
         expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
         idempotency_key=f"instalment-hold:{rest.public_id}",
     )
-    update_rows(
+    return _held_part(
         session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id)
-        .values(reserved_minor=OrderAccount.reserved_minor + amount_minor),
-    )
-    part = payments.new_payment(
         account,
-        gateway=WALLET,
-        amount_minor=amount_minor,
-        customer_id=account.customer_id,
+        hold,
         idempotency_key=f"instalment-part:{rest.public_id}",
         return_url=rest.return_url,
+        part_of=rest,
     )
-    part.hold_id = hold.id
-    part.part_of_id = rest.id
-    session.add(part)
-    session.flush()
-    session.refresh(account)
-    app = signals.sender()
-    signals.payment_recorded.send(app, payment=part)
-    signals.wallet_applied.send(app, order=account, payment=part, amount=part.amount)
-    return part
 
 
 def settle_parts_of(session: Session, payment: Payment) -> None:
@@ -283,6 +288,92 @@ def capture(session: Session, part: Payment) -> bool:
         signals.sender(), order=part.order, payment=part, amount=part.amount
     )
     return True
+
+
+def retake_lapsed(session: Session, account: OrderAccount) -> None:
+    """The rest was paid after the wallet part's hold lapsed: take that part again.
+
+    A card payment can be recorded long after the shopper paid (the shop's worker died and
+    the processor's notification came back later), by which time the part's hold expired
+    and its money went back to the balance. The order is then paid as the shopper was
+    shown it if the wallet still has the money: held and taken again now. If it has not,
+    the part stays due and the order shows it, never silently lost.
+    """
+    session.refresh(account)
+    if account.closed_as is not None or account.status != "open":
+        return
+    lapsed = session.scalars(
+        select(Payment)
+        .where(
+            Payment.order_id == account.id,
+            Payment.gateway == WALLET,
+            Payment.hold_id.is_not(None),
+            Payment.part_of_id.is_(None),
+            Payment.status == payments.CANCELLED,
+            Payment.failure_message == RELEASED_EXPIRED,
+        )
+        .order_by(Payment.id)
+    )
+    for part in list(lapsed):
+        key = f"retake:{part.public_id}"
+        fits = account.paid_minor + account.reserved_minor + part.amount_minor
+        if fits > account.total_minor or payments.payment_by_key(session, key, lock=True):
+            continue
+        try:
+            # A savepoint: a refused hold must leave nothing behind (not even its key).
+            with session.begin_nested():
+                hold = wallets.hold(
+                    session,
+                    account.customer_id,
+                    part.amount_minor,
+                    account.currency,
+                    reference=account.reference,
+                    expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
+                    idempotency_key=f"retake-hold:{part.public_id}",
+                )
+        except (InsufficientFunds, WalletLocked):
+            continue  # the money is gone: the part stays due
+        again = _held_part(session, account, hold, idempotency_key=key, return_url=part.return_url)
+        capture(session, again)
+        session.refresh(account)
+
+
+def _held_part(
+    session: Session,
+    account: OrderAccount,
+    hold: Hold,
+    *,
+    idempotency_key: str,
+    return_url: str,
+    part_of: Payment | None = None,
+) -> Payment:
+    """A pending wallet payment of the order for ``hold``, counted as reserved.
+
+    ``part_of``: the payment paying the rest of the instalment this part belongs to.
+    """
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id)
+        .values(reserved_minor=OrderAccount.reserved_minor + hold.amount_minor),
+    )
+    part = payments.new_payment(
+        account,
+        gateway=WALLET,
+        amount_minor=hold.amount_minor,
+        customer_id=account.customer_id,
+        idempotency_key=idempotency_key,
+        return_url=return_url,
+    )
+    part.hold_id = hold.id
+    part.part_of_id = None if part_of is None else part_of.id
+    session.add(part)
+    session.flush()
+    session.refresh(account)
+    app = signals.sender()
+    signals.payment_recorded.send(app, payment=part)
+    signals.wallet_applied.send(app, order=account, payment=part, amount=part.amount)
+    return part
 
 
 def _wallet_account_id(session: Session, part: Payment) -> int:

@@ -25,6 +25,8 @@ from flask_partialpay.models import (
     LedgerAccount,
     OrderAccount,
     Payment,
+    SandboxCharge,
+    SandboxRefund,
     Transfer,
     utcnow,
 )
@@ -178,7 +180,7 @@ def test_the_command_passes_a_clean_ledger_and_says_what_it_read(app: Flask, boo
     assert result.exit_code == 0, result.output
     assert result.output == (
         "Audit passed: no violations in 5 accounts, 14 entries, 7 transfers, 3 holds, "
-        "2 idempotency keys, 1 order, 1 payment.\n"
+        "2 idempotency keys, 1 order, 1 payment, 0 processor charges.\n"
     )
 
 
@@ -570,6 +572,34 @@ EDITS = {
         lambda b: {("refund_total", f"payment {b.payment}"), ("order_paid", f"order {b.order}")},
         "it is failed yet has refunds",
     ),
+    "card payment succeeded without a charge": Edit(
+        lambda b: [
+            sa.update(Payment).where(Payment.id == b.payment).values(gateway="sandbox_card")
+        ],
+        lambda b: {("charge_missing", f"payment {b.payment}")},
+        "the card processor has no charge for it",
+    ),
+    "processor charge the shop never recorded": Edit(
+        lambda b: [
+            sa.insert(SandboxCharge).values(
+                id="ch_lost",
+                payment_public_id="0" * 32,
+                amount_minor=2500,
+                currency="USD",
+                card_last4="4242",
+                status="succeeded",
+                refunded_minor=0,
+            ),
+            sa.insert(SandboxRefund).values(
+                id="re_lost", charge_id="ch_lost", amount_minor=500, idempotency_key="lost"
+            ),
+        ],
+        lambda b: {
+            ("charge_unrecorded", "charge ch_lost"),
+            ("charge_unrecorded", "processor refund re_lost"),
+        },
+        "which has no payment in the shop; run `flask partialpay reconcile`",
+    ),
 }
 
 
@@ -600,7 +630,7 @@ def test_the_command_prints_each_violation_and_exits_1(app: Flask, books: Ledger
         f"order_paid  order {books.order} (reference SHOP-1): it records 80.00 paid but its "
         "succeeded payments add up to 30.00",
         "Audit FAILED: 1 violation in 5 accounts, 14 entries, 7 transfers, 3 holds, "
-        "2 idempotency keys, 1 order, 1 payment.",
+        "2 idempotency keys, 1 order, 1 payment, 0 processor charges.",
     ]
 
 

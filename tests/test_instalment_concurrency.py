@@ -38,7 +38,6 @@ from flask_partialpay.gateways import sandbox_processor as processor
 from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
 from flask_partialpay.models import LedgerAccount, SandboxCharge, Transfer
 from flask_partialpay.money import to_minor
-from flask_partialpay.views.shopper import _charge_if_pending
 from tests.conftest import Shopper, csrf_from
 from tests.test_wallet_checkout_concurrency import (
     SUCCESS_CARD,
@@ -47,7 +46,6 @@ from tests.test_wallet_checkout_concurrency import (
     as_asha,
     asha_id,
     assert_audit_clean,
-    deliver,
     errors_other_than,
     recorded,
     run_together,
@@ -107,17 +105,18 @@ def start(
 
 
 def charge_and_notify(app: Flask, payment_id: int) -> str | None:
-    """The card page's POST with the success card: charge the payment if it is still
-    pending, then deliver the processor's signed notification. The charge's id, or None
-    when the payment had been replaced or cancelled (nothing charged)."""
+    """The card page's POST with the success card: the processor charges the payment
+    unless the shop had it cancelled, and delivers its signed notification. The charge's
+    id, or None when the payment had been replaced or cancelled (nothing charged)."""
     state = partialpay.state()
     payment = state.session.get_one(Payment, payment_id)
-    charge = state.transaction(lambda: _charge_if_pending(payment, SUCCESS_CARD))
-    if charge is None:
+    gateway = state.gateway(CARD)
+    assert isinstance(gateway, SandboxCardGateway)
+    charge = gateway.charge_card(payment, SUCCESS_CARD)
+    if charge.status == processor.CANCELLED:
         return None
-    charge_id = charge.id
-    assert deliver(app, processor.encode(processor.charge_event(charge))) == (200, "ok")
-    return charge_id
+    assert charge.status == processor.SUCCEEDED
+    return charge.id
 
 
 def pay_by_card(app: Flask, customer_id: int, reference: str, amount: Decimal, key: str) -> None:
@@ -244,7 +243,7 @@ def test_two_instalments_charged_at_once_cannot_both_be_taken(app: Flask) -> Non
             lost = payment_row(lost_id)
             assert lost_charge is None, where
             assert (lost.status, lost.failure_message) == ("cancelled", payments.REPLACED), where
-            assert charges_for([lost_id]) == [], where
+            assert [c.status for c in charges_for([lost_id])] == ["cancelled"], where
             seen["replaced"] += 1
         assert_audit_clean()
         finish(app, customer_id, reference, label)
@@ -253,36 +252,38 @@ def test_two_instalments_charged_at_once_cannot_both_be_taken(app: Flask) -> Non
 
 
 # The two ways that race can go, forced one step at a time: Asha started the first $3,000
-# a moment ago and submits its card page while a second $3,000 starts. On the servers the
-# payment's row lock (card page, Pending) decides; without it both would be charged.
+# a moment ago and submits its card page while a second $3,000 starts. The processor's one
+# record per payment decides: the second payment's request to cancel the first, or the
+# first one's charge, whichever comes first; without it both would be charged.
 
 
 def test_a_card_page_submitted_while_a_newer_payment_replaces_it_charges_nothing(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second payment has found the first never charged and is about to cancel it
-    when the first one's card page is submitted: the card page must wait for that and
-    charge nothing, or both $3,000 would be taken."""
+    """The processor has cancelled the first payment for the second, which is about to
+    record itself, when the first one's card page is submitted: the card page must charge
+    nothing, or both $3,000 would be taken."""
     customer_id = asha_id()
     reference = order_after_first_payment(app, customer_id, "replace")
     first = start(app, customer_id, reference, INSTALMENT, "replace:1").payment.id
-    found_uncharged, card_page_submitted = threading.Event(), threading.Event()
-    never_charged = SandboxCardGateway.never_charged
+    cancelled_first, card_page_done = threading.Event(), threading.Event()
+    cancel = SandboxCardGateway.cancel
 
-    def never_charged_then_wait(gateway: SandboxCardGateway, payment: Payment) -> bool:
-        uncharged = never_charged(gateway, payment)
+    def cancel_then_wait(gateway: SandboxCardGateway, payment: Payment) -> bool:
+        uncharged = cancel(gateway, payment)
         if threading.current_thread() is not threading.main_thread():
-            found_uncharged.set()
-            assert card_page_submitted.wait(timeout=30)
-            time.sleep(0.3)  # the card page runs up to the payment's row lock meanwhile
+            cancelled_first.set()
+            assert card_page_done.wait(timeout=30)
         return uncharged
 
-    monkeypatch.setattr(SandboxCardGateway, "never_charged", never_charged_then_wait)
+    monkeypatch.setattr(SandboxCardGateway, "cancel", cancel_then_wait)
 
     def submit_card_page() -> str | None:
-        assert found_uncharged.wait(timeout=30)
-        card_page_submitted.set()
-        return charge_and_notify(app, first)
+        assert cancelled_first.wait(timeout=30)
+        try:
+            return charge_and_notify(app, first)
+        finally:
+            card_page_done.set()
 
     second, card_page = run_together(
         app,
@@ -292,8 +293,9 @@ def test_a_card_page_submitted_while_a_newer_payment_replaces_it_charges_nothing
     assert second.error is None and card_page.error is None, (second, card_page)
     assert card_page.value is None, "the replaced payment was charged"
     replaced = payment_row(first)
-    assert (replaced.status, replaced.failure_message) == ("cancelled", payments.REPLACED)
-    assert charges_for([first]) == []
+    assert replaced.status == "cancelled"
+    assert replaced.failure_message in (payments.REPLACED, payments.CANCELLED_AT_PROCESSOR)
+    assert [c.status for c in charges_for([first])] == ["cancelled"]
     newer = second.value.payment.id
     assert payment_row(newer).status == "pending"
     assert charge_and_notify(app, newer) is not None

@@ -4,6 +4,23 @@ A gateway starts a payment (the result is known at once, or the shopper is sent 
 page), reports the outcome later through a signed callback that :mod:`..payments`
 applies, and refunds where it can. The extension never asks a gateway whether a payment
 succeeded from the shopper's browser: only the callback (or a manager) decides.
+
+A gateway stands for a processor across a network. The extension calls it only outside
+its database transactions (:mod:`..gateway_calls`): before one, or after it committed,
+never while it holds row locks, and never again because a transaction was retried. Each
+call carries a key derived from the payment (its ``public_id``) or the refund (its
+idempotency key), so that a call repeated after a timeout or a crash begins one payment
+and refunds once.
+
+Beyond the protocol, a gateway may offer (the extension looks for them):
+
+* ``cancel(payment) -> bool``: make sure the processor never charges a payment the
+  shopper abandoned; True if it never will. Such a payment may then be replaced by a new
+  one. Without it, an abandoned payment counts as under way until it fails.
+* ``reconcile_events(*, since) -> Iterable[GatewayEvent]``: every event the processor
+  has about payments and refunds since then, for ``flask partialpay reconcile``.
+* ``refund_made(idempotency_key) -> str | None``: the processor's id of a refund asked
+  under that key, if it made it (reconcile finishes refunds whose answer was lost).
 """
 
 from __future__ import annotations
@@ -18,7 +35,7 @@ from ..errors import PaymentError
 if TYPE_CHECKING:
     from ..models import Payment
 
-EventKind = Literal["payment.succeeded", "payment.failed", "refund.succeeded"]
+EventKind = Literal["payment.succeeded", "payment.failed", "payment.cancelled", "refund.succeeded"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,8 @@ class GatewayEvent:
     currency: str
     gateway_reference: str
     message: str | None = None
+    #: For a refund the shop asked for: the idempotency key it asked with.
+    refund_key: str | None = None
 
 
 @runtime_checkable
@@ -58,7 +77,11 @@ class Gateway(Protocol):
         """The method's name as the shopper sees it, in their language."""
 
     def start(self, payment: Payment) -> StartOutcome:
-        """Begin ``payment`` (already stored as pending) and say where the shopper goes."""
+        """Begin ``payment`` (already committed as pending) and say where the shopper goes.
+
+        Called outside any transaction, and again when the shopper's request is replayed:
+        key the processor's request by ``payment.public_id``, so it begins one payment.
+        """
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Verify a notification and translate it; raise SignatureError if forged.
@@ -69,7 +92,10 @@ class Gateway(Protocol):
     def refund(self, payment: Payment, amount: Decimal, *, idempotency_key: str) -> str:
         """Return ``amount`` of ``payment`` to the payer; give the gateway's refund id.
 
-        Called with the same ``idempotency_key`` again, it must not refund twice.
+        Called outside any transaction, after the shop recorded the refund as requested.
+        Called with the same ``idempotency_key`` again, it must not refund twice. Raise
+        :class:`..errors.RefundNotPossible` (or another :class:`..errors.PaymentError`)
+        when the processor refuses: the shop then takes the refund back.
         """
 
 

@@ -1,10 +1,12 @@
 """A pretend card processor for development and tests: the far side of the sandbox gateway.
 
-It keeps its own records (``partialpay_sandbox_*`` tables), decides by test card number,
-and tells the shop what happened the way a real processor does: a JSON event, signed with
-HMAC-SHA256, posted to the shop's callback. Delivery happens in-process through the very
-function behind the HTTP callback route, so signature checks and duplicate handling are
-exercised on every sandbox payment.
+It keeps its own records (``partialpay_sandbox_*`` tables) and its own transactions,
+never one of the shop's: it stands for a system on the other side of a network. It decides
+by test card number, and tells the shop what happened the way a real processor does: a
+JSON event, signed with HMAC-SHA256, posted to the shop's callback. Each event is written
+in the transaction that made the charge or refund, and delivered again with growing delays
+until the shop answers 2xx (see :mod:`.sandbox_delivery`), so the shop's handler must
+stay idempotent, and a charge is never lost because the shop crashed while recording it.
 
 Test cards (any future expiry date, any 3-digit CVC):
 
@@ -22,23 +24,33 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import setting
-from ..errors import ConfigurationError, PartialPayError, RefundNotPossible, SignatureError
+from ..errors import (
+    ConfigurationError,
+    IdempotencyConflict,
+    PartialPayError,
+    RefundNotPossible,
+    SignatureError,
+)
 from ..markers import N_
-from ..models import SandboxCharge, SandboxRefund
-from ..transactions import update_rows
+from ..models import SandboxCharge, SandboxNotification, SandboxRefund, utcnow
+from ..transactions import insert_or_winner, update_rows
 
 # Header names are compared in lower case, as HTTP treats them.
 SIGNATURE_HEADER = "partialpay-signature"
+# What became of a payment at the processor: one record per payment.
+SUCCEEDED = "succeeded"
+DECLINED = "declined"
+CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -89,66 +101,111 @@ def charge(
     currency: str,
     card_number: str,
 ) -> SandboxCharge:
-    """Charge a test card once per payment; a repeated submission returns the first charge."""
+    """Charge a test card once per payment, and owe the shop a notification of it.
+
+    A repeated submission returns the first charge; a payment the shop cancelled first
+    returns that cancellation and is never charged. Runs in the processor's own
+    transaction, never in one of the shop's.
+    """
     behaviour = TEST_CARDS.get(card_number, UNKNOWN_CARD)
-    record = SandboxCharge(
-        id="ch_" + secrets.token_hex(12),
-        payment_public_id=payment_public_id,
-        amount_minor=amount_minor,
-        currency=currency,
-        card_last4=card_number[-4:],
-        status="succeeded" if behaviour.succeeds else "declined",
-        decline_message=behaviour.decline_message,
+    record, created = _claim(
+        session,
+        SandboxCharge(
+            id="ch_" + secrets.token_hex(12),
+            payment_public_id=payment_public_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            card_last4=card_number[-4:],
+            status=SUCCEEDED if behaviour.succeeds else DECLINED,
+            decline_message=behaviour.decline_message,
+        ),
     )
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        existing = session.scalars(
-            select(SandboxCharge).where(SandboxCharge.payment_public_id == payment_public_id)
-        ).one()
-        return existing
+    if created:
+        _owe(session, charge_event(record))
     return record
+
+
+def cancel(
+    session: Session, *, payment_public_id: str, amount_minor: int, currency: str
+) -> SandboxCharge:
+    """Make sure a payment is never charged; the charge or cancellation that stands.
+
+    The shop asks before it replaces a payment the shopper abandoned. Whichever comes
+    first, this or the shopper's card, stands: a card page submitted afterwards finds the
+    payment cancelled, and a cancellation asked after the charge finds the charge.
+    """
+    record, created = _claim(
+        session,
+        SandboxCharge(
+            id="ca_" + secrets.token_hex(12),
+            payment_public_id=payment_public_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            card_last4="",
+            status=CANCELLED,
+        ),
+    )
+    if created:
+        _owe(session, charge_event(record))
+    return record
+
+
+def _claim(session: Session, record: SandboxCharge) -> tuple[SandboxCharge, bool]:
+    # One record per payment: the unique key decides between a charge and a cancellation.
+    return insert_or_winner(
+        session,
+        record,
+        select(SandboxCharge).where(SandboxCharge.payment_public_id == record.payment_public_id),
+    )
 
 
 def refund(
     session: Session, *, charge_id: str, amount_minor: int, idempotency_key: str
 ) -> SandboxRefund:
     """Refund part or all of a charge; the same key never refunds twice."""
-    existing = session.scalars(
-        select(SandboxRefund).where(SandboxRefund.idempotency_key == idempotency_key)
-    ).one_or_none()
-    if existing is not None:
-        return existing
+    record, created = insert_or_winner(
+        session,
+        SandboxRefund(
+            id="re_" + secrets.token_hex(12),
+            charge_id=charge_id,
+            amount_minor=amount_minor,
+            idempotency_key=idempotency_key,
+        ),
+        select(SandboxRefund).where(SandboxRefund.idempotency_key == idempotency_key),
+    )
+    if not created:
+        if (record.charge_id, record.amount_minor) != (charge_id, amount_minor):
+            raise IdempotencyConflict()
+        return record
     # The conditional update is the guard: it cannot take the refunds past the charge.
     moved = update_rows(
         session,
         update(SandboxCharge)
         .where(
             SandboxCharge.id == charge_id,
-            SandboxCharge.status == "succeeded",
+            SandboxCharge.status == SUCCEEDED,
             SandboxCharge.refunded_minor + amount_minor <= SandboxCharge.amount_minor,
         )
         .values(refunded_minor=SandboxCharge.refunded_minor + amount_minor),
     )
     if moved != 1:
         raise RefundNotPossible(amount=str(amount_minor))
-    record = SandboxRefund(
-        id="re_" + secrets.token_hex(12),
-        charge_id=charge_id,
-        amount_minor=amount_minor,
-        idempotency_key=idempotency_key,
-    )
-    session.add(record)
-    session.flush()
+    charged = session.get_one(SandboxCharge, charge_id)
+    _owe(session, refund_event(record, charged))
     return record
 
 
+_EVENT_TYPES = {
+    SUCCEEDED: "charge.succeeded",
+    DECLINED: "charge.failed",
+    CANCELLED: "charge.cancelled",
+}
+
+
 def charge_event(record: SandboxCharge) -> dict[str, Any]:
-    succeeded = record.status == "succeeded"
     return {
         "id": f"evt_{record.id}_{record.status}",
-        "type": "charge.succeeded" if succeeded else "charge.failed",
+        "type": _EVENT_TYPES[record.status],
         "created": int(record.created_at.timestamp()),
         "data": {
             "charge": record.id,
@@ -171,8 +228,119 @@ def refund_event(record: SandboxRefund, charge_record: SandboxCharge) -> dict[st
             "payment": charge_record.payment_public_id,
             "amount": record.amount_minor,
             "currency": charge_record.currency,
+            # The key the shop asked for the refund with, so it can match its own record.
+            "idempotency_key": record.idempotency_key,
         },
     }
+
+
+def events(session: Session, *, since: datetime) -> Iterator[dict[str, Any]]:
+    """Every event about charges and refunds made since ``since``, charges first.
+
+    What ``flask partialpay reconcile`` compares with the shop's payments: the same events,
+    with the same ids, as the notifications, so what the shop applied already is a no-op.
+    """
+    charges = session.scalars(
+        select(SandboxCharge)
+        .where(SandboxCharge.created_at >= since)
+        .order_by(SandboxCharge.created_at, SandboxCharge.id)
+    )
+    for record in charges:
+        yield charge_event(record)
+    refunds = session.execute(
+        select(SandboxRefund, SandboxCharge)
+        .join(SandboxCharge, SandboxCharge.id == SandboxRefund.charge_id)
+        .where(SandboxRefund.created_at >= since)
+        .order_by(SandboxRefund.created_at, SandboxRefund.id)
+    )
+    for refund_record, charge_record in refunds:
+        yield refund_event(refund_record, charge_record)
+
+
+def charge_for(session: Session, payment_public_id: str) -> SandboxCharge | None:
+    return session.scalars(
+        select(SandboxCharge).where(SandboxCharge.payment_public_id == payment_public_id)
+    ).one_or_none()
+
+
+def notification_for(session: Session, event_id: str) -> int | None:
+    """The id of the notification of ``event_id``, while it is still owed to the shop."""
+    return session.scalar(
+        select(SandboxNotification.id).where(
+            SandboxNotification.event_id == event_id,
+            SandboxNotification.delivered_at.is_(None),
+        )
+    )
+
+
+def refund_by_key(session: Session, idempotency_key: str) -> SandboxRefund | None:
+    return session.scalars(
+        select(SandboxRefund).where(SandboxRefund.idempotency_key == idempotency_key)
+    ).one_or_none()
+
+
+# -- notifications ----------------------------------------------------------------------
+
+# After a failed delivery the next one waits this long, then twice as long each time, up
+# to the cap; after GIVE_UP_AFTER the processor stops (as real processors stop after about
+# three days), and reconcile finds what the notification carried.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=6)
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+def _owe(session: Session, event: Mapping[str, Any]) -> SandboxNotification:
+    notification = SandboxNotification(
+        event_id=str(event["id"]),
+        body=json.dumps(event, sort_keys=True, separators=(",", ":")),
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    session.add(notification)
+    session.flush()
+    return notification
+
+
+def due_notifications(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Ids of the notifications to deliver now, oldest first."""
+    return list(
+        session.scalars(
+            select(SandboxNotification.id)
+            .where(
+                SandboxNotification.delivered_at.is_(None),
+                SandboxNotification.gave_up_at.is_(None),
+                SandboxNotification.next_attempt_at <= now,
+            )
+            .order_by(SandboxNotification.next_attempt_at, SandboxNotification.id)
+            .limit(limit)
+        )
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed delivery (1 min, 2, 4, ... 6 h)."""
+    return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+def record_delivery(
+    session: Session, notification_id: int, *, status: int, answer: str, now: datetime
+) -> SandboxNotification:
+    """Note the shop's answer: 2xx is the end of it; anything else is tried again later."""
+    notification = session.get_one(
+        SandboxNotification, notification_id, with_for_update=True, populate_existing=True
+    )
+    if notification.delivered_at is not None:
+        return notification  # acknowledged by a delivery that ran at the same time
+    notification.attempts += 1
+    notification.last_answer = f"{status} {answer}"[:255]
+    if 200 <= status < 300:
+        notification.delivered_at = now
+    elif now - notification.created_at >= GIVE_UP_AFTER:
+        notification.gave_up_at = now
+    else:
+        notification.next_attempt_at = now + retry_delay(notification.attempts)
+    session.flush()
+    return notification
 
 
 def signing_secret() -> bytes:

@@ -1,10 +1,11 @@
 """The "Wallet" gateway: pay an order (or what is left of it) from the wallet balance.
 
-The money leaves the wallet in the transaction that starts the payment, guarded by the
+The money leaves the wallet in the transaction that records the payment, guarded by the
 spendable balance and the wallet's lock, so the payment succeeds at once or is refused
-and nothing is recorded. Refunds go back to the same wallet. The wallet part applied at
-checkout ("Via wallet") is a payment of this gateway too, but it is held rather than
-taken: see :mod:`..wallet_parts`.
+and nothing is recorded. It is the shop's own ledger, not a processor: unlike the other
+gateways it works inside the extension's transactions. Refunds go back to the same
+wallet. The wallet part applied at checkout ("Via wallet") is a payment of this gateway
+too, but it is held rather than taken: see :mod:`..wallet_parts`.
 """
 
 from __future__ import annotations
@@ -44,10 +45,19 @@ class WalletGateway(NoCallbacks):
         return gettext("Wallet")
 
     def start(self, payment: Payment) -> StartOutcome:
+        # The money moved in the transaction that recorded the payment (see take()).
+        return StartOutcome(redirect_url=payment.return_url, settled=True)
+
+    def take(self, payment: Payment) -> None:
+        """Take ``payment`` from the wallet, in the transaction that records it.
+
+        The wallet is the shop's own ledger, not a processor across a network, so this
+        (and :meth:`refund`) runs inside the transaction, where a refused debit refuses
+        the whole payment.
+        """
         if payment.order.purpose != "order":
             raise PaymentError(N_("Wallet credit cannot be bought with wallet credit."))
-        # Keyed by the payment: starting the same payment again (a replayed form) finds
-        # the debit already made and takes nothing more.
+        # Keyed by the payment: taking the same payment again finds the debit made.
         wallets.debit(
             self._session(),
             payment.customer_id,
@@ -58,7 +68,6 @@ class WalletGateway(NoCallbacks):
             memo=FULL_MEMO,
             reference=payment.order.reference,
         )
-        return StartOutcome(redirect_url=payment.return_url, settled=True)
 
     def refund(self, payment: Payment, amount: Decimal, *, idempotency_key: str) -> str:
         transfer = wallets.credit(

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from .. import payments
+from .. import gateway_calls, payments
 from ..config import setting
 from ..errors import PartialPayError
 from ..extension import PartialPay
@@ -136,20 +136,25 @@ def refund_payment(public_id: str) -> Response:
                 flash(str(message), "error")
         return _back()
     state = PartialPay.state()
-    amount = form.amount.amount
     try:
-        state.transaction(
-            lambda: payments.refund(
-                state.session,
-                payment,
-                state.gateway(payment.gateway),
-                amount=amount,
-                idempotency_key=str(form.idempotency_key.data),
-                requested_by=current_user.get_id(),
-            )
+        made = gateway_calls.refund(
+            state,
+            payment,
+            form.amount.amount,
+            idempotency_key=str(form.idempotency_key.data),
+            requested_by=current_user.get_id(),
         )
     except PartialPayError as error:
         flash(translate_error(error), "error")
     else:
-        flash(gettext("Refund sent."), "success")
+        if made.status == payments.REFUND_REQUESTED:
+            flash(
+                gettext(
+                    "Refund requested, but the payment processor has not confirmed it yet. "
+                    "It is counted as refunded and is confirmed at the next reconciliation."
+                ),
+                "success",
+            )
+        else:
+            flash(gettext("Refund sent."), "success")
     return _back()

@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-
 from flask import Blueprint, request
 
-from .. import payments
-from ..errors import OutOfOrder, PartialPayError, SignatureError, UnknownGateway
-from ..extension import PartialPay
+from ..notifications import receive
 
-log = logging.getLogger(__name__)
 callbacks_blueprint = Blueprint("partialpay_callbacks", __name__)
-
-
-def receive_callback(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> tuple[str, int]:
-    """Verify and apply one notification; the answer tells the gateway whether to retry.
-
-    200: applied, or a repeat of one already applied (do not send again).
-    400: forged, tampered or expired signature (do not send again).
-    404: no such gateway.
-    409: arrived before the notification it follows (send again later).
-    422: signed, but does not fit the payment (a gateway bug; logged for a person).
-    """
-    state = PartialPay.state()
-    try:
-        gateway = state.gateway(gateway_name)
-        event = gateway.parse_callback(body, headers)
-    except UnknownGateway:
-        return "unknown gateway", 404
-    except SignatureError as error:
-        log.warning("refused %s callback: %s", gateway_name, error)
-        return "bad signature", 400
-    try:
-        applied = state.transaction(lambda: payments.apply_event(state.session, gateway, event))
-    except OutOfOrder:
-        return "out of order, send again later", 409
-    except PartialPayError as error:
-        log.error("could not apply %s event %s: %s", gateway_name, event.event_id, error)
-        return "event does not fit the payment", 422
-    return ("ok" if applied else "duplicate"), 200
 
 
 @callbacks_blueprint.post("/<gateway_name>/callback")
 def gateway_callback(gateway_name: str) -> tuple[str, int]:
     headers = {name.lower(): value for name, value in request.headers.items()}
-    return receive_callback(gateway_name, request.get_data(), headers)
+    return receive(gateway_name, request.get_data(), headers)

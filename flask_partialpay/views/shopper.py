@@ -8,11 +8,12 @@ from werkzeug.wrappers import Response
 from ..extension import PartialPay
 from ..forms import SandboxCardForm
 from ..gateways import sandbox_processor as processor
+from ..gateways.sandbox_card import NAME as SANDBOX
+from ..gateways.sandbox_card import SandboxCardGateway
 from ..i18n import gettext
 from ..models import Payment, SandboxCharge
-from ..payments import PENDING, SUCCEEDED, lock_payment
+from ..payments import PENDING, SUCCEEDED
 from .access import own_payment_or_404
-from .callbacks import receive_callback
 
 shopper_blueprint = Blueprint(
     "partialpay",
@@ -27,26 +28,20 @@ shopper_blueprint = Blueprint(
 def sandbox_card(public_id: str) -> str | Response:
     """The sandbox processor's hosted card page."""
     payment = own_payment_or_404(public_id)
-    if payment.gateway != "sandbox_card":
+    if payment.gateway != SANDBOX:
         abort(404)
     if payment.status != PENDING:
         return redirect(payment.return_url)
     form = SandboxCardForm()
     if form.validate_on_submit():
         state = PartialPay.state()
-        charge = state.transaction(lambda: _charge_if_pending(payment, form.card_digits))
-        if charge is None:
-            flash(gettext("This payment was replaced or cancelled; nothing was charged."), "error")
-            return redirect(payment.return_url)
-        # The processor tells the shop the way a real one does: a signed notification.
-        body, headers = processor.encode(processor.charge_event(charge))
-        receive_callback("sandbox_card", body, headers)
+        gateway = state.gateway(SANDBOX)
+        assert isinstance(gateway, SandboxCardGateway)
+        # The processor charges in a transaction of its own (the shop holds no lock on the
+        # payment meanwhile) and tells the shop with a signed notification.
+        charge = gateway.charge_card(payment, form.card_digits)
         state.session.refresh(payment)
-        if payment.status == SUCCEEDED:
-            flash(gettext("Payment received. Thank you!"), "success")
-        else:
-            reason = gettext(payment.failure_message) if payment.failure_message else ""
-            flash(gettext("The payment did not go through: %(reason)s", reason=reason), "error")
+        flash(*_outcome(payment, charge))
         return redirect(payment.return_url)
     return render_template(
         "partialpay/sandbox_card.html",
@@ -56,23 +51,23 @@ def sandbox_card(public_id: str) -> str | Response:
     )
 
 
-def _charge_if_pending(payment: Payment, card_digits: str) -> SandboxCharge | None:
-    """Charge the card for ``payment`` only if it is still pending, under its row lock.
-
-    A newer payment may replace one whose card was never charged (see
-    :class:`..payments.Pending`): the lock makes the two exclude each other.
-    """
-    session = PartialPay.state().session
-    current = lock_payment(session, payment.id)
-    if current.status != PENDING:
-        return None
-    return processor.charge(
-        session,
-        payment_public_id=current.public_id,
-        amount_minor=current.amount_minor,
-        currency=current.currency,
-        card_number=card_digits,
-    )
+def _outcome(payment: Payment, charge: SandboxCharge) -> tuple[str, str]:
+    """What to tell the shopper about their money, and the message's category."""
+    if charge.status == processor.CANCELLED:
+        return gettext("This payment was replaced or cancelled; nothing was charged."), "error"
+    if payment.status == SUCCEEDED:
+        return gettext("Payment received. Thank you!"), "success"
+    if charge.status == processor.SUCCEEDED:
+        # Charged, but the shop has not recorded it yet (the notification is retried).
+        return (
+            gettext(
+                "Your card was charged. The shop is confirming the payment; this page will "
+                "show it as paid shortly."
+            ),
+            "success",
+        )
+    reason = gettext(payment.failure_message or charge.decline_message or "")
+    return gettext("The payment did not go through: %(reason)s", reason=reason), "error"
 
 
 @shopper_blueprint.get("/payments/<public_id>")

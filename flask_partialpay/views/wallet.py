@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from .. import ledger, payments, topups
+from .. import gateway_calls, ledger, payments, topups
 from ..errors import (
     AmountNotAllowed,
     InvalidAmount,
@@ -234,7 +234,7 @@ def _top_up(form: TopUpForm, customer_id: str) -> Response | None:
         )
 
     try:
-        started = state.transaction(work)
+        started = gateway_calls.begin(state, state.transaction(work))
     except (InvalidAmount, AmountNotAllowed) as error:
         form.amount.errors.append(translate_error(error))
         return None
