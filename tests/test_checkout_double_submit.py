@@ -26,7 +26,7 @@ from example_shop import partialpay
 from example_shop.models import Order, User, db
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.models import Hold
+from flask_partialpay.models import Hold, SandboxCharge
 from tests.conftest import Shopper, csrf_from, form_value
 from tests.test_wallet_checkout_concurrency import run_together
 
@@ -67,8 +67,10 @@ def fill_cart_with_wallet(shopper: Shopper) -> dict[str, str]:
     }
 
 
-def submit_at_once(app: Flask, shopper: Shopper, form: dict[str, str], times: int) -> list[Any]:
-    """POST the checkout form ``times`` times in parallel from the shopper's browser."""
+def submit_at_once(
+    app: Flask, shopper: Shopper, form: dict[str, str], times: int, url: str = "/checkout"
+) -> list[Any]:
+    """POST ``form`` to ``url`` ``times`` times in parallel from the shopper's browser."""
     cookie = shopper.client.get_cookie("session")
     assert cookie is not None
     clients = []
@@ -77,7 +79,7 @@ def submit_at_once(app: Flask, shopper: Shopper, form: dict[str, str], times: in
         client.set_cookie("session", cookie.value)
         clients.append(client)
     outcomes = run_together(
-        app, [lambda client=client: client.post("/checkout", data=form) for client in clients]
+        app, [lambda client=client: client.post(url, data=form) for client in clients]
     )
     failures = [o.trace for o in outcomes if o.error is not None]
     if failures:
@@ -147,4 +149,32 @@ def test_a_checkout_submitted_at_once_charges_the_card_the_total_less_the_wallet
             ("sandbox_card", "succeeded"),
             ("wallet", "succeeded"),
         ]
+    assert audit(db.session) == []
+
+
+@pytest.mark.parametrize("submissions", [2, 5])
+def test_a_card_page_submitted_at_once_charges_once_and_tells_each_the_same(
+    app: Flask, shopper: Shopper, submissions: int
+) -> None:
+    """A double click on "Pay": each submission loses or wins the processor's one record per
+    payment, and the losers read the winner's charge (on MariaDB, from a fresh snapshot)."""
+    for _round in range(3):
+        shopper.add_to_cart("kurta")
+        card_url = shopper.checkout("sandbox_card").location
+        page = shopper.get(card_url).get_data(as_text=True)
+        form = {
+            "csrf_token": csrf_from(page),
+            "card_number": SUCCESS_CARD,
+            "expiry": "12/39",
+            "cvc": "123",
+        }
+        responses = submit_at_once(app, shopper, form, submissions, url=card_url)
+        newest = max(db.session.scalars(sa.select(Order.id))) + 1000
+        assert {(r.status_code, r.location) for r in responses} == {(302, f"/orders/{newest}")}
+        db.session.expire_all()
+        charges = db.session.scalars(sa.select(SandboxCharge)).all()
+        payments = db.session.scalars(sa.select(Payment)).all()
+        assert len(charges) == len(payments) == _round + 1
+        assert {c.status for c in charges} == {"succeeded"}
+        assert {p.status for p in payments} == {"succeeded"}
     assert audit(db.session) == []
