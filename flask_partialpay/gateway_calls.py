@@ -55,17 +55,27 @@ def _outside_transaction(what: str) -> None:
 def begin(state: PartialPayState, started: payments.Started) -> payments.Started:
     """Ask the payment's gateway to begin it, after the commit; where the shopper goes.
 
-    If the processor cannot be reached, :class:`ProcessorUnavailable` says so: the payment
-    stays pending without a charge, and the shopper's next attempt replaces it.
+    If the processor cannot be reached, the payment is cancelled (nothing was charged: the
+    shopper never reached the processor's page) and :class:`ProcessorUnavailable` says so.
     """
     _outside_transaction("gateway_calls.begin")
-    gateway = state.gateway(started.payment.gateway)
+    payment = started.payment
+    gateway = state.gateway(payment.gateway)
     try:
-        outcome = gateway.start(started.payment)
+        outcome = gateway.start(payment)
     except PartialPayError:
         raise
     except Exception as error:
-        log.exception("gateway %s did not begin payment %s", gateway.name, started.payment)
+        log.exception("gateway %s did not begin payment %s", gateway.name, payment.public_id)
+        payment_id = payment.id
+        state.transaction(
+            lambda: payments.fail(
+                state.session,
+                payments.lock_payment(state.session, payment_id),
+                to_state=payments.CANCELLED,
+                reason=payments.PROCESSOR_UNREACHABLE,
+            )
+        )
         raise ProcessorUnavailable() from error
     return replace(started, redirect_url=outcome.redirect_url)
 

@@ -483,7 +483,7 @@ def fail(
             wallet_parts.on_dropped(session, payment, reason)
         else:
             wallet_parts.drop_parts_of(session, payment)
-            if reason not in (REPLACED, CANCELLED_AT_PROCESSOR):
+            if reason not in _WALLET_PARTS_WAIT:
                 wallet_parts.on_other_payment_failed(session, payment.order)
     return changed
 
@@ -491,6 +491,11 @@ def fail(
 # Why a pending card payment stopped: its processor cancelled it at the shop's request
 # (the notification of a replacement, or of a replacement whose new payment was refused).
 CANCELLED_AT_PROCESSOR = N_("cancelled before it was charged")
+# Why a card payment stopped before it began: its processor could not be reached.
+PROCESSOR_UNREACHABLE = N_("the payment service could not be reached")
+# A payment stopped for one of these reasons is followed by another attempt: the order's
+# wallet parts stay held for it (or lapse), rather than go back at once.
+_WALLET_PARTS_WAIT = (REPLACED, CANCELLED_AT_PROCESSOR, PROCESSOR_UNREACHABLE)
 
 
 def apply_event(session: Session, gateway: Gateway, event: GatewayEvent) -> bool:

@@ -26,6 +26,7 @@ from flask_partialpay import (
     signals,
 )
 from flask_partialpay.config import SETTINGS, setting
+from flask_partialpay.errors import ProcessorUnavailable
 from flask_partialpay.gateways.base import StartOutcome
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -161,7 +162,7 @@ class FailingGateway:
         raise RuntimeError("gateway unreachable")
 
 
-def test_a_rejected_operation_changes_nothing(
+def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
     app: Flask, without_loader: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flask_login import login_user
@@ -175,10 +176,17 @@ def test_a_rejected_operation_changes_nothing(
     monkeypatch.setitem(PartialPay.state().gateways, "sandbox_card", FailingGateway())
     with app.test_request_context():
         login_user(asha)
-        with pytest.raises(RuntimeError, match="gateway unreachable"):
+        with pytest.raises(ProcessorUnavailable):
             partialpay.pay("A-2", gateway="sandbox_card", return_url="/", idempotency_key="k" * 20)
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0
+    # The attempt is on record, cancelled; the order is due in full; no money moved.
+    [payment] = db.session.scalars(sa.select(Payment)).all()
+    assert (payment.status, payment.failure_message) == (
+        "cancelled",
+        "the payment service could not be reached",
+    )
+    account = partialpay.account("A-2")
+    assert account is not None and (account.paid, account.due) == (Decimal(0), Decimal(10))
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "orders/1"])
