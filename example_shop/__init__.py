@@ -150,6 +150,5 @@ def show_wallet_part(app: Flask, order: Any, **extra: Any) -> None:
     to the balance (the card failed, the hold lapsed, the order was cancelled unpaid), and
     back when it was taken again after a lapse (the card was recorded late)."""
     shop_order = order_by_number(order.reference)
-    via_wallet = partialpay.via_wallet(order.reference)
-    if shop_order is not None and via_wallet is not None and not shop_order.is_offer:
-        shop_order.wallet_minor = to_minor(via_wallet, shop_order.currency)
+    if shop_order is not None and not shop_order.is_offer:
+        shop_order.wallet_minor = to_minor(partialpay.via_wallet(order), shop_order.currency)

@@ -423,7 +423,7 @@ class PartialPay(OfferMethods):
             if (expected is not None and applied != expected) or applied <= 0:
                 # Perhaps a second submission of this checkout held the balance a moment
                 # ago (so it looks spent): its hold is this checkout's.
-                twin = wallet_parts.checkout_hold(state.session, checkout_key)
+                twin = wallet_parts.checkout_hold(state.session, checkout_key, lock=True)
                 if twin is not None:
                     return twin.amount
             if expected is not None and applied != expected:
@@ -536,19 +536,16 @@ class PartialPay(OfferMethods):
             .one_or_none()
         )
 
-    def via_wallet(self, reference: str) -> Decimal | None:
+    def via_wallet(self, order: OrderAccount) -> Decimal:
         """The order's "Via wallet" part now: held for it at checkout, or taken for it.
 
         It drops to zero when the part goes back to the wallet (the card failed, the hold
-        lapsed) and comes back if it is taken again; None for an order never placed here.
-        Hosts that show the line on their order page read it here, from the
-        ``wallet_applied``, ``wallet_captured`` and ``wallet_released`` signals.
+        lapsed) and comes back if it is taken again. Hosts that show the line on their
+        order page read it here, for instance from the ``wallet_applied``,
+        ``wallet_captured`` and ``wallet_released`` signals (their ``order``).
         """
-        account = self.account(reference)
-        if account is None:
-            return None
         return from_minor(
-            wallet_parts.via_wallet_minor(self.state().session, account), account.currency
+            wallet_parts.via_wallet_minor(self.state().session, order), order.currency
         )
 
     def payments_for(self, reference: str) -> list[Payment]:

@@ -45,17 +45,18 @@ def _checkout_key(checkout_key: str) -> str:
     return f"checkout-hold:{checkout_key}"
 
 
-def checkout_hold(session: Session, checkout_key: str) -> Hold | None:
+def checkout_hold(session: Session, checkout_key: str, *, lock: bool = False) -> Hold | None:
     """The hold placed for this checkout, if any.
 
-    Locking reads: they see a hold a second submission of the checkout committed a moment
-    ago, where MariaDB's REPEATABLE READ would serve a plain read from an older snapshot.
+    ``lock``: a locking read, which sees a hold a second submission of the checkout
+    committed a moment ago where MariaDB's REPEATABLE READ would serve a plain read from an
+    older snapshot. Only where nothing is inserted afterwards: on a key not there, MariaDB
+    locks the gap, and two transactions that both insert into it would deadlock.
     """
-    hold_id = session.scalar(
-        select(IdempotencyRecord.hold_id)
-        .where(IdempotencyRecord.key == _checkout_key(checkout_key))
-        .with_for_update(read=True)
+    query = select(IdempotencyRecord.hold_id).where(
+        IdempotencyRecord.key == _checkout_key(checkout_key)
     )
+    hold_id = session.scalar(query.with_for_update(read=True) if lock else query)
     if hold_id is None:
         return None
     return session.get(Hold, hold_id, with_for_update={"read": True}, populate_existing=True)
