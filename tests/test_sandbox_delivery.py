@@ -73,6 +73,11 @@ def pay_while_the_shop_is_down(shopper: Shopper, shop: Shop) -> Payment:
     assert "Your card was charged. The shop is confirming the payment" in page
     payment = db.session.scalars(sa.select(Payment)).one()
     assert payment.status == "pending"
+    # Back on the card page: no second card form for a payment the processor charged.
+    again = shopper.get(card_url)
+    assert again.status_code == 302 and again.location == answer.location
+    page = shopper.get(again.location).get_data(as_text=True)
+    assert "Your card was charged. The shop is confirming the payment" in page
     return payment
 
 

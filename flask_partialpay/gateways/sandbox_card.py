@@ -83,6 +83,13 @@ class SandboxCardGateway:
         )
         return record.status != processor.SUCCEEDED
 
+    def charge_of(self, payment: Payment) -> SandboxCharge | None:
+        """What the processor did with ``payment`` so far: its charge or cancellation."""
+        delivery.outside_shop_transaction()
+        record = processor.charge_for(self._session(), payment.public_id)
+        self._session().commit()
+        return record
+
     def charge_card(self, payment: Payment, card_number: str) -> SandboxCharge:
         """The card page's submission: charge at the processor, then notify the shop.
 

@@ -32,11 +32,16 @@ def sandbox_card(public_id: str) -> str | Response:
         abort(404)
     if payment.status != PENDING:
         return redirect(payment.return_url)
+    state = PartialPay.state()
+    gateway = state.gateway(SANDBOX)
+    assert isinstance(gateway, SandboxCardGateway)
+    earlier = gateway.charge_of(payment)
+    if earlier is not None:
+        # Paid (or cancelled) here already, and the shop not told yet: no second form.
+        flash(*_outcome(payment, earlier))
+        return redirect(payment.return_url)
     form = SandboxCardForm()
     if form.validate_on_submit():
-        state = PartialPay.state()
-        gateway = state.gateway(SANDBOX)
-        assert isinstance(gateway, SandboxCardGateway)
         # The processor charges in a transaction of its own (the shop holds no lock on the
         # payment meanwhile) and tells the shop with a signed notification.
         charge = gateway.charge_card(payment, form.card_digits)
