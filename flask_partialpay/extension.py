@@ -32,12 +32,13 @@ from .gateways.sandbox_card import SandboxCardGateway
 from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .markers import N_
-from .models import OrderAccount, PartialPayModel, Payment
+from .models import RETURN_URL_LENGTH, OrderAccount, PartialPayModel, Payment
 from .money import from_minor, to_minor
 from .offer_api import OfferMethods
 from .offers import OfferCatalogue
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
+from .redirects import require_return_path
 from .transactions import run_in_transaction
 from .wallets import Wallets
 
@@ -102,10 +103,6 @@ class WalletChoiceView:
     offer: WalletOffer
     form: WalletChoiceForm
     saved: bool
-
-
-def _is_local_path(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//") and "\\" not in url
 
 
 class PartialPay(OfferMethods):
@@ -477,9 +474,8 @@ class PartialPay(OfferMethods):
         """
         state = self.state()
         chosen = state.gateway(gateway)
-        if not _is_local_path(return_url):
-            # The shopper is redirected there after paying: never to another site.
-            raise ConfigurationError("return_url must be a path on this site, such as /orders/7")
+        # The shopper is redirected there after paying: never to another site.
+        require_return_path(return_url, max_length=RETURN_URL_LENGTH)
         customer_id = current_user.get_id() if current_user.is_authenticated else None
 
         def work() -> payments.Started:

@@ -11,6 +11,7 @@ from ..gateways import sandbox_processor as processor
 from ..i18n import gettext
 from ..models import Payment, SandboxCharge
 from ..payments import PENDING, SUCCEEDED, lock_payment
+from ..redirects import safe_local_path
 from .access import own_payment_or_404
 from .callbacks import receive_callback
 
@@ -30,14 +31,14 @@ def sandbox_card(public_id: str) -> str | Response:
     if payment.gateway != "sandbox_card":
         abort(404)
     if payment.status != PENDING:
-        return redirect(payment.return_url)
+        return _back_to_shop(payment)
     form = SandboxCardForm()
     if form.validate_on_submit():
         state = PartialPay.state()
         charge = state.transaction(lambda: _charge_if_pending(payment, form.card_digits))
         if charge is None:
             flash(gettext("This payment was replaced or cancelled; nothing was charged."), "error")
-            return redirect(payment.return_url)
+            return _back_to_shop(payment)
         # The processor tells the shop the way a real one does: a signed notification.
         body, headers = processor.encode(processor.charge_event(charge))
         receive_callback("sandbox_card", body, headers)
@@ -47,7 +48,7 @@ def sandbox_card(public_id: str) -> str | Response:
         else:
             reason = gettext(payment.failure_message) if payment.failure_message else ""
             flash(gettext("The payment did not go through: %(reason)s", reason=reason), "error")
-        return redirect(payment.return_url)
+        return _back_to_shop(payment)
     return render_template(
         "partialpay/sandbox_card.html",
         payment=payment,
@@ -73,6 +74,12 @@ def _charge_if_pending(payment: Payment, card_digits: str) -> SandboxCharge | No
         currency=current.currency,
         card_number=card_digits,
     )
+
+
+def _back_to_shop(payment: Payment) -> Response:
+    """To the host's page for the payment; its return_url was checked when it was stored,
+    and is checked again in case an older version stored a weaker one."""
+    return redirect(safe_local_path(payment.return_url) or "/")
 
 
 @shopper_blueprint.get("/payments/<public_id>")
