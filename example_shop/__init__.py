@@ -17,6 +17,7 @@ from flask_partialpay import OrderInfo, PartialPay, signals
 from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
 
+from .instance_secrets import load_secrets
 from .language import LanguageForm, select_locale
 from .models import User, db, naive_utcnow, order_by_number
 from .offers import ShopOffers
@@ -31,17 +32,21 @@ babel = Babel()
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+    """The shop; ``config`` overrides any setting, ``instance_path`` the instance folder
+    (where the SQLite database and the generated secrets live)."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-secret-change-me"),
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
         PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
     )
     app.config.update(config or {})
+    # SECRET_KEY and PARTIALPAY_SANDBOX_SECRET: the config, else the environment, else
+    # random ones made on the first run and kept in the instance folder.
+    load_secrets(app)
 
     db.init_app(app)
     csrf.init_app(app)

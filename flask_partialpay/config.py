@@ -46,7 +46,9 @@ SETTINGS: Mapping[str, Setting] = {
     ),
     "PARTIALPAY_SANDBOX_SECRET": Setting(
         None,
-        "Key that signs the sandbox card's callbacks. Unset: derived from `SECRET_KEY`.",
+        "Key that signs the sandbox card's callbacks: its own random value, never derived "
+        "from `SECRET_KEY`. Required with `sandbox_card` in `PARTIALPAY_GATEWAYS`; in debug "
+        "or testing mode a random one is made at start when it is unset.",
     ),
     "PARTIALPAY_CALLBACK_TOLERANCE": Setting(
         300,

@@ -39,6 +39,7 @@ from .offers import OfferCatalogue
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .redirects import require_return_path
+from .secret_keys import check_secrets
 from .transactions import run_in_transaction
 from .wallets import Wallets
 
@@ -157,6 +158,7 @@ class PartialPay(OfferMethods):
                 "call init_app(app, db) after db.init_app(app)."
             )
         apply_defaults(app)
+        check_secrets(app)
         state = PartialPayState(
             extension=self,
             db=db,
