@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from flask_partialpay import OrderInfo, PartialPay, signals
 from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
+from flask_partialpay.security_headers import add_security_headers
 
 from .instance_secrets import load_secrets
 from .language import LanguageForm, select_locale
@@ -42,11 +43,22 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
         PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
+        # Scripts cannot read the cookies, and other sites' forms do not carry them.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
     )
     app.config.update(config or {})
     # SECRET_KEY and PARTIALPAY_SANDBOX_SECRET: the config, else the environment, else
     # random ones made on the first run and kept in the instance folder.
     load_secrets(app)
+    # Sent over HTTPS only, except in debug mode (a development server without TLS).
+    # Browsers treat http://127.0.0.1 and http://localhost as secure, so ``make demo``
+    # signs in over plain HTTP all the same.
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if name not in (config or {}):
+            app.config[name] = not app.debug
 
     db.init_app(app)
     csrf.init_app(app)
@@ -64,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     app.register_blueprint(shop.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(inbox.bp)
+    # Every page of the shop, not only the extension's: not framed, no inline script.
+    app.after_request(add_security_headers)
     app.cli.add_command(demo.demo_command)
     # Only this app's payments concern this app's orders.
     signals.order_fully_paid.connect(mark_order_paid, sender=app)
