@@ -104,6 +104,7 @@ def test_the_admin_scripts_are_files_of_the_extension(admin: Shopper) -> None:
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+INLINE_STYLE = re.compile(r"<style\b|<[^>]+\sstyle\s*=", re.I)
 
 
 @pytest.mark.parametrize(
@@ -111,11 +112,13 @@ INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
     [path for folder in TEMPLATE_FOLDERS for path in sorted(folder.rglob("*.html"))],
     ids=lambda path: path.relative_to(ROOT).as_posix(),
 )
-def test_no_template_has_an_inline_script(template: Path, backend: str) -> None:
+def test_no_template_has_an_inline_script_or_style(template: Path, backend: str) -> None:
+    # The pages' policy (script-src and style-src 'self') would block them in the browser.
     text = template.read_text(encoding="utf-8")
     assert not INLINE_SCRIPT.search(text), "move the script to a file under static/"
     assert not INLINE_HANDLER.search(text), "attach the handler from a script file"
     assert "javascript:" not in text.lower()
+    assert not INLINE_STYLE.search(text), "move the style to the stylesheet"
 
 
 # A page of the extension's shopper blueprint that needs no signed-in user.
