@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -196,3 +197,16 @@ def test_a_return_url_stored_before_the_check_does_not_leave_the_site(shopper: S
     db.session.commit()
     response = shopper.pay_card(card_page, "4242 4242 4242 4242")
     assert (response.status_code, response.location) == (302, "/")
+
+
+def test_the_payment_pages_back_link_stays_on_this_site(shopper: Shopper) -> None:
+    shopper.add_to_cart("notebook")
+    shopper.checkout("manual")
+    payment = db.session.scalars(sa.select(Payment)).one()
+    db.session.execute(
+        sa.update(Payment).where(Payment.id == payment.id).values(return_url="/\t/evil.example/")
+    )
+    db.session.commit()
+    page = shopper.get(f"/partialpay/payments/{payment.public_id}").get_data(as_text=True)
+    assert "evil.example" not in page
+    assert re.search(r'<a class="pp-button" href="/">', page)

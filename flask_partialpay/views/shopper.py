@@ -76,10 +76,14 @@ def _charge_if_pending(payment: Payment, card_digits: str) -> SandboxCharge | No
     )
 
 
+def _shop_page(payment: Payment) -> str:
+    """The host's page for the payment. Its return_url was checked when it was stored; it
+    is checked again in case an older version, with a weaker check, stored it."""
+    return safe_local_path(payment.return_url) or "/"
+
+
 def _back_to_shop(payment: Payment) -> Response:
-    """To the host's page for the payment; its return_url was checked when it was stored,
-    and is checked again in case an older version stored a weaker one."""
-    return redirect(safe_local_path(payment.return_url) or "/")
+    return redirect(_shop_page(payment))
 
 
 @shopper_blueprint.get("/payments/<public_id>")
@@ -87,4 +91,6 @@ def payment_page(public_id: str) -> str:
     """A payment's status; for a bank transfer, what to transfer and where."""
     payment = own_payment_or_404(public_id)
     gateway = PartialPay.state().gateways.get(payment.gateway)
-    return render_template("partialpay/payment.html", payment=payment, gateway=gateway)
+    return render_template(
+        "partialpay/payment.html", payment=payment, gateway=gateway, back_url=_shop_page(payment)
+    )
