@@ -85,8 +85,18 @@ def parse_percent(text: str) -> Decimal:
 def check_policy(
     *, minimum_percent: Decimal, success_percent: Decimal | None
 ) -> dict[str, InvalidPercent]:
-    """What is wrong with a pair of percentages, by field ("minimum", "success")."""
+    """What is wrong with a pair of percentages, by field ("minimum", "success").
+
+    Percentages given by code get the parser's strictness too: NaN, Infinity and more than
+    two decimals are refused (the stored basis points would otherwise truncate 1.005% to
+    1%, undercutting the minimum), and a ``float`` is a :class:`TypeError`.
+    """
     problems: dict[str, InvalidPercent] = {}
+    for field, percent in (("minimum", minimum_percent), ("success", success_percent)):
+        if percent is not None and not _is_exact_percent(percent):
+            problems[field] = InvalidPercent("invalid", _PERCENT_EXAMPLE)
+    if problems:
+        return problems
     if not 0 <= minimum_percent < HUNDRED:
         problems["minimum"] = InvalidPercent(
             "minimum_range",
@@ -110,6 +120,23 @@ def check_policy(
                 minimum=minimum_percent,
             )
     return problems
+
+
+def _is_exact_percent(percent: Decimal) -> bool:
+    """Finite, with at most two significant decimals (what basis points hold exactly)."""
+    if isinstance(percent, bool) or not isinstance(percent, (Decimal, int)):
+        raise TypeError(
+            f"percentages must be Decimal or int, not {type(percent).__name__}; "
+            "write Decimal('12.5') rather than 12.5"
+        )
+    value = Decimal(percent)
+    if not value.is_finite():
+        return False
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = "".join(map(str, digits)).rstrip("0")
+    # Read from the digits, not by rounding: exact whatever the size of the number.
+    return not significant or exponent + (len(digits) - len(significant)) >= -2
 
 
 def _to_points(percent: Decimal) -> int:

@@ -93,3 +93,34 @@ def test_the_offer_settings_refuse_other_digits_and_save_nothing(
     assert error and "digits 0 to 9" in error.group(1), page
     policy = partialpay.instalment_policy(course_id())
     assert (policy.minimum_percent, policy.success_percent) == (Decimal(1), Decimal(90))
+
+
+@pytest.mark.parametrize(
+    ("minimum", "success"),
+    [
+        (Decimal("1.005"), Decimal(90)),  # would be stored as 1.00%: the minimum undercut
+        (Decimal(1), Decimal("89.999")),
+        (Decimal("NaN"), Decimal(90)),
+        (Decimal(1), Decimal("sNaN")),
+        (Decimal("Infinity"), None),
+    ],
+)
+def test_percentages_given_by_code_are_as_strict_and_save_nothing(
+    app: Flask, minimum: Decimal, success: Decimal | None
+) -> None:
+    with pytest.raises(InvalidPercent):
+        partialpay.set_instalment_policy(
+            course_id(), allow_partial=True, minimum_percent=minimum, success_percent=success
+        )
+    policy = partialpay.instalment_policy(course_id())
+    assert (policy.minimum_percent, policy.success_percent) == (Decimal(1), Decimal(90))
+
+
+def test_a_float_percentage_is_a_programming_error(app: Flask) -> None:
+    with pytest.raises(TypeError, match="Decimal"):
+        partialpay.set_instalment_policy(
+            course_id(),
+            allow_partial=True,
+            minimum_percent=1.5,  # type: ignore[arg-type]
+            success_percent=None,
+        )
