@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
         PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
-        # Scripts cannot read the cookies, and other sites' forms do not carry them.
+        # Scripts cannot read the cookies, and a form another site posts does not carry them.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
