@@ -17,7 +17,9 @@ from flask_partialpay import OrderInfo, PartialPay, signals
 from flask_partialpay.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
 from flask_partialpay.money import to_minor
+from flask_partialpay.security_headers import add_security_headers
 
+from .instance_secrets import load_secrets
 from .language import LanguageForm, select_locale
 from .models import User, db, naive_utcnow, order_by_number
 from .offers import ShopOffers
@@ -32,17 +34,32 @@ babel = Babel()
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+    """The shop; ``config`` overrides any setting, ``instance_path`` the instance folder
+    (where the SQLite database and the generated secrets live)."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-secret-change-me"),
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
         PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
+        # Scripts cannot read the cookies, and a form another site posts does not carry them.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
     )
     app.config.update(config or {})
+    # SECRET_KEY and PARTIALPAY_SANDBOX_SECRET: the config, else the environment, else
+    # random ones made on the first run and kept in the instance folder.
+    load_secrets(app)
+    # Sent over HTTPS only, except in debug mode (a development server without TLS).
+    # Browsers treat http://127.0.0.1 and http://localhost as secure, so ``make demo``
+    # signs in over plain HTTP all the same.
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if name not in (config or {}):
+            app.config[name] = not app.debug
 
     db.init_app(app)
     csrf.init_app(app)
@@ -60,6 +77,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(shop.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(inbox.bp)
+    # Every page of the shop, not only the extension's: not framed, no inline script.
+    app.after_request(add_security_headers)
     app.cli.add_command(demo.demo_command)
     # Only this app's payments concern this app's orders.
     signals.order_fully_paid.connect(mark_order_paid, sender=app)

@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField
 
+from flask_partialpay.redirects import requested_target
+
 # Each language in its own name, as the switcher shows it.
 LANGUAGES = {"en": "English", "ru": "Русский", "hi": "हिन्दी", "es": "Español"}
 SESSION_KEY = "language"
@@ -39,8 +41,6 @@ def choose() -> Response:
     form = LanguageForm()
     if not form.validate_on_submit():
         abort(400)
+    back = requested_target(request.form.get("next")) or url_for("shop.catalogue")
     session[SESSION_KEY] = form.language.data
-    back = request.form.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
-        return redirect(back)
-    return redirect(url_for("shop.catalogue"))
+    return redirect(back)

@@ -18,6 +18,13 @@ from .errors import UnknownSetting
 
 PREFIX = "PARTIALPAY_"
 
+# Scripts, styles and forms from this site only: no inline script or handler, no plugin,
+# no <base> pointing elsewhere, and no site may frame the page.
+DEFAULT_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -46,7 +53,9 @@ SETTINGS: Mapping[str, Setting] = {
     ),
     "PARTIALPAY_SANDBOX_SECRET": Setting(
         None,
-        "Key that signs the sandbox card's callbacks. Unset: derived from `SECRET_KEY`.",
+        "Key that signs the sandbox card's callbacks: its own random value, never derived "
+        "from `SECRET_KEY`. Required with `sandbox_card` in `PARTIALPAY_GATEWAYS`; in debug "
+        "or testing mode a random one is made at start when it is unset.",
     ),
     "PARTIALPAY_CALLBACK_TOLERANCE": Setting(
         300,
@@ -85,6 +94,12 @@ SETTINGS: Mapping[str, Setting] = {
     "PARTIALPAY_LINK_MAX_AGE": Setting(
         30 * 24 * 3600,
         "Seconds a Buy or Complete Payment link stays valid after it was made (30 days).",
+    ),
+    "PARTIALPAY_CONTENT_SECURITY_POLICY": Setting(
+        DEFAULT_CONTENT_SECURITY_POLICY,
+        "Content-Security-Policy sent with the extension's pages (unless the response has "
+        "one): scripts, styles and forms of this site only, never framed. Widen it if your "
+        "layout loads files from elsewhere; `None` sends none.",
     ),
     "PARTIALPAY_OVERPAYMENT": Setting(
         "wallet",

@@ -32,12 +32,14 @@ from .gateways.sandbox_card import SandboxCardGateway
 from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .markers import N_
-from .models import OrderAccount, PartialPayModel, Payment
+from .models import RETURN_URL_LENGTH, OrderAccount, PartialPayModel, Payment
 from .money import from_minor, to_minor
 from .offer_api import OfferMethods
 from .offers import OfferCatalogue
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
+from .redirects import require_return_path
+from .secret_keys import check_secrets
 from .transactions import in_transaction, run_in_transaction
 from .wallets import Wallets
 
@@ -105,10 +107,6 @@ class WalletChoiceView:
     saved: bool
 
 
-def _is_local_path(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//") and "\\" not in url
-
-
 class PartialPay(OfferMethods):
     """Partial payments for a Flask shop.
 
@@ -161,6 +159,7 @@ class PartialPay(OfferMethods):
                 "call init_app(app, db) after db.init_app(app)."
             )
         apply_defaults(app)
+        check_secrets(app)
         state = PartialPayState(
             extension=self,
             db=db,
@@ -492,9 +491,8 @@ class PartialPay(OfferMethods):
         """
         state = self.state()
         chosen = state.gateway(gateway)
-        if not _is_local_path(return_url):
-            # The shopper is redirected there after paying: never to another site.
-            raise ConfigurationError("return_url must be a path on this site, such as /orders/7")
+        # The shopper is redirected there after paying: never to another site.
+        require_return_path(return_url, max_length=RETURN_URL_LENGTH)
         customer_id = current_user.get_id() if current_user.is_authenticated else None
 
         def record(replaceable: frozenset[str]) -> payments.Started:

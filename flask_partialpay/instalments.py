@@ -13,22 +13,23 @@ accepted. A payment is never more than what is still due.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .errors import InvalidPercent
+from .errors import InvalidAmount, InvalidPercent
 from .markers import N_
 from .models import InstalmentPolicy, OrderAccount
-from .money import from_minor, percent_of, to_minor
+from .money import MAX_INPUT_LENGTH, check_plain_number, from_minor, percent_of, to_minor
 
 HUNDRED = Decimal(100)
 # Percentages are typed with at most two decimals: 12.5 and 12.25, not 12.125.
-_PERCENT = re.compile(r"\A\d{1,3}(\.\d{1,2})?\Z")
+PERCENT_STEP = Decimal("0.01")
+_PERCENT_EXAMPLE = N_("Enter a percentage such as 1, 12.5 or 90, without the percent sign.")
+_NON_ASCII_DIGITS = N_("Type the percentage with the digits 0 to 9.")
 
 
 @dataclass(frozen=True)
@@ -55,25 +56,47 @@ NO_POLICY_MINIMUM = Decimal(0)
 
 
 def parse_percent(text: str) -> Decimal:
-    """A percentage a person typed: 0 to 100, at most two decimals, nothing else."""
+    """A percentage a person typed: 0 to 100, at most two decimals, nothing else.
+
+    The characters go through the amount parser's rules (:func:`.money.check_plain_number`):
+    ASCII digits and one decimal point only, so ``٥`` or ``५`` (five in other scripts),
+    signs, exponents, underscores, NaN and Infinity are refused as they are in amounts.
+    """
     stripped = (text or "").strip()
     if not stripped:
         raise InvalidPercent("empty", N_("Enter a percentage."))
-    if not _PERCENT.match(stripped):
-        raise InvalidPercent(
-            "invalid", N_("Enter a percentage such as 1, 12.5 or 90, without the percent sign.")
-        )
+    if len(stripped) > MAX_INPUT_LENGTH:
+        raise InvalidPercent("too_long", _PERCENT_EXAMPLE)
+    try:
+        check_plain_number(stripped)
+    except InvalidAmount as error:
+        message = _NON_ASCII_DIGITS if error.code == "non_ascii_digit" else _PERCENT_EXAMPLE
+        raise InvalidPercent(error.code, message) from None
     value = Decimal(stripped)
+    # The range first: quantizing a 32-digit number would overflow the decimal context.
     if value > HUNDRED:
         raise InvalidPercent("range", N_("Enter a percentage from 0 to 100."))
-    return value
+    if value != value.quantize(PERCENT_STEP, rounding=ROUND_DOWN):
+        raise InvalidPercent("too_many_decimals", _PERCENT_EXAMPLE)
+    # "12.500" and "012.5" are 12.5: the form the admin's settings show.
+    return _from_points(_to_points(value))
 
 
 def check_policy(
     *, minimum_percent: Decimal, success_percent: Decimal | None
 ) -> dict[str, InvalidPercent]:
-    """What is wrong with a pair of percentages, by field ("minimum", "success")."""
+    """What is wrong with a pair of percentages, by field ("minimum", "success").
+
+    Percentages given by code get the parser's strictness too: NaN, Infinity and more than
+    two decimals are refused (the stored basis points would otherwise truncate 1.005% to
+    1%, undercutting the minimum), and a ``float`` is a :class:`TypeError`.
+    """
     problems: dict[str, InvalidPercent] = {}
+    for field, percent in (("minimum", minimum_percent), ("success", success_percent)):
+        if percent is not None and not _is_exact_percent(percent):
+            problems[field] = InvalidPercent("invalid", _PERCENT_EXAMPLE)
+    if problems:
+        return problems
     if not 0 <= minimum_percent < HUNDRED:
         problems["minimum"] = InvalidPercent(
             "minimum_range",
@@ -97,6 +120,23 @@ def check_policy(
                 minimum=minimum_percent,
             )
     return problems
+
+
+def _is_exact_percent(percent: Decimal) -> bool:
+    """Finite, with at most two significant decimals (what basis points hold exactly)."""
+    if isinstance(percent, bool) or not isinstance(percent, (Decimal, int)):
+        raise TypeError(
+            f"percentages must be Decimal or int, not {type(percent).__name__}; "
+            "write Decimal('12.5') rather than 12.5"
+        )
+    value = Decimal(percent)
+    if not value.is_finite():
+        return False
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = "".join(map(str, digits)).rstrip("0")
+    # Read from the digits, not by rounding: exact whatever the size of the number.
+    return not significant or exponent + (len(digits) - len(significant)) >= -2
 
 
 def _to_points(percent: Decimal) -> int:

@@ -29,6 +29,9 @@ from sqlalchemy.types import TypeDecorator
 
 from . import money
 
+# Where a shopper returns after paying: a path on the host site, at most this long.
+RETURN_URL_LENGTH = 512
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -172,7 +175,7 @@ class Payment(PartialPayModel):
     gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
     request_fingerprint: Mapped[str] = mapped_column(String(64))
-    return_url: Mapped[str] = mapped_column(String(512), default="/")
+    return_url: Mapped[str] = mapped_column(String(RETURN_URL_LENGTH), default="/")
     failure_message: Mapped[str | None] = mapped_column(String(255), default=None)
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -155,7 +155,7 @@ def parse_amount(
         raise InvalidAmount("empty", N_("Enter an amount."))
     if len(stripped) > MAX_INPUT_LENGTH:
         raise InvalidAmount("too_long", N_("This amount is too long to be a price."))
-    _refuse_malformed(stripped)
+    check_plain_number(stripped)
     number = Decimal(stripped)
     if number.is_zero() and not allow_zero:
         raise InvalidAmount("zero", N_("Enter an amount greater than zero."))
@@ -174,8 +174,14 @@ def parse_amount(
     return value
 
 
-def _refuse_malformed(text: str) -> None:
-    """Name the first thing that keeps ``text`` from being a plain amount."""
+def check_plain_number(text: str) -> None:
+    """Raise :class:`InvalidAmount` naming the first thing that keeps ``text`` (stripped)
+    from being a plain number: ASCII digits with at most one decimal point.
+
+    The strict parser's rules for the characters of a number, shared by everything a
+    person types as a number (the percentage parser too), so that NaN, Infinity, signs,
+    exponents, underscores, separators and non-ASCII digits are refused everywhere.
+    """
     if _PLAIN_NUMBER.match(text):
         return
     lowered = text.lower().lstrip("+-")

@@ -37,9 +37,10 @@ from .gateways.base import Gateway, GatewayEvent
 from .gateways.wallet import NAME as WALLET
 from .gateways.wallet import WalletGateway
 from .markers import N_
+from .models import RETURN_URL_LENGTH, OrderAccount, Payment, Refund, utcnow
 from .models import GatewayEvent as GatewayEventRecord
-from .models import OrderAccount, Payment, Refund, utcnow
 from .money import from_minor, to_minor
+from .redirects import require_return_path
 from .transactions import insert_or_winner, update_rows
 
 PENDING = "pending"
@@ -301,7 +302,12 @@ def new_payment(
     return_url: str,
     fingerprint: str | None = None,
 ) -> Payment:
-    """A pending payment towards ``account`` (not yet added to the session)."""
+    """A pending payment towards ``account`` (not yet added to the session).
+
+    ``return_url`` is where the shopper goes after paying: it must be a path on this site
+    (:class:`ConfigurationError` otherwise), so no payment can send anyone elsewhere.
+    """
+    require_return_path(return_url, max_length=RETURN_URL_LENGTH)
     return Payment(
         # Hex: no separators, and the same under MariaDB's case-insensitive collation.
         public_id=secrets.token_hex(16),

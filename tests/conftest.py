@@ -129,9 +129,9 @@ def app(backend: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database_url,
-        }
+        },
+        instance_path=str(tmp_path),
     )
-    app.instance_path = str(tmp_path)
     app.test_client_class = IsolatedClient
     with app.app_context():
         if backend == "sqlite":

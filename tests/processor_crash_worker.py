@@ -1,6 +1,7 @@
 """A shop worker that dies between the card processor's charge and its own commit.
 
-Run as ``python -m tests.processor_crash_worker <database url> <payment public id>``: it
+Run as ``python -m tests.processor_crash_worker <database url> <instance folder> <payment
+public id>`` (the folder holds the shop's generated secrets, shared with the test): it
 submits the sandbox card page's charge for the payment, and is killed (SIGKILL, as the
 kernel's OOM killer or a deploy would) inside the shop's transaction that records the
 processor's notification, after the processor committed the charge.
@@ -26,9 +27,10 @@ def die(sender: Any, **kwargs: Any) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main(database_url: str, public_id: str) -> None:
+def main(database_url: str, instance_path: str, public_id: str) -> None:
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url}
+        {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url},
+        instance_path=instance_path,
     )
     with app.app_context():
         signals.payment_succeeded.connect(die, weak=False)
@@ -39,4 +41,4 @@ def main(database_url: str, public_id: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

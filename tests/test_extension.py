@@ -34,7 +34,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("bare")
-    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", **config)
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)
     return app, database

@@ -75,9 +75,12 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def scratch_app(scratch_url: str) -> Iterator[Flask]:
+def scratch_app(scratch_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The example shop on the scratch database, inside its app context."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": scratch_url, "SECRET_KEY": "x", "TESTING": True})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": scratch_url, "SECRET_KEY": "x", "TESTING": True},
+        instance_path=str(tmp_path),
+    )
     with app.app_context():
         try:
             yield app

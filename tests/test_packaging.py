@@ -120,6 +120,13 @@ def test_wheel_contains_the_default_stylesheet(wheel_files: set[str]) -> None:
     assert f"{PACKAGE}/static/partialpay.css" in wheel_files
 
 
+def test_wheel_contains_every_static_file_the_pages_load(wheel_files: set[str]) -> None:
+    # The admin pages' scripts are files, not inline: the pages' CSP allows no inline script.
+    static = _files_under(ROOT / PACKAGE / "static")
+    assert f"{PACKAGE}/static/admin_offer_settings.js" in static
+    assert static - wheel_files == set()
+
+
 def test_wheel_holds_the_extension_and_not_the_example_shop(wheel_files: set[str]) -> None:
     assert {name.split("/")[0] for name in wheel_files if "/" in name} == {
         PACKAGE,

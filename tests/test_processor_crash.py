@@ -71,12 +71,19 @@ def checkout_with_wallet(shopper: Shopper) -> Placed:
     return Placed(order.id, order.number, card.id, card.public_id)
 
 
-def pay_in_a_worker_that_dies(database_url: str, placed: Placed) -> None:
+def pay_in_a_worker_that_dies(app: Flask, database_url: str, placed: Placed) -> None:
     """The card page's charge, in a worker killed while the shop records it."""
     db.session.commit()
     db.session.close()  # the test holds no connection (nor SQLite lock) meanwhile
     worker = subprocess.run(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "tests.processor_crash_worker", database_url, placed.card_public_id],
+        [
+            sys.executable,
+            "-m",
+            "tests.processor_crash_worker",
+            database_url,
+            app.instance_path,
+            placed.card_public_id,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -122,7 +129,7 @@ def test_the_processors_redelivery_records_the_charge_once(
     app: Flask, shopper: Shopper, database_url: str
 ) -> None:
     placed = checkout_with_wallet(shopper)
-    pay_in_a_worker_that_dies(database_url, placed)
+    pay_in_a_worker_that_dies(app, database_url, placed)
     assert_charged_but_not_recorded(placed)
 
     assert "1 delivered" in run(app, "sandbox-deliver")
@@ -141,7 +148,7 @@ def test_reconcile_records_a_charge_the_processor_stopped_telling_the_shop_about
     app: Flask, shopper: Shopper, database_url: str
 ) -> None:
     placed = checkout_with_wallet(shopper)
-    pay_in_a_worker_that_dies(database_url, placed)
+    pay_in_a_worker_that_dies(app, database_url, placed)
     assert_charged_but_not_recorded(placed)
     # The processor gave up on its notification (days of failed deliveries).
     db.session.execute(sa.update(SandboxNotification).values(gave_up_at=utcnow()))
@@ -170,7 +177,7 @@ def test_a_wallet_part_that_lapsed_before_the_charge_was_recorded_is_taken_again
     app: Flask, shopper: Shopper, database_url: str, spent: bool
 ) -> None:
     placed = checkout_with_wallet(shopper)
-    pay_in_a_worker_that_dies(database_url, placed)
+    pay_in_a_worker_that_dies(app, database_url, placed)
     assert_charged_but_not_recorded(placed)
     lapse_the_wallet_hold(app)
     if spent:

@@ -99,9 +99,10 @@ def test_a_tampered_body_is_refused_and_changes_nothing(app: Flask, shopper: Sho
 def test_a_signature_made_with_another_key_is_refused(app: Flask, shopper: Shopper) -> None:
     payment = start_card_payment(shopper)
     body, _ = processor.encode(processor.charge_event(charge(payment)))
+    real_secret = app.config["PARTIALPAY_SANDBOX_SECRET"]
     app.config["PARTIALPAY_SANDBOX_SECRET"] = "an attacker's guess"
     forged_header = processor.sign(body)
-    app.config["PARTIALPAY_SANDBOX_SECRET"] = None
+    app.config["PARTIALPAY_SANDBOX_SECRET"] = real_secret
     answer = app.test_client().post(
         CALLBACK_URL, data=body, headers={processor.SIGNATURE_HEADER: forged_header}
     )

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -344,16 +343,15 @@ def record_delivery(
 
 
 def signing_secret() -> bytes:
-    configured = setting("SANDBOX_SECRET")
-    if configured:
-        return str(configured).encode()
-    secret_key = current_app.config.get("SECRET_KEY")
-    if not secret_key:
+    # A setting of its own, never derived from SECRET_KEY: a session key that leaked or was
+    # left at a placeholder must not also let anyone announce a payment. init_app refuses
+    # to start without it (outside debug and testing, where it makes a random one).
+    secret = setting("SANDBOX_SECRET")
+    if not secret:
         raise ConfigurationError(
-            "Set SECRET_KEY (or PARTIALPAY_SANDBOX_SECRET) so sandbox callbacks can be signed."
+            "Set PARTIALPAY_SANDBOX_SECRET: the sandbox card gateway signs its callbacks with it."
         )
-    key = secret_key if isinstance(secret_key, bytes) else str(secret_key).encode()
-    return hmac.new(key, b"flask-partialpay sandbox callbacks", hashlib.sha256).digest()
+    return secret if isinstance(secret, bytes) else str(secret).encode()
 
 
 def sign(body: bytes, *, timestamp: int | None = None) -> str:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import setting
+from ..security_headers import add_security_headers
 
 # Imported for their routes: the wallet pages join the shopper and admin blueprints.
 from . import admin_offers, admin_orders, admin_settings, admin_wallets, instalments, wallet  # noqa: F401
 from .admin import admin_blueprint
 from .callbacks import callbacks_blueprint
 from .shopper import shopper_blueprint
+
+# The pages where shoppers pay and admins decide about money: never framed, no inline
+# script (see flask_partialpay.security_headers). Gateways' callbacks are not pages.
+for _pages in (shopper_blueprint, admin_blueprint):
+    _pages.after_request(add_security_headers)
 
 
 def register_views(app: Flask) -> None:

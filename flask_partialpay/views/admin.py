@@ -14,6 +14,7 @@ from ..extension import PartialPay
 from ..forms import DecisionForm, RefundForm
 from ..i18n import gettext, translate_error
 from ..models import Payment
+from ..redirects import requested_target
 from .access import admin_required, people_named
 
 admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
@@ -72,13 +73,14 @@ def refund_form(payment: Payment) -> RefundForm:
     return RefundForm(formdata=None, prefix=refund_prefix(payment))
 
 
-def _back() -> Response:
-    """To the page the button was on (the Payments tab, or an order's page)."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return redirect(target)
-    return redirect(
-        url_for("partialpay_admin.payments_list", status=request.args.get("status", ""))
+def _back_target() -> str:
+    """The page the button was on (the Payments tab, or an order's page).
+
+    Read before anything is decided: a ``next`` that could write headers is a 400 and
+    must leave the payment as it was.
+    """
+    return requested_target(request.form.get("next")) or url_for(
+        "partialpay_admin.payments_list", status=request.args.get("status", "")
     )
 
 
@@ -99,6 +101,7 @@ def _decide(public_id: str, *, confirm: bool) -> Response:
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
+    back = _back_target()
     state = PartialPay.state()
     if not state.gateway(payment.gateway).confirmed_by_manager:
         abort(404)
@@ -121,20 +124,21 @@ def _decide(public_id: str, *, confirm: bool) -> Response:
         flash(gettext("Payment confirmed.") if confirm else gettext("Payment rejected."), "success")
     else:
         flash(gettext("This payment was already decided; nothing changed."), "error")
-    return _back()
+    return redirect(back)
 
 
 @admin_blueprint.post("/payments/<public_id>/refund")
 @admin_required
 def refund_payment(public_id: str) -> Response:
     payment = _payment_or_404(public_id)
+    back = _back_target()
     form = RefundForm(prefix=refund_prefix(payment))
     form.amount.currency = payment.currency
     if not form.validate_on_submit() or form.amount.amount is None:
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
-        return _back()
+        return redirect(back)
     state = PartialPay.state()
     try:
         made = gateway_calls.refund(
@@ -157,4 +161,4 @@ def refund_payment(public_id: str) -> Response:
             )
         else:
             flash(gettext("Refund sent."), "success")
-    return _back()
+    return redirect(back)

@@ -13,6 +13,7 @@ from ..gateways.sandbox_card import SandboxCardGateway
 from ..i18n import gettext
 from ..models import Payment, SandboxCharge
 from ..payments import PENDING, SUCCEEDED
+from ..redirects import safe_local_path
 from .access import own_payment_or_404
 
 shopper_blueprint = Blueprint(
@@ -31,7 +32,7 @@ def sandbox_card(public_id: str) -> str | Response:
     if payment.gateway != SANDBOX:
         abort(404)
     if payment.status != PENDING:
-        return redirect(payment.return_url)
+        return _back_to_shop(payment)
     state = PartialPay.state()
     gateway = state.gateway(SANDBOX)
     assert isinstance(gateway, SandboxCardGateway)
@@ -39,7 +40,7 @@ def sandbox_card(public_id: str) -> str | Response:
     if earlier is not None:
         # Paid (or cancelled) here already, and the shop not told yet: no second form.
         flash(*_outcome(payment, earlier))
-        return redirect(payment.return_url)
+        return _back_to_shop(payment)
     form = SandboxCardForm()
     if form.validate_on_submit():
         # The processor charges in a transaction of its own (the shop holds no lock on the
@@ -47,7 +48,7 @@ def sandbox_card(public_id: str) -> str | Response:
         charge = gateway.charge_card(payment, form.card_digits)
         state.session.refresh(payment)
         flash(*_outcome(payment, charge))
-        return redirect(payment.return_url)
+        return _back_to_shop(payment)
     return render_template(
         "partialpay/sandbox_card.html",
         payment=payment,
@@ -75,9 +76,21 @@ def _outcome(payment: Payment, charge: SandboxCharge) -> tuple[str, str]:
     return gettext("The payment did not go through: %(reason)s", reason=reason), "error"
 
 
+def _shop_page(payment: Payment) -> str:
+    """The host's page for the payment. Its return_url was checked when it was stored; it
+    is checked again in case an older version, with a weaker check, stored it."""
+    return safe_local_path(payment.return_url) or "/"
+
+
+def _back_to_shop(payment: Payment) -> Response:
+    return redirect(_shop_page(payment))
+
+
 @shopper_blueprint.get("/payments/<public_id>")
 def payment_page(public_id: str) -> str:
     """A payment's status; for a bank transfer, what to transfer and where."""
     payment = own_payment_or_404(public_id)
     gateway = PartialPay.state().gateways.get(payment.gateway)
-    return render_template("partialpay/payment.html", payment=payment, gateway=gateway)
+    return render_template(
+        "partialpay/payment.html", payment=payment, gateway=gateway, back_url=_shop_page(payment)
+    )

@@ -75,9 +75,9 @@ def shop(tmp_path: Path, welcome_credit: bool) -> Iterator[Shop]:
             "SECRET_KEY": "browser-test-secret",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
             "WTF_CSRF_ENABLED": True,
-        }
+        },
+        instance_path=str(tmp_path),
     )
-    app.instance_path = str(tmp_path)
     with app.app_context():
         db.create_all()
         PartialPayModel.metadata.create_all(db.engine)

@@ -1,0 +1,242 @@
+"""No secret anyone can look up: the shop's keys are made on first run, the extension
+refuses placeholders, and the sandbox processor signs with a secret of its own."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from flask_sqlalchemy import SQLAlchemy
+
+from example_shop import create_app
+from example_shop.demo import seed
+from example_shop.models import User, db
+from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel, Payment
+from flask_partialpay.gateways import sandbox_processor as processor
+from tests.conftest import Shopper
+
+OLD_DEMO_KEY = "dev-only-secret-change-me"
+STRONG = "3f1c0e6b2a9d4c8e7f5a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e"
+CALLBACK_URL = "/partialpay/gateways/sandbox_card/callback"
+
+
+@pytest.fixture
+def no_secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("PARTIALPAY_SANDBOX_SECRET", raising=False)
+
+
+def demo_app(instance: Path, **config: Any) -> Flask:
+    """The example shop as ``make demo`` runs it: no debug, no testing, no key given."""
+    return create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'shop.sqlite'}", **config},
+        instance_path=str(instance),
+    )
+
+
+# -- the example shop -----------------------------------------------------------------
+
+
+def test_the_shop_makes_its_secret_key_on_first_run_and_keeps_it(
+    tmp_path: Path, no_secret_env: None
+) -> None:
+    first = demo_app(tmp_path / "one")
+    key = first.config["SECRET_KEY"]
+    assert key != OLD_DEMO_KEY
+    assert len(key) >= 64  # 32 random bytes, in hex
+    kept = tmp_path / "one" / "secret_key"
+    assert kept.read_text().strip() == key
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600  # readable by the shop's user only
+    assert demo_app(tmp_path / "one").config["SECRET_KEY"] == key  # the next run, a worker
+    assert demo_app(tmp_path / "two").config["SECRET_KEY"] != key  # another shop
+
+
+def test_the_shops_sandbox_secret_is_its_own_random_value(
+    tmp_path: Path, no_secret_env: None
+) -> None:
+    app = demo_app(tmp_path)
+    secret = app.config["PARTIALPAY_SANDBOX_SECRET"]
+    assert len(secret) >= 64 and secret != app.config["SECRET_KEY"]
+    kept = tmp_path / "sandbox_secret"
+    assert kept.read_text().strip() == secret
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert demo_app(tmp_path).config["PARTIALPAY_SANDBOX_SECRET"] == secret
+
+
+def test_the_environment_wins_over_the_instance_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    monkeypatch.setenv("PARTIALPAY_SANDBOX_SECRET", STRONG[::-1])
+    app = demo_app(tmp_path)
+    assert app.config["SECRET_KEY"] == STRONG
+    assert app.config["PARTIALPAY_SANDBOX_SECRET"] == STRONG[::-1]
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_an_empty_secret_file_is_refused_with_how_to_fix_it(
+    tmp_path: Path, no_secret_env: None
+) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(RuntimeError, match="secret_key is empty: delete it"):
+        demo_app(tmp_path)
+
+
+@pytest.fixture
+def demo_shop(tmp_path: Path, no_secret_env: None) -> Iterator[Flask]:
+    app = demo_app(tmp_path)
+    with app.app_context():
+        db.create_all()
+        PartialPayModel.metadata.create_all(db.engine)
+        seed(welcome_credit=False)
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_an_admin_session_signed_with_the_old_demo_key_is_not_accepted(
+    demo_shop: Flask,
+) -> None:
+    with demo_shop.app_context():
+        admin_id = db.session.scalars(
+            sa.select(User.id).where(User.email == "admin@example.com")
+        ).one()
+    forger = Flask("forger")
+    forger.secret_key = OLD_DEMO_KEY
+    serializer = SecureCookieSessionInterface().get_signing_serializer(forger)
+    assert serializer is not None
+    forged = serializer.dumps({"_user_id": str(admin_id), "_fresh": True})
+    client = demo_shop.test_client()
+    client.set_cookie("session", forged)
+    answer = client.get("/partialpay/admin/payments")
+    assert answer.status_code == 302 and answer.location.startswith("/login")
+
+
+# -- the sandbox processor's own secret --------------------------------------------------
+
+
+def signed_the_old_way(body: bytes, secret_key: str) -> str:
+    """A signature made as the sandbox used to: with a key derived from SECRET_KEY."""
+    key = hmac.new(secret_key.encode(), b"flask-partialpay sandbox callbacks", hashlib.sha256)
+    signed_at = int(time.time())
+    digest = hmac.new(key.digest(), f"{signed_at}.".encode() + body, hashlib.sha256)
+    return f"t={signed_at},v1={digest.hexdigest()}"
+
+
+def test_a_notification_signed_with_the_session_key_credits_nothing(
+    app: Flask, shopper: Shopper
+) -> None:
+    shopper.add_to_cart("notebook")
+    shopper.checkout("sandbox_card")
+    payment = db.session.scalars(sa.select(Payment)).one()
+    body = (
+        b'{"created":%d,"data":{"amount":%d,"charge":"ch_forged","currency":"USD",'
+        b'"failure_message":null,"payment":"%s"},"id":"evt_forged","type":"charge.succeeded"}'
+        % (int(time.time()), payment.amount_minor, payment.public_id.encode())
+    )
+    header = signed_the_old_way(body, app.config["SECRET_KEY"])
+    answer = app.test_client().post(
+        CALLBACK_URL, data=body, headers={processor.SIGNATURE_HEADER: header}
+    )
+    assert answer.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).status == "pending"  # type: ignore[union-attr]
+
+
+# -- init_app refuses placeholders outside debug and testing -------------------------
+
+
+def host(**config: Any) -> tuple[Flask, SQLAlchemy]:
+    app = Flask("host")
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", **config)
+    database = SQLAlchemy()
+    database.init_app(app)
+    return app, database
+
+
+PLACEHOLDERS = [
+    None,
+    "",
+    "   ",
+    OLD_DEMO_KEY,
+    "dev",
+    "secret",
+    "changeme",
+    "change-me",
+    " Change-Me ",
+    "your-secret-key",
+    b"secret",
+]
+
+
+@pytest.mark.parametrize("key", PLACEHOLDERS)
+def test_a_placeholder_secret_key_stops_the_app(key: object) -> None:
+    app, database = host(SECRET_KEY=key, PARTIALPAY_SANDBOX_SECRET=STRONG)
+    with pytest.raises(ConfigurationError, match=r"SECRET_KEY is empty or a well-known") as error:
+        PartialPay(app, database)
+    assert "secrets.token_hex(32)" in str(error.value)
+    assert "partialpay" not in app.extensions
+
+
+@pytest.mark.parametrize("mode", ["TESTING", "DEBUG"])
+@pytest.mark.parametrize("key", [None, OLD_DEMO_KEY])
+def test_debug_and_testing_apps_may_start_with_a_placeholder(mode: str, key: object) -> None:
+    app, database = host(SECRET_KEY=key, **{mode: True})
+    PartialPay(app, database)
+    assert "partialpay" in app.extensions
+
+
+def test_a_real_secret_key_starts() -> None:
+    app, database = host(SECRET_KEY=STRONG, PARTIALPAY_SANDBOX_SECRET=STRONG[::-1])
+    PartialPay(app, database)
+    assert "partialpay" in app.extensions
+
+
+@pytest.mark.parametrize("sandbox_secret", [None, "", "changeme"])
+def test_the_sandbox_card_without_its_own_secret_stops_the_app(sandbox_secret: object) -> None:
+    app, database = host(SECRET_KEY=STRONG, PARTIALPAY_SANDBOX_SECRET=sandbox_secret)
+    with pytest.raises(ConfigurationError, match="PARTIALPAY_SANDBOX_SECRET is not set"):
+        PartialPay(app, database)
+
+
+def test_without_the_sandbox_card_no_sandbox_secret_is_needed() -> None:
+    app, database = host(SECRET_KEY=STRONG, PARTIALPAY_GATEWAYS=("manual",))
+    PartialPay(app, database)
+    assert app.config["PARTIALPAY_SANDBOX_SECRET"] is None
+
+
+def test_a_placeholder_link_secret_stops_the_app() -> None:
+    app, database = host(
+        SECRET_KEY=STRONG, PARTIALPAY_SANDBOX_SECRET=STRONG, PARTIALPAY_LINK_SECRET="secret"
+    )
+    with pytest.raises(ConfigurationError, match="PARTIALPAY_LINK_SECRET"):
+        PartialPay(app, database)
+
+
+def test_a_testing_app_gets_a_random_sandbox_secret_not_derived_from_its_key() -> None:
+    made = set()
+    for _ in range(2):
+        app, database = host(SECRET_KEY="same key", TESTING=True)
+        PartialPay(app, database)
+        made.add(app.config["PARTIALPAY_SANDBOX_SECRET"])
+        with app.app_context():
+            assert processor.signing_secret() == app.config["PARTIALPAY_SANDBOX_SECRET"].encode()
+    assert len(made) == 2 and all(len(secret) >= 64 for secret in made)
+
+
+def test_a_given_sandbox_secret_signs_the_notifications() -> None:
+    app, database = host(SECRET_KEY=STRONG, PARTIALPAY_SANDBOX_SECRET="its own " + STRONG)
+    PartialPay(app, database)
+    with app.app_context():
+        assert processor.signing_secret() == ("its own " + STRONG).encode()
