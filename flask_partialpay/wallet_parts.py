@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from . import ledger, orders, payments, signals, wallets
@@ -156,37 +156,31 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     return payment
 
 
+def _checkout_parts(account: OrderAccount, *statuses: str) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for the order's wallet parts applied at checkout (not an instalment's)."""
+    return (
+        Payment.order_id == account.id,
+        Payment.gateway == WALLET,
+        Payment.hold_id.is_not(None),
+        Payment.part_of_id.is_(None),
+        Payment.status.in_(statuses),
+    )
+
+
 def via_wallet_minor(session: Session, account: OrderAccount) -> int:
     """The order's "Via wallet" line: its checkout parts held now or taken, in minor units."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
-                Payment.order_id == account.id,
-                Payment.gateway == WALLET,
-                Payment.hold_id.is_not(None),
-                Payment.part_of_id.is_(None),
-                Payment.status.in_((payments.PENDING, payments.SUCCEEDED)),
-            )
+    total = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+            *_checkout_parts(account, payments.PENDING, payments.SUCCEEDED)
         )
-        or 0
     )
+    return int(total or 0)
 
 
 def pending_parts(session: Session, account: OrderAccount) -> list[Payment]:
     """The order's held checkout parts (those of an instalment wait for their own payment)."""
-    return list(
-        session.scalars(
-            select(Payment)
-            .where(
-                Payment.order_id == account.id,
-                Payment.gateway == WALLET,
-                Payment.hold_id.is_not(None),
-                Payment.part_of_id.is_(None),
-                Payment.status == payments.PENDING,
-            )
-            .order_by(Payment.id)
-        )
-    )
+    query = select(Payment).where(*_checkout_parts(account, payments.PENDING))
+    return list(session.scalars(query.order_by(Payment.id)))
 
 
 def parts_of(session: Session, payment: Payment) -> list[Payment]:
@@ -306,11 +300,7 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
     lapsed = session.scalars(
         select(Payment)
         .where(
-            Payment.order_id == account.id,
-            Payment.gateway == WALLET,
-            Payment.hold_id.is_not(None),
-            Payment.part_of_id.is_(None),
-            Payment.status == payments.CANCELLED,
+            *_checkout_parts(account, payments.CANCELLED),
             Payment.failure_message == RELEASED_EXPIRED,
         )
         .order_by(Payment.id)
