@@ -16,7 +16,7 @@ from flask import Flask
 from example_shop.models import Order, db
 from flask_partialpay import Payment
 from flask_partialpay.models import GatewayEvent
-from tests.conftest import Shopper
+from tests.conftest import Shopper, csrf_from, form_value
 
 REFUSED = "contains a control character (such as a NUL byte)"
 WALLET = "/partialpay/wallet"
@@ -39,6 +39,77 @@ def place_order(shopper: Shopper) -> Order:
     order = db.session.scalars(sa.select(Order).order_by(Order.id.desc())).first()
     assert order is not None
     return order
+
+
+# -- control characters ---------------------------------------------------------------------
+
+
+def test_a_control_character_in_an_address_is_refused_with_a_message(shopper: Shopper) -> None:
+    for url in [
+        "/partialpay/payments/%00",
+        "/partialpay/card/a%00b",
+        "/partialpay/orders/1001%00/pay",
+        "/partialpay/orders/%00/thanks",
+        "/partialpay/wallet/%00",
+        "/partialpay/wallet/%00/statement.csv",
+        "/partialpay/wallet?currency=%01",
+    ]:
+        response = shopper.get(url)
+        assert (response.status_code, REFUSED in text(response)) == (400, True), url
+
+
+def test_a_nul_byte_in_the_admins_addresses_and_searches_is_refused(
+    shopper: Shopper, admin: Shopper
+) -> None:
+    order = place_order(shopper)
+    payment = db.session.scalars(sa.select(Payment)).one()
+    for url in [
+        "/partialpay/admin/wallets?q=asha%00",
+        f"/partialpay/admin/orders/{order.number}%00",
+        "/partialpay/admin/wallets/customers/%00",
+    ]:
+        response = admin.get(url)
+        assert (response.status_code, REFUSED in text(response)) == (400, True), url
+    token = csrf_from(text(admin.get(PAYMENTS_TAB)))
+    confirm = admin.client.post(
+        f"{PAYMENTS_TAB}/{payment.public_id}%00/confirm", data={"csrf_token": token}
+    )
+    assert confirm.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).status == "pending"  # type: ignore[union-attr]
+
+
+def test_a_nul_byte_in_an_idempotency_key_starts_no_top_up(shopper: Shopper) -> None:
+    page = text(shopper.get(WALLET))
+    key = form_value(page, "idempotency_key")
+    response = shopper.client.post(
+        WALLET,
+        data={
+            "csrf_token": csrf_from(page),
+            "idempotency_key": key[:20] + "\x00" + key[21:],
+            "amount": "100",
+            "currency": "INR",
+        },
+    )
+    assert response.status_code == 400
+    assert REFUSED in text(response)
+    assert count(Payment) == 0
+
+
+def test_line_breaks_typed_into_a_text_area_still_go_through(
+    shopper: Shopper, admin: Shopper
+) -> None:
+    place_order(shopper)
+    payment = db.session.scalars(sa.select(Payment)).one()
+    reason = "No transfer arrived.\r\n\tAsk your bank for the reference."
+    response = admin.post_form(
+        PAYMENTS_TAB, f"{PAYMENTS_TAB}/{payment.public_id}/reject", {"reason": reason}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    rejected = db.session.get(Payment, payment.id)
+    assert rejected is not None and rejected.status == "rejected"
+    assert rejected.failure_message is not None and "\tAsk your bank" in rejected.failure_message
 
 
 # -- gateways that send no notifications ----------------------------------------------------
