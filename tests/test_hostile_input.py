@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import Order, db
-from flask_partialpay import Payment
+from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.models import GatewayEvent
 from tests.conftest import Shopper, csrf_from, form_value
 
@@ -110,6 +110,36 @@ def test_line_breaks_typed_into_a_text_area_still_go_through(
     rejected = db.session.get(Payment, payment.id)
     assert rejected is not None and rejected.status == "rejected"
     assert rejected.failure_message is not None and "\tAsk your bank" in rejected.failure_message
+
+
+# -- page numbers ---------------------------------------------------------------------------
+
+
+def test_any_page_number_shows_a_page_of_the_list(shopper: Shopper, admin: Shopper) -> None:
+    order = place_order(shopper)
+    customer = db.session.scalars(sa.select(OrderAccount.customer_id)).one()
+    for page in [*TOO_BIG, "-1", "0", "\u00b2", "\u0662", "NaN", "1e3", ""]:
+        for url in [f"{PAYMENTS_TAB}?page={page}", f"/partialpay/admin/orders?page={page}"]:
+            response = admin.get(url)
+            assert (response.status_code, order.number in text(response)) == (200, True), url
+        wallets = admin.get(f"/partialpay/admin/wallets/customers/{customer}?page={page}")
+        assert wallets.status_code == 200, page
+        assert shopper.get(f"{WALLET}?page={page}").status_code == 200, page
+
+
+def test_a_page_past_the_last_shows_the_last_page(
+    app: Flask, shopper: Shopper, admin: Shopper
+) -> None:
+    app.config["PARTIALPAY_ADMIN_PAGE_SIZE"] = 1
+    first, second = place_order(shopper), place_order(shopper)
+    payments = list(db.session.scalars(sa.select(Payment.id).order_by(Payment.id)))
+    # Newest first: the last page holds the first order and its payment.
+    listed = text(admin.get(f"{PAYMENTS_TAB}?page={2**64}"))
+    assert "Page 2 of 2" in listed
+    assert f"PP-{payments[0]}<" in listed and f"PP-{payments[1]}<" not in listed
+    orders = text(admin.get(f"/partialpay/admin/orders?page={2**64}"))
+    assert "Page 2 of 2" in orders
+    assert f"/orders/{first.number}" in orders and f"/orders/{second.number}" not in orders
 
 
 # -- gateways that send no notifications ----------------------------------------------------
