@@ -8,14 +8,16 @@ to gateways that send none.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
+from example_shop import partialpay
 from example_shop.models import Order, db
 from flask_partialpay import OrderAccount, Payment
-from flask_partialpay.models import GatewayEvent
+from flask_partialpay.models import GatewayEvent, Transfer
 from tests.conftest import Shopper, csrf_from, form_value
 
 REFUSED = "contains a control character (such as a NUL byte)"
@@ -110,6 +112,71 @@ def test_line_breaks_typed_into_a_text_area_still_go_through(
     rejected = db.session.get(Payment, payment.id)
     assert rejected is not None and rejected.status == "rejected"
     assert rejected.failure_message is not None and "\tAsk your bank" in rejected.failure_message
+
+
+# -- idempotency keys ----------------------------------------------------------------------
+
+KEY_CHANGED = "This form was changed after the page made it, so nothing was done."
+# Keys no page makes: a character outside the key alphabet, or the wrong length.
+NOT_KEYS = ["k" * 20 + "\U0001f4b0", "k" * 20 + "'; --", "k" * 20 + " ", "k" * 65, "k" * 15]
+
+
+def test_a_key_no_page_made_starts_no_top_up_and_the_page_offers_a_new_one(
+    shopper: Shopper,
+) -> None:
+    for key in NOT_KEYS:
+        page = text(shopper.get(WALLET))
+        response = shopper.client.post(
+            WALLET,
+            data={
+                "csrf_token": csrf_from(page),
+                "idempotency_key": key,
+                "amount": "100",
+                "currency": "INR",
+            },
+        )
+        shown = text(response)
+        assert (response.status_code, KEY_CHANGED in shown) == (200, True), key
+        assert re.fullmatch(r"[0-9a-f]{40}", form_value(shown, "idempotency_key")), key
+    assert count(Payment) == 0
+
+
+def test_a_key_no_page_made_adjusts_no_wallet(shopper: Shopper, admin: Shopper) -> None:
+    customer = text(shopper.get(WALLET))  # Asha exists; her id is in the admin's search
+    assert customer
+    asha = db.session.scalar(sa.text("SELECT id FROM shop_user WHERE email = 'asha@example.com'"))
+    url = f"/partialpay/admin/wallets/customers/{asha}"
+    for key in NOT_KEYS:
+        page = text(admin.get(url))
+        response = admin.client.post(
+            url + "/adjust",
+            data={
+                "csrf_token": csrf_from(page),
+                "idempotency_key": key,
+                "direction": "credit",
+                "amount": "5",
+                "currency": "INR",
+                "reason": "Goodwill",
+            },
+        )
+        assert (response.status_code, KEY_CHANGED in text(response)) == (200, True), key
+    assert count(Transfer) == 0
+
+
+def test_a_key_no_page_made_pays_nothing_on_the_payment_step(app: Flask, shopper: Shopper) -> None:
+    with app.test_request_context():
+        course = db.session.scalar(sa.text("SELECT id FROM shop_product WHERE sku = 'course'"))
+        url = partialpay.buy_link(str(course), allow_partial=True)
+    opened = shopper.post_form(url, url, {})
+    step = opened.headers["Location"]
+    for key in NOT_KEYS:
+        page = text(shopper.get(step))
+        response = shopper.client.post(
+            step,
+            data={"csrf_token": csrf_from(page), "idempotency_key": key, "gateway": "manual"},
+        )
+        assert (response.status_code, KEY_CHANGED in text(response)) == (200, True), key
+    assert count(Payment) == 0
 
 
 # -- page numbers ---------------------------------------------------------------------------
