@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop import partialpay
-from example_shop.models import Order, db
+from example_shop.models import CartLine, Order, Product, db
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.models import GatewayEvent, Transfer
 from tests.conftest import Shopper, csrf_from, form_value
@@ -112,6 +112,74 @@ def test_line_breaks_typed_into_a_text_area_still_go_through(
     rejected = db.session.get(Payment, payment.id)
     assert rejected is not None and rejected.status == "rejected"
     assert rejected.failure_message is not None and "\tAsk your bank" in rejected.failure_message
+
+
+# -- order and row numbers ------------------------------------------------------------------
+
+
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
+
+
+def not_order_numbers(number: str) -> list[str]:
+    """Not how the shop writes an order number, though ``isdigit()`` accepts them all."""
+    return [
+        "\u00b2",  # superscript two: int() refuses it
+        "\u2460",  # circled one: the same
+        number + "\u00b9",
+        number.translate(ARABIC_INDIC_DIGITS),  # int() reads it as the order's number
+        "0" + number,
+        "0",
+        *TOO_BIG,
+    ]
+
+
+def test_an_order_number_that_is_not_one_the_shop_shows_is_not_found(
+    shopper: Shopper, admin: Shopper
+) -> None:
+    order = place_order(shopper)
+    assert shopper.get(f"/orders/{order.number}").status_code == 200
+    token = csrf_from(text(shopper.get("/")))
+    admin_token = csrf_from(text(admin.get("/admin/orders")))
+    for number in not_order_numbers(order.number):
+        answers = [
+            shopper.get(f"/orders/{number}").status_code,
+            shopper.client.post(f"/orders/{number}/pay", data={"csrf_token": token}).status_code,
+            *[
+                admin.client.post(
+                    f"/admin/orders/{number}/{action}", data={"csrf_token": admin_token}
+                ).status_code
+                for action in ("cancel", "refund")
+            ],
+        ]
+        assert answers == [404] * 4, number
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == "awaiting_payment"  # type: ignore[union-attr]
+    assert count(Payment) == 1
+
+
+def test_a_product_or_cart_line_number_beyond_the_database_is_not_found(
+    shopper: Shopper,
+) -> None:
+    shopper.add_to_cart("kurta")
+    token = csrf_from(text(shopper.get("/")))
+    for number in TOO_BIG:
+        answers = [
+            shopper.client.post(
+                f"/cart/add/{number}", data={"csrf_token": token, "quantity": "1"}
+            ).status_code,
+            shopper.client.post(f"/cart/remove/{number}", data={"csrf_token": token}).status_code,
+            shopper.get(f"/offers/{number}").status_code,
+        ]
+        assert answers == [404] * 3, number
+    assert [line.quantity for line in db.session.scalars(sa.select(CartLine))] == [1]
+
+
+def test_a_product_number_within_the_database_still_adds_to_the_cart(shopper: Shopper) -> None:
+    kurta = db.session.scalars(sa.select(Product).where(Product.sku == "kurta")).one()
+    shopper.add_to_cart("kurta")
+    token = csrf_from(text(shopper.get("/")))
+    shopper.client.post(f"/cart/add/{kurta.id}", data={"csrf_token": token, "quantity": "2"})
+    assert db.session.scalars(sa.select(CartLine)).one().quantity == 3
 
 
 # -- idempotency keys ----------------------------------------------------------------------
