@@ -1,7 +1,9 @@
-"""What the shop refuses before a view runs: ids no row can have.
+"""What the shop refuses before a view runs: control characters, and ids no row can have.
 
-The extension guards its own pages; these guards are the shop's, for its own routes. A
-host copies this module and calls :func:`install` before registering its blueprints.
+The extension guards its own pages; these guards are the shop's, for all of its routes (a
+NUL byte in the login e-mail or the checkout key reaches a query, which PostgreSQL answers
+with an error). A host copies this module and calls :func:`install` before registering its
+blueprints.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
+
+from flask_partialpay import refuse_control_characters
 
 from .models import MAX_ROW_ID
 
@@ -31,3 +35,4 @@ def install(app: Flask) -> None:
     """Guard the routes of ``app``; call it before registering the blueprints that use
     ``row_id``."""
     app.url_map.converters["row_id"] = RowIdConverter
+    app.before_request(refuse_control_characters)

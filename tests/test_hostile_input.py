@@ -114,6 +114,38 @@ def test_line_breaks_typed_into_a_text_area_still_go_through(
     assert rejected.failure_message is not None and "\tAsk your bank" in rejected.failure_message
 
 
+def test_a_control_character_in_a_shop_address_is_refused(shopper: Shopper) -> None:
+    for url in ["/orders/1001%00", "/orders?x=%00", "/login?next=/orders%0D%0ASet-Cookie:%20a=b"]:
+        response = shopper.get(url)
+        assert (response.status_code, REFUSED in text(response)) == (400, True), url
+
+
+def test_a_nul_byte_in_the_login_email_is_refused(client: Any) -> None:
+    person = Shopper(client)
+    response = person.post_form(
+        "/login", "/login", {"email": "asha@example.com\x00", "password": "asha-demo"}
+    )
+    assert response.status_code == 400
+    assert REFUSED in text(response)
+    assert person.get("/orders").status_code == 302  # still signed out
+
+
+def test_a_nul_byte_in_the_checkout_key_places_no_order(shopper: Shopper) -> None:
+    shopper.add_to_cart("notebook")
+    page = text(shopper.get("/cart"))
+    response = shopper.client.post(
+        "/checkout",
+        data={
+            "csrf_token": csrf_from(page),
+            "gateway": "manual",
+            "key": form_value(page, "key")[:-1] + "\x00",
+            "wallet": "",
+        },
+    )
+    assert response.status_code == 400
+    assert count(Order) == 0 and count(CartLine) == 1
+
+
 # -- order and row numbers ------------------------------------------------------------------
 
 
