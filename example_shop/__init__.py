@@ -69,8 +69,9 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     login_manager.login_view = "auth.login"
     partialpay.init_app(app, db, customer_directory=ShopCustomers(), offer_catalogue=ShopOffers())
 
-    from . import admin, auth, demo, inbox, language, shop
+    from . import admin, auth, demo, guards, inbox, language, shop
 
+    guards.install(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(language.bp)
     app.context_processor(lambda: {"language_form": _language_form()})

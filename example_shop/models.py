@@ -23,6 +23,14 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+# The largest id an Integer column holds on every database (INT is 32 bits on PostgreSQL
+# and MariaDB): a bigger number is no row, and must not reach a query, where SQLite and
+# PostgreSQL answer with an error instead of finding nothing.
+MAX_ROW_ID = 2**31 - 1
+# An order's number is its id plus this (the first order is #1001).
+ORDER_NUMBER_OFFSET = 1000
+
+
 def naive_utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -103,7 +111,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def number(self) -> str:
-        return str(1000 + self.id)
+        return str(ORDER_NUMBER_OFFSET + self.id)
 
     @property
     def status_label(self) -> str:
@@ -155,10 +163,18 @@ def _plain_label(status: str) -> str:
 
 
 def order_by_number(number: str) -> Order | None:
-    """The order shown to people as ``number`` (its id plus 1000), if there is one."""
-    if not number.isdigit():
+    """The order shown to people as ``number`` (its id plus 1000), if there is one.
+
+    Only the number as the shop writes it: ASCII digits without a leading zero. ``isdigit``
+    alone also accepts "²" (which ``int`` refuses) and "١٠٠١" (which ``int`` reads as 1001).
+    """
+    # More than ten digits is beyond any id (and int() refuses more than 4300 of them).
+    if not (number.isascii() and number.isdigit()) or number.startswith("0") or len(number) > 10:
         return None
-    return db.session.get(Order, int(number) - 1000)
+    order_id = int(number) - ORDER_NUMBER_OFFSET
+    if not 1 <= order_id <= MAX_ROW_ID:
+        return None
+    return db.session.get(Order, order_id)
 
 
 class OrderLine(db.Model):  # type: ignore[name-defined,misc]

@@ -49,7 +49,7 @@ def catalogue() -> str:
     return render_template("catalogue.html", products=list(products), form=AddToCartForm())
 
 
-@bp.get("/offers/<int:product_id>")
+@bp.get("/offers/<row_id:product_id>")
 def offer(product_id: int) -> str:
     """An offer's own page: its direct link, so "Buy now" here pays it in full."""
     product = offer_product(str(product_id)) or abort(404)
@@ -58,7 +58,7 @@ def offer(product_id: int) -> str:
     )
 
 
-@bp.post("/offers/<int:product_id>/buy")
+@bp.post("/offers/<row_id:product_id>/buy")
 def buy_offer(product_id: int) -> Response:
     """The "Buy now" button: the shopper's order for the offer, and its payment step.
 
@@ -88,7 +88,7 @@ def course_landing() -> str:
     return render_template("landing_course.html", product=product)
 
 
-@bp.post("/cart/add/<int:product_id>")
+@bp.post("/cart/add/<row_id:product_id>")
 @login_required
 def add_to_cart(product_id: int) -> Response:
     product = db.session.get(Product, product_id) or abort(404)
@@ -120,7 +120,7 @@ def add_to_cart(product_id: int) -> Response:
     return redirect(url_for("shop.cart"))
 
 
-@bp.post("/cart/remove/<int:line_id>")
+@bp.post("/cart/remove/<row_id:line_id>")
 @login_required
 def remove_from_cart(line_id: int) -> Response:
     line = db.session.get(CartLine, line_id)

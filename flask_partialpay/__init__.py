@@ -41,6 +41,7 @@ from .extension import PartialPay, PartialPayState
 from .forms import AmountField, IdempotentForm, new_idempotency_key
 from .gateways.base import Gateway, GatewayEvent, StartOutcome
 from .i18n import translate_error
+from .input_guard import refuse_control_characters
 from .instalments import PaymentRange, Policy
 from .models import OrderAccount, PartialPayModel, Payment, Refund
 from .money import format_money, from_minor, parse_amount, percent_of, to_minor
@@ -104,6 +105,7 @@ __all__ = [
     "new_idempotency_key",
     "parse_amount",
     "percent_of",
+    "refuse_control_characters",
     "signals",
     "to_minor",
     "translate_error",

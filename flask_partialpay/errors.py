@@ -158,6 +158,14 @@ class UnknownGateway(PaymentError, LookupError):
     template = N_("There is no payment method called “%(name)s”.")
 
 
+class NoNotifications(PaymentError, LookupError):
+    """A notification arrived for a payment method that never sends any (a manager or the
+    wallet decides its payments), so no one but an impostor sent it."""
+
+    code = "no_notifications"
+    template = N_("The %(name)s payment method does not send notifications.")
+
+
 class RefundNotPossible(PaymentError):
     code = "refund_not_possible"
     template = N_("This payment cannot be refunded by %(amount)s.")

@@ -77,13 +77,35 @@ def new_idempotency_key() -> str:
     return secrets.token_hex(20)
 
 
+# What new_idempotency_key() makes (hex), and secrets.token_urlsafe() as hosts may use: a
+# key with other characters, or of another length, was not made by a page.
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
+
+
+def check_idempotency_key(form: Any, field: HiddenField) -> None:
+    """Refuse a key no page made, and offer a fresh one with the message.
+
+    Nothing is done under a key that was tampered with (a NUL byte, a character the
+    database cannot store, text that does not fit the column); the page shown again
+    carries a new key, so sending it again works.
+    """
+    if not _IDEMPOTENCY_KEY.match(field.data or ""):
+        field.data = new_idempotency_key()
+        raise ValidationError(
+            _l(
+                "This form was changed after the page made it, so nothing was done. "
+                "Check it and send it again."
+            )
+        )
+
+
 class IdempotentForm(FlaskForm):
     """A form whose submissions carry a key made when the form was shown.
 
     Submitting the same page twice sends the same key, so the action happens once.
     """
 
-    idempotency_key = HiddenField(validators=[Length(min=16, max=64)])
+    idempotency_key = HiddenField(validators=[check_idempotency_key])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -285,7 +307,7 @@ class InstalmentPaymentForm(FlaskForm):
     amount = AmountField(_l("Amount to pay now"), optional=True)
     use_wallet = BooleanField(_l("Use my wallet balance"))
     gateway = RadioField(_l("Payment method"), validate_choice=False)
-    idempotency_key = HiddenField(validators=[Length(min=16, max=64)])
+    idempotency_key = HiddenField(validators=[check_idempotency_key])
 
     def __init__(
         self,

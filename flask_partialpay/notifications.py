@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from flask import current_app
 
 from . import payments
-from .errors import OutOfOrder, PartialPayError, SignatureError, UnknownGateway
+from .errors import (
+    NoNotifications,
+    OutOfOrder,
+    PartialPayError,
+    SignatureError,
+    UnknownGateway,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +29,7 @@ def receive(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> tuple
 
     200: applied, or a repeat of one already applied (do not send again).
     400: forged, tampered or expired signature (do not send again).
-    404: no such gateway.
+    404: no such gateway, or one that sends no notifications (nothing is looked up).
     409: arrived before the notification it follows (send again later).
     422: signed, but does not fit the payment (a gateway bug; logged for a person).
     """
@@ -33,6 +39,9 @@ def receive(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> tuple
         event = gateway.parse_callback(body, headers)
     except UnknownGateway:
         return "unknown gateway", 404
+    except NoNotifications:
+        log.warning("refused a notification for %s, which sends none", gateway_name)
+        return "this payment method sends no notifications", 404
     except SignatureError as error:
         log.warning("refused %s callback: %s", gateway_name, error)
         return "bad signature", 400

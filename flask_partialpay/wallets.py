@@ -23,6 +23,7 @@ from .errors import HoldNotActive, InvalidAmount
 from .markers import N_
 from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer
 from .money import amount, from_minor, to_minor
+from .paging import page_of
 from .transactions import update_rows
 
 if TYPE_CHECKING:
@@ -111,14 +112,13 @@ class Wallets:
             )
             or 0
         )
-        pages = max((total + size - 1) // size, 1)
-        page = min(max(page, 1), pages)
+        shown = page_of(page, total=total, size=size)
         entries = self._session.scalars(
             select(Entry)
             .where(Entry.account_id == found.id)
             .order_by(Entry.id.desc())
-            .limit(size)
-            .offset((page - 1) * size)
+            .limit(shown.size)
+            .offset(shown.offset)
         )
         lines = [
             StatementLine(
@@ -132,7 +132,7 @@ class Wallets:
             )
             for entry in entries
         ]
-        return StatementPage(lines=lines, page=page, pages=pages, total=total)
+        return StatementPage(lines=lines, page=shown.number, pages=shown.pages, total=total)
 
     # -- moving money -------------------------------------------------------------------
 

@@ -71,11 +71,21 @@ def login(client: Any, next_target: str) -> Any:
     )
 
 
-@pytest.mark.parametrize("target", ["/\t/evil.example/", "//evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example"])
 def test_signing_in_never_sends_the_shopper_to_another_site(app: Flask, target: str) -> None:
     response = login(app.test_client(), target)
     assert response.status_code == 302
     assert response.location == "/"
+
+
+def test_a_tab_in_next_is_a_bad_request_and_signs_nobody_in(app: Flask) -> None:
+    """``/<tab>/evil.example/`` became ``//evil.example/`` in the Location header: the
+    shop's control-character guard refuses it before the sign-in form is even read."""
+    client = app.test_client()
+    response = login(client, "/\t/evil.example/")
+    assert response.status_code == 400
+    assert "evil.example" not in response.headers.get("Location", "")
+    assert client.get("/cart").status_code == 302  # still signed out: sent to sign in
 
 
 def test_signing_in_goes_back_to_the_page_asked_for(app: Flask) -> None:

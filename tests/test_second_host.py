@@ -258,6 +258,27 @@ def test_another_customer_cannot_open_the_payment_pages(host: Host) -> None:
     assert other.get(f"/invoices/{REFERENCE}").status_code == 404  # the host's own check
 
 
+def test_the_extensions_pages_refuse_a_nul_byte_without_the_hosts_help(host: Host) -> None:
+    """This host guards none of its own routes: the extension's pages guard themselves."""
+    client = host.client_for(host.customer)
+    card_url = start_payment(client, "sandbox_card")
+    assert client.get("/partialpay/payments/%00").status_code == 400
+    assert client.get(card_url + "%00").status_code == 400
+    page = client.get(card_url).get_data(as_text=True)
+    response = client.post(
+        card_url,
+        data={
+            "csrf_token": csrf_from(page),
+            "card_number": "4242 4242 4242 4242\x00",
+            "expiry": "12/39",
+            "cvc": "123",
+        },
+    )
+    assert response.status_code == 400
+    assert "control character" in response.get_data(as_text=True)
+    assert host.payment(public_id_of(card_url)).status == "pending"
+
+
 def test_signed_callback_gets_past_csrf_protect(host: Host) -> None:
     card_url = start_payment(host.client_for(host.customer), "sandbox_card")
     public_id = public_id_of(card_url)

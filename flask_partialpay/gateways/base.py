@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from ..errors import PaymentError
+from ..errors import NoNotifications, PaymentError
 
 if TYPE_CHECKING:
     from ..models import Payment
@@ -105,9 +105,7 @@ class NoCallbacks:
     name: str
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
-        raise PaymentError(
-            "The %(name)s payment method does not send notifications.", name=self.name
-        )
+        raise NoNotifications(name=self.name)
 
 
 class NoRefunds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import setting
+from ..input_guard import refuse_control_characters
 from ..security_headers import add_security_headers
 
 # Imported for their routes: the wallet pages join the shopper and admin blueprints.
@@ -14,9 +15,12 @@ from .callbacks import callbacks_blueprint
 from .shopper import shopper_blueprint
 
 # The pages where shoppers pay and admins decide about money: never framed, no inline
-# script (see flask_partialpay.security_headers). Gateways' callbacks are not pages.
+# script (see flask_partialpay.security_headers), and no control characters in what they
+# are sent, refused before a view looks anything up. Gateways' callbacks are not pages: a
+# notification is judged by its signature.
 for _pages in (shopper_blueprint, admin_blueprint):
     _pages.after_request(add_security_headers)
+    _pages.before_request(refuse_control_characters)
 
 
 def register_views(app: Flask) -> None:

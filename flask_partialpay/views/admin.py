@@ -14,6 +14,7 @@ from ..extension import PartialPay
 from ..forms import DecisionForm, RefundForm
 from ..i18n import gettext, translate_error
 from ..models import Payment
+from ..paging import page_of, requested_page
 from ..redirects import requested_target
 from .access import admin_required, people_named
 
@@ -38,15 +39,14 @@ def _payment_or_404(public_id: str) -> Payment:
 def payments_list() -> str:
     state = PartialPay.state()
     status = request.args.get("status", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    size = int(setting("ADMIN_PAGE_SIZE"))
     query = select(Payment)
     if status in STATUS_FILTERS:
         query = query.where(Payment.status == status)
     total = state.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = page_of(requested_page(), total=total, size=int(setting("ADMIN_PAGE_SIZE")))
     rows = list(
         state.session.scalars(
-            query.order_by(Payment.id.desc()).limit(size).offset((page - 1) * size)
+            query.order_by(Payment.id.desc()).limit(page.size).offset(page.offset)
         )
     )
     return render_template(
@@ -55,8 +55,8 @@ def payments_list() -> str:
         gateways={**state.gateways, state.wallet_gateway.name: state.wallet_gateway},
         status=status,
         statuses=STATUS_FILTERS,
-        page=page,
-        pages=max((total + size - 1) // size, 1),
+        page=page.number,
+        pages=page.pages,
         decision_form=DecisionForm(),
         refund_forms={p.public_id: refund_form(p) for p in rows if p.refundable > 0},
         people=people_named({p.decided_by for p in rows if p.decided_by}),

@@ -15,6 +15,7 @@ from ..i18n import format_money, gettext, translate_error
 from ..models import OrderAccount, Payment
 from ..money import from_minor
 from ..order_decisions import can_complete
+from ..paging import page_of, requested_page
 from ..payments import awaits_manager
 from .access import admin_required, people_named
 from .admin import admin_blueprint, refund_form
@@ -26,16 +27,13 @@ def orders_list() -> str:
     """Every order, newest first; "Partial payments" keeps those paid in instalments."""
     session = PartialPay.state().session
     form = OrdersFilterForm(request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    size = int(setting("ADMIN_PAGE_SIZE"))
     query = select(OrderAccount).where(OrderAccount.purpose == "order")
     if form.partial.data:
         query = query.where(OrderAccount.instalments.is_(True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = page_of(requested_page(), total=total, size=int(setting("ADMIN_PAGE_SIZE")))
     rows = list(
-        session.scalars(
-            query.order_by(OrderAccount.id.desc()).limit(size).offset((page - 1) * size)
-        )
+        session.scalars(query.order_by(OrderAccount.id.desc()).limit(page.size).offset(page.offset))
     )
     # One query for the invoice counts of the whole page, not one per row.
     counts: dict[int, int] = {
@@ -52,8 +50,8 @@ def orders_list() -> str:
         counts=counts,
         customers=people_named({row.customer_id for row in rows}),
         form=form,
-        page=page,
-        pages=max((total + size - 1) // size, 1),
+        page=page.number,
+        pages=page.pages,
     )
 
 

@@ -19,6 +19,7 @@ from ..extension import PartialPay
 from ..forms import LockForm, WalletAdjustmentForm
 from ..i18n import format_money, gettext, translate_error
 from ..models import Entry, Transfer
+from ..paging import requested_page
 from .access import admin_required
 from .admin import admin_blueprint
 from .wallet import (
@@ -109,7 +110,7 @@ def _customer_page(customer_id: str, form: WalletAdjustmentForm | None) -> str:
     shown = next((a for a in accounts if a.currency == currency), accounts[0] if accounts else None)
     if form is None:
         form = WalletAdjustmentForm(currency=shown.currency if shown else None)
-    page = request.args.get("page", 1, type=int) or 1
+    page = requested_page()
     summaries = [
         summarise(a, page=page) if a is shown else summarise(a, per_page=1) for a in accounts
     ]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import abort, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, redirect, render_template, stream_with_context, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -31,6 +31,7 @@ from ..i18n import gettext, translate_error
 from ..markers import N_
 from ..models import Entry, LedgerAccount, Transfer, utcnow
 from ..money import from_minor
+from ..paging import requested_page
 from ..wallets import StatementPage
 from .access import login_required_here
 from .shopper import shopper_blueprint
@@ -178,11 +179,10 @@ def wallet_detail(public_id: str) -> str | Response:
     started = _top_up(form, account.owner_id)
     if started is not None:
         return started
-    page = request.args.get("page", 1, type=int) or 1
     return render_template(
         "partialpay/wallet.html",
         summaries=[],
-        wallet=summarise(account, page=page),
+        wallet=summarise(account, page=requested_page()),
         form=form,
         can_top_up=topup_gateway() is not None,
         limits={code: topups.limits(code) for code in wallet_currencies()},
