@@ -155,7 +155,11 @@ def checkout() -> Response:
     summary = cart_summary(current_user.get_id(), _cart_lines())
     form = PayForm(gateways=_gateway_choices(summary))
     if not form.validate_on_submit():
-        flash("Choose how to pay.", "error")
+        # Nothing was placed or charged: say why (no method chosen, a tampered form).
+        for message in [m for errors in form.errors.values() for m in errors] or [
+            "Choose how to pay."
+        ]:
+            flash(str(message), "error")
         return redirect(url_for("shop.cart"))
     key = str(form.key.data)
     gateway = str(form.gateway.data)

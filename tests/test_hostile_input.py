@@ -146,6 +146,18 @@ def test_a_nul_byte_in_the_checkout_key_places_no_order(shopper: Shopper) -> Non
     assert count(Order) == 0 and count(CartLine) == 1
 
 
+def test_a_checkout_key_no_page_made_places_no_order_and_says_why(shopper: Shopper) -> None:
+    shopper.add_to_cart("notebook")
+    page = text(shopper.get("/cart"))
+    response = shopper.client.post(
+        "/checkout",
+        data={"csrf_token": csrf_from(page), "gateway": "manual", "key": "!" * 24, "wallet": ""},
+    )
+    assert response.status_code == 302 and response.location == "/cart"
+    assert "This form was changed after the page made it" in text(shopper.get("/cart"))
+    assert count(Order) == 0 and count(CartLine) == 1
+
+
 # -- order and row numbers ------------------------------------------------------------------
 
 
