@@ -17,13 +17,14 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
+    Label,
     RadioField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from .config import setting
 from .errors import AmountNotAllowed, InvalidAmount, InvalidPercent
@@ -156,11 +157,39 @@ class SandboxCardForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    """A manager confirming or rejecting a pending payment."""
+    """A manager confirming a pending payment (only the CSRF token)."""
+
+
+# The manager's reason is stored with the payment (Payment.failure_message, 255 characters).
+REJECT_REASON_LENGTH = 255
+
+
+class RejectForm(FlaskForm):
+    """A manager rejecting a pending payment, with the reason the customer reads.
+
+    Several rejections share one page (one per pending transfer): ``for_payment`` gives each
+    its own field id, so each label and error message belongs to its own field.
+    """
 
     reason = TextAreaField(
-        _l("Reason (shown to the customer)"), validators=[Optional(), Length(max=255)]
+        _l("Reason (shown to the customer)"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(message=_l("Enter the reason: the customer reads it.")),
+            Length(
+                max=REJECT_REASON_LENGTH,
+                message=_l("Keep the reason to 255 characters or fewer."),
+            ),
+        ],
+        render_kw={"rows": 2, "maxlength": REJECT_REASON_LENGTH},
     )
+
+    def for_payment(self, payment_id: int) -> RejectForm:
+        """Give the reason field the payment's own id (the field's name stays "reason")."""
+        field_id = f"reject-reason-{payment_id}"
+        self.reason.id = field_id
+        self.reason.label = Label(field_id, self.reason.label.text)
+        return self
 
 
 class RefundForm(IdempotentForm):

@@ -11,7 +11,7 @@ from .. import gateway_calls, payments
 from ..config import setting
 from ..errors import PartialPayError
 from ..extension import PartialPay
-from ..forms import DecisionForm, RefundForm
+from ..forms import DecisionForm, RefundForm, RejectForm
 from ..i18n import gettext, translate_error
 from ..models import Payment
 from ..paging import page_of, requested_page
@@ -37,6 +37,12 @@ def _payment_or_404(public_id: str) -> Payment:
 @admin_blueprint.get("/payments")
 @admin_required
 def payments_list() -> str:
+    return payments_page()
+
+
+def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
+    """The Payments tab; ``rejecting`` is a rejection just sent without its reason, shown
+    again with its message next to the field."""
     state = PartialPay.state()
     status = request.args.get("status", "")
     query = select(Payment)
@@ -58,9 +64,29 @@ def payments_list() -> str:
         page=page.number,
         pages=page.pages,
         decision_form=DecisionForm(),
+        reject_forms=reject_forms(rows, rejecting),
         refund_forms={p.public_id: refund_form(p) for p in rows if p.refundable > 0},
         people=people_named({p.decided_by for p in rows if p.decided_by}),
     )
+
+
+def reject_forms(
+    shown: list[Payment], rejecting: tuple[Payment, RejectForm] | None = None
+) -> dict[str, RejectForm]:
+    """A Reject form for each pending payment shown; the one just sent keeps its errors."""
+    forms = {
+        p.public_id: RejectForm(formdata=None).for_payment(p.id)
+        for p in shown
+        if p.status == payments.PENDING
+    }
+    if rejecting is not None:
+        payment, form = rejecting
+        if payment.public_id in forms:
+            forms[payment.public_id] = form.for_payment(payment.id)
+        else:  # not on the page shown again (another page of the list): say it at the top
+            for message in form.reason.errors:
+                flash(str(message), "error")
+    return forms
 
 
 def refund_prefix(payment: Payment) -> str:
@@ -87,44 +113,67 @@ def _back_target() -> str:
 @admin_blueprint.post("/payments/<public_id>/confirm")
 @admin_required
 def confirm_payment(public_id: str) -> Response:
-    return _decide(public_id, confirm=True)
-
-
-@admin_blueprint.post("/payments/<public_id>/reject")
-@admin_required
-def reject_payment(public_id: str) -> Response:
-    return _decide(public_id, confirm=False)
-
-
-def _decide(public_id: str, *, confirm: bool) -> Response:
     payment = _payment_or_404(public_id)
-    form = DecisionForm()
-    if not form.validate_on_submit():
+    if not DecisionForm().validate_on_submit():
         abort(400)
     back = _back_target()
     state = PartialPay.state()
     if not state.gateway(payment.gateway).confirmed_by_manager:
         abort(404)
     admin_id = current_user.get_id()
-    if confirm:
-        changed = state.transaction(
-            lambda: payments.succeed(state.session, payment, confirmed_by=admin_id)
+    changed = state.transaction(
+        lambda: payments.succeed(state.session, payment, confirmed_by=admin_id)
+    )
+    _say_decided(changed, gettext("Payment confirmed."))
+    return redirect(back)
+
+
+@admin_blueprint.post("/payments/<public_id>/reject")
+@admin_required
+def reject_payment(public_id: str) -> Response | str:
+    """Reject a pending transfer with the reason the customer reads on their pages.
+
+    Without a reason nothing changes: the page the button was on (the Payments tab or the
+    order's page) is shown again, with the message next to that payment's reason field.
+    """
+    payment = _payment_or_404(public_id)
+    form = RejectForm()
+    form.validate_on_submit()
+    if "csrf_token" in form.errors:
+        abort(400)
+    back = _back_target()
+    state = PartialPay.state()
+    if not state.gateway(payment.gateway).confirmed_by_manager:
+        abort(404)
+    if payment.status != payments.PENDING:
+        _say_decided(False, "")
+        return redirect(back)
+    if form.errors:
+        if back == url_for("partialpay_admin.order_detail", reference=payment.order.reference):
+            from .admin_orders import order_page  # the order page's module imports this one
+
+            return order_page(payment.order.reference, rejecting=(payment, form))
+        return payments_page(rejecting=(payment, form))
+    reason = str(form.reason.data)
+    admin_id = current_user.get_id()
+    changed = state.transaction(
+        lambda: payments.fail(
+            state.session,
+            payment,
+            to_state=payments.REJECTED,
+            reason=reason,
+            decided_by=admin_id,
         )
-    else:
-        changed = state.transaction(
-            lambda: payments.fail(
-                state.session,
-                payment,
-                to_state=payments.REJECTED,
-                reason=form.reason.data or None,
-                decided_by=admin_id,
-            )
-        )
+    )
+    _say_decided(changed, gettext("Payment rejected."))
+    return redirect(back)
+
+
+def _say_decided(changed: bool, done: str) -> None:
     if changed:
-        flash(gettext("Payment confirmed.") if confirm else gettext("Payment rejected."), "success")
+        flash(done, "success")
     else:
         flash(gettext("This payment was already decided; nothing changed."), "error")
-    return redirect(back)
 
 
 @admin_blueprint.post("/payments/<public_id>/refund")

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from ..config import setting
 from ..errors import PartialPayError
 from ..extension import PartialPay
-from ..forms import CsrfForm, DecisionForm, OrdersFilterForm
+from ..forms import CsrfForm, DecisionForm, OrdersFilterForm, RejectForm
 from ..i18n import format_money, gettext, translate_error
 from ..models import OrderAccount, Payment
 from ..money import from_minor
@@ -18,7 +18,7 @@ from ..order_decisions import can_complete
 from ..paging import page_of, requested_page
 from ..payments import awaits_manager
 from .access import admin_required, people_named
-from .admin import admin_blueprint, refund_form
+from .admin import admin_blueprint, refund_form, reject_forms
 
 
 @admin_blueprint.get("/orders")
@@ -66,6 +66,11 @@ def _order_or_404(reference: str) -> OrderAccount:
 @admin_required
 def order_detail(reference: str) -> str:
     """One order and all its invoices: date, amount, method, status, who confirmed."""
+    return order_page(reference)
+
+
+def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = None) -> str:
+    """The order's page; ``rejecting`` is a rejection just sent without its reason."""
     state = PartialPay.state()
     account = _order_or_404(reference)
     invoices = state.extension.payments_for(reference)
@@ -73,6 +78,7 @@ def order_detail(reference: str) -> str:
     deciders = {p.decided_by for p in invoices if p.decided_by}
     closed = account.status not in ("open", "completed")
     refund_forms = {p.public_id: refund_form(p) for p in invoices if p.refundable > 0}
+    awaiting = [p for p in invoices if awaits_manager(state.gateway, p)]
     return render_template(
         "partialpay/admin/order.html",
         order=account,
@@ -82,8 +88,9 @@ def order_detail(reference: str) -> str:
         completion_refusal=can_complete(account),
         action_form=CsrfForm(),
         decision_form=DecisionForm(),
+        reject_forms=reject_forms(awaiting, rejecting),
         refund_forms=refund_forms,
-        awaiting=[p for p in invoices if awaits_manager(state.gateway, p)],
+        awaiting=awaiting,
         # A closed order's confirmed payments, for the admin to give back.
         to_refund=[
             p
