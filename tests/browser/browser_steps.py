@@ -31,6 +31,13 @@ def nav_to(page: Any, link: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=True).click()
 
 
+def admin_nav_to(page: Any, tab: str) -> None:
+    """The header's one "Admin" entry, then a tab of the admin pages' own navigation."""
+    nav_to(page, "Admin")
+    admin_navigation = page.get_by_role("navigation", name="Administration")
+    admin_navigation.get_by_role("link", name=tab, exact=True).click()
+
+
 def fill_cart(page: Any) -> None:
     """The kurta (₹200) and the chai (₹100) in the cart, which is then shown."""
     for product in ("Cotton kurta", "Masala chai tin"):

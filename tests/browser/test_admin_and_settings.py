@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from browser_artifacts import Accessibility, Screenshots
-from browser_steps import expect, fill_cart, nav_to, pay_by_card, text_of, totals_row
+from browser_steps import admin_nav_to, expect, fill_cart, nav_to, pay_by_card, text_of, totals_row
 
 AUTO_DEDUCT = "Auto-deduct wallet balance"
 REMOVABLE = "Shoppers may remove an auto-deducted balance"
@@ -32,7 +32,7 @@ def test_auto_deduct_after_the_admin_turns_it_on(
 ) -> None:
     # The admin ticks "Auto-deduct wallet balance" on Admin: settings and saves.
     admin = sign_in("admin@example.com")
-    nav_to(admin, "Admin: settings")
+    admin_nav_to(admin, "Settings")
     expect(admin.get_by_role("heading", name="Settings", level=1)).to_be_visible()
     auto_deduct = admin.get_by_label(AUTO_DEDUCT)
     expect(auto_deduct).not_to_be_checked()
@@ -104,13 +104,13 @@ def test_admin_wallet_pages_and_refused_link_accessibility(
     admin = sign_in("admin@example.com")
 
     # Admin: settings, as it first is.
-    nav_to(admin, "Admin: settings")
+    admin_nav_to(admin, "Settings")
     expect(admin.get_by_role("heading", name="Settings", level=1)).to_be_visible()
     accessibility.check(admin)
     screenshot(admin, "settings")
 
     # Admin: wallets, and a search for Asha by its labelled field.
-    nav_to(admin, "Admin: wallets")
+    admin_nav_to(admin, "Wallets")
     expect(admin.get_by_role("heading", name="Wallets", level=1)).to_be_visible()
     accessibility.check(admin, "empty")
     admin.get_by_label("Find a customer").fill("asha")

@@ -14,6 +14,7 @@ import pytest
 from browser_artifacts import Accessibility, Screenshots
 from browser_steps import (
     COURSE,
+    admin_nav_to,
     expect,
     nav_to,
     open_buy_button,
@@ -44,7 +45,7 @@ def test_course_paid_in_three_parts(
 ) -> None:
     # 1. The admin sets the offer up.
     admin = sign_in("admin@example.com")
-    nav_to(admin, "Admin: offers")
+    admin_nav_to(admin, "Offers")
     expect(admin.get_by_role("heading", name="Offers", level=1)).to_be_visible()
     expect(admin.get_by_role("row").filter(has_text=COURSE)).to_contain_text("No")
     accessibility.check(admin)
@@ -78,7 +79,7 @@ def test_course_paid_in_three_parts(
     screenshot(admin, "offer settings saved")
 
     # 2. The admin sends Asha a Buy button.
-    nav_to(admin, "Admin: messages")
+    admin_nav_to(admin, "Messages")
     admin.get_by_role("link", name="New message").click()
     admin.get_by_label("Customer").select_option(label="Asha Rao")
     text = "Hello Asha, here is the course; you can pay it in parts."
@@ -155,7 +156,7 @@ def test_course_paid_in_three_parts(
     accessibility.check(asha, "transfer awaiting")
 
     # 6. The manager confirms it.
-    nav_to(admin, "Admin: payments")
+    admin_nav_to(admin, "Payments")
     expect(admin.get_by_role("heading", name="Payments", level=1)).to_be_visible()
     accessibility.check(admin)
     row = admin.get_by_role("row").filter(has_text=transfer)
@@ -214,9 +215,9 @@ def test_declined_order_can_no_longer_be_paid(
     expect(summary_value(asha, "Status")).to_have_text("Open")
     screenshot(asha, "first payment made")
 
-    # The admin declines the order: Admin: orders and sales, Partial payments, the order.
+    # The admin declines the order: Admin, Orders and Sales, Partial payments, the order.
     admin = sign_in("admin@example.com")
-    nav_to(admin, "Admin: orders and sales")
+    admin_nav_to(admin, "Orders and Sales")
     expect(admin.get_by_role("heading", name="Orders and Sales", level=1)).to_be_visible()
     accessibility.check(admin)
     admin.get_by_label("Partial payments").check()

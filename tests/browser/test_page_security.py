@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from browser_steps import COURSE, expect, fill_cart, nav_to
+from browser_steps import COURSE, admin_nav_to, expect, fill_cart
 
 
 def watch_policy(page: Any) -> list[str]:
@@ -27,7 +27,7 @@ def test_the_admin_pages_scripts_run_under_the_policy(
 ) -> None:
     admin = sign_in("admin@example.com")
     violations = watch_policy(admin)
-    nav_to(admin, "Admin: offers")
+    admin_nav_to(admin, "Offers")
     admin.get_by_role("link", name=f"Additional settings of {COURSE}").click()
     minimum = admin.get_by_label("Percentage of Minimum Partial Payment")
     works_out = admin.get_by_role("paragraph").filter(has_text="Works out to:").nth(0)
@@ -42,7 +42,7 @@ def test_the_admin_pages_scripts_run_under_the_policy(
     fill_cart(asha)
     asha.get_by_label("Bank transfer").check()
     asha.get_by_role("button", name="Place order").click()
-    nav_to(admin, "Admin: orders and sales")
+    admin_nav_to(admin, "Orders and Sales")
     admin.get_by_role("row").nth(1).get_by_role("cell").nth(1).click()
     expect(admin).to_have_url(re.compile(r"/partialpay/admin/orders/\d+$"))
     assert violations == []
