@@ -420,8 +420,9 @@ def _request(
 ) -> None:
     """Send it; a 5xx or an exception is written down with what it takes to repeat it."""
     try:
+        # No query of its own: a form's action may carry one (?status=&page=1).
         response = person.client.open(
-            url, method=method, query_string=query, data=form or None, buffered=True
+            url, method=method, query_string=query or None, data=form or None, buffered=True
         )
     except Exception as error:  # every exception is a finding
         db.session.rollback()
