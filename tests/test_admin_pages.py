@@ -1,6 +1,7 @@
 """The admin pages over HTTP: a rejected transfer's reason, the admin navigation, tax lines.
 
-Issue 12, points 7, 11 and 12 (their look in a browser: tests/browser/test_admin_navigation_and_rows.py).
+Issue 12, points 7, 11 and 12. How they look in a browser:
+tests/browser/test_admin_navigation_and_rows.py.
 """
 
 from __future__ import annotations
