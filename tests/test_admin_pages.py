@@ -122,9 +122,9 @@ def test_the_customer_reads_the_managers_reason_wherever_the_transfer_shows(
         response = shopper.get(page)
         assert response.status_code == 200, page
         assert REASON in response.get_data(as_text=True), page
-    # The admin sees it was rejected, and by whom.
+    # The admin sees it was rejected, by whom, and what the customer was told.
     listing = admin.get(PAYMENTS_TAB + "?status=rejected").get_data(as_text=True)
-    assert f"PP-{payment.id}" in listing and "Shop Admin" in listing
+    assert f"PP-{payment.id}" in listing and "Shop Admin" in listing and REASON in listing
 
 
 def test_a_rejection_of_a_decided_payment_changes_nothing(shopper: Shopper, admin: Shopper) -> None:
