@@ -326,6 +326,18 @@ class InstalmentPaymentForm(FlaskForm):
         if not self.idempotency_key.data:
             self.idempotency_key.data = new_idempotency_key()
 
+    def button_amount(self) -> Decimal:
+        """The amount the Pay button shows: the typed part when it may be paid, else all."""
+        typed = self.amount.amount
+        if (
+            self.allowed.partial
+            and self.make_partial.data
+            and typed is not None
+            and self.allowed.minimum <= typed <= self.allowed.maximum
+        ):
+            return typed
+        return self.allowed.maximum
+
     def chosen_amount(self) -> Decimal:
         """What this submission pays: the typed amount when partial, else all that is due."""
         if self.allowed.partial and self.make_partial.data and self.amount.amount is not None:
@@ -333,7 +345,18 @@ class InstalmentPaymentForm(FlaskForm):
         return self.allowed.maximum
 
     def validate_amount(self, field: AmountField) -> None:
-        if not (self.allowed.partial and self.make_partial.data):
+        if not self.allowed.partial:
+            return  # no amount field is shown: the order is paid in full
+        if not self.make_partial.data:
+            if field.amount is not None:
+                # Paying all that is due while an amount sits in the field would charge
+                # something the shopper did not type: ask which they meant instead.
+                raise ValidationError(
+                    _l(
+                        "To pay this amount, tick “Make Payment Partial”. To pay "
+                        "all that is due, clear the amount."
+                    )
+                )
             return
         if field.amount is None:
             raise ValidationError(_l("Enter the amount you want to pay now."))
