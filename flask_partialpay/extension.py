@@ -379,10 +379,19 @@ class PartialPay(OfferMethods):
         host redirects back to the page. When it is not valid, the form carries its errors
         (shown next to its fields) and nothing changed. Render it with
         ``{% include "partialpay/_wallet_choice.html" %}`` (the variable ``wallet``).
+
+        Included inside the host's checkout form (``{% set wallet_in_checkout_form = true
+        %}`` first), the choice is also submitted by the checkout button: call this in the
+        checkout view too, before placing the order, so that what the form showed when it
+        was submitted (ticked or not, and the amount) is what is applied, "Apply" pressed
+        or not. ``saved`` then says the submitted choice was stored; compare the "Via
+        wallet" amount now with the one the shopper was shown before charging anything.
         """
         offer = self.wallet_offer(cart)
         form = WalletChoiceForm(prefix="wallet", currency=cart.currency, maximum=offer.maximum)
-        submitted = request.method == "POST" and form.apply.name in request.form
+        submitted = request.method == "POST" and (
+            form.apply.name in request.form or form.shown.name in request.form
+        )
         if not submitted:
             form = WalletChoiceForm(
                 formdata=None,

@@ -177,6 +177,10 @@ class WalletChoiceForm(FlaskForm):
     use_wallet = BooleanField(_l("Use wallet balance"))
     amount = AmountField(_l("Amount to use from your wallet"), optional=True)
     apply = SubmitField(_l("Apply"))
+    # Sent with every submission of the choice, so that an unticked box (which a browser
+    # does not send) still reads as "do not use the wallet" when the host's checkout
+    # button, not "Apply", submitted it.
+    shown = HiddenField(default="1")
 
     def __init__(self, *args: Any, currency: str, maximum: Decimal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -326,17 +330,15 @@ class InstalmentPaymentForm(FlaskForm):
         if not self.idempotency_key.data:
             self.idempotency_key.data = new_idempotency_key()
 
-    def button_amount(self) -> Decimal:
-        """The amount the Pay button shows: the typed part when it may be paid, else all."""
+    def button_amount(self) -> Decimal | None:
+        """The amount the Pay button shows: all that is due, or the part typed with "Make
+        Payment Partial" ticked; None while that part cannot be paid (the button says "Pay")."""
+        if not (self.allowed.partial and self.make_partial.data):
+            return self.allowed.maximum
         typed = self.amount.amount
-        if (
-            self.allowed.partial
-            and self.make_partial.data
-            and typed is not None
-            and self.allowed.minimum <= typed <= self.allowed.maximum
-        ):
+        if typed is not None and self.allowed.minimum <= typed <= self.allowed.maximum:
             return typed
-        return self.allowed.maximum
+        return None
 
     def chosen_amount(self) -> Decimal:
         """What this submission pays: the typed amount when partial, else all that is due."""

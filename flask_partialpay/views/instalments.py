@@ -13,11 +13,11 @@ from ..config import setting
 from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
 from ..extension import PartialPay
 from ..forms import CsrfForm, InstalmentPaymentForm
+from ..gateways.base import Gateway
 from ..i18n import gettext, translate_error
 from ..links import read_buy, read_complete
 from ..models import OrderAccount, Payment
 from ..money import from_minor
-from ..gateways.base import Gateway
 from ..payments import PENDING, REJECTED, SUCCEEDED, awaits_manager
 from .access import login_required_here
 from .shopper import shopper_blueprint
@@ -194,9 +194,7 @@ def thank_you(reference: str) -> str:
     )
 
 
-def _outcome(
-    account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]
-) -> str:
+def _outcome(account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]) -> str:
     """What the thank-you page says happened, one word the template turns into a sentence.
 
     The order's state speaks first (declined, paid, completed by the shop with something
