@@ -274,6 +274,26 @@ def test_paid_pending_transfer_and_declined_card_each_say_what_happened(
     assert "These are not invoices" in page
 
 
+def test_an_attempt_takes_no_invoice_number_for_the_shopper_or_the_admin(
+    app: Flask, shopper: Shopper, admin: Shopper
+) -> None:
+    reference = course_reference(app, shopper)
+    response = submit_pay_step(shopper, reference, amount="60", make_partial="y")
+    shopper.pay_card(response.location, DECLINED_CARD)
+    response = submit_pay_step(shopper, reference, amount="50", make_partial="y")
+    shopper.pay_card(response.location, SUCCESS_CARD)
+    for page in (
+        thanks(shopper, reference),
+        text(admin.get(f"/partialpay/admin/orders/{reference}")),
+    ):
+        invoices = re.search(r'<table class="pp-table pp-invoices">.*?</table>', page, re.S)
+        assert invoices, page
+        rows = re.findall(r"<tr>.*?</tr>", invoices.group(0), re.S)
+        paid = [row for row in rows if "$50.00" in row]
+        assert len(paid) == 1 and f"{reference}-1<" in paid[0]
+        assert f"{reference}-2" not in page
+
+
 def test_a_payment_replaced_in_another_tab_says_nothing_was_charged(
     app: Flask, shopper: Shopper
 ) -> None:
