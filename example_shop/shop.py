@@ -15,8 +15,10 @@ from flask_partialpay import (
     InvalidAmount,
     PartialPayError,
     WalletBalanceChanged,
+    format_money,
     translate_error,
 )
+from flask_partialpay.extension import WalletChoiceView
 from flask_partialpay.money import from_minor, parse_amount, to_minor
 
 from . import partialpay
@@ -142,6 +144,10 @@ def cart() -> str | Response:
     wallet = partialpay.wallet_choice(summary)
     if wallet.saved:
         return redirect(url_for("shop.cart"))
+    return _cart_page(lines, summary, wallet)
+
+
+def _cart_page(lines: list[CartLine], summary: CartSummary, wallet: WalletChoiceView) -> str:
     totals = cart_totals(partialpay, summary)
     form = PayForm(gateways=_gateway_choices(summary))
     form.wallet.data = str(totals.wallet_part) if totals.wallet_part else ""
@@ -150,7 +156,7 @@ def cart() -> str | Response:
 
 @bp.post("/checkout")
 @login_required
-def checkout() -> Response:
+def checkout() -> str | Response:
     """Place the order from the cart (totals recomputed here) and start its payment."""
     summary = cart_summary(current_user.get_id(), _cart_lines())
     form = PayForm(gateways=_gateway_choices(summary))
@@ -168,6 +174,9 @@ def checkout() -> Response:
         if summary is None:
             flash("Your cart is empty.", "error")
             return redirect(url_for("shop.cart"))
+        unchanged = _honour_wallet_choice(summary, form)
+        if unchanged is not None:
+            return unchanged
         try:
             shown = None if gateway == "wallet" else _shown_wallet_part(form, summary.currency)
             order = _place_order(summary, key, shown_wallet_part=shown)
@@ -186,6 +195,35 @@ def checkout() -> Response:
         flash("Paid from your wallet.", "success")
         return redirect(url_for("shop.order_detail", number=order.number))
     return _pay(order, gateway, key)
+
+
+def _honour_wallet_choice(summary: CartSummary, form: PayForm) -> str | Response | None:
+    """Apply the "Use wallet balance" choice as the checkout form showed it when submitted.
+
+    The choice sits inside the checkout form, so "Place order" sends it whether or not
+    "Apply" was pressed. When it changes what is left to pay (ticked without "Apply", say),
+    nothing is placed: the cart comes back with the new total on its button, so the
+    shopper is never charged an amount the button did not show. None: go on and place.
+    """
+    wallet = partialpay.wallet_choice(summary)
+    if wallet.form.errors:
+        # A wallet amount that cannot be applied: refused next to its field, nothing placed.
+        return _cart_page(_cart_lines(), summary, wallet)
+    if not wallet.saved or form.gateway.data == "wallet":
+        return None  # the Wallet method pays the whole order, whatever the choice
+    try:
+        shown = _shown_wallet_part(form, summary.currency)
+    except WalletBalanceChanged:
+        return None  # a tampered amount: placing refuses it and says why
+    if wallet.offer.applied == shown:
+        return None
+    to_pay = cart_totals(partialpay, summary).total
+    flash(
+        f"Your wallet choice is applied: the total to pay is now "
+        f"{format_money(to_pay, summary.currency)}. Check it, then place your order.",
+        "success",
+    )
+    return redirect(url_for("shop.cart"))
 
 
 def _shown_wallet_part(form: PayForm, currency: str) -> Decimal:

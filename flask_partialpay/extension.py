@@ -38,6 +38,7 @@ from .offer_api import OfferMethods
 from .offers import OfferCatalogue
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
+from .reasons import shopper_reason
 from .redirects import require_return_path
 from .secret_keys import check_secrets
 from .transactions import in_transaction, run_in_transaction
@@ -180,6 +181,8 @@ class PartialPay(OfferMethods):
         app.add_template_global(status_label, "partialpay_status_label")
         app.add_template_global(translate_error, "partialpay_error")
         app.add_template_global(self.buy_link, "partialpay_buy_link")
+        app.add_template_global(shopper_reason, "partialpay_reason")
+        app.add_template_global(self.wallet_spendable, "partialpay_wallet_spendable")
 
         from .cli import partialpay_cli
 
@@ -376,10 +379,19 @@ class PartialPay(OfferMethods):
         host redirects back to the page. When it is not valid, the form carries its errors
         (shown next to its fields) and nothing changed. Render it with
         ``{% include "partialpay/_wallet_choice.html" %}`` (the variable ``wallet``).
+
+        Included inside the host's checkout form (``{% set wallet_in_checkout_form = true
+        %}`` first), the choice is also submitted by the checkout button: call this in the
+        checkout view too, before placing the order, so that what the form showed when it
+        was submitted (ticked or not, and the amount) is what is applied, "Apply" pressed
+        or not. ``saved`` then says the submitted choice was stored; compare the "Via
+        wallet" amount now with the one the shopper was shown before charging anything.
         """
         offer = self.wallet_offer(cart)
         form = WalletChoiceForm(prefix="wallet", currency=cart.currency, maximum=offer.maximum)
-        submitted = request.method == "POST" and form.apply.name in request.form
+        submitted = request.method == "POST" and (
+            form.apply.name in request.form or form.shown.name in request.form
+        )
         if not submitted:
             form = WalletChoiceForm(
                 formdata=None,
@@ -545,6 +557,29 @@ class PartialPay(OfferMethods):
         return from_minor(
             wallet_parts.via_wallet_minor(self.state().session, order), order.currency
         )
+
+    def wallet_spendable(self, reference: str) -> Decimal:
+        """What the current customer's wallet could pay towards their open order now.
+
+        Zero when the order is not theirs, not open, buys wallet credit, or the wallet is
+        locked or not kept in the order's currency. The payment step offers "Use my wallet
+        balance" when this is above zero: after a declined card, say, whose wallet part
+        went back to the wallet. Templates read it as ``partialpay_wallet_spendable``.
+        """
+        account = self.account(reference)
+        customer_id = current_user.get_id() if current_user.is_authenticated else None
+        if (
+            account is None
+            or account.customer_id != customer_id
+            or account.status != "open"
+            or account.purpose != "order"
+            or account.currency not in setting("WALLET_CURRENCIES")
+        ):
+            return Decimal(0)
+        wallets = self.state().wallets
+        if wallets.is_locked(account.customer_id, account.currency):
+            return from_minor(0, account.currency)
+        return min(wallets.balance(account.customer_id, account.currency), account.due)
 
     def payments_for(self, reference: str) -> list[Payment]:
         return list(

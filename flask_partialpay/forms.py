@@ -206,6 +206,10 @@ class WalletChoiceForm(FlaskForm):
     use_wallet = BooleanField(_l("Use wallet balance"))
     amount = AmountField(_l("Amount to use from your wallet"), optional=True)
     apply = SubmitField(_l("Apply"))
+    # Sent with every submission of the choice, so that an unticked box (which a browser
+    # does not send) still reads as "do not use the wallet" when the host's checkout
+    # button, not "Apply", submitted it.
+    shown = HiddenField(default="1")
 
     def __init__(self, *args: Any, currency: str, maximum: Decimal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -355,6 +359,16 @@ class InstalmentPaymentForm(FlaskForm):
         if not self.idempotency_key.data:
             self.idempotency_key.data = new_idempotency_key()
 
+    def button_amount(self) -> Decimal | None:
+        """The amount the Pay button shows: all that is due, or the part typed with "Make
+        Payment Partial" ticked; None while that part cannot be paid (the button says "Pay")."""
+        if not (self.allowed.partial and self.make_partial.data):
+            return self.allowed.maximum
+        typed = self.amount.amount
+        if typed is not None and self.allowed.minimum <= typed <= self.allowed.maximum:
+            return typed
+        return None
+
     def chosen_amount(self) -> Decimal:
         """What this submission pays: the typed amount when partial, else all that is due."""
         if self.allowed.partial and self.make_partial.data and self.amount.amount is not None:
@@ -362,7 +376,18 @@ class InstalmentPaymentForm(FlaskForm):
         return self.allowed.maximum
 
     def validate_amount(self, field: AmountField) -> None:
-        if not (self.allowed.partial and self.make_partial.data):
+        if not self.allowed.partial:
+            return  # no amount field is shown: the order is paid in full
+        if not self.make_partial.data:
+            if field.amount is not None:
+                # Paying all that is due while an amount sits in the field would charge
+                # something the shopper did not type: ask which they meant instead.
+                raise ValidationError(
+                    _l(
+                        "To pay this amount, tick “Make Payment Partial”. To pay "
+                        "all that is due, clear the amount."
+                    )
+                )
             return
         if field.amount is None:
             raise ValidationError(_l("Enter the amount you want to pay now."))

@@ -117,7 +117,7 @@ def test_the_customer_reads_the_managers_reason_wherever_the_transfer_shows(
     order = db.session.scalars(sa.select(Order)).one()
 
     payment_page = shopper.get(f"/partialpay/payments/{payment.public_id}").get_data(as_text=True)
-    assert f"The shop rejected this payment. Reason: {REASON}" in payment_page
+    assert f"The shop did not confirm this transfer: {REASON}" in payment_page
     for page in (f"/orders/{order.number}", f"/partialpay/orders/{order.number}/thanks"):
         response = shopper.get(page)
         assert response.status_code == 200, page

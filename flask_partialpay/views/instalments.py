@@ -3,6 +3,7 @@ step ("Make Payment Partial"), and the thank-you page ("Complete Partial Payment
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,11 +13,12 @@ from ..config import setting
 from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
 from ..extension import PartialPay
 from ..forms import CsrfForm, InstalmentPaymentForm
+from ..gateways.base import Gateway
 from ..i18n import gettext, translate_error
 from ..links import read_buy, read_complete
 from ..models import OrderAccount, Payment
 from ..money import from_minor
-from ..payments import awaits_manager
+from ..payments import PENDING, REJECTED, SUCCEEDED, awaits_manager
 from .access import login_required_here
 from .shopper import shopper_blueprint
 
@@ -39,7 +41,8 @@ def buy(token: str) -> str | Response:
     except LinkError as error:
         return _link_refused(error)
     if link.customer_id is not None and link.customer_id != customer_id:
-        abort(404)  # a valid signature is not authorisation: it was sent to someone else
+        # A valid signature is not authorisation: it was sent to someone else.
+        return _link_for_another_account()
     partialpay = PartialPay.state().extension
     offer = partialpay.offer(link.offer_id)
     if offer is None:
@@ -69,9 +72,16 @@ def complete_payment(token: str) -> str | Response:
     except LinkError as error:
         return _link_refused(error)
     if link.customer_id != customer_id:
-        abort(404)
+        return _link_for_another_account()
     account = _own_order_or_404(link.reference)
     return redirect(url_for("partialpay.pay_step", reference=account.reference))
+
+
+def _link_for_another_account() -> Response:
+    """Someone else's link: a 404 still (nothing about the order or offer is told), but a
+    page saying whose it is and what to do, in the shop's layout."""
+    page = render_template("partialpay/link_other_account.html")
+    return Response(page, status=404, mimetype="text/html")
 
 
 def _link_refused(error: LinkError) -> Response:
@@ -126,6 +136,7 @@ def pay_step(reference: str) -> str | Response:
         unsuccessful=_not_payable_message(account) if account.status != "open" else None,
         wallet_balance=wallet_balance,
         awaiting=_awaiting_confirmation(account),
+        button_amount=form.button_amount(),
     )
 
 
@@ -159,18 +170,48 @@ def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
 
 @shopper_blueprint.get("/orders/<reference>/thanks")
 def thank_you(reference: str) -> str:
-    """After each payment: what it did, what is still due, and the way to pay the rest."""
+    """After each payment: what happened to the money, what is still due, and the way on.
+
+    Invoices are confirmed payments only; attempts that did not count (cancelled, declined,
+    rejected) or are not confirmed yet are listed apart, each with why, in words.
+    """
     account = _own_order_or_404(reference)
     state = PartialPay.state()
-    invoices = state.extension.payments_for(reference)
-    latest = next((p for p in reversed(invoices) if p.part_of_id is None), None)
-    awaiting = [p for p in invoices if awaits_manager(state.gateway, p)]
+    payments = state.extension.payments_for(reference)
+    latest = next((p for p in reversed(payments) if p.part_of_id is None), None)
+    awaiting = [p for p in payments if awaits_manager(state.gateway, p)]
+    gateways = {**state.gateways, state.wallet_gateway.name: state.wallet_gateway}
     return render_template(
         "partialpay/thank_you.html",
         order=account,
-        invoices=invoices,
+        outcome=_outcome(account, latest, gateways),
+        invoices=[p for p in payments if p.status == SUCCEEDED],
+        attempts=[p for p in payments if p.status != SUCCEEDED],
         latest=latest,
         awaiting=awaiting,
         can_continue=account.status == "open" and account.due > 0,
-        gateways={**state.gateways, state.wallet_gateway.name: state.wallet_gateway},
+        gateways=gateways,
     )
+
+
+def _outcome(account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]) -> str:
+    """What the thank-you page says happened, one word the template turns into a sentence.
+
+    The order's state speaks first (declined, paid, completed by the shop with something
+    left); otherwise the latest payment's: received, awaiting the shop's confirmation,
+    under way, or not charged.
+    """
+    if account.status == "declined":
+        return "declined"
+    if account.status == "completed":
+        return "completed_by_shop" if account.completed_by and account.due > 0 else "paid"
+    if account.status != "open":
+        return "closed"
+    if latest is None:
+        return "nothing_yet"
+    if latest.status == SUCCEEDED:
+        return "received"
+    if latest.status == PENDING:
+        chosen = gateways.get(latest.gateway)
+        return "awaiting" if chosen is not None and chosen.confirmed_by_manager else "under_way"
+    return "rejected" if latest.status == REJECTED else "not_charged"

@@ -13,6 +13,7 @@ from ..gateways.sandbox_card import SandboxCardGateway
 from ..i18n import gettext
 from ..models import Payment, SandboxCharge
 from ..payments import PENDING, SUCCEEDED
+from ..reasons import shopper_reason
 from ..redirects import safe_local_path
 from .access import own_payment_or_404
 
@@ -32,6 +33,11 @@ def sandbox_card(public_id: str) -> str | Response:
     if payment.gateway != SANDBOX:
         abort(404)
     if payment.status != PENDING:
+        # Replaced in another tab, or decided already: say what became of this payment.
+        if payment.status == SUCCEEDED:
+            flash(gettext("This payment was already made."), "success")
+        else:
+            flash(shopper_reason(payment), "error")
         return _back_to_shop(payment)
     state = PartialPay.state()
     gateway = state.gateway(SANDBOX)
@@ -72,7 +78,7 @@ def _outcome(payment: Payment, charge: SandboxCharge) -> tuple[str, str]:
             ),
             "success",
         )
-    reason = gettext(payment.failure_message or charge.decline_message or "")
+    reason = shopper_reason(payment) or gettext(charge.decline_message or "")
     return gettext("The payment did not go through: %(reason)s", reason=reason), "error"
 
 

@@ -139,7 +139,7 @@ def test_an_order_page_rejects_with_a_reason_and_its_rows_and_buttons_look_right
     # Asha reads the reason on the transfer's page and on her order.
     asha.goto(transfer_page)
     expect(asha.get_by_role("alert")).to_have_text(
-        f"The shop rejected this payment. Reason: {REASON}"
+        f"The shop did not confirm this transfer: {REASON}"
     )
     asha.get_by_role("link", name="Back to your order").click()
     expect(asha.get_by_role("main")).to_contain_text(REASON)

@@ -313,7 +313,7 @@ def test_checkout_and_instalment_on_a_phone(
     accessibility.check(page)
     screenshot(page, "payment step on a phone")
     assert_no_sideways_scroll(page)
-    page.get_by_role("button", name="Pay", exact=True).click()
+    page.get_by_role("button", name="Pay $50.00", exact=True).click()
     pay_by_card(page, "$50.00")
 
     # The thank-you page.

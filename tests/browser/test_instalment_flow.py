@@ -116,7 +116,7 @@ def test_course_paid_in_three_parts(
     expect(asha.get_by_label("Make Payment Partial")).to_be_checked()
     amount.fill("50")
     asha.get_by_role("group", name="Payment method").get_by_label("Card (sandbox)").check()
-    asha.get_by_role("button", name="Pay", exact=True).click()
+    asha.get_by_role("button", name="Pay $50.00", exact=True).click()
     accessibility.check(asha)
     pay_by_card(asha, "$50.00")
 
@@ -140,7 +140,7 @@ def test_course_paid_in_three_parts(
     asha.get_by_label("Amount to pay now").fill("2000")
     asha.get_by_role("group", name="Payment method").get_by_label("Bank transfer").check()
     screenshot(asha, "2000 by bank transfer")
-    asha.get_by_role("button", name="Pay", exact=True).click()
+    asha.get_by_role("button", name="Pay $2,000.00", exact=True).click()
 
     expect(summary_value(asha, "Amount")).to_have_text("$2,000.00")
     expect(summary_value(asha, "Method")).to_have_text("Bank transfer")
@@ -177,7 +177,7 @@ def test_course_paid_in_three_parts(
     asha.get_by_role("link", name="Complete Partial Payment").click()
     expect(asha.get_by_label("Make Payment Partial")).not_to_be_checked()
     asha.get_by_role("group", name="Payment method").get_by_label("Card (sandbox)").check()
-    asha.get_by_role("button", name="Pay", exact=True).click()
+    asha.get_by_role("button", name="Pay $2,950.00", exact=True).click()
     pay_by_card(asha, "$2,950.00")
 
     expect(
@@ -210,7 +210,7 @@ def test_declined_order_can_no_longer_be_paid(
     asha.get_by_label("Make Payment Partial").check()
     asha.get_by_label("Amount to pay now").fill("50")
     asha.get_by_role("group", name="Payment method").get_by_label("Card (sandbox)").check()
-    asha.get_by_role("button", name="Pay", exact=True).click()
+    asha.get_by_role("button", name="Pay $50.00", exact=True).click()
     pay_by_card(asha, "$50.00")
     expect(summary_value(asha, "Status")).to_have_text("Open")
     screenshot(asha, "first payment made")
