@@ -1,0 +1,225 @@
+"""The example shop under concurrent requests: its cart, checkout, admin closes and offers.
+
+Hosts copy the example shop, so its races are the extension's. Each request here is a real
+HTTP request from one browser session (the same cookie and CSRF token, as two tabs or a
+double click send them) on its own database connection, released together by a barrier,
+some rounds with a few milliseconds' head start for one side so that every order of
+arrival happens. The assertions are about what the shop holds afterwards, never about who
+won:
+
+* two "Add to cart" at once never put two currencies, or a wallet top-up and goods, in one
+  cart, and a double click never answers 500;
+* an order placed while "Add to cart" races it costs exactly what its lines do;
+* "Cancel" and "Refund" clicked together leave the shop's status and the extension's equal;
+* "Buy now" clicked 20 times makes one Open order per customer and offer, and the database
+  refuses a second one; 20 checkouts of one cart make one order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from example_shop import partialpay
+from example_shop.models import CartLine, Order, Product, User, db
+from example_shop.pricing import tax_on
+from flask_partialpay.audit import audit
+from flask_partialpay.money import from_minor
+from tests.conftest import Shopper, csrf_from, form_value
+from tests.test_wallet_checkout_concurrency import Outcome, after, run_together
+
+ASHA = "asha@example.com"
+# (first request, second request): seconds after the barrier. Kept short: each backend
+# runs the whole file in a few seconds.
+DELAYS = [(0, 0), (0.005, 0), (0, 0.005), (0, 0)]
+
+
+def product_id(sku: str) -> int:
+    return int(db.session.scalars(sa.select(Product.id).where(Product.sku == sku)).one())
+
+
+def asha_id() -> int:
+    return int(db.session.scalars(sa.select(User.id).where(User.email == ASHA)).one())
+
+
+def browser_tab(app: Flask, person: Shopper) -> FlaskClient:
+    """Another client with ``person``'s session cookie: another tab of the same browser."""
+    cookie = person.client.get_cookie("session")
+    assert cookie is not None
+    client = app.test_client()
+    client.set_cookie("session", cookie.value)
+    return client
+
+
+def post_together(
+    app: Flask,
+    person: Shopper,
+    posts: list[tuple[str, dict[str, str]]],
+    delays: tuple[float, ...] | None = None,
+) -> list[Any]:
+    """POST each (url, form) at once from ``person``'s browser; the responses, in order."""
+    token = csrf_from(person.get("/").get_data(as_text=True))
+    works: list[Callable[[], Any]] = []
+    for index, (url, data) in enumerate(posts):
+        client = browser_tab(app, person)
+        form = {"csrf_token": token, **data}
+        delay = delays[index] if delays else 0
+
+        def post(client: FlaskClient = client, url: str = url, form: dict[str, str] = form) -> Any:
+            return client.post(url, data=form)
+
+        works.append(after(delay, post))
+    outcomes: list[Outcome] = run_together(app, works)
+    failures = [o.trace for o in outcomes if o.error is not None]
+    if failures:
+        pytest.fail("a request raised:\n" + "\n".join(failures))
+    responses = [o.value for o in outcomes]
+    errors = [(r.status_code, r.get_data(as_text=True)[:300]) for r in responses]
+    assert all(r.status_code == 302 for r in responses), errors
+    return responses
+
+
+def cart_of(user_id: int) -> list[tuple[str, str, bool, int]]:
+    """(sku, currency, is a top-up, quantity) of each line of the user's cart."""
+    db.session.expire_all()
+    lines = db.session.scalars(
+        sa.select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)
+    )
+    return [
+        (line.product.sku, line.product.currency, line.product.is_wallet_topup, line.quantity)
+        for line in lines
+    ]
+
+
+def empty_cart(user_id: int) -> None:
+    db.session.execute(sa.delete(CartLine).where(CartLine.user_id == user_id))
+    db.session.commit()
+
+
+def add(sku: str, quantity: int = 1) -> tuple[str, dict[str, str]]:
+    return f"/cart/add/{product_id(sku)}", {"quantity": str(quantity)}
+
+
+# -- 13 and 14: one cart, one currency, a top-up alone ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("kurta", "course"), ("notebook", "chai"), ("wallet-topup-500", "kurta")],
+    ids=["inr-usd", "usd-inr", "topup-goods"],
+)
+def test_two_add_to_cart_at_once_never_mix_a_cart(
+    app: Flask, shopper: Shopper, first: str, second: str
+) -> None:
+    """13: rupee and dollar goods; 14: a wallet top-up and goods. One of them is refused."""
+    user_id = asha_id()
+    for delays in DELAYS:
+        empty_cart(user_id)
+        post_together(app, shopper, [add(first), add(second)], delays)
+        cart = cart_of(user_id)
+        assert len(cart) == 1, cart  # the other was refused with a message
+        assert cart[0][0] in (first, second)
+    # The refusal says why, and the cart page shows no mixture.
+    refused = shopper.post_form("/", *add(first if cart[0][0] == second else second))
+    assert refused.status_code == 302
+    page = shopper.get("/cart").get_data(as_text=True)
+    assert "Your cart is in" in page or "bought on its own" in page
+
+
+# -- 16: a double click on "Add to cart" -------------------------------------------------------
+
+
+@pytest.mark.parametrize("clicks", [2, 5])
+def test_a_double_clicked_add_to_cart_adds_each_click_and_never_fails(
+    app: Flask, shopper: Shopper, clicks: int
+) -> None:
+    user_id = asha_id()
+    for _round in range(3):
+        empty_cart(user_id)
+        post_together(app, shopper, [add("chai", 2)] * clicks)
+        assert cart_of(user_id) == [("chai", "INR", False, 2 * clicks)]
+
+
+def test_adding_more_than_a_line_holds_stops_at_the_most(app: Flask, shopper: Shopper) -> None:
+    user_id = asha_id()
+    post_together(app, shopper, [add("chai", 60)] * 2)
+    assert cart_of(user_id) == [("chai", "INR", False, 99)]
+
+
+# -- 15: checkout racing "Add to cart" ---------------------------------------------------------
+
+
+def checkout_form(person: Shopper, gateway: str) -> dict[str, str]:
+    page = person.get("/cart").get_data(as_text=True)
+    return {
+        "gateway": gateway,
+        "key": form_value(page, "key"),
+        "wallet": form_value(page, "wallet"),
+    }
+
+
+def costs_its_lines(order: Order) -> bool:
+    subtotal = sum(line.unit_price_minor * line.quantity for line in order.lines)
+    taxable = from_minor(
+        sum(
+            line.unit_price_minor * line.quantity
+            for line in order.lines
+            if db.session.get_one(Product, line.product_id).taxable
+        ),
+        order.currency,
+    )
+    return (
+        order.subtotal_minor == subtotal
+        and order.tax == tax_on(taxable, order.currency)
+        and order.total_minor == order.subtotal_minor + order.tax_minor
+    )
+
+
+def test_an_order_placed_while_add_to_cart_races_it_costs_what_its_lines_do(
+    app: Flask, shopper: Shopper
+) -> None:
+    user_id = asha_id()
+    for delays in DELAYS:
+        empty_cart(user_id)
+        shopper.add_to_cart("kurta")
+        form = checkout_form(shopper, "manual")
+        before = set(db.session.scalars(sa.select(Order.id)))
+        post_together(app, shopper, [("/checkout", form), add("chai", 3)], delays)
+        db.session.expire_all()
+        [order] = [o for o in db.session.scalars(sa.select(Order)) if o.id not in before]
+        assert costs_its_lines(order), [(x.name, x.quantity) for x in order.lines]
+        account = partialpay.account(order.number)
+        assert account is not None and account.total == order.total
+        # The chai went into the order or stayed in the cart: never lost, never free.
+        ordered = {line.name: line.quantity for line in order.lines}
+        in_cart = [(sku, quantity) for sku, _c, _t, quantity in cart_of(user_id)]
+        assert ordered.get("Masala chai tin", 0) + sum(q for s, q in in_cart if s == "chai") == 3
+        assert ordered["Cotton kurta"] == 1
+    assert audit(db.session) == []
+
+
+# -- 18: 20 checkouts of one cart --------------------------------------------------------------
+
+
+def test_twenty_wallet_checkouts_of_one_cart_place_one_order(app: Flask, shopper: Shopper) -> None:
+    """20 tabs, each with its own checkout form (its own key), paying from the wallet."""
+    partialpay.state().wallets.credit(
+        str(asha_id()), "1000", "INR", reason="adjustment", memo="Test credit"
+    )
+    shopper.add_to_cart("kurta")
+    shopper.add_to_cart("chai")
+    forms = [checkout_form(shopper, "wallet") for _ in range(20)]
+    assert len({form["key"] for form in forms}) == 20
+    post_together(app, shopper, [("/checkout", form) for form in forms])
+    db.session.expire_all()
+    [order] = db.session.scalars(sa.select(Order)).all()
+    assert order.total == Decimal("354.00") and order.status == "paid"
+    assert cart_of(asha_id()) == []
+    assert partialpay.state().wallets.balance(str(asha_id()), "INR") == Decimal("646.00")
+    assert audit(db.session) == []
