@@ -223,3 +223,61 @@ def test_twenty_wallet_checkouts_of_one_cart_place_one_order(app: Flask, shopper
     assert cart_of(asha_id()) == []
     assert partialpay.state().wallets.balance(str(asha_id()), "INR") == Decimal("646.00")
     assert audit(db.session) == []
+
+
+# -- 17: Cancel and Refund clicked together -----------------------------------------------------
+
+
+def paid_order_with_wallet_part(app: Flask, shopper: Shopper) -> Order:
+    """₹100 from the wallet and ₹254 by card: an order with money on both sides."""
+    partialpay.state().wallets.credit(
+        str(asha_id()), "100", "INR", reason="adjustment", memo="Test credit"
+    )
+    shopper.add_to_cart("kurta")
+    shopper.add_to_cart("chai")
+    page = shopper.get("/cart").get_data(as_text=True)
+    shopper.client.post(
+        "/cart",
+        data={
+            "csrf_token": csrf_from(page),
+            "wallet-use_wallet": "y",
+            "wallet-amount": "",
+            "wallet-apply": "Apply",
+        },
+    )
+    card = shopper.checkout("sandbox_card")
+    assert "/partialpay/card/" in card.location
+    assert shopper.pay_card(card.location, "4242 4242 4242 4242").status_code == 302
+    db.session.expire_all()
+    order = db.session.scalars(sa.select(Order).order_by(Order.id.desc()).limit(1)).one()
+    assert order.status == "paid"
+    return order
+
+
+@pytest.mark.parametrize("paid", [False, True], ids=["unpaid", "paid"])
+def test_cancel_and_refund_clicked_together_leave_the_shop_and_the_extension_agreeing(
+    app: Flask, shopper: Shopper, admin: Shopper, paid: bool
+) -> None:
+    for delays in DELAYS:
+        if paid:
+            order = paid_order_with_wallet_part(app, shopper)
+        else:
+            shopper.add_to_cart("kurta")
+            shopper.checkout("manual")
+            db.session.expire_all()
+            order = db.session.scalars(sa.select(Order).order_by(Order.id.desc()).limit(1)).one()
+        number = order.number
+        actions = [(f"/admin/orders/{number}/cancel", {}), (f"/admin/orders/{number}/refund", {})]
+        post_together(app, admin, actions, delays)
+        db.session.expire_all()
+        shop_status = db.session.get_one(Order, order.id).status
+        account = partialpay.account(number)
+        assert account is not None
+        assert shop_status in ("cancelled", "refunded")
+        assert account.status == shop_status
+        if paid:
+            assert partialpay.state().wallets.balance(str(asha_id()), "INR") == Decimal("100.00")
+            partialpay.state().wallets.debit(
+                str(asha_id()), "100", "INR", reason="adjustment", memo="Test reset"
+            )
+    assert audit(db.session) == []
