@@ -27,8 +27,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from example_shop import partialpay
-from example_shop.models import CartLine, Order, Product, User, db
+from example_shop.models import CartLine, Order, OrderLine, Product, User, db
 from example_shop.pricing import tax_on
+from flask_partialpay import OrderAccount
 from flask_partialpay.audit import audit
 from flask_partialpay.money import from_minor
 from tests.conftest import Shopper, csrf_from, form_value
@@ -281,3 +282,92 @@ def test_cancel_and_refund_clicked_together_leave_the_shop_and_the_extension_agr
                 str(asha_id()), "100", "INR", reason="adjustment", memo="Test reset"
             )
     assert audit(db.session) == []
+
+
+# -- 18: "Buy now" clicked 20 times --------------------------------------------------------------
+
+
+def course_id() -> str:
+    return str(product_id("course"))
+
+
+def buy_link_posts(app: Flask, shopper: Shopper, times: int) -> list[tuple[str, dict[str, str]]]:
+    """The Buy link's "Continue to payment" form, as a message's button opens it."""
+    with app.test_request_context():
+        url = partialpay.buy_link(course_id(), allow_partial=True, customer_id=str(asha_id()))
+    page = shopper.get(url)
+    assert page.status_code == 200
+    return [(url, {})] * times
+
+
+@pytest.mark.parametrize("button", ["buy now", "buy link"])
+def test_buy_clicked_twenty_times_at_once_places_one_open_order(
+    app: Flask, shopper: Shopper, admin: Shopper, button: str
+) -> None:
+    if button == "buy now":
+        posts: list[tuple[str, dict[str, str]]] = [(f"/offers/{course_id()}/buy", {})] * 20
+    else:
+        posts = buy_link_posts(app, shopper, 20)
+    responses = post_together(app, shopper, posts)
+    pay_steps = {r.location for r in responses}
+    assert len(pay_steps) == 1, pay_steps
+    db.session.expire_all()
+    [order] = db.session.scalars(sa.select(Order).where(Order.is_offer.is_(True))).all()
+    [account] = db.session.scalars(sa.select(OrderAccount)).all()
+    assert account.reference == order.number and account.status == "open"
+    assert pay_steps == {f"/partialpay/orders/{order.number}/pay"}
+    assert account.open_offer_id == course_id()
+    assert db.session.scalars(sa.select(OrderLine)).one().name == "Online business course"
+
+    # Opening it again, by either button, comes back to the same order.
+    again = post_together(
+        app, shopper, [(f"/offers/{course_id()}/buy", {}), *buy_link_posts(app, shopper, 1)]
+    )
+    assert {r.location for r in again} == pay_steps
+
+    # Once it is no longer Open, the slot is free: the next "Buy now" places a new order.
+    token = csrf_from(admin.get(f"/partialpay/admin/orders/{order.number}").get_data(as_text=True))
+    declined = admin.client.post(
+        f"/partialpay/admin/orders/{order.number}/decline", data={"csrf_token": token}
+    )
+    assert declined.status_code == 302
+    db.session.expire_all()
+    assert (account.status, account.open_offer_id) == ("declined", None)
+    responses = post_together(app, shopper, [(f"/offers/{course_id()}/buy", {})] * 5)
+    [new_step] = {r.location for r in responses}
+    assert new_step != pay_steps.pop()
+    db.session.expire_all()
+    assert len(db.session.scalars(sa.select(Order).where(Order.is_offer.is_(True))).all()) == 2
+    assert sorted(a.status for a in db.session.scalars(sa.select(OrderAccount))) == [
+        "declined",
+        "open",
+    ]
+    assert audit(db.session) == []
+
+
+def test_the_database_refuses_a_second_open_order_for_one_customer_and_offer(
+    app: Flask,
+) -> None:
+    """The rule is a unique key, not a check before the insert: a second row is refused."""
+
+    def account(reference: str, open_offer_id: str | None) -> OrderAccount:
+        return OrderAccount(
+            reference=reference,
+            customer_id="7",
+            currency="USD",
+            total_minor=100,
+            paid_minor=0,
+            offer_id="3",
+            open_offer_id=open_offer_id,
+        )
+
+    db.session.add(account("R1", "3"))
+    db.session.commit()
+    db.session.add(account("R2", "3"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # Closed orders hold no slot: any number of them, next to the open one.
+    db.session.add_all([account("R3", None), account("R4", None)])
+    db.session.commit()
+    assert len(db.session.scalars(sa.select(OrderAccount)).all()) == 3
