@@ -135,13 +135,15 @@ class OfferMethods:
             raise OrderNotFound(reference=offer_id)
 
         def work() -> OrderAccount:
-            found = offer_orders.holding_slot(state.session, customer_id, offer_id)
-            if found is not None:
-                # Opened again (by this link or another, paid in parts or not): the same order.
-                return found
             in_parts = offer_orders.paid_in_parts(
                 state.session, offer_id, allow_partial=allow_partial
             )
+            found = offer_orders.holding_slot(state.session, customer_id, offer_id)
+            if found is not None:
+                # Opened again (by this link or another, paid in parts or not): the same order.
+                if in_parts and not found.instalments:
+                    return offer_orders.allow_parts_if_unpaid(state.session, found)
+                return found
             # The host's order is written in this transaction and committed with the
             # account that claims the customer's slot for the offer. When a concurrent
             # request claimed it first, register() has the whole work rolled back (the

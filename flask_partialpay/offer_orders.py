@@ -1,7 +1,8 @@
 """Orders for the host's offers: placed from a Buy link or an offer page, paid in parts.
 
 Opening an offer places the host's order once: a customer has at most one Open order per
-offer, and opening the offer again while it is Open (by any link) comes back to it. The
+offer, and opening the offer again while it is Open (by any link) comes back to it (paid in
+parts from then on if the link allows it and no payment was started). The
 database keeps that rule (``OrderAccount.open_offer_id`` is unique with the customer), not a
 check before the insert: of several requests opening the offer at once, one places the order
 and the others get it. The order remembers whether it is paid in instalments, with the
@@ -10,13 +11,13 @@ offer's policy as it was then (see :mod:`.instalments`).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import instalments, orders
+from . import instalments, orders, payments
 from .errors import OrderNotFound
-from .models import OrderAccount
+from .models import OrderAccount, Payment
 from .offers import OfferCatalogue, OfferInfo
 from .orders import OrderInfo
 from .transactions import StaleSnapshot
@@ -43,6 +44,28 @@ def holding_slot(session: Session, customer_id: str, offer_id: str) -> OrderAcco
             OrderAccount.customer_id == customer_id, OrderAccount.open_offer_id == offer_id
         )
     ).one_or_none()
+
+
+def allow_parts_if_unpaid(session: Session, account: OrderAccount) -> OrderAccount:
+    """Let the customer's Open order be paid in parts, if no payment was started on it.
+
+    A customer who opened the offer to pay in full (its "Buy now") and then a Buy link
+    allowing partial payment gets the one Open order, now paid in parts; once a payment was
+    started it stays as it is. Checked under the order's lock, which starting a payment
+    takes too.
+    """
+    account = payments.lock_order(session, account.id)
+    if account.instalments or account.status != "open" or account.offer_id is None:
+        return account
+    started = session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.order_id == account.id)
+    )
+    if started:
+        return account
+    policy = instalments.policy_for(session, account.offer_id)
+    instalments.apply_to_order(account, policy, price=account.total)
+    session.flush()
+    return account
 
 
 def paid_in_parts(session: Session, offer_id: str, *, allow_partial: bool) -> bool:

@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 from example_shop import partialpay
 from example_shop.models import CartLine, Order, OrderLine, Product, User, db
 from example_shop.pricing import tax_on
-from flask_partialpay import OrderAccount
+from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.money import from_minor
 from tests.conftest import Shopper, csrf_from, form_value
@@ -371,3 +371,45 @@ def test_the_database_refuses_a_second_open_order_for_one_customer_and_offer(
     db.session.add_all([account("R3", None), account("R4", None)])
     db.session.commit()
     assert len(db.session.scalars(sa.select(OrderAccount)).all()) == 3
+
+
+def test_a_buy_link_in_parts_after_buy_now_turns_the_one_unpaid_order_to_parts(
+    app: Flask, shopper: Shopper
+) -> None:
+    """One Open order per offer: a later Buy link allowing parts changes how it is paid, as
+    long as no payment was started on it; afterwards the order stays as it was."""
+    [in_full] = {
+        r.location for r in post_together(app, shopper, [(f"/offers/{course_id()}/buy", {})])
+    }
+    db.session.expire_all()
+    account = db.session.scalars(sa.select(OrderAccount)).one()
+    assert not account.instalments
+    [again] = {r.location for r in post_together(app, shopper, buy_link_posts(app, shopper, 2))}
+    assert again == in_full
+    db.session.expire_all()
+    account = db.session.scalars(sa.select(OrderAccount)).one()
+    assert account.instalments and account.minimum_first == Decimal("50.00")
+    assert "Make Payment Partial" in shopper.get(in_full).get_data(as_text=True)
+
+
+def test_an_order_with_a_payment_started_keeps_being_paid_in_full(
+    app: Flask, shopper: Shopper
+) -> None:
+    [in_full] = {
+        r.location for r in post_together(app, shopper, [(f"/offers/{course_id()}/buy", {})])
+    }
+    page = shopper.get(in_full).get_data(as_text=True)
+    started = shopper.client.post(
+        in_full,
+        data={
+            "csrf_token": csrf_from(page),
+            "gateway": "manual",
+            "idempotency_key": form_value(page, "idempotency_key"),
+        },
+    )
+    assert started.status_code == 302
+    assert db.session.scalars(sa.select(Payment)).one().status == "pending"
+    [again] = {r.location for r in post_together(app, shopper, buy_link_posts(app, shopper, 1))}
+    assert again == in_full
+    db.session.expire_all()
+    assert not db.session.scalars(sa.select(OrderAccount)).one().instalments
