@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import case, delete, select, update
+from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from flask_partialpay import (
@@ -126,7 +127,10 @@ def _add_line(user_id: int, product_id: int, quantity: int) -> str | None:
         line, inserted = insert_or_winner(
             db.session,
             CartLine(user_id=user_id, product_id=product_id, quantity=quantity),
-            select(CartLine).where(CartLine.user_id == user_id, CartLine.product_id == product_id),
+            select(CartLine)
+            .where(CartLine.user_id == user_id, CartLine.product_id == product_id)
+            # Read with FOR UPDATE, which PostgreSQL refuses on an outer join's side.
+            .options(lazyload(CartLine.product)),
         )
         if inserted:
             return None

@@ -26,12 +26,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from example_shop import partialpay
+from example_shop import partialpay, shop
 from example_shop.models import CartLine, Order, OrderLine, Product, User, db
 from example_shop.pricing import tax_on
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.money import from_minor
+from flask_partialpay.transactions import run_in_transaction
 from tests.conftest import Shopper, csrf_from, form_value
 from tests.test_wallet_checkout_concurrency import Outcome, after, run_together
 
@@ -145,6 +146,21 @@ def test_a_double_clicked_add_to_cart_adds_each_click_and_never_fails(
         empty_cart(user_id)
         post_together(app, shopper, [add("chai", 2)] * clicks)
         assert cart_of(user_id) == [("chai", "INR", False, 2 * clicks)]
+
+
+def test_a_line_added_by_a_request_that_skipped_the_lock_gets_the_quantity(app: Flask) -> None:
+    """The cart-line insert itself is "insert, or add to the line that won": without the
+    cart lock (a host path that forgot it), five adds at once still make one line of 10."""
+    user_id, chai = asha_id(), product_id("chai")
+
+    def add_without_lock() -> str | None:
+        return run_in_transaction(db.session, lambda: shop._add_line(user_id, chai, 2), retries=5)
+
+    for _round in range(3):
+        empty_cart(user_id)
+        outcomes = run_together(app, [add_without_lock] * 5)
+        assert [o.error for o in outcomes] == [None] * 5, [o.trace for o in outcomes]
+        assert cart_of(user_id) == [("chai", "INR", False, 10)]
 
 
 def test_adding_more_than_a_line_holds_stops_at_the_most(app: Flask, shopper: Shopper) -> None:
