@@ -57,7 +57,8 @@ class ShopOffers:
             tax_minor=tax_minor,
             total_minor=product.price_minor + tax_minor,
             is_offer=True,
-            # Unique like a checkout form's key; no form submits it twice here.
+            # Unique like a checkout form's key; a second request for the offer is refused
+            # by the extension's slot, not by this key.
             checkout_key=secrets.token_urlsafe(24),
             lines=[
                 OrderLine(
@@ -68,8 +69,11 @@ class ShopOffers:
                 )
             ],
         )
+        # Flushed, not committed: the extension commits it together with the account that
+        # claims the customer's one Open order for the offer, so a request that loses that
+        # claim to a concurrent one (a "Buy now" clicked twice) leaves no second order.
         db.session.add(order)
-        db.session.commit()
+        db.session.flush()
         return order.info()
 
 

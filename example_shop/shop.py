@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from flask_partialpay import (
@@ -20,8 +20,10 @@ from flask_partialpay import (
 )
 from flask_partialpay.extension import WalletChoiceView
 from flask_partialpay.money import from_minor, parse_amount, to_minor
+from flask_partialpay.transactions import insert_or_winner, update_rows
 
 from . import partialpay
+from .carts import MAX_QUANTITY, cart_lines, in_cart_transaction, mixing_refusal
 from .forms import AddToCartForm, CsrfOnlyForm, PayForm
 from .models import CartLine, Order, OrderLine, Product, db, order_by_number
 from .offers import offer_product, offer_tax
@@ -98,28 +100,50 @@ def add_to_cart(product_id: int) -> Response:
     if not form.validate_on_submit():
         flash("Choose a quantity from 1 to 99.", "error")
         return redirect(url_for("shop.catalogue"))
-    lines = _cart_lines()
-    if lines and lines[0].product.currency != product.currency:
-        flash(
-            f"Your cart is in {lines[0].product.currency}. Check it out or empty it "
-            f"before adding {product.currency} items.",
-            "error",
-        )
+    user_id, name, quantity = int(current_user.id), product.name, form.quantity.data or 1
+    refusal = in_cart_transaction(user_id, lambda: _add_line(user_id, product_id, quantity))
+    if refusal is not None:
+        flash(refusal, "error")
         return redirect(url_for("shop.cart"))
+    flash(f"{name} is in your cart.", "success")
+    return redirect(url_for("shop.cart"))
+
+
+def _add_line(user_id: int, product_id: int, quantity: int) -> str | None:
+    """Add ``quantity`` of the product to the locked cart; why not, if it may not go there."""
+    product = db.session.get_one(Product, product_id)
+    lines = cart_lines(user_id)
+    if lines and lines[0].product.currency != product.currency:
+        return (
+            f"Your cart is in {lines[0].product.currency}. Check it out or empty it "
+            f"before adding {product.currency} items."
+        )
     if lines and any(line.product.is_wallet_topup != product.is_wallet_topup for line in lines):
         # Wallet credit is bought on its own: its order credits the wallet with all it costs.
-        flash("A wallet top-up is bought on its own. Check out your cart first.", "error")
-        return redirect(url_for("shop.cart"))
-    line = next((line for line in lines if line.product_id == product.id), None)
+        return "A wallet top-up is bought on its own. Check out your cart first."
+    line = next((line for line in lines if line.product_id == product_id), None)
     if line is None:
-        db.session.add(
-            CartLine(user_id=current_user.id, product_id=product.id, quantity=form.quantity.data)
+        # Under the lock no other request adds this line meanwhile; should one that skipped
+        # the lock have added it, the unique key refuses this row and the quantity is added
+        # to that one instead of answering with an error.
+        line, inserted = insert_or_winner(
+            db.session,
+            CartLine(user_id=user_id, product_id=product_id, quantity=quantity),
+            select(CartLine)
+            .where(CartLine.user_id == user_id, CartLine.product_id == product_id)
+            # Read with FOR UPDATE, which PostgreSQL refuses on an outer join's side.
+            .options(lazyload(CartLine.product)),
         )
-    else:
-        line.quantity = min(line.quantity + (form.quantity.data or 1), 99)
-    db.session.commit()
-    flash(f"{product.name} is in your cart.", "success")
-    return redirect(url_for("shop.cart"))
+        if inserted:
+            return None
+    added = CartLine.quantity + quantity
+    update_rows(
+        db.session,
+        update(CartLine)
+        .where(CartLine.id == line.id)
+        .values(quantity=case((added > MAX_QUANTITY, MAX_QUANTITY), else_=added)),
+    )
+    return None
 
 
 @bp.post("/cart/remove/<row_id:line_id>")
@@ -128,8 +152,15 @@ def remove_from_cart(line_id: int) -> Response:
     line = db.session.get(CartLine, line_id)
     if line is None or line.user_id != current_user.id:
         abort(404)
-    db.session.delete(line)
-    db.session.commit()
+    user_id = int(current_user.id)
+    # A statement, not the loaded row: a checkout may have ordered (and removed) the line
+    # a moment ago, and there is then nothing left to remove.
+    in_cart_transaction(
+        user_id,
+        lambda: db.session.execute(
+            delete(CartLine).where(CartLine.id == line_id, CartLine.user_id == user_id)
+        ),
+    )
     return redirect(url_for("shop.cart"))
 
 
@@ -179,12 +210,14 @@ def checkout() -> str | Response:
             return unchanged
         try:
             shown = None if gateway == "wallet" else _shown_wallet_part(form, summary.currency)
-            order = _place_order(summary, key, shown_wallet_part=shown)
-        except PartialPayError as error:
-            # The wallet balance changed since the cart was shown: nothing was placed.
-            flash(translate_error(error), "error")
+            order = _place_order(int(current_user.id), key, shown_wallet_part=shown)
+        except (PartialPayError, CartRefused) as error:
+            # The wallet balance changed since the cart was shown, or the cart cannot be
+            # one order: nothing was placed.
+            flash(str(error) if isinstance(error, CartRefused) else translate_error(error), "error")
             return redirect(url_for("shop.cart"))
         if order is None:
+            # Another submission (another tab) ordered this cart a moment ago.
             flash("Your cart is empty.", "error")
             return redirect(url_for("shop.cart"))
     elif order.user_id != current_user.id:
@@ -237,52 +270,70 @@ def _shown_wallet_part(form: PayForm, currency: str) -> Decimal:
         raise WalletBalanceChanged() from None
 
 
-def _place_order(
-    summary: CartSummary, key: str, *, shown_wallet_part: Decimal | None
-) -> Order | None:
-    """``shown_wallet_part``: the wallet part the shopper saw, or None to pay without one."""
-    # Read the cart once, before anything commits: a second submission of this checkout
-    # may empty it meanwhile, and this request must not trip over the lines it removed.
-    lines = [
-        OrderLine(
-            product_id=line.product_id,
-            name=line.product.name,
-            unit_price_minor=line.product.price_minor,
-            quantity=line.quantity,
+class CartRefused(Exception):
+    """The cart cannot be placed as one order; the message says why."""
+
+
+def _place_order(user_id: int, key: str, *, shown_wallet_part: Decimal | None) -> Order | None:
+    """Place the order for the cart as it is now; None if it is empty.
+
+    ``shown_wallet_part``: the wallet part the shopper saw, or None to pay without one.
+    The cart is read, its wallet part held, the order written and the cart emptied in one
+    transaction holding the cart's lock: the order's total is the total of its lines, and a
+    second submission (the same key, or another tab's) waits, then finds the order placed
+    or the cart empty.
+    """
+
+    def work() -> tuple[Order | None, bool]:
+        placed = db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
+        if placed is not None:
+            return placed, False
+        cart = cart_lines(user_id)
+        summary = cart_summary(str(user_id), cart)
+        if summary is None:
+            return None, False
+        refusal = mixing_refusal(cart)
+        if refusal is not None:
+            raise CartRefused(refusal)
+        # The wallet part is held before the order is written: if the balance changed, the
+        # shopper keeps their cart and sees the new total instead of an order they did not
+        # want. The extension's hold joins this transaction.
+        held = (
+            partialpay.hold_wallet(summary, checkout_key=key, expected=shown_wallet_part)
+            if shown_wallet_part is not None
+            else None
         )
-        for line in _cart_lines()
-    ]
-    line_ids = list(
-        db.session.scalars(select(CartLine.id).where(CartLine.user_id == current_user.id))
-    )
-    # The wallet part is held before the order is written: if the balance changed, the
-    # shopper keeps their cart and sees the new total instead of an order they did not want.
-    held = (
-        partialpay.hold_wallet(summary, checkout_key=key, expected=shown_wallet_part)
-        if shown_wallet_part is not None
-        else None
-    )
-    currency = summary.currency
-    order = Order(
-        user_id=current_user.id,
-        currency=currency,
-        subtotal_minor=to_minor(summary.subtotal, currency),
-        tax_minor=to_minor(summary.tax, currency),
-        total_minor=to_minor(summary.total, currency),
-        wallet_minor=to_minor(held, currency) if held else 0,
-        is_wallet_topup=summary.contains_wallet_topup,
-        checkout_key=key,
-        lines=lines,
-    )
-    try:
+        currency = summary.currency
+        order = Order(
+            user_id=user_id,
+            currency=currency,
+            subtotal_minor=to_minor(summary.subtotal, currency),
+            tax_minor=to_minor(summary.tax, currency),
+            total_minor=to_minor(summary.total, currency),
+            wallet_minor=to_minor(held, currency) if held else 0,
+            is_wallet_topup=summary.contains_wallet_topup,
+            checkout_key=key,
+            lines=[
+                OrderLine(
+                    product_id=line.product_id,
+                    name=line.product.name,
+                    unit_price_minor=line.product.price_minor,
+                    quantity=line.quantity,
+                )
+                for line in cart
+            ],
+        )
         db.session.add(order)
-        db.session.execute(delete(CartLine).where(CartLine.id.in_(line_ids)))
-        db.session.commit()
-    except IntegrityError:
-        # The same checkout was submitted twice at once; the other request placed it.
-        db.session.rollback()
-        return db.session.scalars(select(Order).where(Order.checkout_key == key)).one_or_none()
-    partialpay.order_placed(order.info())
+        db.session.execute(delete(CartLine).where(CartLine.id.in_([line.id for line in cart])))
+        db.session.flush()
+        return order, True
+
+    order, placed_now = in_cart_transaction(user_id, work)
+    if order is not None and order.user_id != user_id:
+        abort(404)  # another shopper's key: not this shopper's order
+    if placed_now:
+        assert order is not None
+        partialpay.order_placed(order.info())
     return order
 
 

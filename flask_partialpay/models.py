@@ -79,6 +79,8 @@ class OrderAccount(PartialPayModel):
     """
 
     __tablename__ = "partialpay_order"
+    # One Open order per customer and offer, kept by the database: see ``open_offer_id``.
+    __table_args__ = (UniqueConstraint("customer_id", "open_offer_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)
@@ -100,6 +102,10 @@ class OrderAccount(PartialPayModel):
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The host's offer this order buys (orders placed through a Buy link or an offer page).
     offer_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # ``offer_id`` while the order is Open, NULL once it is not: unique with the customer,
+    # so that two requests opening the same offer at once cannot both place an order (NULLs
+    # never collide on SQLite, PostgreSQL or MariaDB). Cleared by ``orders.refresh_status``.
+    open_offer_id: Mapped[str | None] = mapped_column(String(64), default=None)
     # What the admin pages call the order, e.g. the offer's name.
     title: Mapped[str] = mapped_column(String(255), default="", server_default="")
     # Paid in instalments ("Make Payment Partial"): the offer's policy, fixed when the order

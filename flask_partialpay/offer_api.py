@@ -6,6 +6,7 @@ A mixin of :class:`flask_partialpay.PartialPay`, kept apart so each file has one
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,15 @@ if TYPE_CHECKING:
     from .extension import PartialPayState
 
 SIGN_IN_TO_PAY = N_("Sign in to pay this order.")
+log = logging.getLogger(__name__)
+
+
+def warn_committed_order() -> None:
+    log.warning(
+        "OfferCatalogue.place_order committed its order: a concurrent request that loses "
+        "the offer's slot can then leave a second host order behind. Add and flush the "
+        "order there; the extension commits it with the order's account."
+    )
 
 
 class OfferMethods:
@@ -124,24 +134,27 @@ class OfferMethods:
         if offer is None:
             raise OrderNotFound(reference=offer_id)
 
-        def existing() -> tuple[bool, OrderAccount | None]:
+        def work() -> OrderAccount:
             in_parts = offer_orders.paid_in_parts(
                 state.session, offer_id, allow_partial=allow_partial
             )
-            found = offer_orders.open_order_for(
-                state.session, customer_id, offer_id, instalments_only=in_parts
-            )
-            return in_parts, found
+            found = offer_orders.holding_slot(state.session, customer_id, offer_id)
+            if found is not None:
+                # Opened again (by this link or another, paid in parts or not): the same order.
+                if in_parts and not found.instalments:
+                    return offer_orders.allow_parts_if_unpaid(state.session, found)
+                return found
+            # The host's order is written in this transaction and committed with the
+            # account that claims the customer's slot for the offer. When a concurrent
+            # request claimed it first, register() has the whole work rolled back (the
+            # host's order with it) and run again, and it returns that request's order.
+            session_transaction = state.session.get_transaction()
+            info = catalogue.place_order(offer, customer_id)
+            if state.session.get_transaction() is not session_transaction:
+                warn_committed_order()
+            return offer_orders.register(state.session, info, offer, in_parts=in_parts)
 
-        in_parts, found = state.transaction(existing)
-        if found is not None:
-            return found
-        # The host writes and commits its order outside the extension's transaction: a
-        # retry of ours must not place it twice.
-        info = catalogue.place_order(offer, customer_id)
-        return state.transaction(
-            lambda: offer_orders.register(state.session, info, offer, in_parts=in_parts)
-        )
+        return state.transaction(work)
 
     def open_offer(self, offer_id: str, *, allow_partial: bool) -> str:
         """Place (or find) the current customer's order for the offer; its payment step URL.

@@ -1,21 +1,26 @@
 """Orders for the host's offers: placed from a Buy link or an offer page, paid in parts.
 
-Opening an offer places the host's order once: a shopper who opens the same offer again
-while their order for it is still Open (and paid the same way) comes back to that order.
-The order remembers whether it is paid in instalments, with the offer's policy as it was
-then (see :mod:`.instalments`).
+Opening an offer places the host's order once: a customer has at most one Open order per
+offer, and opening the offer again while it is Open (by any link) comes back to it (paid in
+parts from then on if the link allows it and no payment was started). The
+database keeps that rule (``OrderAccount.open_offer_id`` is unique with the customer), not a
+check before the insert: of several requests opening the offer at once, one places the order
+and the others get it. The order remembers whether it is paid in instalments, with the
+offer's policy as it was then (see :mod:`.instalments`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import instalments, orders
+from . import instalments, orders, payments
 from .errors import OrderNotFound
-from .models import OrderAccount
+from .models import OrderAccount, Payment
 from .offers import OfferCatalogue, OfferInfo
 from .orders import OrderInfo
+from .transactions import StaleSnapshot
 
 
 def open_order_for(
@@ -30,6 +35,37 @@ def open_order_for(
     if instalments_only is not None:
         query = query.where(OrderAccount.instalments.is_(instalments_only))
     return session.scalars(query.order_by(OrderAccount.id.desc()).limit(1)).first()
+
+
+def holding_slot(session: Session, customer_id: str, offer_id: str) -> OrderAccount | None:
+    """The customer's one Open order for the offer: the order holding its slot, if any."""
+    return session.scalars(
+        select(OrderAccount).where(
+            OrderAccount.customer_id == customer_id, OrderAccount.open_offer_id == offer_id
+        )
+    ).one_or_none()
+
+
+def allow_parts_if_unpaid(session: Session, account: OrderAccount) -> OrderAccount:
+    """Let the customer's Open order be paid in parts, if no payment was started on it.
+
+    A customer who opened the offer to pay in full (its "Buy now") and then a Buy link
+    allowing partial payment gets the one Open order, now paid in parts; once a payment was
+    started it stays as it is. Checked under the order's lock, which starting a payment
+    takes too.
+    """
+    account = payments.lock_order(session, account.id)
+    if account.instalments or account.status != "open" or account.offer_id is None:
+        return account
+    started = session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.order_id == account.id)
+    )
+    if started:
+        return account
+    policy = instalments.policy_for(session, account.offer_id)
+    instalments.apply_to_order(account, policy, price=account.total)
+    session.flush()
+    return account
 
 
 def paid_in_parts(session: Session, offer_id: str, *, allow_partial: bool) -> bool:
@@ -48,12 +84,23 @@ def register(
         raise OrderNotFound(reference=info.reference)
     account = orders.ensure_account(session, info)
     if account.offer_id is None:
+        # Read before the account changes: the query's autoflush would claim the slot
+        # outside the savepoint below.
+        policy = instalments.policy_for(session, offer.offer_id) if in_parts else None
         account.offer_id = offer.offer_id
+        account.open_offer_id = offer.offer_id if account.status == "open" else None
         account.title = offer.name[:255]
-        if in_parts:
-            policy = instalments.policy_for(session, offer.offer_id)
+        if policy is not None:
             instalments.apply_to_order(account, policy, price=info.total)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            # Another request took the slot (and placed its order) after this one looked:
+            # the whole unit of work, the host's order with it, is rolled back and run
+            # again, and then finds that order. The duplicate-key error means the other one
+            # committed, so the fresh transaction sees it on every database.
+            raise StaleSnapshot() from None
     return account
 
 

@@ -40,4 +40,11 @@ class OfferCatalogue(Protocol):
         """Offers whose name contains ``query`` (all of them, a short list, when empty)."""
 
     def place_order(self, offer: OfferInfo, customer_id: str) -> OrderInfo:
-        """Write (and commit) the host's order for ``offer`` by ``customer_id``; its info."""
+        """Write the host's order for ``offer`` by ``customer_id`` (add and flush, do not
+        commit); its info.
+
+        The extension calls it inside its transaction and commits the order with the
+        account that makes it the customer's one Open order for the offer; when a
+        concurrent request got there first, the transaction (this order with it) is rolled
+        back and that request's order is used.
+        """

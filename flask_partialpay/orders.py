@@ -81,6 +81,9 @@ def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
     )
     if account.status != status:
         account.status = status
+        if status != "open":
+            # The customer may open the offer again: a new order, not this closed one.
+            account.open_offer_id = None
         session.flush()
     return status
 

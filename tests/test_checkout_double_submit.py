@@ -113,6 +113,8 @@ def test_a_checkout_submitted_at_once_charges_the_card_the_total_less_the_wallet
         assert asked_on_card_page(shopper, card_urls.pop()) == TO_PAY
 
         db.session.expire_all()
+        # One order per round, whatever the number of submissions: not one per submission.
+        assert len(db.session.scalars(sa.select(Order.id)).all()) == _round + 1
         order = db.session.scalars(sa.select(Order).where(Order.checkout_key == form["key"])).one()
         account = partialpay.account(order.number)
         assert account is not None
