@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ..config import setting
+from .. import wallet_currencies
 from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
 from ..extension import PartialPay
 from ..forms import CsrfForm, InstalmentPaymentForm
@@ -140,7 +140,7 @@ def _not_payable_message(account: OrderAccount) -> str:
 def _wallet_balance(account: OrderAccount) -> Decimal:
     """What the customer's wallet could pay now (nothing when locked or not kept)."""
     state = PartialPay.state()
-    if account.currency not in setting("WALLET_CURRENCIES") or state.wallets.is_locked(
+    if not wallet_currencies.spendable_in(account.currency) or state.wallets.is_locked(
         account.customer_id, account.currency
     ):
         return from_minor(0, account.currency)
