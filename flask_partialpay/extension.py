@@ -516,9 +516,12 @@ class PartialPay(OfferMethods):
     ) -> payments.Started:
         """Start paying ``amount`` (default: all that is due) of the current user's order.
 
-        Returns the payment and the URL to send the shopper to. Raises
-        :class:`OrderNotFound` when the order is unknown or not the current user's,
-        :class:`OrderNotPayable` when it is closed or paid.
+        Without ``amount`` it pays the order's ``due`` less what card payments under way
+        may still charge: the most the payment may be, ``payment_range(account).maximum``,
+        so "pay all" is never refused for asking too much. Returns the payment and the URL
+        to send the shopper to. Raises :class:`OrderNotFound` when the order is unknown or
+        not the current user's, :class:`OrderNotPayable` when it is closed or paid, and
+        :class:`PaymentError` when payments under way already cover what is due.
         """
         state = self.state()
         reference = host_id(reference, "reference")
@@ -536,9 +539,20 @@ class PartialPay(OfferMethods):
             charge = amount
             if charge is None:
                 # "All that is due" was decided by the first request under this key: a
-                # repeat after it paid (the wallet settles at once) replays it.
+                # repeat after it paid (the wallet settles at once) replays it. Otherwise
+                # it is the most the payment may be, by the same rule start() checks.
                 earlier = payments.earlier_payment(state.session, idempotency_key)
-                charge = earlier.amount if earlier is not None else account.due
+                charge = (
+                    earlier.amount
+                    if earlier is not None
+                    else payments.payable_now(
+                        state.session,
+                        account,
+                        customer_id,
+                        state.gateway,
+                        replaceable=replaceable,
+                    )
+                )
             return payments.start(
                 state.session,
                 account=account,

@@ -151,10 +151,19 @@ class OrderAccount(PartialPayModel):
         return money.from_minor(self.reserved_minor, self.currency)
 
     @property
+    def due_minor(self) -> int:
+        """The amount due, in minor units: the total less what is paid and the wallet part
+        held for the order. A bank transfer awaiting a manager does not lower it (it is a
+        claim, not money), nor does a card payment under way: the most that may be paid
+        next is this less the card payments that may still charge
+        (:func:`flask_partialpay.payments.allowed_range`, ``partialpay.amount_payable``).
+        """
+        return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
+
+    @property
     def due(self) -> Decimal:
         """What the other gateways are still asked for: the total less paid and held money."""
-        owed = self.total_minor - self.paid_minor - self.reserved_minor
-        return money.from_minor(max(owed, 0), self.currency)
+        return money.from_minor(self.due_minor, self.currency)
 
     @property
     def minimum_first(self) -> Decimal:

@@ -183,6 +183,32 @@ def _insert_payment(session: Session, payment: Payment) -> tuple[Payment, bool]:
     )
 
 
+# Nothing more may be asked of the order now: card payments under way (or the wallet part
+# held for it) cover what is due.
+COVERED_BY_PAYMENTS_UNDER_WAY = N_("Payments already under way cover what is due.")
+
+
+def payable_now(
+    session: Session,
+    account: OrderAccount,
+    customer_id: str,
+    gateways: Callable[[str], Gateway] | None,
+    *,
+    replaceable: Collection[str] = (),
+) -> Decimal:
+    """What "pay all that is due" asks for: the most :func:`start` accepts now.
+
+    Raises :class:`PaymentError` when that is nothing because payments under way cover
+    the due amount (a closed or paid order is left to :func:`start` to refuse).
+    """
+    allowed, _ = allowed_range(
+        session, account, customer_id, gateways, lock=False, replaceable=replaceable
+    )
+    if allowed.maximum <= 0 and account.status == "open":
+        raise PaymentError(COVERED_BY_PAYMENTS_UNDER_WAY)
+    return allowed.maximum
+
+
 WALLET_PART_WITH_TRANSFER = N_(
     "Part of a payment can come from the wallet only with a card: a bank transfer takes "
     "too long for the wallet money to stay reserved. Pay it all from the wallet, or by "
@@ -210,10 +236,9 @@ def allowed_range(
     allowed = instalments.payment_range(
         account,
         counted_minor=account.paid_minor + account.reserved_minor + under_way.counted_minor,
-        room_minor=account.total_minor
-        - account.paid_minor
-        - account.reserved_minor
-        - under_way.busy_minor,
+        # The one definition of what may be paid next: the order's due, less what card
+        # payments under way may still charge.
+        room_minor=account.due_minor - under_way.busy_minor,
     )
     return allowed, under_way
 

@@ -171,6 +171,8 @@ def thank_you(reference: str) -> str:
         invoices=invoices,
         latest=latest,
         awaiting=awaiting,
-        can_continue=account.status == "open" and account.due > 0,
+        # The payment step's own rule: never offer a payment it would refuse.
+        can_continue=account.status == "open"
+        and state.extension.payment_range(account).maximum > 0,
         gateways={**state.gateways, state.wallet_gateway.name: state.wallet_gateway},
     )
