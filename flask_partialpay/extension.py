@@ -551,6 +551,7 @@ class PartialPay(OfferMethods):
                         customer_id,
                         state.gateway,
                         replaceable=replaceable,
+                        idempotency_key=idempotency_key,
                     )
                 )
             return payments.start(

@@ -480,3 +480,17 @@ def test_a_held_wallet_part_is_left_out_of_the_due_and_of_pay_all(
     assert (account.reserved, account.due) == (Decimal("100.00"), Decimal("254.00"))
     [card] = [p for p in partialpay.payments_for(order.number) if p.gateway == "sandbox_card"]
     assert card.amount == account.due
+
+
+def test_pay_all_submitted_twice_replays_even_if_it_missed_the_first_payment(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submissions at once: the second looked for the key before the first committed."""
+    from flask_partialpay import payments
+
+    reference = instalment_order(app)
+    first = pay_all(app, reference, gateway="sandbox_card")
+    monkeypatch.setattr(payments, "earlier_payment", lambda session, key: None)
+    again = pay_all(app, reference, gateway="sandbox_card")
+    assert again.id == first.id and again.amount == Decimal("5000.00")
+    assert len(partialpay.payments_for(reference)) == 1
