@@ -10,9 +10,6 @@ what to pass, instead of a link that fails later.
 
 from __future__ import annotations
 
-# The id columns are String(64).
-MAX_LENGTH = 64
-
 
 def host_id(value: object, what: str) -> str:
     """``value`` as the extension keeps it: a str, from a str or an int.
@@ -25,10 +22,9 @@ def host_id(value: object, what: str) -> str:
             f"{what} must be a str or an int (the id as your shop has it), "
             f"not {type(value).__name__}"
         )
-    text = str(value)
-    if not text or len(text) > MAX_LENGTH:
-        raise ValueError(f"{what} must be 1 to {MAX_LENGTH} characters long, not {text!r}")
-    return text
+    # Only the type is settled here: a string that names nothing (too long, say) is looked
+    # up like any other and found nowhere, as a URL's would be.
+    return str(value)
 
 
 def optional_host_id(value: object, what: str) -> str | None:

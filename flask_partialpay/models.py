@@ -156,7 +156,7 @@ class OrderAccount(PartialPayModel):
         held for the order. A bank transfer awaiting a manager does not lower it (it is a
         claim, not money), nor does a card payment under way: the most that may be paid
         next is this less the card payments that may still charge
-        (:func:`flask_partialpay.payments.allowed_range`, ``partialpay.amount_payable``).
+        (``partialpay.payment_range(account).maximum``, :func:`.payments.allowed_range`).
         """
         return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
 
