@@ -8,8 +8,9 @@ from decimal import Decimal
 import click
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from flask_partialpay import PartialPayModel
 from flask_partialpay.money import to_minor
 
 from . import partialpay
@@ -143,9 +144,32 @@ def _seed_instalment_offer() -> None:
     db.session.commit()
 
 
+def drop_everything() -> None:
+    """Drop the shop's and the extension's tables and the migration record: an empty database."""
+    db.session.remove()
+    for metadata in (db.metadata, PartialPayModel.metadata):
+        metadata.drop_all(db.engine)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
 @click.command("demo")
-def demo_command() -> None:
-    """Bring the database up to date and add the demo accounts, goods and messages."""
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Drop every table of the shop and the extension first (all orders, payments, "
+    "wallets and accounts are lost), then create the demo afresh.",
+)
+def demo_command(reset: bool) -> None:
+    """Bring the database up to date and add the demo accounts, goods and messages.
+
+    Run again, it adds only what is missing: what you did in the demo stays. With
+    ``--reset`` the demo starts over as on the first run (Asha's wallet holds ₹100, the
+    first order is #1001), for the README's walk-throughs from the start.
+    """
+    if reset:
+        drop_everything()
+        click.echo(f"Dropped every table of {db.engine.url.render_as_string()}.")
     upgrade(revision="heads")
     seed()
     click.echo("Demo shop ready. Sign in as:")

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from flask import session as browser_session
 
-from . import store_settings
-from .config import setting
+from . import store_settings, wallet_currencies
 from .i18n import gettext
 from .money import from_minor, parse_amount, to_minor
 
@@ -127,7 +126,7 @@ def wallet_offer(state: PartialPayState, cart: CartSummary, choice: WalletChoice
     if (
         cart.customer_id is None
         or cart.contains_wallet_topup
-        or cart.currency not in setting("WALLET_CURRENCIES")
+        or not wallet_currencies.spendable_in(cart.currency)
         or cart.total <= 0
     ):
         return nothing

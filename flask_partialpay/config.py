@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .errors import UnknownSetting
+from .errors import ConfigurationError, UnknownSetting
 
 PREFIX = "PARTIALPAY_"
 
@@ -30,6 +30,15 @@ DEFAULT_CONTENT_SECURITY_POLICY = (
 class Setting:
     default: Any
     doc: str
+    #: The values it may take, when they are a fixed set; checked at ``init_app``.
+    choices: tuple[Any, ...] | None = None
+    #: A sequence (list or tuple) whose every item is one of ``choices``.
+    many: bool = False
+
+
+# What ``PARTIALPAY_GATEWAYS`` may name (the wallet is offered by the extension itself).
+GATEWAY_NAMES = ("manual", "sandbox_card")
+OVERPAYMENT_CHOICES = ("wallet", "refund")
 
 
 SETTINGS: Mapping[str, Setting] = {
@@ -42,6 +51,8 @@ SETTINGS: Mapping[str, Setting] = {
     "PARTIALPAY_GATEWAYS": Setting(
         ("sandbox_card", "manual"),
         "Names of the payment methods offered at checkout, in the order shown.",
+        choices=GATEWAY_NAMES,
+        many=True,
     ),
     "PARTIALPAY_MAX_AMOUNT": Setting(
         {"*": "1000000"},
@@ -77,7 +88,10 @@ SETTINGS: Mapping[str, Setting] = {
         1800, "Seconds a wallet hold reserves money before it expires (30 minutes)."
     ),
     "PARTIALPAY_WALLET_CURRENCIES": Setting(
-        ("USD",), "Currencies a customer may hold and top up a wallet in."
+        None,
+        "Currencies wallets are spent at checkout and topped up in. `None`: any currency "
+        "(top-ups in the currencies the shop's wallets and orders use). A list: only "
+        "those; a credit in another is logged as a warning, since checkout never offers it.",
     ),
     "PARTIALPAY_TOPUP_MINIMUM": Setting(
         {"*": "1"}, "Smallest top-up per currency code in major units; `*` for the rest."
@@ -106,6 +120,7 @@ SETTINGS: Mapping[str, Setting] = {
         "What happens to confirmed payments beyond an order's total: `wallet` credits the "
         "excess to the customer's wallet; `refund` reports it with `refund_owed` for an "
         "admin to refund at the gateway.",
+        choices=OVERPAYMENT_CHOICES,
     ),
 }
 
@@ -123,12 +138,46 @@ def unknown_setting(name: str) -> UnknownSetting:
 
 
 def apply_defaults(app: Flask) -> None:
-    """Fill in every default and refuse misspelled ``PARTIALPAY_*`` keys in the app config."""
+    """Fill in every default, refuse misspelled ``PARTIALPAY_*`` keys in the app config, and
+    refuse a value outside a setting's fixed set of values."""
     for name in app.config:
         if name.startswith(PREFIX) and name not in SETTINGS:
             raise unknown_setting(name)
     for name, setting in SETTINGS.items():
         app.config.setdefault(name, setting.default)
+        check_choice(name, app.config[name])
+
+
+def _allowed(choices: tuple[Any, ...]) -> str:
+    return ", ".join(repr(choice) for choice in choices)
+
+
+def check_choice(name: str, value: Any) -> None:
+    """Raise :class:`ConfigurationError` naming the allowed values when ``value`` is not one.
+
+    A misspelt value would otherwise quietly behave as another (``"refunds"`` as
+    ``"wallet"``), so it stops the app at ``init_app`` instead.
+    """
+    setting = SETTINGS[name]
+    if setting.choices is None:
+        return
+    if setting.many:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ConfigurationError(
+                f"{name} must be a list or tuple of names, for example {setting.default!r}; "
+                f"got {value!r}. The allowed names are {_allowed(setting.choices)}."
+            )
+        wrong = [item for item in value if item not in setting.choices]
+        if wrong:
+            raise ConfigurationError(
+                f"{name} names {_allowed(tuple(wrong))}; "
+                f"the allowed names are {_allowed(setting.choices)}."
+            )
+        return
+    if value not in setting.choices:
+        raise ConfigurationError(
+            f"{name} is {value!r}; it must be one of {_allowed(setting.choices)}."
+        )
 
 
 def setting(name: str, app: Flask | None = None) -> Any:

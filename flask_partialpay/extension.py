@@ -13,7 +13,16 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import checkout, gateway_calls, notifications, order_refunds, orders, payments, wallet_parts
+from . import (
+    checkout,
+    gateway_calls,
+    notifications,
+    order_refunds,
+    orders,
+    payments,
+    wallet_currencies,
+    wallet_parts,
+)
 from .checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
 from .config import apply_defaults, setting
 from .customers import CustomerDirectory
@@ -31,6 +40,7 @@ from .gateways.manual import ManualGateway
 from .gateways.sandbox_card import SandboxCardGateway
 from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
+from .ids import HostId, host_id
 from .markers import N_
 from .models import RETURN_URL_LENGTH, OrderAccount, PartialPayModel, Payment
 from .money import from_minor, to_minor
@@ -59,8 +69,9 @@ class PartialPayState:
 
     extension: PartialPay
     db: SQLAlchemy
-    order_loader: OrderLoader | None
-    admin_check: AdminCheck
+    #: Given to ``init_app`` for this app only; None: the extension object's (decorators).
+    own_order_loader: OrderLoader | None
+    own_admin_check: AdminCheck | None
     gateways: dict[str, Gateway] = field(default_factory=dict)
     customer_directory: CustomerDirectory | None = None
     offer_catalogue: OfferCatalogue | None = None
@@ -74,6 +85,16 @@ class PartialPayState:
     @property
     def session(self) -> Session:
         return self.db.session()
+
+    # Looked up at each call, not copied at init_app: a host that registers its callbacks
+    # with ``@partialpay.order_loader`` after ``init_app`` gets them used all the same.
+    @property
+    def order_loader(self) -> OrderLoader | None:
+        return self.own_order_loader or self.extension._order_loader
+
+    @property
+    def admin_check(self) -> AdminCheck:
+        return self.own_admin_check or self.extension._admin_check or _default_admin_check
 
     def transaction(self, work: Callable[[], T]) -> T:
         """Run ``work`` in a fresh transaction, committed, retried on contention.
@@ -160,12 +181,13 @@ class PartialPay(OfferMethods):
                 "call init_app(app, db) after db.init_app(app)."
             )
         apply_defaults(app)
+        wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
         check_secrets(app)
         state = PartialPayState(
             extension=self,
             db=db,
-            order_loader=order_loader or self._order_loader,
-            admin_check=admin_check or self._admin_check or _default_admin_check,
+            own_order_loader=order_loader,
+            own_admin_check=admin_check,
             customer_directory=customer_directory,
             offer_catalogue=offer_catalogue,
         )
@@ -210,12 +232,19 @@ class PartialPay(OfferMethods):
         return built
 
     def order_loader(self, loader: OrderLoader) -> OrderLoader:
-        """Decorator: ``loader(reference)`` returns the host's order as an :class:`OrderInfo`."""
+        """Decorator: ``loader(reference)`` returns the host's order as an :class:`OrderInfo`.
+
+        It takes effect whenever it is applied, before or after ``init_app``, for every app
+        that was not given its own ``order_loader=`` in ``init_app``.
+        """
         self._order_loader = loader
         return loader
 
     def admin_check(self, check: AdminCheck) -> AdminCheck:
-        """Decorator: ``check(user)`` says whether a user may use the admin pages."""
+        """Decorator: ``check(user)`` says whether a user may use the admin pages.
+
+        Like :meth:`order_loader`, it takes effect whenever it is applied.
+        """
         self._admin_check = check
         return check
 
@@ -260,7 +289,7 @@ class PartialPay(OfferMethods):
 
     def order_paid(
         self,
-        reference: str,
+        reference: HostId,
         *,
         amount: Decimal | None = None,
         method: str = "external",
@@ -273,6 +302,7 @@ class PartialPay(OfferMethods):
         per order and method) records nothing and returns False.
         """
         state = self.state()
+        reference = host_id(reference, "reference")
         key = idempotency_key or f"{method}:{reference}"
 
         def work() -> bool:
@@ -294,7 +324,7 @@ class PartialPay(OfferMethods):
 
         return state.transaction(work)
 
-    def order_cancelled(self, reference: str) -> bool:
+    def order_cancelled(self, reference: HostId) -> bool:
         """The host cancelled its order: pending payments stop, the wallet part goes back to
         the wallet, money a gateway took is reported (``refund_owed``); False if it was
         closed already or is unknown."""
@@ -302,7 +332,7 @@ class PartialPay(OfferMethods):
 
     def order_refunded(
         self,
-        reference: str,
+        reference: HostId,
         *,
         amount: Decimal | None = None,
         idempotency_key: str | None = None,
@@ -315,6 +345,7 @@ class PartialPay(OfferMethods):
         then required, so that reporting the same refund twice credits once. Returns how
         the amount was split, or None for a full refund of an unknown or closed order.
         """
+        reference = host_id(reference, "reference")
         if amount is None:
             closed = self._close(reference, "refunded")
             if closed is None:
@@ -345,7 +376,7 @@ class PartialPay(OfferMethods):
 
         return state.transaction(work)
 
-    def _close(self, reference: str, closed_as: orders.ClosedAs) -> payments.Closed | None:
+    def _close(self, reference: HostId, closed_as: orders.ClosedAs) -> payments.Closed | None:
         state = self.state()
 
         def work() -> payments.Closed | None:
@@ -488,7 +519,7 @@ class PartialPay(OfferMethods):
 
     def pay(
         self,
-        reference: str,
+        reference: HostId,
         *,
         gateway: str,
         return_url: str,
@@ -497,11 +528,15 @@ class PartialPay(OfferMethods):
     ) -> payments.Started:
         """Start paying ``amount`` (default: all that is due) of the current user's order.
 
-        Returns the payment and the URL to send the shopper to. Raises
-        :class:`OrderNotFound` when the order is unknown or not the current user's,
-        :class:`OrderNotPayable` when it is closed or paid.
+        Without ``amount`` it pays the order's ``due`` less what card payments under way
+        may still charge: the most the payment may be, ``payment_range(account).maximum``,
+        so "pay all" is never refused for asking too much. Returns the payment and the URL
+        to send the shopper to. Raises :class:`OrderNotFound` when the order is unknown or
+        not the current user's, :class:`OrderNotPayable` when it is closed or paid, and
+        :class:`PaymentError` when payments under way already cover what is due.
         """
         state = self.state()
+        reference = host_id(reference, "reference")
         chosen = state.gateway(gateway)
         # The shopper is redirected there after paying: never to another site.
         require_return_path(return_url, max_length=RETURN_URL_LENGTH)
@@ -516,9 +551,21 @@ class PartialPay(OfferMethods):
             charge = amount
             if charge is None:
                 # "All that is due" was decided by the first request under this key: a
-                # repeat after it paid (the wallet settles at once) replays it.
+                # repeat after it paid (the wallet settles at once) replays it. Otherwise
+                # it is the most the payment may be, by the same rule start() checks.
                 earlier = payments.earlier_payment(state.session, idempotency_key)
-                charge = earlier.amount if earlier is not None else account.due
+                charge = (
+                    earlier.amount
+                    if earlier is not None
+                    else payments.payable_now(
+                        state.session,
+                        account,
+                        customer_id,
+                        state.gateway,
+                        replaceable=replaceable,
+                        idempotency_key=idempotency_key,
+                    )
+                )
             return payments.start(
                 state.session,
                 account=account,
@@ -539,7 +586,9 @@ class PartialPay(OfferMethods):
             record=record,
         )
 
-    def account(self, reference: str) -> OrderAccount | None:
+    def account(self, reference: HostId) -> OrderAccount | None:
+        """The extension's account of the host's order ``reference``; None if it has none."""
+        reference = host_id(reference, "reference")
         return (
             self.state()
             .session.scalars(select(OrderAccount).where(OrderAccount.reference == reference))
@@ -558,7 +607,7 @@ class PartialPay(OfferMethods):
             wallet_parts.via_wallet_minor(self.state().session, order), order.currency
         )
 
-    def wallet_spendable(self, reference: str) -> Decimal:
+    def wallet_spendable(self, reference: HostId) -> Decimal:
         """What the current customer's wallet could pay towards their open order now.
 
         Zero when the order is not theirs, not open, buys wallet credit, or the wallet is
@@ -566,14 +615,14 @@ class PartialPay(OfferMethods):
         balance" when this is above zero: after a declined card, say, whose wallet part
         went back to the wallet. Templates read it as ``partialpay_wallet_spendable``.
         """
-        account = self.account(reference)
+        account = self.account(host_id(reference, "reference"))
         customer_id = current_user.get_id() if current_user.is_authenticated else None
         if (
             account is None
             or account.customer_id != customer_id
             or account.status != "open"
             or account.purpose != "order"
-            or account.currency not in setting("WALLET_CURRENCIES")
+            or not wallet_currencies.spendable_in(account.currency)
         ):
             return Decimal(0)
         wallets = self.state().wallets
@@ -581,7 +630,15 @@ class PartialPay(OfferMethods):
             return from_minor(0, account.currency)
         return min(wallets.balance(account.customer_id, account.currency), account.due)
 
-    def payments_for(self, reference: str) -> list[Payment]:
+
+    def payments_for(self, reference: HostId) -> list[Payment]:
+        """The payments of the host's order ``reference``, oldest first (empty if none).
+
+        Every attempt is listed: ``status`` says which succeeded (the order's invoices),
+        are pending (a card page open, a transfer awaiting confirmation), or failed, were
+        cancelled or replaced. ``account(reference).payments`` gives the same list.
+        """
+        reference = host_id(reference, "reference")
         return list(
             self.state().session.scalars(
                 select(Payment)

@@ -34,6 +34,7 @@ from .i18n import lazy_gettext as _l
 from .instalments import PaymentRange, check_policy, parse_percent
 from .money import maximum_for, parse_amount, quantum
 from .topups import limits
+from .wallet_currencies import offered as offered_currencies
 
 
 class AmountField(StringField):
@@ -234,8 +235,8 @@ class WalletChoiceForm(FlaskForm):
 
 
 def wallet_currencies() -> list[str]:
-    """The currencies a wallet may be held and topped up in (``PARTIALPAY_WALLET_CURRENCIES``)."""
-    return list(setting("WALLET_CURRENCIES"))
+    """The currencies offered for top-ups and adjustments (see :mod:`.wallet_currencies`)."""
+    return offered_currencies()
 
 
 def currency_choices() -> list[tuple[str, str]]:
@@ -264,11 +265,14 @@ class WalletAmountForm(IdempotentForm):
     def __init__(self, *args: Any, currency: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         offered = wallet_currencies()
+        # With no currency to offer yet (any currency allowed, and the shop has no wallet
+        # or order) the select refuses every choice; the amount is read as dollars meanwhile.
+        fallback = offered[0] if offered else "USD"
         self.currency.choices = currency_choices()
         if not self.currency.data:
-            self.currency.data = currency if currency in offered else offered[0]
+            self.currency.data = currency if currency in offered else fallback
         # An unknown currency is refused by the select; the amount is still read in a real one.
-        self.amount.currency = self.currency.data if self.currency.data in offered else offered[0]
+        self.amount.currency = self.currency.data if self.currency.data in offered else fallback
 
     @property
     def chosen_currency(self) -> str:

@@ -22,9 +22,10 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session, relationship
 from sqlalchemy.types import TypeDecorator
 
 from . import money
@@ -125,9 +126,23 @@ class OrderAccount(PartialPayModel):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    payments: Mapped[list[Payment]] = relationship(
-        back_populates="order", order_by="Payment.id", lazy="raise_on_sql"
-    )
+    @property
+    def payments(self) -> list[Payment]:
+        """The order's payments, oldest first: confirmed ones, pending and failed attempts.
+
+        Read from the database at each access (never a stale list cached on the object);
+        the same as ``partialpay.payments_for(reference)``. Filter on ``status``
+        (``"succeeded"`` for what was paid) for the order's invoices.
+        """
+        session = object_session(self)
+        if session is None:
+            raise RuntimeError(
+                "This order account is not in a session: use "
+                "partialpay.payments_for(reference) to list its payments."
+            )
+        return list(
+            session.scalars(select(Payment).where(Payment.order_id == self.id).order_by(Payment.id))
+        )
 
     @property
     def total(self) -> Decimal:
@@ -142,10 +157,19 @@ class OrderAccount(PartialPayModel):
         return money.from_minor(self.reserved_minor, self.currency)
 
     @property
+    def due_minor(self) -> int:
+        """The amount due, in minor units: the total less what is paid and the wallet part
+        held for the order. A bank transfer awaiting a manager does not lower it (it is a
+        claim, not money), nor does a card payment under way: the most that may be paid
+        next is this less the card payments that may still charge
+        (``partialpay.payment_range(account).maximum``, :func:`.payments.allowed_range`).
+        """
+        return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
+
+    @property
     def due(self) -> Decimal:
         """What the other gateways are still asked for: the total less paid and held money."""
-        owed = self.total_minor - self.paid_minor - self.reserved_minor
-        return money.from_minor(max(owed, 0), self.currency)
+        return money.from_minor(self.due_minor, self.currency)
 
     @property
     def minimum_first(self) -> Decimal:
@@ -195,7 +219,7 @@ class Payment(PartialPayModel):
         ForeignKey("partialpay_payment.id"), default=None
     )
 
-    order: Mapped[OrderAccount] = relationship(back_populates="payments", lazy="joined")
+    order: Mapped[OrderAccount] = relationship(lazy="joined")
 
     @property
     def amount(self) -> Decimal:

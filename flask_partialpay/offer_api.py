@@ -23,6 +23,7 @@ from .errors import (
     WalletLocked,
 )
 from .gateways.base import Gateway
+from .ids import HostId, host_id, optional_host_id
 from .instalments import PaymentRange, Policy
 from .markers import N_
 from .models import OrderAccount
@@ -53,13 +54,13 @@ class OfferMethods:
 
     # -- the offer's settings -----------------------------------------------------------
 
-    def instalment_policy(self, offer_id: str) -> Policy:
+    def instalment_policy(self, offer_id: HostId) -> Policy:
         """The offer's "Allow Partial Payments" settings (off for an offer never set up)."""
-        return instalments.policy_for(self.state().session, offer_id)
+        return instalments.policy_for(self.state().session, host_id(offer_id, "offer_id"))
 
     def set_instalment_policy(
         self,
-        offer_id: str,
+        offer_id: HostId,
         *,
         allow_partial: bool,
         minimum_percent: Decimal,
@@ -69,7 +70,9 @@ class OfferMethods:
         """Store the offer's settings; raises :class:`InvalidPercent` for ones that make no
         sense (see :func:`flask_partialpay.instalments.check_policy`)."""
         state = self.state()
-        policy = Policy(offer_id, allow_partial, minimum_percent, success_percent)
+        policy = Policy(
+            host_id(offer_id, "offer_id"), allow_partial, minimum_percent, success_percent
+        )
         state.transaction(lambda: instalments.save_policy(state.session, policy, by=by))
         return policy
 
@@ -85,10 +88,10 @@ class OfferMethods:
 
     def buy_link(
         self,
-        offer_id: str,
+        offer_id: HostId,
         *,
         allow_partial: bool,
-        customer_id: str | None = None,
+        customer_id: HostId | None = None,
         external: bool = False,
     ) -> str:
         """A signed "Buy" link for the offer (for a message, or a page block).
@@ -97,25 +100,31 @@ class OfferMethods:
         is offered only if the offer allows it too. ``customer_id``: only that customer
         may use the link (a message to them); None: anyone signed in.
         """
-        token = links.sign_buy(links.BuyLink(offer_id, allow_partial, customer_id))
+        link = links.BuyLink(
+            host_id(offer_id, "offer_id"),
+            allow_partial,
+            optional_host_id(customer_id, "customer_id"),
+        )
+        token = links.sign_buy(link)
         return url_for("partialpay.buy", token=token, _external=external)
 
     def complete_payment_link(
         self,
-        customer_id: str,
+        customer_id: HostId,
         *,
-        order: str | None = None,
+        order: HostId | None = None,
         offer_name: str | None = None,
         external: bool = False,
     ) -> str:
         """A signed "Complete Payment" link to the customer's Open order, found by its
         number or by the offer's name; raises :class:`OrderNotFound` if there is none."""
         state = self.state()
+        customer_id = host_id(customer_id, "customer_id")
         account = offer_orders.find_for_link(
             state.session,
             state.offer_catalogue,
             customer_id,
-            reference=order,
+            reference=optional_host_id(order, "order"),
             offer_name=offer_name,
         )
         token = links.sign_complete(links.CompleteLink(customer_id, account.reference))
@@ -123,8 +132,9 @@ class OfferMethods:
 
     # -- orders for offers ---------------------------------------------------------------
 
-    def order_for_offer(self, offer_id: str, *, allow_partial: bool) -> OrderAccount:
+    def order_for_offer(self, offer_id: HostId, *, allow_partial: bool) -> OrderAccount:
         """The current customer's Open order for the offer, placed with the host if new."""
+        offer_id = host_id(offer_id, "offer_id")
         state = self.state()
         if not current_user.is_authenticated:
             raise PaymentError(SIGN_IN_TO_PAY)
@@ -156,7 +166,7 @@ class OfferMethods:
 
         return state.transaction(work)
 
-    def open_offer(self, offer_id: str, *, allow_partial: bool) -> str:
+    def open_offer(self, offer_id: HostId, *, allow_partial: bool) -> str:
         """Place (or find) the current customer's order for the offer; its payment step URL.
 
         The host's own offer page calls it with ``allow_partial=False``: an offer opened
@@ -165,8 +175,8 @@ class OfferMethods:
         account = self.order_for_offer(offer_id, allow_partial=allow_partial)
         return url_for("partialpay.pay_step", reference=account.reference)
 
-    def offer(self, offer_id: str) -> OfferInfo | None:
-        return self.offer_catalogue().get(offer_id)
+    def offer(self, offer_id: HostId) -> OfferInfo | None:
+        return self.offer_catalogue().get(host_id(offer_id, "offer_id"))
 
     # -- paying ---------------------------------------------------------------------------
 
@@ -180,7 +190,7 @@ class OfferMethods:
 
     def pay_instalment(
         self,
-        reference: str,
+        reference: HostId,
         *,
         gateway: str,
         amount: Decimal,
@@ -196,6 +206,7 @@ class OfferMethods:
         declined order are checked under the order's lock (see :func:`payments.start`).
         """
         state = self.state()
+        reference = host_id(reference, "reference")
         customer_id = str(current_user.get_id()) if current_user.is_authenticated else None
         chosen = state.gateway(gateway)
 
@@ -243,12 +254,12 @@ class OfferMethods:
         spendable = wallets.balance(account.customer_id, account.currency)
         return min(to_minor(spendable, account.currency), whole_minor)
 
-    def account(self, reference: str) -> OrderAccount | None:  # provided by PartialPay
+    def account(self, reference: HostId) -> OrderAccount | None:  # provided by PartialPay
         raise NotImplementedError
 
     # -- the admin's decisions -------------------------------------------------------------
 
-    def complete_order(self, reference: str, *, by: str) -> None:
+    def complete_order(self, reference: HostId, *, by: str) -> None:
         """Complete an Open order by hand once its confirmed payments reach the success
         threshold; raises :class:`CompletionNotAllowed` saying why not otherwise."""
         state = self.state()
@@ -261,7 +272,7 @@ class OfferMethods:
 
         state.transaction(work)
 
-    def decline_order(self, reference: str, *, by: str) -> payments.Closed:
+    def decline_order(self, reference: HostId, *, by: str) -> payments.Closed:
         """Decline an Open order: the customer can no longer pay it (see
         :mod:`flask_partialpay.order_decisions`)."""
         state = self.state()

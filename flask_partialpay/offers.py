@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from .ids import host_id
 from .money import amount
 from .orders import OrderInfo
 
@@ -25,8 +26,7 @@ class OfferInfo:
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.offer_id, str):
-            raise TypeError(f"OfferInfo.offer_id must be a str, not {type(self.offer_id).__name__}")
+        object.__setattr__(self, "offer_id", host_id(self.offer_id, "OfferInfo.offer_id"))
         object.__setattr__(self, "price", amount(self.price, self.currency))
 
 

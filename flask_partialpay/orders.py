@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .errors import IdempotencyConflict
+from .ids import host_id
 from .models import OrderAccount
 from .money import amount, to_minor
 from .transactions import insert_or_winner, update_rows
@@ -46,13 +47,12 @@ class OrderInfo:
     checkout_key: str | None = None
 
     def __post_init__(self) -> None:
-        # Checked here so that a host's mistake is named where it is made.
-        for name in ("reference", "customer_id", "currency"):
-            if not isinstance(getattr(self, name), str):
-                raise TypeError(
-                    f"OrderInfo.{name} must be a str (customer_id is user.get_id()), "
-                    f"not {type(getattr(self, name)).__name__}"
-                )
+        # Checked here so that a host's mistake is named where it is made. Ids may be the
+        # host's ints; they are kept as strings, as ``user.get_id()`` gives them.
+        for name in ("reference", "customer_id"):
+            object.__setattr__(self, name, host_id(getattr(self, name), f"OrderInfo.{name}"))
+        if not isinstance(self.currency, str):
+            raise TypeError(f"OrderInfo.currency must be a str, not {type(self.currency).__name__}")
         object.__setattr__(self, "total", amount(self.total, self.currency))
 
 

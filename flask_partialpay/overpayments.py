@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from . import signals, wallets
+from . import signals, wallet_currencies, wallets
 from .config import setting
 from .markers import N_
 from .models import OrderAccount, Payment
@@ -50,7 +50,7 @@ def settle_excess(session: Session, account: OrderAccount, payment: Payment) -> 
     amount = from_minor(excess, account.currency)
     app = signals.sender()
     # A currency the shop keeps no wallets in can only be refunded.
-    if setting("OVERPAYMENT") == "refund" or account.currency not in setting("WALLET_CURRENCIES"):
+    if setting("OVERPAYMENT") == "refund" or not wallet_currencies.spendable_in(account.currency):
         signals.refund_owed.send(app, order=account, payment=payment, amount=amount)
         return excess
     transfer = wallets.credit(

@@ -183,6 +183,41 @@ def _insert_payment(session: Session, payment: Payment) -> tuple[Payment, bool]:
     )
 
 
+# Nothing more may be asked of the order now: card payments under way (or the wallet part
+# held for it) cover what is due.
+COVERED_BY_PAYMENTS_UNDER_WAY = N_("Payments already under way cover what is due.")
+
+
+def payable_now(
+    session: Session,
+    account: OrderAccount,
+    customer_id: str,
+    gateways: Callable[[str], Gateway] | None,
+    *,
+    replaceable: Collection[str] = (),
+    idempotency_key: str | None = None,
+) -> Decimal:
+    """What "pay all that is due" asks for: the most :func:`start` accepts now.
+
+    Raises :class:`PaymentError` when that is nothing because payments under way cover
+    the due amount (a closed or paid order is left to :func:`start` to refuse). A payment
+    made a moment ago under ``idempotency_key`` (the same form submitted twice, committed
+    after this request looked for it) is not counted as under way: this request replays it.
+    """
+    allowed, _ = allowed_range(
+        session,
+        account,
+        customer_id,
+        gateways,
+        lock=False,
+        replaceable=replaceable,
+        own_key=idempotency_key,
+    )
+    if allowed.maximum <= 0 and account.status == "open":
+        raise PaymentError(COVERED_BY_PAYMENTS_UNDER_WAY)
+    return allowed.maximum
+
+
 WALLET_PART_WITH_TRANSFER = N_(
     "Part of a payment can come from the wallet only with a card: a bank transfer takes "
     "too long for the wallet money to stay reserved. Pay it all from the wallet, or by "
@@ -198,22 +233,30 @@ def allowed_range(
     *,
     lock: bool = True,
     replaceable: Collection[str] = (),
+    own_key: str | None = None,
 ) -> tuple[instalments.PaymentRange, Pending]:
     """What ``customer_id``'s next payment towards the order may be, and what is under way.
 
     ``lock``: read the payments under way with their row locks (when starting a payment);
     a page that only shows the range reads them without. ``replaceable``: see :func:`start`.
+    ``own_key``: the idempotency key of the request asking; a payment already made under
+    it is that request's own (a double submit), not one under way beside it.
     """
     under_way = Pending.of(
-        session, account, customer_id, gateways, lock=lock, replaceable=replaceable
+        session,
+        account,
+        customer_id,
+        gateways,
+        lock=lock,
+        replaceable=replaceable,
+        own_key=own_key,
     )
     allowed = instalments.payment_range(
         account,
         counted_minor=account.paid_minor + account.reserved_minor + under_way.counted_minor,
-        room_minor=account.total_minor
-        - account.paid_minor
-        - account.reserved_minor
-        - under_way.busy_minor,
+        # The one definition of what may be paid next: the order's due, less what card
+        # payments under way may still charge.
+        room_minor=account.due_minor - under_way.busy_minor,
     )
     return allowed, under_way
 
@@ -248,6 +291,7 @@ class Pending:
         *,
         lock: bool = True,
         replaceable: Collection[str] = (),
+        own_key: str | None = None,
     ) -> Pending:
         if gateways is None:
             return cls(0, 0, [])
@@ -266,6 +310,8 @@ class Pending:
         busy = counted = 0
         replaced: list[Payment] = []
         for payment in rows:
+            if own_key is not None and payment.idempotency_key == own_key:
+                continue
             counted += payment.amount_minor
             gateway = _known(gateways, payment.gateway)
             if gateway is not None and gateway.confirmed_by_manager:

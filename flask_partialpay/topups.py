@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from . import payments, wallets
+from . import payments, wallet_currencies, wallets
 from .config import setting
 from .errors import AmountNotAllowed, CurrencyMismatch, IdempotencyConflict
 from .gateways.base import Gateway
@@ -60,8 +60,9 @@ def start(
         ) or earlier.order.purpose != PURPOSE:
             raise IdempotencyConflict()
         return payments.Started(earlier, created=False)
-    if currency not in setting("WALLET_CURRENCIES"):
-        raise CurrencyMismatch(got=currency, expected=", ".join(setting("WALLET_CURRENCIES")))
+    offered = wallet_currencies.offered()
+    if currency not in offered:
+        raise CurrencyMismatch(got=currency, expected=", ".join(offered))
     minimum, maximum = limits(currency)
     if not minimum <= amount <= maximum:
         raise AmountNotAllowed(minimum=minimum, maximum=maximum, currency=currency)

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import ledger, signals
+from . import ledger, signals, wallet_currencies
 from .config import setting
 from .errors import HoldNotActive, InvalidAmount
 from .markers import N_
 from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer
 from .money import amount, from_minor, to_minor
 from .paging import page_of
+from .statements import describe, message_params
 from .transactions import update_rows
 
 if TYPE_CHECKING:
@@ -43,13 +44,30 @@ def positive_minor(value: Amount, currency: str) -> int:
 
 @dataclass(frozen=True)
 class StatementLine:
+    """One entry of a wallet's statement.
+
+    ``description`` is what the customer reads, translated into the current locale with
+    the order's number filled in ("For order payment #1001 (Partial)"). ``message_id`` is
+    the stored memo untranslated (a catalog message id, or an admin's typed reason for an
+    adjustment) and ``message_params`` the values of its placeholders, for a host that
+    renders the text itself.
+    """
+
     entry_id: int
     created_at: datetime
-    description: str
+    message_id: str
     reason: str
     amount: Decimal
     balance_after: Decimal
     reference: str | None
+
+    @property
+    def description(self) -> str:
+        return describe(self.reason, self.message_id, self.reference)
+
+    @property
+    def message_params(self) -> dict[str, str]:
+        return message_params(self.message_id, self.reference)
 
 
 @dataclass(frozen=True)
@@ -124,7 +142,7 @@ class Wallets:
             StatementLine(
                 entry_id=entry.id,
                 created_at=entry.created_at,
-                description=entry.transfer.memo,
+                message_id=entry.transfer.memo,
                 reason=entry.transfer.reason,
                 amount=from_minor(entry.amount_minor, currency),
                 balance_after=from_minor(entry.balance_after_minor, currency),
@@ -354,6 +372,7 @@ def _transfer(
         source, target = customer, house
     else:
         source, target = house, customer
+        wallet_currencies.warn_if_unspendable(owner_id, currency)
     transfer = ledger.move(
         session, source=source, target=target, amount_minor=amount_minor, reason=reason,
         memo=memo or "", reference=reference, created_by=created_by,

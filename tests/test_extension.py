@@ -107,7 +107,8 @@ def test_every_signal_is_documented_in_the_readme() -> None:
 @pytest.fixture
 def without_loader(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """A host that registers its orders with order_placed instead of a loader."""
-    monkeypatch.setattr(PartialPay.state(), "order_loader", None)
+    monkeypatch.setattr(PartialPay.state(), "own_order_loader", None)
+    monkeypatch.setattr(partialpay, "_order_loader", None)
 
 
 def info(reference: str = "A-1", total: str = "100.00") -> OrderInfo:
@@ -197,8 +198,11 @@ def test_payments_only_return_to_this_site(app: Flask, target: str) -> None:
 
 
 def test_order_info_names_a_hosts_type_mistake() -> None:
-    with pytest.raises(TypeError, match="customer_id must be a str"):
-        OrderInfo(reference="A", customer_id=7, currency="USD", total=Decimal(1))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="customer_id must be a str or an int"):
+        OrderInfo(reference="A", customer_id=7.0, currency="USD", total=Decimal(1))  # type: ignore[arg-type]
+    # The host's integer ids are kept as strings, as user.get_id() gives them.
+    info = OrderInfo(reference=1001, customer_id=7, currency="USD", total=Decimal(1))  # type: ignore[arg-type]
+    assert (info.reference, info.customer_id) == ("1001", "7")
     with pytest.raises(TypeError, match="Decimal"):
         OrderInfo(reference="A", customer_id="7", currency="USD", total=1.5)  # type: ignore[arg-type]
 

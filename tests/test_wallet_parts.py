@@ -461,7 +461,8 @@ def test_the_card_paying_after_the_hold_lapsed_takes_the_wallet_part_by_a_debit(
         assert order_transfers(reference) == [("order_payment", PARTIAL_MEMO, 10000)]
         assert counts(heard) == {"wallet_applied": 1, "wallet_captured": 1, "order_fully_paid": 1}
         statement = partialpay.state().wallets.statement(customer_id(), INR)
-        assert statement.lines[0].description == PARTIAL_MEMO
+        assert statement.lines[0].message_id == PARTIAL_MEMO
+        assert statement.lines[0].description == f"For order payment #{reference} (Partial)"
         assert statement.lines[0].reference == reference
         assert_audit_clean()
 

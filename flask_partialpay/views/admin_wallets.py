@@ -20,13 +20,11 @@ from ..forms import LockForm, WalletAdjustmentForm
 from ..i18n import format_money, gettext, translate_error
 from ..models import Entry, Transfer
 from ..paging import requested_page
+from ..statements import ADJUSTMENT, describe, reason_label
 from .access import admin_required
 from .admin import admin_blueprint
 from .wallet import (
-    ADJUSTMENT,
     WalletSummary,
-    describe,
-    reason_label,
     refuse_without_csrf,
     statement_csv,
     summarise,

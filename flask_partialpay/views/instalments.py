@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from ..config import setting
+from .. import wallet_currencies
 from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
 from ..extension import PartialPay
 from ..forms import CsrfForm, InstalmentPaymentForm
@@ -151,7 +151,7 @@ def _not_payable_message(account: OrderAccount) -> str:
 def _wallet_balance(account: OrderAccount) -> Decimal:
     """What the customer's wallet could pay now (nothing when locked or not kept)."""
     state = PartialPay.state()
-    if account.currency not in setting("WALLET_CURRENCIES") or state.wallets.is_locked(
+    if not wallet_currencies.spendable_in(account.currency) or state.wallets.is_locked(
         account.customer_id, account.currency
     ):
         return from_minor(0, account.currency)
@@ -189,7 +189,9 @@ def thank_you(reference: str) -> str:
         attempts=[p for p in payments if p.status != SUCCEEDED],
         latest=latest,
         awaiting=awaiting,
-        can_continue=account.status == "open" and account.due > 0,
+        # The payment step's own rule: never offer a payment it would refuse.
+        can_continue=account.status == "open"
+        and state.extension.payment_range(account).maximum > 0,
         gateways=gateways,
     )
 

@@ -28,10 +28,10 @@ from ..extension import PartialPay
 from ..forms import TopUpForm, wallet_currencies
 from ..gateways.base import Gateway
 from ..i18n import gettext, translate_error
-from ..markers import N_
 from ..models import Entry, LedgerAccount, Transfer, utcnow
 from ..money import from_minor
 from ..paging import requested_page
+from ..statements import describe, reason_label
 from ..wallets import StatementPage
 from .access import login_required_here
 from .shopper import shopper_blueprint
@@ -44,38 +44,6 @@ RECENT_LINES = 5
 CSV_BATCH = 500
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-ADJUSTMENT = "adjustment"
-
-# What a statement line says when its transfer has no memo, by the transfer's reason.
-REASON_LABELS = {
-    "topup": N_("Wallet top-up"),
-    "topup_refund": N_("Wallet top-up refunded to the card"),
-    "order_payment": N_("Order payment"),
-    "refund": N_("Refund"),
-    "overpayment": N_("Overpayment credited"),
-    ADJUSTMENT: N_("Adjustment"),
-    "reversal": N_("Correction"),
-}
-
-
-def reason_label(reason: str) -> str:
-    """The kind of movement, in the reader's language."""
-    return gettext(REASON_LABELS.get(reason, N_("Adjustment")))
-
-
-def describe(reason: str, memo: str, reference: str | None = None) -> str:
-    """What a statement line says: the transfer's memo, translated when the shop wrote it.
-
-    An adjustment's memo is the reason an admin typed, shown as written. The shop's memos
-    may name the order ("For order payment #%(reference)s (Partial)"): the number is filled
-    in after translation, so the catalogs hold one message, not one per order.
-    """
-    if not memo:
-        return reason_label(reason)
-    if reason == ADJUSTMENT:
-        return memo
-    text = gettext(memo)
-    return text % {"reference": reference or ""} if "%(reference)s" in text else text
 
 
 def csv_safe(text: str) -> str:
@@ -147,6 +115,11 @@ def topup_gateway() -> Gateway | None:
     return PartialPay.state().gateways.get(TOPUP_GATEWAY)
 
 
+def can_top_up() -> bool:
+    """A top-up needs its card gateway and a currency to offer (see wallet_currencies)."""
+    return topup_gateway() is not None and bool(wallet_currencies())
+
+
 # -- pages ----------------------------------------------------------------------------------
 
 
@@ -164,7 +137,7 @@ def wallet_overview() -> str | Response:
         summaries=[summarise(account, per_page=RECENT_LINES) for account in wallets],
         wallet=None,
         form=form,
-        can_top_up=topup_gateway() is not None,
+        can_top_up=can_top_up(),
         limits={code: topups.limits(code) for code in wallet_currencies()},
         describe=describe,
         reason_label=reason_label,
@@ -184,7 +157,7 @@ def wallet_detail(public_id: str) -> str | Response:
         summaries=[],
         wallet=summarise(account, page=requested_page()),
         form=form,
-        can_top_up=topup_gateway() is not None,
+        can_top_up=can_top_up(),
         limits={code: topups.limits(code) for code in wallet_currencies()},
         describe=describe,
         reason_label=reason_label,
@@ -208,7 +181,7 @@ def _top_up(form: TopUpForm, customer_id: str) -> Response | None:
     if not form.is_submitted():
         return None
     gateway = topup_gateway()
-    if gateway is None:
+    if gateway is None or not can_top_up():
         abort(404)
     valid = form.validate()
     refuse_without_csrf(form)
