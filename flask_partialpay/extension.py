@@ -630,7 +630,6 @@ class PartialPay(OfferMethods):
             return from_minor(0, account.currency)
         return min(wallets.balance(account.customer_id, account.currency), account.due)
 
-
     def payments_for(self, reference: HostId) -> list[Payment]:
         """The payments of the host's order ``reference``, oldest first (empty if none).
 
