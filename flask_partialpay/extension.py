@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -30,10 +30,10 @@ from .errors import (
     ConfigurationError,
     OrderNotFound,
     PaymentError,
-    UnknownGateway,
     WalletBalanceChanged,
 )
 from .forms import WalletChoiceForm
+from .gateway_registry import GatewayRegistry, build_registry
 from .gateways.base import Gateway
 from .gateways.external import ExternalGateway
 from .gateways.manual import ManualGateway
@@ -72,11 +72,12 @@ class PartialPayState:
     #: Given to ``init_app`` for this app only; None: the extension object's (decorators).
     own_order_loader: OrderLoader | None
     own_admin_check: AdminCheck | None
-    gateways: dict[str, Gateway] = field(default_factory=dict)
     customer_directory: CustomerDirectory | None = None
     offer_catalogue: OfferCatalogue | None = None
     wallets: Wallets = field(init=False)
     wallet_gateway: WalletGateway = field(init=False)
+    #: Which gateways this app has and offers; built by ``init_app``.
+    gateway_registry: GatewayRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.wallets = Wallets(self)
@@ -108,13 +109,14 @@ class PartialPayState:
             session.commit()
         return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
 
+    @property
+    def gateways(self) -> dict[str, Gateway]:
+        """The gateways offered at checkout, in ``PARTIALPAY_GATEWAYS`` order (no wallet)."""
+        return self.gateway_registry.enabled
+
     def gateway(self, name: str) -> Gateway:
-        if name == self.wallet_gateway.name:
-            return self.wallet_gateway
-        try:
-            return self.gateways[name]
-        except KeyError:
-            raise UnknownGateway(name=name) from None
+        """The enabled gateway or the wallet called ``name``; :class:`UnknownGateway` if none."""
+        return self.gateway_registry.get(name)
 
     def is_admin(self, user: Any) -> bool:
         return bool(self.admin_check(user))
@@ -144,9 +146,12 @@ class PartialPay(OfferMethods):
         *,
         order_loader: OrderLoader | None = None,
         admin_check: AdminCheck | None = None,
+        gateways: Iterable[Gateway] = (),
     ) -> None:
         self._order_loader = order_loader
         self._admin_check = admin_check
+        #: The host's own gateways, registered on every app this object serves.
+        self._gateways = tuple(gateways)
         if app is not None:
             self.init_app(app, db)
 
@@ -161,6 +166,7 @@ class PartialPay(OfferMethods):
         admin_check: AdminCheck | None = None,
         customer_directory: CustomerDirectory | None = None,
         offer_catalogue: OfferCatalogue | None = None,
+        gateways: Iterable[Gateway] = (),
     ) -> None:
         """Register on ``app``; ``db`` is the host's Flask-SQLAlchemy object.
 
@@ -169,6 +175,10 @@ class PartialPay(OfferMethods):
         lets the admin wallet pages find customers by name or email (see
         :mod:`flask_partialpay.customers`). ``offer_catalogue`` gives the host's offers to
         instalment Buy links and the admin offer pages (see :mod:`flask_partialpay.offers`).
+        ``gateways`` are the host's own payment methods (see :class:`Gateway`), registered
+        on this app beside the built-in ones and those given to the constructor;
+        ``PARTIALPAY_GATEWAYS`` says which are offered (see
+        :mod:`flask_partialpay.gateway_registry`).
         """
         if "partialpay" in app.extensions:
             raise ConfigurationError(
@@ -182,7 +192,6 @@ class PartialPay(OfferMethods):
             )
         apply_defaults(app)
         wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
-        check_secrets(app)
         state = PartialPayState(
             extension=self,
             db=db,
@@ -191,7 +200,15 @@ class PartialPay(OfferMethods):
             customer_directory=customer_directory,
             offer_catalogue=offer_catalogue,
         )
-        state.gateways = self._build_gateways(app, state)
+        state.gateway_registry = build_registry(
+            built_in=self._built_in_gateways(state),
+            host_gateways=[*self._gateways, *gateways],
+            wallet=state.wallet_gateway,
+            enabled_names=app.config["PARTIALPAY_GATEWAYS"],
+        )
+        # After the registry checked PARTIALPAY_GATEWAYS: the sandbox's secret is needed
+        # only when it is offered.
+        check_secrets(app)
         app.extensions["partialpay"] = state
 
         from .views import register_views
@@ -211,25 +228,16 @@ class PartialPay(OfferMethods):
         app.cli.add_command(partialpay_cli)
 
     @staticmethod
-    def _build_gateways(app: Flask, state: PartialPayState) -> dict[str, Gateway]:
-        available: dict[str, Callable[[], Gateway]] = {
-            "sandbox_card": lambda: SandboxCardGateway(
+    def _built_in_gateways(state: PartialPayState) -> list[Gateway]:
+        return [
+            SandboxCardGateway(
                 lambda: state.session,
                 state.transaction,
                 # The processor posts its notifications to the shop's own handler.
                 lambda body, headers: notifications.receive("sandbox_card", body, headers),
             ),
-            "manual": ManualGateway,
-        }
-        built: dict[str, Gateway] = {}
-        for name in app.config["PARTIALPAY_GATEWAYS"]:
-            if name not in available:
-                raise ConfigurationError(
-                    f"PARTIALPAY_GATEWAYS names {name!r}; the gateways are "
-                    f"{', '.join(sorted(available))}."
-                )
-            built[name] = available[name]()
-        return built
+            ManualGateway(),
+        ]
 
     def order_loader(self, loader: OrderLoader) -> OrderLoader:
         """Decorator: ``loader(reference)`` returns the host's order as an :class:`OrderInfo`.

@@ -58,7 +58,7 @@ def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
     return render_template(
         "partialpay/admin/payments.html",
         payments=rows,
-        gateways={**state.gateways, state.wallet_gateway.name: state.wallet_gateway},
+        gateways=state.gateway_registry.by_name(),
         status=status,
         statuses=STATUS_FILTERS,
         page=page.number,

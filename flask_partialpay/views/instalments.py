@@ -180,7 +180,7 @@ def thank_you(reference: str) -> str:
     payments = state.extension.payments_for(reference)
     latest = next((p for p in reversed(payments) if p.part_of_id is None), None)
     awaiting = [p for p in payments if awaits_manager(state.gateway, p)]
-    gateways = {**state.gateways, state.wallet_gateway.name: state.wallet_gateway}
+    gateways = state.gateway_registry.by_name()
     return render_template(
         "partialpay/thank_you.html",
         order=account,
