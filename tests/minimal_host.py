@@ -8,6 +8,7 @@ pages below are just enough for the tests to drive it over HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template_string, request, url_for
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from flask_partialpay import (
     CartSummary,
+    Gateway,
     IdempotentForm,
     OrderAccount,
     OrderInfo,
@@ -58,7 +60,8 @@ class Invoice(db.Model):  # type: ignore[name-defined,misc]
     paid: Mapped[bool] = mapped_column(default=False)
 
 
-def create_app(database_url: str, **config: Any) -> Flask:
+def create_app(database_url: str, gateways: Sequence[Gateway] = (), **config: Any) -> Flask:
+    """The host's app; ``gateways`` are payment methods of its own, beside the built-in ones."""
     app = Flask(__name__)
     app.config.update(SECRET_KEY="minimal-host-secret", SQLALCHEMY_DATABASE_URI=database_url)
     app.config.update(PARTIALPAY_WALLET_CURRENCIES=("EUR", "INR"))  # wallets at checkout
@@ -70,6 +73,7 @@ def create_app(database_url: str, **config: Any) -> Flask:
         db,
         order_loader=load_invoice,
         admin_check=lambda user: user.is_authenticated and user.is_staff,
+        gateways=gateways,
     )
     csrf.init_app(app)  # after PartialPay on purpose: its gateway callbacks stay exempt
     # A module-level receiver: blinker holds receivers weakly, a nested function would vanish.

@@ -107,8 +107,8 @@ class Host:
             return payment
 
 
-def _start_host(database_url: str) -> Iterator[Host]:
-    app = create_app(database_url, TESTING=True)
+def _start_host(database_url: str, **options: Any) -> Iterator[Host]:
+    app = create_app(database_url, TESTING=True, **options)
     with app.app_context():
         asha = Customer(name="Asha")
         ravi = Customer(name="Ravi")
