@@ -92,6 +92,7 @@ def _from_entry_point(entry_point: EntryPoint) -> Registered:
     try:
         make = entry_point.load()
         gateway = make()
+    # Another package's code, run at start: whatever it raises, say which entry point.
     except Exception as error:
         raise ConfigurationError(f"{origin} could not be loaded: {error!r}") from error
     gateway = _checked(gateway, origin)
