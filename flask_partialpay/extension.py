@@ -42,7 +42,7 @@ from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .ids import HostId, host_id
 from .markers import N_
-from .models import RETURN_URL_LENGTH, OrderAccount, PartialPayModel, Payment
+from .models import RETURN_URL_LENGTH, OrderAccount, Payment
 from .money import from_minor, to_minor
 from .offer_api import OfferMethods
 from .offers import OfferCatalogue
@@ -50,6 +50,7 @@ from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .reasons import shopper_reason
 from .redirects import require_return_path
+from .schema import metadatas
 from .secret_keys import check_secrets
 from .transactions import in_transaction, run_in_transaction
 from .wallets import Wallets
@@ -249,8 +250,13 @@ class PartialPay(OfferMethods):
         return check
 
     def create_tables(self) -> None:
-        """Create the extension's tables in the app's database (without migrations)."""
-        PartialPayModel.metadata.create_all(self.state().db.engine)
+        """Create the extension's tables in the app's database (without migrations).
+
+        The sandbox card processor's tables only when the app enables the sandbox card.
+        """
+        engine = self.state().db.engine
+        for metadata in metadatas():
+            metadata.create_all(engine)
 
     @staticmethod
     def state() -> PartialPayState:
