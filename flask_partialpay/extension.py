@@ -42,6 +42,7 @@ from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .ids import HostId, host_id
 from .markers import N_
+from .migrations import check_sandbox_revisions
 from .models import RETURN_URL_LENGTH, OrderAccount, Payment
 from .money import from_minor, to_minor
 from .offer_api import OfferMethods
@@ -184,6 +185,7 @@ class PartialPay(OfferMethods):
         apply_defaults(app)
         wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
         check_secrets(app)
+        check_sandbox_revisions(app)
         state = PartialPayState(
             extension=self,
             db=db,

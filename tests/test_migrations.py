@@ -29,10 +29,15 @@ from sqlalchemy.orm import DeclarativeBase
 
 from example_shop import MIGRATIONS_DIR, create_app
 from example_shop.models import db
-from flask_partialpay import PartialPay, PartialPayModel
+from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel
 from flask_partialpay.gateways.sandbox_models import SandboxModel
 from flask_partialpay.migrations import BRANCH as PARTIALPAY_BRANCH
-from flask_partialpay.migrations import SANDBOX_BRANCH, add_version_location
+from flask_partialpay.migrations import (
+    SANDBOX_BRANCH,
+    SANDBOX_VERSIONS_DIR,
+    VERSIONS_DIR,
+    add_version_location,
+)
 from tests.conftest import _check_reachable, server_url
 
 SHOP_BRANCH = "example_shop"
@@ -308,3 +313,40 @@ def test_a_production_host_has_sandbox_tables_only_when_it_enables_the_sandbox(
     extension = {name for metadata in _extension_metadatas(sandbox) for name in metadata.tables}
     assert tables == extension | {VERSION_TABLE}
     assert (tables & SANDBOX_TABLES) == (SANDBOX_TABLES if sandbox else set())
+
+
+def _host_with_migrate(tmp_path: Path, sandbox: bool, migrate: flask_migrate.Migrate) -> Flask:
+    app = Flask("production_host")
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
+        PARTIALPAY_GATEWAYS=_gateways(sandbox),
+        PARTIALPAY_SANDBOX_SECRET=secrets.token_hex(32) if sandbox else None,
+    )
+    host_db = SQLAlchemy(model_class=_HostBase)
+    host_db.init_app(app)
+    migrate.init_app(app, host_db, directory=str(tmp_path / "migrations"))
+    PartialPay().init_app(app, host_db)
+    return app
+
+
+def test_init_app_refuses_the_sandbox_when_the_migrations_would_never_create_its_tables(
+    tmp_path: Path,
+) -> None:
+    # Flask-Migrate without the extension's revisions: fine without the sandbox ...
+    _host_with_migrate(tmp_path, False, flask_migrate.Migrate())
+
+    # ... refused with it: `flask db upgrade` would leave the card page without its tables.
+    with pytest.raises(ConfigurationError, match="add_version_location"):
+        _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+
+
+def test_init_app_accepts_the_sandbox_revisions_listed_by_hand(tmp_path: Path) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "alembic.ini").write_text(
+        f"[alembic]\nversion_locations = {VERSIONS_DIR} {SANDBOX_VERSIONS_DIR}\n"
+    )
+
+    app = _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+
+    assert "partialpay" in app.extensions

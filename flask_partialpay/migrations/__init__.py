@@ -23,10 +23,11 @@ import os
 from pathlib import Path
 
 from alembic.config import Config
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData
 
 from .. import schema
+from ..errors import ConfigurationError
 
 VERSIONS_DIR = str(Path(__file__).parent / "versions")
 BRANCH = "partialpay"
@@ -66,3 +67,26 @@ def add_version_location(config: Config) -> Config:
 def target_metadatas() -> list[MetaData]:
     """The extension's metadatas for autogenerate in ``env.py``: the sandbox's when enabled."""
     return schema.metadatas(current_app)
+
+
+def check_sandbox_revisions(app: Flask) -> None:
+    """Refuse the sandbox card where the app's Flask-Migrate would never create its tables.
+
+    Checked when Flask-Migrate is registered on ``app`` before the extension (as the README
+    wires it): its configuration must list the sandbox branch's folder, which
+    :func:`add_version_location` does. Without Flask-Migrate there is nothing to check
+    (the tables come from :meth:`~flask_partialpay.PartialPay.create_tables` or the host).
+    """
+    registered = app.extensions.get("migrate")
+    migrate = getattr(registered, "migrate", None)
+    if migrate is None or not schema.sandbox_enabled(app):
+        return
+    with app.app_context():  # Flask-Migrate builds its configuration in one
+        config = migrate.get_config()
+    if SANDBOX_VERSIONS_DIR not in (config.get_main_option("version_locations") or ""):
+        raise ConfigurationError(
+            "sandbox_card is in PARTIALPAY_GATEWAYS, but this app's migrations do not include "
+            "the sandbox processor's revisions, so `flask db upgrade` would never create its "
+            "tables: call migrate.configure(flask_partialpay.migrations.add_version_location) "
+            "before init_app, or take sandbox_card out of PARTIALPAY_GATEWAYS."
+        )
