@@ -1,9 +1,9 @@
 """flask-partialpay: order accounts, payments, refunds, gateway events.
 
-Before the sandbox had a branch of its own, this revision also created the sandbox card processor's charge and refund
-tables; they are on the ``sandbox`` branch now (``sandbox_versions/``), applied only where
-the sandbox card is enabled. A database that ran the old revision keeps them, and the
-sandbox branch adopts them (see ``sb0001``).
+Before the sandbox had a branch of its own, this revision also created the sandbox card
+processor's charge and refund tables; they are on the ``sandbox`` branch now
+(``sandbox_versions/``), applied only where the sandbox card is enabled. A database that ran
+the old revision keeps them, and the sandbox branch adopts them (see ``sb0001``).
 
 Revision ID: pp0001
 Revises:

@@ -1,8 +1,8 @@
 """flask-partialpay: refunds asked of a processor outside the transaction.
 
-Before the sandbox had a branch of its own, this revision also created the sandbox processor's notification table; it is on
-the ``sandbox`` branch now (see ``sb0001``), and a database that ran the old revision
-keeps it.
+Before the sandbox had a branch of its own, this revision also created the sandbox
+processor's notification table; it is on the ``sandbox`` branch now (see ``sb0001``), and a
+database that ran the old revision keeps it.
 
 Revision ID: pp0005
 Revises: pp0004
