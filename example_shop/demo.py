@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select, text
 
 from flask_partialpay import PartialPayModel
+from flask_partialpay.gateways.sandbox_models import SandboxModel
 from flask_partialpay.money import to_minor
 
 from . import partialpay
@@ -147,7 +148,8 @@ def _seed_instalment_offer() -> None:
 def drop_everything() -> None:
     """Drop the shop's and the extension's tables and the migration record: an empty database."""
     db.session.remove()
-    for metadata in (db.metadata, PartialPayModel.metadata):
+    # The sandbox processor's tables too, whether or not the shop enables it now.
+    for metadata in (db.metadata, PartialPayModel.metadata, SandboxModel.metadata):
         metadata.drop_all(db.engine)
     with db.engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -16,6 +16,13 @@ from .extension import PartialPay
 from .gateways.sandbox_card import NAME as SANDBOX
 from .gateways.sandbox_card import SandboxCardGateway
 from .models import LedgerAccount, utcnow
+from .schema import sandbox_enabled
+
+# Said by the commands that concern the sandbox card processor when the app does not enable
+# it (its tables then do not exist).
+_SANDBOX_OFF = (
+    "The sandbox card processor is not enabled (sandbox_card is not in PARTIALPAY_GATEWAYS):"
+)
 
 partialpay_cli = AppGroup("partialpay", help="flask-partialpay: payments in parts.")
 
@@ -54,6 +61,8 @@ def audit_ledger() -> None:
             report = audit.run_audit(snapshot)
     for violation in report.violations:
         click.echo(str(violation))
+    if not report.sandbox_checked:
+        click.echo(_SANDBOX_OFF + " its charges and refunds were not compared.")
     click.echo(report.summary())
     if report.violations:
         raise click.exceptions.Exit(1)
@@ -104,8 +113,8 @@ def sandbox_deliver(watch: int | None) -> None:
     answers 2xx (for up to three days).
     """
     gateway = PartialPay.state().gateways.get(SANDBOX)
-    if not isinstance(gateway, SandboxCardGateway):
-        raise click.UsageError("The sandbox_card gateway is not in PARTIALPAY_GATEWAYS.")
+    if not sandbox_enabled() or not isinstance(gateway, SandboxCardGateway):
+        raise click.UsageError(_SANDBOX_OFF + " there is nothing to deliver.")
     while True:
         report = gateway.deliver_due()
         click.echo(

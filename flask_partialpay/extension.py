@@ -42,7 +42,8 @@ from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .ids import HostId, host_id
 from .markers import N_
-from .models import RETURN_URL_LENGTH, OrderAccount, PartialPayModel, Payment
+from .migrations import check_sandbox_revisions
+from .models import RETURN_URL_LENGTH, OrderAccount, Payment
 from .money import from_minor, to_minor
 from .offer_api import OfferMethods
 from .offers import OfferCatalogue
@@ -50,6 +51,7 @@ from .order_refunds import RefundSplit
 from .orders import OrderInfo
 from .reasons import shopper_reason
 from .redirects import require_return_path
+from .schema import metadatas
 from .secret_keys import check_secrets
 from .transactions import in_transaction, run_in_transaction
 from .wallets import Wallets
@@ -207,8 +209,9 @@ class PartialPay(OfferMethods):
             enabled_names=app.config["PARTIALPAY_GATEWAYS"],
         )
         # After the registry checked PARTIALPAY_GATEWAYS: the sandbox's secret is needed
-        # only when it is offered.
+        # only when it is offered, and its tables only then.
         check_secrets(app)
+        check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
 
         from .views import register_views
@@ -257,8 +260,13 @@ class PartialPay(OfferMethods):
         return check
 
     def create_tables(self) -> None:
-        """Create the extension's tables in the app's database (without migrations)."""
-        PartialPayModel.metadata.create_all(self.state().db.engine)
+        """Create the extension's tables in the app's database (without migrations).
+
+        The sandbox card processor's tables only when the app enables the sandbox card.
+        """
+        engine = self.state().db.engine
+        for metadata in metadatas():
+            metadata.create_all(engine)
 
     @staticmethod
     def state() -> PartialPayState:

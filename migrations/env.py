@@ -8,7 +8,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from flask_partialpay import PartialPayModel
+from flask_partialpay.migrations import target_metadatas
 
 config = context.config
 if config.config_file_name is not None:
@@ -16,7 +16,8 @@ if config.config_file_name is not None:
 logger = logging.getLogger("alembic.env")
 
 db = current_app.extensions["migrate"].db
-target_metadata = [db.metadata, PartialPayModel.metadata]
+# The sandbox processor's metadata only when the shop enables the sandbox card.
+target_metadata = [db.metadata, *target_metadatas()]
 
 
 def run_migrations_offline() -> None:

@@ -23,13 +23,15 @@ from example_shop import create_app
 from example_shop.demo import seed
 from example_shop.models import db
 from flask_partialpay import PartialPayModel
+from flask_partialpay.gateways.sandbox_models import SandboxModel
 
 BACKEND_ENV = {
     "postgresql": "PARTIALPAY_TEST_POSTGRES_URL",
     "mariadb": "PARTIALPAY_TEST_MARIADB_URL",
 }
 REQUIRE_BACKENDS = os.environ.get("PARTIALPAY_REQUIRE_BACKENDS") == "1"
-METADATAS = (db.metadata, PartialPayModel.metadata)
+# The example shop enables the sandbox card, so its processor's tables are there too.
+METADATAS = (db.metadata, PartialPayModel.metadata, SandboxModel.metadata)
 
 _prepared: set[str] = set()
 

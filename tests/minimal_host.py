@@ -27,7 +27,6 @@ from flask_partialpay import (
     OrderInfo,
     PartialPay,
     PartialPayError,
-    PartialPayModel,
     from_minor,
     signals,
     translate_error,
@@ -81,7 +80,7 @@ def create_app(database_url: str, gateways: Sequence[Gateway] = (), **config: An
     app.register_blueprint(pages)  # the host's own pages, below
     with app.app_context():
         db.create_all()
-        PartialPayModel.metadata.create_all(db.engine)
+        partialpay.create_tables()  # the sandbox processor's too: it offers the card
     return app
 
 

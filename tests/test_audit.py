@@ -18,6 +18,7 @@ from flask_partialpay import OrderInfo, PartialPayState, cli, ledger, orders, pa
 from flask_partialpay.audit import BATCH_SIZE, Violation, audit
 from flask_partialpay.gateways.base import GatewayEvent
 from flask_partialpay.gateways.external import ExternalGateway
+from flask_partialpay.gateways.sandbox_models import SandboxCharge, SandboxRefund
 from flask_partialpay.models import (
     Entry,
     Hold,
@@ -25,8 +26,6 @@ from flask_partialpay.models import (
     LedgerAccount,
     OrderAccount,
     Payment,
-    SandboxCharge,
-    SandboxRefund,
     Transfer,
     utcnow,
 )

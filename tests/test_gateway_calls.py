@@ -26,7 +26,8 @@ from flask_partialpay.audit import audit
 from flask_partialpay.errors import RefundNotPossible
 from flask_partialpay.gateways import sandbox_processor as processor
 from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.models import Refund, SandboxRefund, utcnow
+from flask_partialpay.gateways.sandbox_models import SandboxRefund
+from flask_partialpay.models import Refund, utcnow
 from flask_partialpay.reconcile import reconcile
 from flask_partialpay.transactions import in_transaction
 from tests.conftest import Shopper, csrf_from, form_value

@@ -36,7 +36,8 @@ from flask_partialpay import OrderAccount, Payment, payments, signals
 from flask_partialpay.errors import AmountNotAllowed
 from flask_partialpay.gateways import sandbox_processor as processor
 from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.models import LedgerAccount, SandboxCharge, Transfer
+from flask_partialpay.gateways.sandbox_models import SandboxCharge
+from flask_partialpay.models import LedgerAccount, Transfer
 from flask_partialpay.money import to_minor
 from tests.conftest import Shopper, csrf_from
 from tests.test_wallet_checkout_concurrency import (

@@ -3,11 +3,15 @@
 Each test upgrades a fresh, empty scratch database (a file for SQLite, a database of its own
 on the PostgreSQL and MariaDB servers, never the suite's ``test`` database) and compares it
 with the models through Alembic's autogenerate: a model change without a migration fails.
+Each runs twice: with the sandbox card processor enabled (its branch and tables) and
+without it (a production schema, which has no ``partialpay_sandbox_*`` table).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +24,33 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
 
-from example_shop import create_app
+from example_shop import MIGRATIONS_DIR, create_app
 from example_shop.models import db
-from flask_partialpay import PartialPayModel
+from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel
+from flask_partialpay.gateways.sandbox_models import SandboxModel
 from flask_partialpay.migrations import BRANCH as PARTIALPAY_BRANCH
+from flask_partialpay.migrations import (
+    SANDBOX_BRANCH,
+    SANDBOX_VERSIONS_DIR,
+    VERSIONS_DIR,
+    add_version_location,
+)
 from tests.conftest import _check_reachable, server_url
 
 SHOP_BRANCH = "example_shop"
+SHOP_MIGRATIONS = Path(MIGRATIONS_DIR)
 VERSION_TABLE = "alembic_version"
 SHOP_METADATA = db.metadata
 PARTIALPAY_METADATA = PartialPayModel.metadata
+SANDBOX_METADATA = SandboxModel.metadata
+SANDBOX_TABLES = {
+    "partialpay_sandbox_charge",
+    "partialpay_sandbox_refund",
+    "partialpay_sandbox_notification",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -74,11 +94,30 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=[False, True], ids=["without_sandbox", "with_sandbox"])
+def sandbox(request: pytest.FixtureRequest) -> bool:
+    """Whether the app under test enables the sandbox card (and so its tables)."""
+    return bool(request.param)
+
+
+def _gateways(sandbox: bool) -> tuple[str, ...]:
+    return ("sandbox_card", "manual") if sandbox else ("manual",)
+
+
+def _extension_metadatas(sandbox: bool) -> list[sa.MetaData]:
+    return [PARTIALPAY_METADATA, SANDBOX_METADATA] if sandbox else [PARTIALPAY_METADATA]
+
+
 @pytest.fixture
-def scratch_app(scratch_url: str, tmp_path: Path) -> Iterator[Flask]:
+def scratch_app(scratch_url: str, tmp_path: Path, sandbox: bool) -> Iterator[Flask]:
     """The example shop on the scratch database, inside its app context."""
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": scratch_url, "SECRET_KEY": "x", "TESTING": True},
+        {
+            "SQLALCHEMY_DATABASE_URI": scratch_url,
+            "SECRET_KEY": "x",
+            "TESTING": True,
+            "PARTIALPAY_GATEWAYS": _gateways(sandbox),
+        },
         instance_path=str(tmp_path),
     )
     with app.app_context():
@@ -111,16 +150,17 @@ def _stamped_revisions() -> set[str]:
         return set(connection.scalars(sa.select(version.c.version_num)))
 
 
-def _schema_differences(metadata: sa.MetaData, other: sa.MetaData) -> list[Any]:
+def _schema_differences(metadata: sa.MetaData, *others: sa.MetaData) -> list[Any]:
     """What autogenerate would write to bring the database in line with ``metadata``.
 
-    The database also holds ``other``'s tables and Alembic's version table; they are not
-    this metadata's business. Any other table it has and ``metadata`` lacks is reported.
+    The database also holds the ``others``' tables and Alembic's version table; they are
+    not this metadata's business. Any other table it has and ``metadata`` lacks is reported.
     """
+    other_tables = {name for other in others for name in other.tables}
 
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         if type_ == "table":
-            return name in metadata.tables or (name not in other.tables and name != VERSION_TABLE)
+            return name in metadata.tables or (name not in other_tables and name != VERSION_TABLE)
         return True
 
     with db.engine.connect() as connection:
@@ -138,21 +178,35 @@ def _missing_migration(branch: str, differences: list[Any]) -> str:
     )
 
 
+def _assert_each_branch_matches_its_models(metadatas: dict[str, sa.MetaData]) -> None:
+    for branch, metadata in metadatas.items():
+        others = [other for other in metadatas.values() if other is not metadata]
+        differences = _schema_differences(metadata, *others)
+        assert differences == [], _missing_migration(branch, differences)
+
+
 def test_upgrading_an_empty_database_to_heads_builds_exactly_the_models_schema(
-    scratch_app: Flask,
+    scratch_app: Flask, sandbox: bool
 ) -> None:
     flask_migrate.upgrade(revision="heads")
 
-    shop = _schema_differences(SHOP_METADATA, PARTIALPAY_METADATA)
-    assert shop == [], _missing_migration(SHOP_BRANCH, shop)
-    partialpay = _schema_differences(PARTIALPAY_METADATA, SHOP_METADATA)
-    assert partialpay == [], _missing_migration(PARTIALPAY_BRANCH, partialpay)
-    assert _table_names() == {*SHOP_METADATA.tables, *PARTIALPAY_METADATA.tables, VERSION_TABLE}
+    metadatas = {SHOP_BRANCH: SHOP_METADATA, PARTIALPAY_BRANCH: PARTIALPAY_METADATA}
+    if sandbox:
+        metadatas[SANDBOX_BRANCH] = SANDBOX_METADATA
+    _assert_each_branch_matches_its_models(metadatas)
+    tables = _table_names()
+    assert tables == {name for metadata in metadatas.values() for name in metadata.tables} | {
+        VERSION_TABLE
+    }
+    assert (tables & SANDBOX_TABLES) == (SANDBOX_TABLES if sandbox else set())
 
 
-def test_upgrading_to_heads_stamps_the_head_of_both_branches(scratch_app: Flask) -> None:
+def test_upgrading_to_heads_stamps_the_head_of_each_branch(
+    scratch_app: Flask, sandbox: bool
+) -> None:
     script = _script_directory(scratch_app)
-    heads = {_branch_head(script, PARTIALPAY_BRANCH), _branch_head(script, SHOP_BRANCH)}
+    branches = [PARTIALPAY_BRANCH, SHOP_BRANCH] + ([SANDBOX_BRANCH] if sandbox else [])
+    heads = {_branch_head(script, branch) for branch in branches}
     # One head per branch: another would be a fork in a branch or a revision on neither.
     assert set(script.get_heads()) == heads
 
@@ -168,6 +222,131 @@ def test_a_host_can_apply_only_the_extension_branch(scratch_app: Flask) -> None:
     assert tables == {*PARTIALPAY_METADATA.tables, VERSION_TABLE}
     assert all(name.startswith("partialpay_") for name in PARTIALPAY_METADATA.tables)
     assert not {name for name in tables if name.startswith("shop_")}
-    partialpay = _schema_differences(PARTIALPAY_METADATA, SHOP_METADATA)
+    assert not tables & SANDBOX_TABLES
+    partialpay = _schema_differences(PARTIALPAY_METADATA, SHOP_METADATA, SANDBOX_METADATA)
     assert partialpay == [], _missing_migration(PARTIALPAY_BRANCH, partialpay)
     assert _stamped_revisions() == {_branch_head(_script_directory(scratch_app), PARTIALPAY_BRANCH)}
+
+
+@pytest.mark.parametrize("sandbox", [True], ids=["with_sandbox"])
+def test_the_sandbox_branch_alone_builds_the_sandbox_processor_tables(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    flask_migrate.upgrade(revision=f"{SANDBOX_BRANCH}@head")
+
+    assert _table_names() == {*SANDBOX_TABLES, VERSION_TABLE}
+    assert set(SANDBOX_METADATA.tables) == SANDBOX_TABLES
+    differences = _schema_differences(SANDBOX_METADATA, SHOP_METADATA, PARTIALPAY_METADATA)
+    assert differences == [], _missing_migration(SANDBOX_BRANCH, differences)
+
+    flask_migrate.downgrade(revision=f"{SANDBOX_BRANCH}@base")
+
+    assert _table_names() == {VERSION_TABLE}
+
+
+@pytest.mark.parametrize("sandbox", [True], ids=["with_sandbox"])
+def test_the_sandbox_branch_adopts_the_tables_of_the_old_linear_history(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    """A database migrated before the sandbox had a branch already has its tables."""
+    SANDBOX_METADATA.create_all(db.engine)  # what the old pp0001 and pp0005 created
+    flask_migrate.upgrade(revision=f"{PARTIALPAY_BRANCH}@head")
+    flask_migrate.upgrade(revision=f"{SHOP_BRANCH}@head")
+
+    flask_migrate.upgrade(revision="heads")
+
+    script = _script_directory(scratch_app)
+    assert _branch_head(script, SANDBOX_BRANCH) in _stamped_revisions()
+    _assert_each_branch_matches_its_models(
+        {
+            SHOP_BRANCH: SHOP_METADATA,
+            PARTIALPAY_BRANCH: PARTIALPAY_METADATA,
+            SANDBOX_BRANCH: SANDBOX_METADATA,
+        }
+    )
+
+
+# -- a production-like host: no example shop, Flask-Migrate set up as the README says --------
+
+
+class _HostBase(DeclarativeBase):
+    pass
+
+
+@pytest.fixture
+def production_app(scratch_url: str, tmp_path: Path, sandbox: bool) -> Iterator[Flask]:
+    """A bare host, not in debug or testing mode, with the extension's revisions wired in."""
+    app = Flask("production_host")
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        SQLALCHEMY_DATABASE_URI=scratch_url,
+        PARTIALPAY_GATEWAYS=_gateways(sandbox),
+        PARTIALPAY_SANDBOX_SECRET=secrets.token_hex(32) if sandbox else None,
+    )
+    host_db = SQLAlchemy(model_class=_HostBase)
+    host_db.init_app(app)
+    migrate = flask_migrate.Migrate()
+    migrate.configure(add_version_location)
+    directory = str(tmp_path / "migrations")
+    migrate.init_app(app, host_db, directory=directory)
+    PartialPay().init_app(app, host_db)
+    # The host's own migrations, with no revision yet: the example shop's env.py is a
+    # host's env.py as the README describes it.
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    for name in ("env.py", "alembic.ini", "script.py.mako"):
+        shutil.copy(SHOP_MIGRATIONS / name, tmp_path / "migrations" / name)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            host_db.session.remove()
+            host_db.engine.dispose()
+
+
+def test_a_production_host_has_sandbox_tables_only_when_it_enables_the_sandbox(
+    production_app: Flask, sandbox: bool
+) -> None:
+    flask_migrate.upgrade(revision="heads")
+
+    engine = production_app.extensions["sqlalchemy"].engine
+    tables = set(sa.inspect(engine).get_table_names())
+    extension = {name for metadata in _extension_metadatas(sandbox) for name in metadata.tables}
+    assert tables == extension | {VERSION_TABLE}
+    assert (tables & SANDBOX_TABLES) == (SANDBOX_TABLES if sandbox else set())
+
+
+def _host_with_migrate(tmp_path: Path, sandbox: bool, migrate: flask_migrate.Migrate) -> Flask:
+    app = Flask("production_host")
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'host.sqlite'}",
+        PARTIALPAY_GATEWAYS=_gateways(sandbox),
+        PARTIALPAY_SANDBOX_SECRET=secrets.token_hex(32) if sandbox else None,
+    )
+    host_db = SQLAlchemy(model_class=_HostBase)
+    host_db.init_app(app)
+    migrate.init_app(app, host_db, directory=str(tmp_path / "migrations"))
+    PartialPay().init_app(app, host_db)
+    return app
+
+
+def test_init_app_refuses_the_sandbox_when_the_migrations_would_never_create_its_tables(
+    tmp_path: Path,
+) -> None:
+    # Flask-Migrate without the extension's revisions: fine without the sandbox ...
+    _host_with_migrate(tmp_path, False, flask_migrate.Migrate())
+
+    # ... refused with it: `flask db upgrade` would leave the card page without its tables.
+    with pytest.raises(ConfigurationError, match="add_version_location"):
+        _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+
+
+def test_init_app_accepts_the_sandbox_revisions_listed_by_hand(tmp_path: Path) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "alembic.ini").write_text(
+        f"[alembic]\nversion_locations = {VERSIONS_DIR} {SANDBOX_VERSIONS_DIR}\n"
+    )
+
+    app = _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+
+    assert "partialpay" in app.extensions

@@ -142,6 +142,9 @@ def test_wheel_contains_the_extensions_migrations(wheel_files: set[str]) -> None
     }
     assert versions, "the extension has no migration versions"
     assert versions - wheel_files == set()
+    sandbox = _files_under(ROOT / PACKAGE / "migrations" / "sandbox_versions")
+    assert sandbox, "the sandbox processor's branch has no migration versions"
+    assert sandbox - wheel_files == set()
     assert f"{PACKAGE}/migrations/__init__.py" in wheel_files
 
 

@@ -17,7 +17,8 @@ from example_shop.models import Order, db
 from flask_partialpay import OrderAccount, Payment, signals
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.models import GatewayEvent, Refund, SandboxCharge
+from flask_partialpay.gateways.sandbox_models import SandboxCharge
+from flask_partialpay.models import GatewayEvent, Refund
 from tests.conftest import Shopper
 
 CALLBACK_URL = "/partialpay/gateways/sandbox_card/callback"

@@ -22,7 +22,7 @@ from example_shop.models import db
 from flask_partialpay import Payment
 from flask_partialpay.gateways import sandbox_processor as processor
 from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.models import SandboxNotification
+from flask_partialpay.gateways.sandbox_models import SandboxNotification
 from flask_partialpay.notifications import receive
 from tests.conftest import Shopper
 

@@ -17,10 +17,10 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_sqlalchemy import SQLAlchemy
 
-from example_shop import create_app
+from example_shop import create_app, partialpay
 from example_shop.demo import seed
 from example_shop.models import User, db
-from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel, Payment
+from flask_partialpay import ConfigurationError, PartialPay, Payment
 from flask_partialpay.gateways import sandbox_processor as processor
 from tests.conftest import Shopper
 
@@ -97,7 +97,7 @@ def demo_shop(tmp_path: Path, no_secret_env: None) -> Iterator[Flask]:
     app = demo_app(tmp_path)
     with app.app_context():
         db.create_all()
-        PartialPayModel.metadata.create_all(db.engine)
+        partialpay.create_tables()
         seed(welcome_credit=False)
         db.session.remove()
     yield app

@@ -14,10 +14,10 @@ from flask import Flask, after_this_request
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.wrappers import Response
 
-from example_shop import create_app
+from example_shop import create_app, partialpay
 from example_shop.demo import seed
 from example_shop.models import Order, db
-from flask_partialpay import PartialPay, PartialPayModel, Payment
+from flask_partialpay import PartialPay, Payment
 from tests.conftest import Shopper
 from tests.test_instalments import link, open_offer, pay_by_card, pay_step
 
@@ -190,7 +190,7 @@ def shop_in(tmp_path: Path) -> Iterator[Any]:
         )
         with shop.app_context():
             db.create_all()
-            PartialPayModel.metadata.create_all(db.engine)
+            partialpay.create_tables()
             seed(welcome_credit=False)
             db.session.remove()
         made.append(shop)

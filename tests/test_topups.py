@@ -13,7 +13,8 @@ from example_shop.models import User, db
 from flask_partialpay import Payment, topups
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.models import Refund, SandboxCharge, Transfer
+from flask_partialpay.gateways.sandbox_models import SandboxCharge
+from flask_partialpay.models import Refund, Transfer
 from tests.conftest import Shopper, csrf_from
 
 PAYMENTS_TAB = "/partialpay/admin/payments"

@@ -20,7 +20,8 @@ from example_shop import partialpay
 from example_shop.models import CartLine, Order, Product, User, db
 from flask_partialpay import OrderAccount, Payment, signals, store_settings
 from flask_partialpay.audit import audit
-from flask_partialpay.models import Hold, SandboxCharge, Transfer
+from flask_partialpay.gateways.sandbox_models import SandboxCharge
+from flask_partialpay.models import Hold, Transfer
 from tests.conftest import Shopper, csrf_from, form_value
 
 SUCCESS_CARD = "4242 4242 4242 4242"

@@ -17,7 +17,8 @@ from example_shop.models import User, db
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.models import LedgerAccount, SandboxCharge, Transfer
+from flask_partialpay.gateways.sandbox_models import SandboxCharge
+from flask_partialpay.models import LedgerAccount, Transfer
 from tests.conftest import Shopper, csrf_from, form_value
 
 WALLET = "/partialpay/wallet"

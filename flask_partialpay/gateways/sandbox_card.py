@@ -21,11 +21,11 @@ from flask import url_for
 from ..config import setting
 from ..errors import PaymentError, SignatureError
 from ..i18n import gettext
-from ..models import SandboxCharge, SandboxRefund
 from ..money import to_minor
 from . import sandbox_delivery as delivery
 from . import sandbox_processor as processor
 from .base import EventKind, GatewayEvent, StartOutcome
+from .sandbox_models import SandboxCharge, SandboxRefund
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -41,8 +41,9 @@ from ..errors import (
     SignatureError,
 )
 from ..markers import N_
-from ..models import SandboxCharge, SandboxNotification, SandboxRefund, utcnow
+from ..models import utcnow
 from ..transactions import insert_or_winner, update_rows
+from .sandbox_models import SandboxCharge, SandboxNotification, SandboxRefund
 
 # Header names are compared in lower case, as HTTP treats them.
 SIGNATURE_HEADER = "partialpay-signature"

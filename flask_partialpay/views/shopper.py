@@ -10,8 +10,9 @@ from ..forms import SandboxCardForm
 from ..gateways import sandbox_processor as processor
 from ..gateways.sandbox_card import NAME as SANDBOX
 from ..gateways.sandbox_card import SandboxCardGateway
+from ..gateways.sandbox_models import SandboxCharge
 from ..i18n import gettext
-from ..models import Payment, SandboxCharge
+from ..models import Payment
 from ..payments import PENDING, SUCCEEDED
 from ..reasons import shopper_reason
 from ..redirects import safe_local_path

@@ -25,10 +25,9 @@ from browser_artifacts import Accessibility, Screenshots, artifact_name
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from example_shop import create_app
+from example_shop import create_app, partialpay
 from example_shop.demo import seed
 from example_shop.models import db
-from flask_partialpay import PartialPayModel
 
 REQUIRE_BROWSER = os.environ.get("PARTIALPAY_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("PARTIALPAY_CHROMIUM", "/usr/bin/chromium")
@@ -80,7 +79,7 @@ def shop(tmp_path: Path, welcome_credit: bool) -> Iterator[Shop]:
     )
     with app.app_context():
         db.create_all()
-        PartialPayModel.metadata.create_all(db.engine)
+        partialpay.create_tables()
         seed(welcome_credit=welcome_credit)
         db.session.remove()
 

@@ -1,4 +1,9 @@
-"""flask-partialpay: order accounts, payments, refunds, gateway events, sandbox processor.
+"""flask-partialpay: order accounts, payments, refunds, gateway events.
+
+Before the sandbox had a branch of its own, this revision also created the sandbox card
+processor's charge and refund tables; they are on the ``sandbox`` branch now
+(``sandbox_versions/``), applied only where the sandbox card is enabled. A database that ran
+the old revision keeps them, and the sandbox branch adopts them (see ``sb0001``).
 
 Revision ID: pp0001
 Revises:
@@ -40,23 +45,6 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_partialpay_order_status"), "partialpay_order", ["status"], unique=False
-    )
-    op.create_table(
-        "partialpay_sandbox_charge",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("payment_public_id", sa.String(length=32), nullable=False),
-        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("card_last4", sa.String(length=4), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("decline_message", sa.String(length=255), nullable=True),
-        sa.Column("refunded_minor", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_partialpay_sandbox_charge")),
-        sa.UniqueConstraint(
-            "payment_public_id",
-            name=op.f("uq_partialpay_sandbox_charge_payment_public_id"),
-        ),
     )
     op.create_table(
         "partialpay_payment",
@@ -108,23 +96,6 @@ def upgrade() -> None:
         "partialpay_payment",
         ["status"],
         unique=False,
-    )
-    op.create_table(
-        "partialpay_sandbox_refund",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("charge_id", sa.String(length=32), nullable=False),
-        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=80), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["charge_id"],
-            ["partialpay_sandbox_charge.id"],
-            name=op.f("fk_partialpay_sandbox_refund_charge_id_partialpay_sandbox_charge"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_partialpay_sandbox_refund")),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_partialpay_sandbox_refund_idempotency_key")
-        ),
     )
     op.create_table(
         "partialpay_gateway_event",
@@ -186,12 +157,10 @@ def downgrade() -> None:
         table_name="partialpay_gateway_event",
     )
     op.drop_table("partialpay_gateway_event")
-    op.drop_table("partialpay_sandbox_refund")
     op.drop_index(op.f("ix_partialpay_payment_status"), table_name="partialpay_payment")
     op.drop_index(op.f("ix_partialpay_payment_order_id"), table_name="partialpay_payment")
     op.drop_index(op.f("ix_partialpay_payment_customer_id"), table_name="partialpay_payment")
     op.drop_table("partialpay_payment")
-    op.drop_table("partialpay_sandbox_charge")
     op.drop_index(op.f("ix_partialpay_order_status"), table_name="partialpay_order")
     op.drop_index(op.f("ix_partialpay_order_customer_id"), table_name="partialpay_order")
     op.drop_table("partialpay_order")

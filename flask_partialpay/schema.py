@@ -1,0 +1,33 @@
+"""Which of the extension's tables an app has: the sandbox processor's only when enabled.
+
+The extension's own tables (:class:`~flask_partialpay.models.PartialPayModel`) are in every
+app. The sandbox card processor's (:mod:`flask_partialpay.gateways.sandbox_models`) stand
+in for a payment processor's records, so a production app that does not offer the sandbox
+card has none of them. The one switch is ``"sandbox_card"`` in ``PARTIALPAY_GATEWAYS``: the
+same setting that offers the gateway decides its tables, its migration branch
+(:mod:`flask_partialpay.migrations`), ``flask partialpay sandbox-deliver`` and the audit's
+processor checks, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from sqlalchemy import MetaData
+
+from .config import setting
+from .gateways.sandbox_card import NAME as SANDBOX_GATEWAY
+from .gateways.sandbox_models import SandboxModel
+from .models import PartialPayModel
+
+
+def sandbox_enabled(app: Flask | None = None) -> bool:
+    """Whether ``app`` (default: the current app) offers the sandbox card, and so has its tables."""
+    return SANDBOX_GATEWAY in setting("GATEWAYS", app or current_app)
+
+
+def metadatas(app: Flask | None = None) -> list[MetaData]:
+    """The metadatas of the extension's tables in ``app``, in the order to create them."""
+    found = [PartialPayModel.metadata]
+    if sandbox_enabled(app):
+        found.append(SandboxModel.metadata)
+    return found
