@@ -30,6 +30,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict flask_partialpay
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 # Refresh the message template after changing user-facing strings.
 translations: install
