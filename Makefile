@@ -29,6 +29,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict flask_partialpay
+	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 # Refresh the message template after changing user-facing strings.
 translations: install

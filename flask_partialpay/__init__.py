@@ -37,7 +37,7 @@ from .errors import (
     WalletBalanceChanged,
     WalletLocked,
 )
-from .extension import PartialPay, PartialPayState
+from .extension import PartialPay
 from .forms import AmountField, IdempotentForm, new_idempotency_key
 from .gateways.base import Gateway, GatewayEvent, StartOutcome
 from .i18n import translate_error
@@ -48,6 +48,7 @@ from .money import format_money, from_minor, parse_amount, percent_of, to_minor
 from .offers import OfferCatalogue, OfferInfo
 from .order_refunds import RefundSplit
 from .orders import OrderInfo
+from .state import PartialPayState, current_partialpay
 from .wallets import Wallets
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "WalletLocked",
     "WalletOffer",
     "Wallets",
+    "current_partialpay",
     "format_money",
     "from_minor",
     "new_idempotency_key",

@@ -23,7 +23,7 @@ from .i18n import gettext
 from .money import from_minor, parse_amount, to_minor
 
 if TYPE_CHECKING:
-    from .extension import PartialPayState
+    from .state import PartialPayState
 
 FEE_CODE = "wallet"
 # Where the shopper's choice is kept, per currency: {"INR": {"use": true, "amount": "50"}}.

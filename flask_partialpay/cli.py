@@ -12,11 +12,11 @@ from flask.cli import AppGroup
 
 from . import audit, reconcile
 from .config import SETTINGS
-from .extension import PartialPay
 from .gateways.sandbox_card import NAME as SANDBOX
 from .gateways.sandbox_card import SandboxCardGateway
 from .models import LedgerAccount, utcnow
 from .schema import sandbox_enabled
+from .state import current_partialpay
 
 # Said by the commands that concern the sandbox card processor when the app does not enable
 # it (its tables then do not exist).
@@ -40,7 +40,7 @@ def show_settings() -> None:
 @partialpay_cli.command("release-expired-holds")
 def release_expired_holds() -> None:
     """Give back the money of every wallet hold past its expiry (run it from cron)."""
-    count = PartialPay.state().wallets.release_expired_holds()
+    count = current_partialpay.wallets.release_expired_holds()
     click.echo(f"{count} expired hold(s) released.")
 
 
@@ -50,7 +50,7 @@ def audit_ledger() -> None:
 
     The whole ledger is read in one snapshot, streamed (memory does not grow with it).
     """
-    session = PartialPay.state().session
+    session = current_partialpay.session
     engine = session.get_bind(mapper=LedgerAccount.__mapper__)
     with audit.snapshot(engine.engine) as snapshot:
         if _interactive():
@@ -89,7 +89,7 @@ def reconcile_payments(since_hours: int) -> None:
     are confirmed or asked again (once: the key is the same). Prints each fix; exits 1 if
     something needs a person.
     """
-    report = reconcile.reconcile(PartialPay.state(), since=utcnow() - timedelta(hours=since_hours))
+    report = reconcile.reconcile(current_partialpay, since=utcnow() - timedelta(hours=since_hours))
     for line in report.fixed:
         click.echo(f"fixed: {line}")
     for line in report.problems:
@@ -112,7 +112,7 @@ def sandbox_deliver(watch: int | None) -> None:
     As a real processor does: each is posted again, with growing delays, until the shop
     answers 2xx (for up to three days).
     """
-    gateway = PartialPay.state().gateways.get(SANDBOX)
+    gateway = current_partialpay.gateways.get(SANDBOX)
     if not sandbox_enabled() or not isinstance(gateway, SandboxCardGateway):
         raise click.UsageError(_SANDBOX_OFF + " there is nothing to deliver.")
     while True:

@@ -1,17 +1,18 @@
-"""The ``PartialPay`` extension object: registration, per-app state and the host's calls."""
+"""The ``PartialPay`` extension object: registration and the host's calls.
+
+The per-app state it registers lives in :mod:`.state`, where views and commands find it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_login import current_user
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from . import (
     checkout,
@@ -24,7 +25,7 @@ from . import (
     wallet_parts,
 )
 from .checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
-from .config import apply_defaults, setting
+from .config import apply_defaults
 from .customers import CustomerDirectory
 from .errors import (
     ConfigurationError,
@@ -33,12 +34,11 @@ from .errors import (
     WalletBalanceChanged,
 )
 from .forms import WalletChoiceForm
-from .gateway_registry import GatewayRegistry, build_registry
+from .gateway_registry import build_registry
 from .gateways.base import Gateway
 from .gateways.external import ExternalGateway
 from .gateways.manual import ManualGateway
 from .gateways.sandbox_card import SandboxCardGateway
-from .gateways.wallet import WalletGateway
 from .i18n import current_locale, format_money, gettext, status_label, translate_error
 from .ids import HostId, host_id
 from .markers import N_
@@ -53,75 +53,7 @@ from .reasons import shopper_reason
 from .redirects import require_return_path
 from .schema import metadatas
 from .secret_keys import check_secrets
-from .transactions import in_transaction, run_in_transaction
-from .wallets import Wallets
-
-T = TypeVar("T")
-OrderLoader = Callable[[str], OrderInfo | None]
-AdminCheck = Callable[[Any], bool]
-
-
-def _default_admin_check(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
-
-
-@dataclass
-class PartialPayState:
-    """Everything the extension keeps for one app: ``app.extensions["partialpay"]``."""
-
-    extension: PartialPay
-    db: SQLAlchemy
-    #: Given to ``init_app`` for this app only; None: the extension object's (decorators).
-    own_order_loader: OrderLoader | None
-    own_admin_check: AdminCheck | None
-    customer_directory: CustomerDirectory | None = None
-    offer_catalogue: OfferCatalogue | None = None
-    wallets: Wallets = field(init=False)
-    wallet_gateway: WalletGateway = field(init=False)
-    #: Which gateways this app has and offers; built by ``init_app``.
-    gateway_registry: GatewayRegistry = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.wallets = Wallets(self)
-        self.wallet_gateway = WalletGateway(lambda: self.session)
-
-    @property
-    def session(self) -> Session:
-        return self.db.session()
-
-    # Looked up at each call, not copied at init_app: a host that registers its callbacks
-    # with ``@partialpay.order_loader`` after ``init_app`` gets them used all the same.
-    @property
-    def order_loader(self) -> OrderLoader | None:
-        return self.own_order_loader or self.extension._order_loader
-
-    @property
-    def admin_check(self) -> AdminCheck:
-        return self.own_admin_check or self.extension._admin_check or _default_admin_check
-
-    def transaction(self, work: Callable[[], T]) -> T:
-        """Run ``work`` in a fresh transaction, committed, retried on contention.
-
-        Changes the host left pending in the session are committed first: a retry rolls
-        back, and it must not take the host's work with it. Called from inside another
-        unit of work (a signal receiver, say), it joins that one instead.
-        """
-        session = self.session
-        if session.in_transaction() and not in_transaction():
-            session.commit()
-        return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
-
-    @property
-    def gateways(self) -> dict[str, Gateway]:
-        """The gateways offered at checkout, in ``PARTIALPAY_GATEWAYS`` order (no wallet)."""
-        return self.gateway_registry.enabled
-
-    def gateway(self, name: str) -> Gateway:
-        """The enabled gateway or the wallet called ``name``; :class:`UnknownGateway` if none."""
-        return self.gateway_registry.get(name)
-
-    def is_admin(self, user: Any) -> bool:
-        return bool(self.admin_check(user))
+from .state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
 
 
 @dataclass(frozen=True)
@@ -270,14 +202,8 @@ class PartialPay(OfferMethods):
 
     @staticmethod
     def state() -> PartialPayState:
-        try:
-            state = current_app.extensions["partialpay"]
-        except KeyError:
-            raise ConfigurationError(
-                "PartialPay is not registered on this app: call partialpay.init_app(app, db)."
-            ) from None
-        assert isinstance(state, PartialPayState)
-        return state
+        """The state of the app in context (the same as ``current_partialpay``)."""
+        return partialpay_state()
 
     # -- the host's order events ---------------------------------------------------------
 

@@ -42,7 +42,7 @@ from .money import from_minor, to_minor
 from .transactions import in_transaction
 
 if TYPE_CHECKING:
-    from .extension import PartialPayState
+    from .state import PartialPayState
 
 log = logging.getLogger(__name__)
 

@@ -35,13 +35,6 @@ def gettext(message: str, **params: Any) -> str:
     return message % params if params else message
 
 
-def ngettext(singular: str, plural: str, num: int, **params: Any) -> str:
-    if _babel_active():
-        return str(_domain.ngettext(singular, plural, num, **params))
-    params.setdefault("num", num)
-    return (singular if num == 1 else plural) % params
-
-
 def lazy_gettext(message: str, **params: Any) -> LazyString:
     """A string translated when it is rendered (for form labels and module constants)."""
     return LazyString(gettext, message, **params)

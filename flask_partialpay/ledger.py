@@ -37,7 +37,6 @@ from .money import from_minor
 from .transactions import insert_or_winner, update_rows
 
 WALLET = "wallet"
-SYSTEM_ACCOUNTS = ("topups", "order_payments", "refunds", "adjustments")
 # Which system account holds the other side of a movement, by its reason.
 REASON_ACCOUNTS = {
     "topup": "topups",

@@ -31,7 +31,7 @@ from .money import from_minor, to_minor
 from .offers import OfferCatalogue, OfferInfo
 
 if TYPE_CHECKING:
-    from .extension import PartialPayState
+    from .state import PartialPayState
 
 SIGN_IN_TO_PAY = N_("Sign in to pay this order.")
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from .models import Payment, Refund, utcnow
 from .money import format_money, from_minor
 
 if TYPE_CHECKING:
-    from .extension import PartialPayState
+    from .state import PartialPayState
 
 # A refund requested this recently may still be on its way: it is left alone.
 SETTLING_TIME = timedelta(minutes=5)

@@ -28,7 +28,7 @@ from .statements import describe, message_params
 from .transactions import update_rows
 
 if TYPE_CHECKING:
-    from .extension import PartialPayState
+    from .state import PartialPayState
 
 T = TypeVar("T")
 Amount = Decimal | str | int

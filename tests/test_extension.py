@@ -23,6 +23,7 @@ from flask_partialpay import (
     PartialPayModel,
     Payment,
     UnknownSetting,
+    current_partialpay,
     signals,
 )
 from flask_partialpay.config import SETTINGS, setting
@@ -86,6 +87,24 @@ def test_using_the_extension_on_an_app_without_init_app_says_how_to_fix_it() -> 
     app, _ = bare_app()
     with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
         PartialPay().available_gateways()
+    with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
+        current_partialpay.wallets  # noqa: B018
+
+
+def test_current_partialpay_is_the_state_of_the_app_in_context() -> None:
+    """What views and commands use instead of importing the extension."""
+    first, first_db = bare_app()
+    second, second_db = bare_app(PARTIALPAY_GATEWAYS=("manual",))
+    extension = PartialPay()
+    extension.init_app(first, first_db)
+    extension.init_app(second, second_db)
+    for app in (first, second):
+        with app.app_context():
+            state = app.extensions["partialpay"]
+            assert current_partialpay._get_current_object() is state  # type: ignore[attr-defined]
+            assert PartialPay.state() is state
+            assert current_partialpay.extension is extension
+            assert current_partialpay.gateways is state.gateways
 
 
 def test_init_app_needs_flask_sqlalchemy() -> None:

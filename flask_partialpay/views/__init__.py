@@ -8,9 +8,17 @@ from ..config import setting
 from ..input_guard import refuse_control_characters
 from ..security_headers import add_security_headers
 
-# Imported for their routes: the wallet pages join the shopper and admin blueprints.
-from . import admin_offers, admin_orders, admin_settings, admin_wallets, instalments, wallet  # noqa: F401
-from .admin import admin_blueprint
+# Imported for their routes on the shopper and admin blueprints (the wallet pages join both).
+from . import (  # noqa: F401
+    admin,
+    admin_offers,
+    admin_orders,
+    admin_settings,
+    admin_wallets,
+    instalments,
+    wallet,
+)
+from .admin_base import admin_blueprint
 from .callbacks import callbacks_blueprint
 from .shopper import shopper_blueprint
 

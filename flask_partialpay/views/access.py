@@ -10,8 +10,8 @@ from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extension import PartialPay
 from ..models import Payment
+from ..state import current_partialpay
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,11 +31,9 @@ def login_required_here() -> str:
 def own_payment_or_404(public_id: str) -> Payment:
     """The payment, if it belongs to the current customer; anyone else learns nothing."""
     customer_id = login_required_here()
-    payment = (
-        PartialPay.state()
-        .session.scalars(select(Payment).where(Payment.public_id == public_id))
-        .one_or_none()
-    )
+    payment = current_partialpay.session.scalars(
+        select(Payment).where(Payment.public_id == public_id)
+    ).one_or_none()
     if payment is None or payment.customer_id != customer_id:
         abort(404)
     return payment
@@ -45,7 +43,7 @@ def admin_required(view: F) -> F:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         login_required_here()
-        if not PartialPay.state().is_admin(current_user._get_current_object()):
+        if not current_partialpay.is_admin(current_user._get_current_object()):
             abort(403)
         return view(*args, **kwargs)
 
@@ -54,7 +52,7 @@ def admin_required(view: F) -> F:
 
 def people_named(ids: set[str]) -> dict[str, str]:
     """Names from the host's customer directory, once per person (not once per row)."""
-    directory = PartialPay.state().customer_directory
+    directory = current_partialpay.customer_directory
     names: dict[str, str] = {}
     for person_id in ids:
         found = directory.get(person_id) if directory is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -10,25 +10,23 @@ from werkzeug.wrappers import Response
 from .. import gateway_calls, payments
 from ..config import setting
 from ..errors import PartialPayError
-from ..extension import PartialPay
 from ..forms import DecisionForm, RefundForm, RejectForm
 from ..i18n import gettext, translate_error
 from ..models import Payment
 from ..paging import page_of, requested_page
 from ..redirects import requested_target
+from ..state import current_partialpay
 from .access import admin_required, people_named
-
-admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
+from .admin_base import admin_blueprint, refund_form, refund_prefix, reject_forms
+from .admin_orders import order_page
 
 STATUS_FILTERS = ("pending", "succeeded", "failed", "rejected", "cancelled")
 
 
 def _payment_or_404(public_id: str) -> Payment:
-    payment = (
-        PartialPay.state()
-        .session.scalars(select(Payment).where(Payment.public_id == public_id))
-        .one_or_none()
-    )
+    payment = current_partialpay.session.scalars(
+        select(Payment).where(Payment.public_id == public_id)
+    ).one_or_none()
     if payment is None:
         abort(404)
     return payment
@@ -43,7 +41,7 @@ def payments_list() -> str:
 def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
     """The Payments tab; ``rejecting`` is a rejection just sent without its reason, shown
     again with its message next to the field."""
-    state = PartialPay.state()
+    state = current_partialpay
     status = request.args.get("status", "")
     query = select(Payment)
     if status in STATUS_FILTERS:
@@ -70,35 +68,6 @@ def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
     )
 
 
-def reject_forms(
-    shown: list[Payment], rejecting: tuple[Payment, RejectForm] | None = None
-) -> dict[str, RejectForm]:
-    """A Reject form for each pending payment shown; the one just sent keeps its errors."""
-    forms = {
-        p.public_id: RejectForm(formdata=None).for_payment(p.id)
-        for p in shown
-        if p.status == payments.PENDING
-    }
-    if rejecting is not None:
-        payment, form = rejecting
-        if payment.public_id in forms:
-            forms[payment.public_id] = form.for_payment(payment.id)
-        else:  # not on the page shown again (another page of the list): say it at the top
-            for message in form.reason.errors:
-                flash(str(message), "error")
-    return forms
-
-
-def refund_prefix(payment: Payment) -> str:
-    """Field-name prefix of a payment's refund form (several share the Payments page)."""
-    return f"refund-{payment.id}"
-
-
-def refund_form(payment: Payment) -> RefundForm:
-    # Left empty on purpose: the admin types the amount, so no click refunds everything.
-    return RefundForm(formdata=None, prefix=refund_prefix(payment))
-
-
 def _back_target() -> str:
     """The page the button was on (the Payments tab, or an order's page).
 
@@ -117,7 +86,7 @@ def confirm_payment(public_id: str) -> Response:
     if not DecisionForm().validate_on_submit():
         abort(400)
     back = _back_target()
-    state = PartialPay.state()
+    state = current_partialpay
     if not state.gateway(payment.gateway).confirmed_by_manager:
         abort(404)
     admin_id = current_user.get_id()
@@ -142,7 +111,7 @@ def reject_payment(public_id: str) -> Response | str:
     if "csrf_token" in form.errors:
         abort(400)
     back = _back_target()
-    state = PartialPay.state()
+    state = current_partialpay
     if not state.gateway(payment.gateway).confirmed_by_manager:
         abort(404)
     if payment.status != payments.PENDING:
@@ -150,8 +119,6 @@ def reject_payment(public_id: str) -> Response | str:
         return redirect(back)
     if form.errors:
         if back == url_for("partialpay_admin.order_detail", reference=payment.order.reference):
-            from .admin_orders import order_page  # the order page's module imports this one
-
             return order_page(payment.order.reference, rejecting=(payment, form))
         return payments_page(rejecting=(payment, form))
     reason = str(form.reason.data)
@@ -188,7 +155,7 @@ def refund_payment(public_id: str) -> Response:
             for message in errors:
                 flash(str(message), "error")
         return redirect(back)
-    state = PartialPay.state()
+    state = current_partialpay
     try:
         made = gateway_calls.refund(
             state,

@@ -13,27 +13,27 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..errors import InvalidPercent
-from ..extension import PartialPay
 from ..forms import OfferPolicyForm
 from ..i18n import gettext, translate_error
 from ..instalments import Policy, parse_percent, policies_for
 from ..money import currency_exponent, to_minor
 from ..offers import OfferInfo
+from ..state import current_partialpay
 from .access import admin_required
-from .admin import admin_blueprint
+from .admin_base import admin_blueprint
 
 
 @admin_blueprint.get("/offers")
 @admin_required
 def offers_list() -> str:
-    partialpay = PartialPay.state().extension
+    partialpay = current_partialpay.extension
     offers = partialpay.offer_catalogue().search("")
-    policies = policies_for(PartialPay.state().session, [o.offer_id for o in offers])
+    policies = policies_for(current_partialpay.session, [o.offer_id for o in offers])
     return render_template("partialpay/admin/offers.html", offers=offers, policies=policies)
 
 
 def _offer_or_404(offer_id: str) -> OfferInfo:
-    offer = PartialPay.state().extension.offer_catalogue().get(offer_id)
+    offer = current_partialpay.extension.offer_catalogue().get(offer_id)
     if offer is None:
         abort(404)
     return offer
@@ -43,7 +43,7 @@ def _offer_or_404(offer_id: str) -> OfferInfo:
 @admin_required
 def offer_settings(offer_id: str) -> str | Response:
     """The offer's additional settings; each percentage is shown as an amount of its price."""
-    partialpay = PartialPay.state().extension
+    partialpay = current_partialpay.extension
     offer = _offer_or_404(offer_id)
     saved = partialpay.instalment_policy(offer_id)
     form = OfferPolicyForm(

@@ -9,7 +9,6 @@ from werkzeug.wrappers import Response
 
 from ..config import setting
 from ..errors import PartialPayError
-from ..extension import PartialPay
 from ..forms import CsrfForm, DecisionForm, OrdersFilterForm, RejectForm
 from ..i18n import format_money, gettext, translate_error
 from ..models import OrderAccount, Payment
@@ -17,15 +16,16 @@ from ..money import from_minor
 from ..order_decisions import can_complete
 from ..paging import page_of, requested_page
 from ..payments import awaits_manager
+from ..state import current_partialpay
 from .access import admin_required, people_named
-from .admin import admin_blueprint, refund_form, reject_forms
+from .admin_base import admin_blueprint, refund_form, reject_forms
 
 
 @admin_blueprint.get("/orders")
 @admin_required
 def orders_list() -> str:
     """Every order, newest first; "Partial payments" keeps those paid in instalments."""
-    session = PartialPay.state().session
+    session = current_partialpay.session
     form = OrdersFilterForm(request.args)
     query = select(OrderAccount).where(OrderAccount.purpose == "order")
     if form.partial.data:
@@ -56,7 +56,7 @@ def orders_list() -> str:
 
 
 def _order_or_404(reference: str) -> OrderAccount:
-    account = PartialPay.state().extension.account(reference)
+    account = current_partialpay.extension.account(reference)
     if account is None:
         abort(404)
     return account
@@ -71,7 +71,7 @@ def order_detail(reference: str) -> str:
 
 def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = None) -> str:
     """The order's page; ``rejecting`` is a rejection just sent without its reason."""
-    state = PartialPay.state()
+    state = current_partialpay
     account = _order_or_404(reference)
     invoices = state.extension.payments_for(reference)
     gateways = state.gateway_registry.by_name()
@@ -111,7 +111,7 @@ def complete_order(reference: str) -> Response:
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:
-        PartialPay.state().extension.complete_order(reference, by=current_user.get_id())
+        current_partialpay.extension.complete_order(reference, by=current_user.get_id())
     except PartialPayError as error:
         flash(translate_error(error), "error")
     else:
@@ -126,7 +126,7 @@ def decline_order(reference: str) -> Response:
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:
-        closed = PartialPay.state().extension.decline_order(reference, by=current_user.get_id())
+        closed = current_partialpay.extension.decline_order(reference, by=current_user.get_id())
     except PartialPayError as error:
         flash(translate_error(error), "error")
     else:

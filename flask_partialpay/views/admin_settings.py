@@ -14,11 +14,11 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField
 
 from .. import store_settings
-from ..extension import PartialPay
 from ..i18n import gettext
 from ..i18n import lazy_gettext as _l
+from ..state import current_partialpay
 from .access import admin_required
-from .admin import admin_blueprint
+from .admin_base import admin_blueprint
 
 
 class StoreSettingsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
@@ -54,7 +54,7 @@ def _page(form: StoreSettingsForm) -> str:
 @admin_required
 def settings() -> str:
     """Every switch as it is now: stored value, or its default if never written."""
-    return _page(StoreSettingsForm(data=store_settings.current(PartialPay.state().session)))
+    return _page(StoreSettingsForm(data=store_settings.current(current_partialpay.session)))
 
 
 @admin_blueprint.post("/settings")
@@ -65,7 +65,7 @@ def settings_save() -> Response:
     if not form.validate_on_submit():
         # Checkboxes cannot be invalid: a missing or stale CSRF token is what lands here.
         abort(400)
-    state = PartialPay.state()
+    state = current_partialpay
     values = form.values()
     admin_id = current_user.get_id()
     changed = state.transaction(lambda: store_settings.change(state.session, values, by=admin_id))

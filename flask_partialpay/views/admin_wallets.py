@@ -15,14 +15,14 @@ from werkzeug.wrappers import Response
 
 from ..customers import CustomerInfo
 from ..errors import InsufficientFunds, InvalidAmount, PartialPayError
-from ..extension import PartialPay
 from ..forms import LockForm, WalletAdjustmentForm
 from ..i18n import format_money, gettext, translate_error
 from ..models import Entry, Transfer
 from ..paging import requested_page
+from ..state import current_partialpay
 from ..statements import ADJUSTMENT, describe, reason_label
 from .access import admin_required
-from .admin import admin_blueprint
+from .admin_base import admin_blueprint
 from .wallet import (
     WalletSummary,
     refuse_without_csrf,
@@ -45,7 +45,7 @@ class CustomerWallets:
 
 def find_customers(query: str) -> list[CustomerInfo]:
     """The host's directory's answer; without a directory, the query is a customer id."""
-    directory = PartialPay.state().customer_directory
+    directory = current_partialpay.customer_directory
     if directory is None:
         return [CustomerInfo(customer_id=query, name="", email="")]
     found = list(directory.search(query))
@@ -57,14 +57,14 @@ def find_customers(query: str) -> list[CustomerInfo]:
 
 def customer_info(customer_id: str) -> CustomerInfo | None:
     """What the host's directory says of a customer; None if it does not know them."""
-    directory = PartialPay.state().customer_directory
+    directory = current_partialpay.customer_directory
     if directory is None:
         return CustomerInfo(customer_id=customer_id, name="", email="")
     return directory.get(customer_id)
 
 
 def summaries_of(customer_id: str) -> list[WalletSummary]:
-    wallets = PartialPay.state().wallets.wallets_of(customer_id)
+    wallets = current_partialpay.wallets.wallets_of(customer_id)
     return [summarise(account, per_page=1) for account in wallets]
 
 
@@ -84,7 +84,7 @@ def wallets_search() -> str:
         "partialpay/admin/wallets.html",
         query=query,
         results=results,
-        has_directory=PartialPay.state().customer_directory is not None,
+        has_directory=current_partialpay.customer_directory is not None,
     )
 
 
@@ -99,7 +99,7 @@ def _customer_page(customer_id: str, form: WalletAdjustmentForm | None) -> str:
 
     ``form`` is the adjustment just submitted, with its errors; None for a fresh one.
     """
-    state = PartialPay.state()
+    state = current_partialpay
     info = customer_info(customer_id)
     accounts = state.wallets.wallets_of(customer_id)
     if info is None and not accounts:
@@ -133,7 +133,7 @@ def _authors(summary: WalletSummary | None) -> dict[int, str]:
     """Who made each line of the statement page (entry id -> name), where a person did."""
     if summary is None or not summary.statement.lines:
         return {}
-    session = PartialPay.state().session
+    session = current_partialpay.session
     rows = session.execute(
         select(Entry.id, Transfer.created_by)
         .join(Transfer, Entry.transfer_id == Transfer.id)
@@ -169,7 +169,7 @@ def adjust_wallet(customer_id: str) -> str | Response:
         abort(404)
     if not valid or form.amount.amount is None:
         return _customer_page(customer_id, form)
-    state = PartialPay.state()
+    state = current_partialpay
     amount, currency = form.amount.amount, form.chosen_currency
     move = state.wallets.credit if form.direction.data == "credit" else state.wallets.debit
     try:
@@ -215,7 +215,7 @@ def _set_locked(public_id: str, *, locked: bool) -> Response:
     form = LockForm()
     form.validate()
     refuse_without_csrf(form)
-    state = PartialPay.state()
+    state = current_partialpay
     changed = state.wallets.set_locked(
         account.owner_id, account.currency, locked, by=current_user.get_id()
     )

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from .. import wallet_currencies
 from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
-from ..extension import PartialPay
 from ..forms import CsrfForm, InstalmentPaymentForm
 from ..gateways.base import Gateway
 from ..i18n import gettext, translate_error
@@ -19,6 +18,7 @@ from ..links import read_buy, read_complete
 from ..models import OrderAccount, Payment
 from ..money import from_minor
 from ..payments import PENDING, REJECTED, SUCCEEDED, awaits_manager
+from ..state import current_partialpay
 from .access import login_required_here
 from .shopper import shopper_blueprint
 
@@ -26,7 +26,7 @@ from .shopper import shopper_blueprint
 def _own_order_or_404(reference: str) -> OrderAccount:
     """The current customer's order; anyone else's (or none) is a 404, the same page."""
     customer_id = login_required_here()
-    account = PartialPay.state().extension.account(reference)
+    account = current_partialpay.extension.account(reference)
     if account is None or account.customer_id != customer_id:
         abort(404)
     return account
@@ -43,7 +43,7 @@ def buy(token: str) -> str | Response:
     if link.customer_id is not None and link.customer_id != customer_id:
         # A valid signature is not authorisation: it was sent to someone else.
         return _link_for_another_account()
-    partialpay = PartialPay.state().extension
+    partialpay = current_partialpay.extension
     offer = partialpay.offer(link.offer_id)
     if offer is None:
         abort(404)
@@ -92,14 +92,14 @@ def _link_refused(error: LinkError) -> Response:
 
 def _gateway_choices() -> list[tuple[str, str]]:
     """The configured methods; the wallet is the "Use my wallet balance" box instead."""
-    return [(g.name, g.label()) for g in PartialPay.state().gateways.values()]
+    return [(g.name, g.label()) for g in current_partialpay.gateways.values()]
 
 
 @shopper_blueprint.route("/orders/<reference>/pay", methods=["GET", "POST"])
 def pay_step(reference: str) -> str | Response:
     """Pay all that is due, or (an instalment order) a part of it."""
     account = _own_order_or_404(reference)
-    state = PartialPay.state()
+    state = current_partialpay
     partialpay = state.extension
     if account.status == "completed":
         return redirect(url_for("partialpay.thank_you", reference=reference))
@@ -150,7 +150,7 @@ def _not_payable_message(account: OrderAccount) -> str:
 
 def _wallet_balance(account: OrderAccount) -> Decimal:
     """What the customer's wallet could pay now (nothing when locked or not kept)."""
-    state = PartialPay.state()
+    state = current_partialpay
     if not wallet_currencies.spendable_in(account.currency) or state.wallets.is_locked(
         account.customer_id, account.currency
     ):
@@ -160,7 +160,7 @@ def _wallet_balance(account: OrderAccount) -> Decimal:
 
 def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
     """Bank transfers the shopper made that a manager has not confirmed yet."""
-    state = PartialPay.state()
+    state = current_partialpay
     return [
         p
         for p in state.extension.payments_for(account.reference)
@@ -176,7 +176,7 @@ def thank_you(reference: str) -> str:
     rejected) or are not confirmed yet are listed apart, each with why, in words.
     """
     account = _own_order_or_404(reference)
-    state = PartialPay.state()
+    state = current_partialpay
     payments = state.extension.payments_for(reference)
     latest = next((p for p in reversed(payments) if p.part_of_id is None), None)
     awaiting = [p for p in payments if awaits_manager(state.gateway, p)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template
 from werkzeug.wrappers import Response
 
-from ..extension import PartialPay
 from ..forms import SandboxCardForm
 from ..gateways import sandbox_processor as processor
 from ..gateways.sandbox_card import NAME as SANDBOX
@@ -16,6 +15,7 @@ from ..models import Payment
 from ..payments import PENDING, SUCCEEDED
 from ..reasons import shopper_reason
 from ..redirects import safe_local_path
+from ..state import current_partialpay
 from .access import own_payment_or_404
 
 shopper_blueprint = Blueprint(
@@ -40,7 +40,7 @@ def sandbox_card(public_id: str) -> str | Response:
         else:
             flash(shopper_reason(payment), "error")
         return _back_to_shop(payment)
-    state = PartialPay.state()
+    state = current_partialpay
     gateway = state.gateway(SANDBOX)
     assert isinstance(gateway, SandboxCardGateway)
     earlier = gateway.charge_of(payment)
@@ -97,7 +97,7 @@ def _back_to_shop(payment: Payment) -> Response:
 def payment_page(public_id: str) -> str:
     """A payment's status; for a bank transfer, what to transfer and where."""
     payment = own_payment_or_404(public_id)
-    gateway = PartialPay.state().gateways.get(payment.gateway)
+    gateway = current_partialpay.gateways.get(payment.gateway)
     return render_template(
         "partialpay/payment.html", payment=payment, gateway=gateway, back_url=_shop_page(payment)
     )

@@ -24,13 +24,13 @@ from ..errors import (
     PartialPayError,
     WalletLocked,
 )
-from ..extension import PartialPay
 from ..forms import TopUpForm, wallet_currencies
 from ..gateways.base import Gateway
 from ..i18n import gettext, translate_error
 from ..models import Entry, LedgerAccount, Transfer, utcnow
 from ..money import from_minor
 from ..paging import requested_page
+from ..state import current_partialpay
 from ..statements import describe, reason_label
 from ..wallets import StatementPage
 from .access import login_required_here
@@ -72,7 +72,7 @@ class WalletSummary:
 def summarise(
     account: LedgerAccount, *, page: int = 1, per_page: int | None = None
 ) -> WalletSummary:
-    wallets = PartialPay.state().wallets
+    wallets = current_partialpay.wallets
     spendable = wallets.balance(account.owner_id, account.currency)
     return WalletSummary(
         account=account,
@@ -86,15 +86,11 @@ def summarise(
 
 def wallet_or_404(public_id: str, owner_id: str | None = None) -> LedgerAccount:
     """The customer wallet with this public id (and this owner, when given), else a 404."""
-    account = (
-        PartialPay.state()
-        .session.scalars(
-            select(LedgerAccount).where(
-                LedgerAccount.public_id == public_id, LedgerAccount.kind == ledger.WALLET
-            )
+    account = current_partialpay.session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.public_id == public_id, LedgerAccount.kind == ledger.WALLET
         )
-        .one_or_none()
-    )
+    ).one_or_none()
     if account is None or (owner_id is not None and account.owner_id != owner_id):
         abort(404)
     return account
@@ -112,7 +108,7 @@ def refuse_without_csrf(form: FlaskForm) -> None:
 
 
 def topup_gateway() -> Gateway | None:
-    return PartialPay.state().gateways.get(TOPUP_GATEWAY)
+    return current_partialpay.gateways.get(TOPUP_GATEWAY)
 
 
 def can_top_up() -> bool:
@@ -131,7 +127,7 @@ def wallet_overview() -> str | Response:
     started = _top_up(form, customer_id)
     if started is not None:
         return started
-    wallets = PartialPay.state().wallets.wallets_of(customer_id)
+    wallets = current_partialpay.wallets.wallets_of(customer_id)
     return render_template(
         "partialpay/wallet.html",
         summaries=[summarise(account, per_page=RECENT_LINES) for account in wallets],
@@ -187,7 +183,7 @@ def _top_up(form: TopUpForm, customer_id: str) -> Response | None:
     refuse_without_csrf(form)
     if not valid or form.amount.amount is None:
         return None
-    state = PartialPay.state()
+    state = current_partialpay
     amount = form.amount.amount
     currency = form.chosen_currency
     key = f"wallet-topup:{form.idempotency_key.data}"
@@ -236,7 +232,7 @@ def statement_csv(account: LedgerAccount) -> Response:
         # The view's contexts were torn down (and its session closed) before the response
         # streams; stream_with_context pushes them again, so the session is fetched here:
         # the one that belongs to them is closed when they are popped after the last row.
-        session = PartialPay.state().session
+        session = current_partialpay.session
         buffer = io.StringIO()
         writer = csv.writer(buffer)
 

@@ -1,0 +1,116 @@
+"""The extension's per-app state and the ``current_partialpay`` proxy to it.
+
+Views and CLI commands reach the extension through this module, never through
+:mod:`.extension`: the extension registers the blueprints and commands, so their importing it
+back would make a cycle. ``current_partialpay`` works like Flask's ``current_app``: it is the
+:class:`PartialPayState` of the app in context, looked up at each use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Session
+from werkzeug.local import LocalProxy
+
+from .config import setting
+from .customers import CustomerDirectory
+from .errors import ConfigurationError
+from .gateway_registry import GatewayRegistry
+from .gateways.base import Gateway
+from .gateways.wallet import WalletGateway
+from .offers import OfferCatalogue
+from .orders import OrderInfo
+from .transactions import in_transaction, run_in_transaction
+from .wallets import Wallets
+
+if TYPE_CHECKING:
+    # For the annotation only: at run time the state gets the extension object handed in.
+    from .extension import PartialPay
+
+T = TypeVar("T")
+OrderLoader = Callable[[str], OrderInfo | None]
+AdminCheck = Callable[[Any], bool]
+
+
+def _default_admin_check(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
+
+
+@dataclass
+class PartialPayState:
+    """Everything the extension keeps for one app: ``app.extensions["partialpay"]``."""
+
+    extension: PartialPay
+    db: SQLAlchemy
+    #: Given to ``init_app`` for this app only; None: the extension object's (decorators).
+    own_order_loader: OrderLoader | None
+    own_admin_check: AdminCheck | None
+    customer_directory: CustomerDirectory | None = None
+    offer_catalogue: OfferCatalogue | None = None
+    wallets: Wallets = field(init=False)
+    wallet_gateway: WalletGateway = field(init=False)
+    #: Which gateways this app has and offers; built by ``init_app``.
+    gateway_registry: GatewayRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.wallets = Wallets(self)
+        self.wallet_gateway = WalletGateway(lambda: self.session)
+
+    @property
+    def session(self) -> Session:
+        return self.db.session()
+
+    # Looked up at each call, not copied at init_app: a host that registers its callbacks
+    # with ``@partialpay.order_loader`` after ``init_app`` gets them used all the same.
+    @property
+    def order_loader(self) -> OrderLoader | None:
+        return self.own_order_loader or self.extension._order_loader
+
+    @property
+    def admin_check(self) -> AdminCheck:
+        return self.own_admin_check or self.extension._admin_check or _default_admin_check
+
+    def transaction(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in a fresh transaction, committed, retried on contention.
+
+        Changes the host left pending in the session are committed first: a retry rolls
+        back, and it must not take the host's work with it. Called from inside another
+        unit of work (a signal receiver, say), it joins that one instead.
+        """
+        session = self.session
+        if session.in_transaction() and not in_transaction():
+            session.commit()
+        return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
+
+    @property
+    def gateways(self) -> dict[str, Gateway]:
+        """The gateways offered at checkout, in ``PARTIALPAY_GATEWAYS`` order (no wallet)."""
+        return self.gateway_registry.enabled
+
+    def gateway(self, name: str) -> Gateway:
+        """The enabled gateway or the wallet called ``name``; :class:`UnknownGateway` if none."""
+        return self.gateway_registry.get(name)
+
+    def is_admin(self, user: Any) -> bool:
+        return bool(self.admin_check(user))
+
+
+def partialpay_state() -> PartialPayState:
+    """The state of the app in context; a clear error when the extension is not registered."""
+    try:
+        state = current_app.extensions["partialpay"]
+    except KeyError:
+        raise ConfigurationError(
+            "PartialPay is not registered on this app: call partialpay.init_app(app, db)."
+        ) from None
+    assert isinstance(state, PartialPayState)
+    return state
+
+
+#: The :class:`PartialPayState` of the app in context (as ``current_app`` is the app).
+current_partialpay = cast(PartialPayState, LocalProxy(partialpay_state))
