@@ -36,6 +36,9 @@ What it checks, by the code a :class:`Violation` carries:
     result belongs to two keys.
 ``order_paid``
     An order's paid amount is the sum of its succeeded payments.
+``order_status``
+    An order's stored status is what :func:`.orders.derive_status`, the one status
+    function, gives for its succeeded payments, its closing and its completion by hand.
 ``refund_total``
     A payment's refunded amount is the sum of its refunds (those requested or made, not
     those the processor refused), at most the payment, and only a succeeded payment has
@@ -64,6 +67,7 @@ from typing import Any
 from sqlalchemy import Engine, Executable, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from . import orders
 from .errors import UnknownCurrency
 from .models import (
     Entry,
@@ -747,6 +751,8 @@ def _check_orders(session: Session, report: AuditReport) -> None:
             OrderAccount.refunded_minor,
             OrderAccount.overpaid_minor,
             OrderAccount.closed_as,
+            OrderAccount.completed_by,
+            OrderAccount.status,
             succeeded.c.succeeded_minor,
             held.c.held_minor,
             overpayments.c.credited_minor,
@@ -789,6 +795,21 @@ def _check_order(row: Any, report: AuditReport) -> None:
             f"order {row.id}",
             f"{_money(row.refunded_minor, money)} of {_money(row.paid_minor, money)} paid "
             "was refunded",
+            f"reference {row.reference}",
+        )
+    # The one status function, fed from the succeeded payments: a changed paid amount is
+    # then reported once (order_paid above), and a status written by hand is reported here.
+    derived = orders.derive_status(
+        total_minor=row.total_minor,
+        paid_minor=paid_by_payments,
+        closed_as=row.closed_as,
+        completed_by_hand=row.completed_by is not None,
+    )
+    if row.status != derived:
+        report._add(
+            "order_status",
+            f"order {row.id}",
+            f"it is {row.status} but its payments and closing make it {derived}",
             f"reference {row.reference}",
         )
     _check_overpaid(row, report)
