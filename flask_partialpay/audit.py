@@ -83,6 +83,7 @@ from .models import (
 )
 from .money import from_minor
 from .order_refunds import OPERATION as ORDER_REFUND
+from .vocabulary import AccountKind, HoldStatus, PaymentStatus, RefundStatus, TransferReason
 
 #: Rows fetched from the database at a time; also how often ``progress`` is called.
 BATCH_SIZE = 1000
@@ -90,19 +91,19 @@ BATCH_SIZE = 1000
 #: Called with the number of entries checked since its previous call.
 Progress = Callable[[int], object]
 
-HOLD_STATES = ("active", "captured", "released", "expired")
-_SETTLED_STATES = HOLD_STATES[1:]
-_SUCCEEDED = "succeeded"
-_PENDING = "pending"
-_REFUND_FAILED = "failed"
+HOLD_STATES = tuple(HoldStatus)
+_SETTLED_STATES = tuple(status for status in HoldStatus if status.is_final)
+_SUCCEEDED = PaymentStatus.SUCCEEDED
+_PENDING = PaymentStatus.PENDING
+_REFUND_FAILED = RefundStatus.FAILED
 _SANDBOX = "sandbox_card"
 # The states a wallet part's hold may be in, by the part's status. A lapsed hold ("expired")
 # is allowed with each: the part was then taken by a debit, released, or is about to be.
 _PART_HOLD_STATES = {
-    _PENDING: ("active", "expired"),
-    _SUCCEEDED: ("captured", "expired"),
-    "cancelled": ("released", "expired"),
-    "failed": ("released", "expired"),
+    _PENDING: (HoldStatus.ACTIVE, HoldStatus.EXPIRED),
+    _SUCCEEDED: (HoldStatus.CAPTURED, HoldStatus.EXPIRED),
+    PaymentStatus.CANCELLED: (HoldStatus.RELEASED, HoldStatus.EXPIRED),
+    PaymentStatus.FAILED: (HoldStatus.RELEASED, HoldStatus.EXPIRED),
 }
 
 
@@ -237,7 +238,7 @@ def _stream(session: Session, statement: Executable) -> Iterator[Sequence[Any]]:
 
 
 def _account_about(kind: str, owner_id: str, currency: str) -> str:
-    if kind == "wallet":
+    if kind == AccountKind.WALLET:
         return f"wallet of customer {owner_id}, {currency}"
     return f"{kind}, {currency}"
 
@@ -272,7 +273,7 @@ def _check_accounts(session: Session, report: AuditReport, progress: Progress | 
             Hold.account_id.label("account_id"),
             func.sum(Hold.amount_minor).label("active_holds_minor"),
         )
-        .where(Hold.status == "active")
+        .where(Hold.status == HoldStatus.ACTIVE)
         .group_by(Hold.account_id)
         .subquery()
     )
@@ -411,7 +412,7 @@ def _finish_account(run: _AccountRun, report: AuditReport) -> None:
             f"{_money(run.active_holds_minor, money)}",
             run.about,
         )
-    if run.kind == "wallet" and run.balance_minor - run.held_minor < 0:
+    if run.kind == AccountKind.WALLET and run.balance_minor - run.held_minor < 0:
         report._add(
             "negative_spendable",
             run.subject,
@@ -612,7 +613,7 @@ def _hold_problems(row: Any) -> list[str]:
             f"it captured {_money(row.captured_minor, money)} of the "
             f"{_money(row.amount_minor, money)} it held"
         )
-    if status == "captured":
+    if status == HoldStatus.CAPTURED:
         if row.captured_minor <= 0:
             problems.append("it is captured but captured nothing")
         if row.capture_transfer_id is None:
@@ -637,7 +638,7 @@ def _hold_problems(row: Any) -> list[str]:
             )
         if row.capture_transfer_id is not None:
             problems.append(f"it is {status} but has capture transfer {row.capture_transfer_id}")
-    if status == "active" and row.settled_at is not None:
+    if status == HoldStatus.ACTIVE and row.settled_at is not None:
         problems.append(f"it is active but was settled at {row.settled_at.isoformat()}")
     if status in _SETTLED_STATES and row.settled_at is None:
         problems.append(f"it is {status} but has no settlement time")
@@ -736,7 +737,7 @@ def _check_orders(session: Session, report: AuditReport) -> None:
             Transfer.reference.label("reference"),
             func.sum(Transfer.amount_minor).label("credited_minor"),
         )
-        .where(Transfer.reason == "overpayment")
+        .where(Transfer.reason == TransferReason.OVERPAYMENT)
         .group_by(Transfer.reference)
         .subquery()
     )

@@ -16,11 +16,12 @@ from ..i18n import gettext, translate_error
 from ..models import Payment
 from ..paging import page_of, requested_page
 from ..redirects import requested_target
+from ..vocabulary import PaymentStatus
 from .access import admin_required, people_named
 
 admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
 
-STATUS_FILTERS = ("pending", "succeeded", "failed", "rejected", "cancelled")
+STATUS_FILTERS = tuple(PaymentStatus)
 
 
 def _payment_or_404(public_id: str) -> Payment:
