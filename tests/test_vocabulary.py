@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import ast
+from decimal import Decimal
 from itertools import product
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from flask import Flask
 
 import flask_partialpay
+from example_shop.models import db
+from flask_partialpay import OrderInfo, orders, payments
 from flask_partialpay.errors import IllegalTransition
+from flask_partialpay.gateways.external import ExternalGateway
+from flask_partialpay.models import OrderAccount, Payment
 from flask_partialpay.vocabulary import (
     HoldStatus,
     Lifecycle,
@@ -185,3 +192,65 @@ def test_no_status_or_gateway_literal_in_the_extensions_templates() -> None:
                         if f"{operator} {literal}" in line or f"{operator}{literal}" in line:
                             found.append(f"{path.relative_to(TEMPLATES)}:{number}: {literal}")
     assert sorted(set(found)) == []
+
+
+# -- the writers check their moves --------------------------------------------------------
+
+
+def _paid_cash_order(app: Flask, total: str, paid: str) -> tuple[int, int]:
+    """An order of ``total`` with one cash payment of ``paid`` that succeeded: their ids."""
+    pp = app.extensions["partialpay"]
+    cash = ExternalGateway("cash")
+
+    def work() -> Payment:
+        order = orders.ensure_account(pp.session, OrderInfo("SHOP-9", "1", "USD", Decimal(total)))
+        started = payments.start(
+            pp.session,
+            account=order,
+            gateway=cash,
+            amount=Decimal(paid),
+            customer_id="1",
+            return_url="/",
+            idempotency_key="cash:SHOP-9",
+        )
+        payments.succeed(pp.session, started.payment)
+        return started.payment
+
+    payment = pp.transaction(work)
+    return payment.order_id, payment.id
+
+
+def test_a_payment_writer_refuses_a_move_the_table_forbids(app: Flask) -> None:
+    pp = app.extensions["partialpay"]
+    _, payment_id = _paid_cash_order(app, "80.00", "30.00")
+
+    def back_to_pending() -> bool:
+        payment = pp.session.get_one(Payment, payment_id)
+        return payments._transition(
+            pp.session, payment, from_states=(PaymentStatus.SUCCEEDED,), to_state="pending"
+        )
+
+    with pytest.raises(IllegalTransition):
+        pp.transaction(back_to_pending)
+    db.session.expire_all()
+    assert db.session.get_one(Payment, payment_id).status == PaymentStatus.SUCCEEDED
+
+
+def test_an_order_status_never_moves_backwards(app: Flask) -> None:
+    pp = app.extensions["partialpay"]
+    order_id, _ = _paid_cash_order(app, "30.00", "30.00")
+    assert db.session.get_one(OrderAccount, order_id).status == OrderStatus.COMPLETED
+    # As if the paid amount had gone down: derive_status would now say Open.
+    db.session.execute(
+        sa.update(OrderAccount).where(OrderAccount.id == order_id).values(paid_minor=0)
+    )
+    db.session.commit()
+
+    def refresh() -> str:
+        return orders.refresh_status(pp.session, pp.session.get_one(OrderAccount, order_id))
+
+    with pytest.raises(IllegalTransition) as raised:
+        pp.transaction(refresh)
+    assert raised.value.params == {"state": "completed", "target": "open"}
+    db.session.expire_all()
+    assert db.session.get_one(OrderAccount, order_id).status == OrderStatus.COMPLETED
