@@ -75,11 +75,6 @@ class OrderStatus(Lifecycle):
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
 
-    @property
-    def is_closed(self) -> bool:
-        """Closed by the host or an admin (``closed_as``), not completed by paying."""
-        return self in CLOSED_AS
-
 
 #: The statuses an order is closed as (``OrderAccount.closed_as``); only the first counts.
 CLOSED_AS = frozenset({OrderStatus.DECLINED, OrderStatus.CANCELLED, OrderStatus.REFUNDED})

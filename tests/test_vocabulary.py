@@ -18,6 +18,7 @@ from flask_partialpay.errors import IllegalTransition
 from flask_partialpay.gateways.external import ExternalGateway
 from flask_partialpay.models import OrderAccount, Payment
 from flask_partialpay.vocabulary import (
+    CLOSED_AS,
     HoldStatus,
     Lifecycle,
     OrderStatus,
@@ -106,7 +107,7 @@ def test_final_statuses_and_the_english_message() -> None:
         PaymentStatus.REJECTED,
     ]
     assert not OrderStatus.COMPLETED.is_final
-    assert OrderStatus.DECLINED.is_closed and not OrderStatus.COMPLETED.is_closed
+    assert OrderStatus.DECLINED in CLOSED_AS and OrderStatus.COMPLETED not in CLOSED_AS
     assert str(IllegalTransition(state="failed", target="succeeded")) == (
         "This payment is failed and cannot become succeeded."
     )
