@@ -36,6 +36,9 @@ What it checks, by the code a :class:`Violation` carries:
     result belongs to two keys.
 ``order_paid``
     An order's paid amount is the sum of its succeeded payments.
+``order_status``
+    An order's stored status is what :func:`.orders.derive_status`, the one status
+    function, gives for its succeeded payments, its closing and its completion by hand.
 ``refund_total``
     A payment's refunded amount is the sum of its refunds (those requested or made, not
     those the processor refused), at most the payment, and only a succeeded payment has
@@ -65,6 +68,7 @@ from flask import has_app_context
 from sqlalchemy import Engine, Executable, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from . import orders
 from .errors import UnknownCurrency
 from .gateways.sandbox_models import SandboxCharge, SandboxRefund
 from .models import (
@@ -80,6 +84,7 @@ from .models import (
 from .money import from_minor
 from .order_refunds import OPERATION as ORDER_REFUND
 from .schema import sandbox_enabled
+from .vocabulary import AccountKind, HoldStatus, PaymentStatus, RefundStatus, TransferReason
 
 #: Rows fetched from the database at a time; also how often ``progress`` is called.
 BATCH_SIZE = 1000
@@ -87,19 +92,19 @@ BATCH_SIZE = 1000
 #: Called with the number of entries checked since its previous call.
 Progress = Callable[[int], object]
 
-HOLD_STATES = ("active", "captured", "released", "expired")
-_SETTLED_STATES = HOLD_STATES[1:]
-_SUCCEEDED = "succeeded"
-_PENDING = "pending"
-_REFUND_FAILED = "failed"
+HOLD_STATES = tuple(HoldStatus)
+_SETTLED_STATES = tuple(status for status in HoldStatus if status.is_final)
+_SUCCEEDED = PaymentStatus.SUCCEEDED
+_PENDING = PaymentStatus.PENDING
+_REFUND_FAILED = RefundStatus.FAILED
 _SANDBOX = "sandbox_card"
 # The states a wallet part's hold may be in, by the part's status. A lapsed hold ("expired")
 # is allowed with each: the part was then taken by a debit, released, or is about to be.
 _PART_HOLD_STATES = {
-    _PENDING: ("active", "expired"),
-    _SUCCEEDED: ("captured", "expired"),
-    "cancelled": ("released", "expired"),
-    "failed": ("released", "expired"),
+    _PENDING: (HoldStatus.ACTIVE, HoldStatus.EXPIRED),
+    _SUCCEEDED: (HoldStatus.CAPTURED, HoldStatus.EXPIRED),
+    PaymentStatus.CANCELLED: (HoldStatus.RELEASED, HoldStatus.EXPIRED),
+    PaymentStatus.FAILED: (HoldStatus.RELEASED, HoldStatus.EXPIRED),
 }
 
 
@@ -248,7 +253,7 @@ def _stream(session: Session, statement: Executable) -> Iterator[Sequence[Any]]:
 
 
 def _account_about(kind: str, owner_id: str, currency: str) -> str:
-    if kind == "wallet":
+    if kind == AccountKind.WALLET:
         return f"wallet of customer {owner_id}, {currency}"
     return f"{kind}, {currency}"
 
@@ -283,7 +288,7 @@ def _check_accounts(session: Session, report: AuditReport, progress: Progress | 
             Hold.account_id.label("account_id"),
             func.sum(Hold.amount_minor).label("active_holds_minor"),
         )
-        .where(Hold.status == "active")
+        .where(Hold.status == HoldStatus.ACTIVE)
         .group_by(Hold.account_id)
         .subquery()
     )
@@ -422,7 +427,7 @@ def _finish_account(run: _AccountRun, report: AuditReport) -> None:
             f"{_money(run.active_holds_minor, money)}",
             run.about,
         )
-    if run.kind == "wallet" and run.balance_minor - run.held_minor < 0:
+    if run.kind == AccountKind.WALLET and run.balance_minor - run.held_minor < 0:
         report._add(
             "negative_spendable",
             run.subject,
@@ -623,7 +628,7 @@ def _hold_problems(row: Any) -> list[str]:
             f"it captured {_money(row.captured_minor, money)} of the "
             f"{_money(row.amount_minor, money)} it held"
         )
-    if status == "captured":
+    if status == HoldStatus.CAPTURED:
         if row.captured_minor <= 0:
             problems.append("it is captured but captured nothing")
         if row.capture_transfer_id is None:
@@ -648,7 +653,7 @@ def _hold_problems(row: Any) -> list[str]:
             )
         if row.capture_transfer_id is not None:
             problems.append(f"it is {status} but has capture transfer {row.capture_transfer_id}")
-    if status == "active" and row.settled_at is not None:
+    if status == HoldStatus.ACTIVE and row.settled_at is not None:
         problems.append(f"it is active but was settled at {row.settled_at.isoformat()}")
     if status in _SETTLED_STATES and row.settled_at is None:
         problems.append(f"it is {status} but has no settlement time")
@@ -747,7 +752,7 @@ def _check_orders(session: Session, report: AuditReport) -> None:
             Transfer.reference.label("reference"),
             func.sum(Transfer.amount_minor).label("credited_minor"),
         )
-        .where(Transfer.reason == "overpayment")
+        .where(Transfer.reason == TransferReason.OVERPAYMENT)
         .group_by(Transfer.reference)
         .subquery()
     )
@@ -762,6 +767,8 @@ def _check_orders(session: Session, report: AuditReport) -> None:
             OrderAccount.refunded_minor,
             OrderAccount.overpaid_minor,
             OrderAccount.closed_as,
+            OrderAccount.completed_by,
+            OrderAccount.status,
             succeeded.c.succeeded_minor,
             held.c.held_minor,
             overpayments.c.credited_minor,
@@ -804,6 +811,21 @@ def _check_order(row: Any, report: AuditReport) -> None:
             f"order {row.id}",
             f"{_money(row.refunded_minor, money)} of {_money(row.paid_minor, money)} paid "
             "was refunded",
+            f"reference {row.reference}",
+        )
+    # The one status function, fed from the succeeded payments: a changed paid amount is
+    # then reported once (order_paid above), and a status written by hand is reported here.
+    derived = orders.derive_status(
+        total_minor=row.total_minor,
+        paid_minor=paid_by_payments,
+        closed_as=row.closed_as,
+        completed_by_hand=row.completed_by is not None,
+    )
+    if row.status != derived:
+        report._add(
+            "order_status",
+            f"order {row.id}",
+            f"it is {row.status} but its payments and closing make it {derived}",
             f"reference {row.reference}",
         )
     _check_overpaid(row, report)

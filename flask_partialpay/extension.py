@@ -54,6 +54,7 @@ from .redirects import require_return_path
 from .schema import metadatas
 from .secret_keys import check_secrets
 from .state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
+from .vocabulary import OrderPurpose, OrderStatus, PaymentStatus, TransferReason
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,12 @@ class PartialPay(OfferMethods):
         app.add_template_global(self.buy_link, "partialpay_buy_link")
         app.add_template_global(shopper_reason, "partialpay_reason")
         app.add_template_global(self.wallet_spendable, "partialpay_wallet_spendable")
+        # The fixed words, for templates to compare with instead of bare strings
+        # (``partialpay_payment_status.PENDING``); prefixed like every global here, so a
+        # host's own ``OrderStatus`` never meets the extension's.
+        app.add_template_global(OrderStatus, "partialpay_order_status")
+        app.add_template_global(PaymentStatus, "partialpay_payment_status")
+        app.add_template_global(TransferReason, "partialpay_transfer_reason")
 
         from .cli import partialpay_cli
 
@@ -270,7 +277,7 @@ class PartialPay(OfferMethods):
         """The host cancelled its order: pending payments stop, the wallet part goes back to
         the wallet, money a gateway took is reported (``refund_owed``); False if it was
         closed already or is unknown."""
-        return self._close(reference, "cancelled") is not None
+        return self._close(reference, OrderStatus.CANCELLED) is not None
 
     def order_refunded(
         self,
@@ -289,7 +296,7 @@ class PartialPay(OfferMethods):
         """
         reference = host_id(reference, "reference")
         if amount is None:
-            closed = self._close(reference, "refunded")
+            closed = self._close(reference, OrderStatus.REFUNDED)
             if closed is None:
                 return None
             account = self.account(reference)
@@ -447,7 +454,11 @@ class PartialPay(OfferMethods):
         if order is None or not current_user.is_authenticated:
             return False
         account = self.account(order)
-        if account is None or account.purpose != "order" or account.status != "open":
+        if (
+            account is None
+            or account.purpose != OrderPurpose.ORDER
+            or account.status != OrderStatus.OPEN
+        ):
             return False
         summary = CartSummary(
             customer_id=current_user.get_id(),
@@ -562,8 +573,8 @@ class PartialPay(OfferMethods):
         if (
             account is None
             or account.customer_id != customer_id
-            or account.status != "open"
-            or account.purpose != "order"
+            or account.status != OrderStatus.OPEN
+            or account.purpose != OrderPurpose.ORDER
             or not wallet_currencies.spendable_in(account.currency)
         ):
             return Decimal(0)

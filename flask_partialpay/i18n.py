@@ -18,6 +18,7 @@ from flask_babel.speaklater import LazyString
 
 from . import money
 from .markers import N_
+from .vocabulary import OrderStatus, PaymentStatus
 
 DOMAIN_NAME = "flask_partialpay"
 TRANSLATIONS_DIR = str(Path(__file__).parent / "translations")
@@ -58,16 +59,17 @@ def translate_error(error: Any) -> str:
     return str(error.render(gettext, format_money))
 
 
-_STATUS_LABELS = {
-    "open": "Open",
-    "completed": "Completed",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-    "refunded": "Refunded",
-    "pending": "Pending",
-    "succeeded": "Paid",
-    "failed": "Failed",
-    "rejected": "Rejected",
+_STATUS_LABELS: dict[str, str] = {
+    OrderStatus.OPEN: "Open",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.DECLINED: "Declined",
+    # Also PaymentStatus.CANCELLED, the same word.
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.REFUNDED: "Refunded",
+    PaymentStatus.PENDING: "Pending",
+    PaymentStatus.SUCCEEDED: "Paid",
+    PaymentStatus.FAILED: "Failed",
+    PaymentStatus.REJECTED: "Rejected",
 }
 
 

@@ -35,18 +35,19 @@ from .markers import N_
 from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer, utcnow
 from .money import from_minor
 from .transactions import insert_or_winner, update_rows
+from .vocabulary import AccountKind, HoldStatus, TransferReason
 
-WALLET = "wallet"
+WALLET = AccountKind.WALLET
 # Which system account holds the other side of a movement, by its reason.
-REASON_ACCOUNTS = {
-    "topup": "topups",
-    "topup_refund": "topups",
-    "order_payment": "order_payments",
-    "refund": "refunds",
+REASON_ACCOUNTS: dict[str, str] = {
+    TransferReason.TOPUP: AccountKind.TOPUPS,
+    TransferReason.TOPUP_REFUND: AccountKind.TOPUPS,
+    TransferReason.ORDER_PAYMENT: AccountKind.ORDER_PAYMENTS,
+    TransferReason.REFUND: AccountKind.REFUNDS,
     # Paid to an order beyond its total, and credited back to the customer's wallet.
-    "overpayment": "order_payments",
+    TransferReason.OVERPAYMENT: AccountKind.ORDER_PAYMENTS,
 }
-DEFAULT_SYSTEM_ACCOUNT = "adjustments"
+DEFAULT_SYSTEM_ACCOUNT = AccountKind.ADJUSTMENTS
 
 
 def now() -> datetime:
@@ -235,7 +236,7 @@ def reverse(session: Session, transfer: Transfer, *, memo: str, created_by: str 
         source=source,
         target=target,
         amount_minor=transfer.amount_minor,
-        reason="reversal",
+        reason=TransferReason.REVERSAL,
         memo=memo,
         reference=transfer.reference,
         created_by=created_by,
@@ -275,7 +276,7 @@ def place_hold(
         amount_minor=amount_minor,
         currency=source.currency,
         reference=reference,
-        status="active",
+        status=HoldStatus.ACTIVE,
         captured_minor=0,
         expires_at=expires_at,
         created_at=now(),
@@ -285,14 +286,14 @@ def place_hold(
     return hold
 
 
-def _settle_hold(session: Session, hold_id: int, status: str, **values: object) -> Hold:
+def _settle_hold(session: Session, hold_id: int, status: HoldStatus, **values: object) -> Hold:
     """Move an active, unexpired hold to ``status``; else raise why it cannot be."""
     moment = now()
     settled = update_rows(
         session,
         update(Hold)
-        .where(Hold.id == hold_id, Hold.status == "active", Hold.expires_at > moment)
-        .values(status=status, settled_at=moment, **values),
+        .where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE, Hold.expires_at > moment)
+        .values(status=HoldStatus.move(HoldStatus.ACTIVE, status), settled_at=moment, **values),
     )
     hold = session.scalars(
         select(Hold).where(Hold.id == hold_id).execution_options(populate_existing=True)
@@ -300,7 +301,9 @@ def _settle_hold(session: Session, hold_id: int, status: str, **values: object) 
     if hold is None:
         raise HoldNotActive(status="unknown")
     if settled != 1:
-        raise HoldNotActive(status="expired" if hold.status == "active" else hold.status)
+        raise HoldNotActive(
+            status=HoldStatus.EXPIRED if hold.status == HoldStatus.ACTIVE else hold.status
+        )
     return hold
 
 
@@ -327,7 +330,7 @@ def capture_hold(
             currency=hold.currency,
         )
     source = session.get_one(LedgerAccount, hold.account_id)
-    hold = _settle_hold(session, hold_id, "captured", captured_minor=take)
+    hold = _settle_hold(session, hold_id, HoldStatus.CAPTURED, captured_minor=take)
     transfer = move(
         session,
         source=source,
@@ -346,7 +349,7 @@ def capture_hold(
 
 def release_hold(session: Session, hold_id: int) -> Hold:
     """Give a hold's money back to the spendable balance."""
-    hold = _settle_hold(session, hold_id, "released")
+    hold = _settle_hold(session, hold_id, HoldStatus.RELEASED)
     _unreserve(session, hold)
     return hold
 
@@ -354,7 +357,7 @@ def release_hold(session: Session, hold_id: int) -> Hold:
 def expire_holds(session: Session, *, account_id: int | None = None) -> int:
     """Expire every active hold past its time (of one account, or all); how many."""
     moment = now()
-    query = select(Hold.id).where(Hold.status == "active", Hold.expires_at <= moment)
+    query = select(Hold.id).where(Hold.status == HoldStatus.ACTIVE, Hold.expires_at <= moment)
     if account_id is not None:
         query = query.where(Hold.account_id == account_id)
     expired = 0
@@ -362,8 +365,10 @@ def expire_holds(session: Session, *, account_id: int | None = None) -> int:
         changed = update_rows(
             session,
             update(Hold)
-            .where(Hold.id == hold_id, Hold.status == "active", Hold.expires_at <= moment)
-            .values(status="expired", settled_at=moment),
+            .where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE, Hold.expires_at <= moment)
+            .values(
+                status=HoldStatus.move(HoldStatus.ACTIVE, HoldStatus.EXPIRED), settled_at=moment
+            ),
         )
         if changed == 1:
             _unreserve(session, session.get_one(Hold, hold_id, populate_existing=True))

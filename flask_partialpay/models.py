@@ -29,6 +29,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_sessio
 from sqlalchemy.types import TypeDecorator
 
 from . import money
+from .vocabulary import (
+    WALLET_GATEWAY,
+    HoldStatus,
+    OrderPurpose,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+)
 
 # Where a shopper returns after paying: a path on the host site, at most this long.
 RETURN_URL_LENGTH = 512
@@ -89,12 +97,14 @@ class OrderAccount(PartialPayModel):
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(BigInteger)
     paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.OPEN, index=True)
     # Set once when the host cancels or refunds the order; feeds derive_status.
     closed_as: Mapped[str | None] = mapped_column(String(16), default=None)
     # "order" for the host's orders; "wallet_topup" for a purchase of wallet credit,
     # which the extension creates itself and never mixes with goods.
-    purpose: Mapped[str] = mapped_column(String(16), default="order", server_default="order")
+    purpose: Mapped[str] = mapped_column(
+        String(16), default=OrderPurpose.ORDER, server_default=OrderPurpose.ORDER
+    )
     # Wallet money held for this order at checkout and not yet captured: the sum of its
     # pending wallet payments. The other gateways are asked for the rest only.
     reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -200,7 +210,7 @@ class Payment(PartialPayModel):
     gateway: Mapped[str] = mapped_column(String(32))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING, index=True)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
@@ -230,8 +240,13 @@ class Payment(PartialPayModel):
         return money.from_minor(self.refunded_minor, self.currency)
 
     @property
+    def paid_from_wallet(self) -> bool:
+        """Paid through the wallet gateway (a wallet part, or all of an order)."""
+        return self.gateway == WALLET_GATEWAY
+
+    @property
     def refundable(self) -> Decimal:
-        if self.status != "succeeded":
+        if self.status != PaymentStatus.SUCCEEDED:
             return money.from_minor(0, self.currency)
         return money.from_minor(self.amount_minor - self.refunded_minor, self.currency)
 
@@ -271,7 +286,10 @@ class Refund(PartialPayModel):
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     # "requested", then "succeeded" or "failed"; wallet refunds are "succeeded" at once.
     status: Mapped[str] = mapped_column(
-        String(16), default="succeeded", server_default="succeeded", index=True
+        String(16),
+        default=RefundStatus.SUCCEEDED,
+        server_default=RefundStatus.SUCCEEDED,
+        index=True,
     )
     failure_message: Mapped[str | None] = mapped_column(String(255), default=None)
     gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -378,7 +396,7 @@ class Hold(PartialPayModel):
     currency: Mapped[str] = mapped_column(String(3))
     reference: Mapped[str] = mapped_column(String(64), index=True)
     # "active", then exactly one of "captured", "released", "expired"
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=HoldStatus.ACTIVE)
     captured_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     capture_transfer_id: Mapped[int | None] = mapped_column(
         ForeignKey("partialpay_transfer.id"), default=None

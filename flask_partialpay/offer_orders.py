@@ -21,6 +21,7 @@ from .models import OrderAccount, Payment
 from .offers import OfferCatalogue, OfferInfo
 from .orders import OrderInfo
 from .transactions import StaleSnapshot
+from .vocabulary import OrderStatus
 
 
 def open_order_for(
@@ -30,7 +31,7 @@ def open_order_for(
     query = select(OrderAccount).where(
         OrderAccount.customer_id == customer_id,
         OrderAccount.offer_id == offer_id,
-        OrderAccount.status == "open",
+        OrderAccount.status == OrderStatus.OPEN,
     )
     if instalments_only is not None:
         query = query.where(OrderAccount.instalments.is_(instalments_only))
@@ -55,7 +56,7 @@ def allow_parts_if_unpaid(session: Session, account: OrderAccount) -> OrderAccou
     takes too.
     """
     account = payments.lock_order(session, account.id)
-    if account.instalments or account.status != "open" or account.offer_id is None:
+    if account.instalments or account.status != OrderStatus.OPEN or account.offer_id is None:
         return account
     started = session.scalar(
         select(func.count()).select_from(Payment).where(Payment.order_id == account.id)
@@ -88,7 +89,7 @@ def register(
         # outside the savepoint below.
         policy = instalments.policy_for(session, offer.offer_id) if in_parts else None
         account.offer_id = offer.offer_id
-        account.open_offer_id = offer.offer_id if account.status == "open" else None
+        account.open_offer_id = offer.offer_id if account.status == OrderStatus.OPEN else None
         account.title = offer.name[:255]
         if policy is not None:
             instalments.apply_to_order(account, policy, price=info.total)
@@ -120,7 +121,11 @@ def find_for_link(
         account = session.scalars(
             select(OrderAccount).where(OrderAccount.reference == reference.strip())
         ).one_or_none()
-        if account is None or account.customer_id != customer_id or account.status != "open":
+        if (
+            account is None
+            or account.customer_id != customer_id
+            or account.status != OrderStatus.OPEN
+        ):
             raise OrderNotFound(reference=reference.strip())
         return account
     name = (offer_name or "").strip()

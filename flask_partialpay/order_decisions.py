@@ -27,6 +27,7 @@ from .markers import N_
 from .models import OrderAccount, Payment
 from .money import from_minor
 from .transactions import update_rows
+from .vocabulary import OrderStatus
 
 NO_THRESHOLD = N_(
     "This order has no percentage for payment to be considered successful: it is completed "
@@ -44,7 +45,7 @@ NOT_OPEN = N_("Only an open order can be completed or declined; this one is %(st
 
 def can_complete(account: OrderAccount) -> CompletionNotAllowed | None:
     """Why the admin cannot complete the order by hand now, or None when they can."""
-    if account.status != "open":
+    if account.status != OrderStatus.OPEN:
         return CompletionNotAllowed(NOT_OPEN, status=account.status)
     if account.success_minor is None:
         return CompletionNotAllowed(NO_THRESHOLD)
@@ -88,9 +89,11 @@ def decline(
 ) -> payments.Closed:
     """Decline an Open order: no more payments; money taken goes back or is owed."""
     account = payments.lock_order(session, account.id)
-    if account.status != "open":
+    if account.status != OrderStatus.OPEN:
         raise CompletionNotAllowed(NOT_OPEN, status=account.status)
-    closed = payments.close_order(session, account, "declined", wallet_gateway=wallet_gateway)
+    closed = payments.close_order(
+        session, account, OrderStatus.DECLINED, wallet_gateway=wallet_gateway
+    )
     if closed is None:
         raise CompletionNotAllowed(NOT_OPEN, status=account.status)
     account.declined_by = by

@@ -18,11 +18,11 @@ from .ids import host_id
 from .models import OrderAccount
 from .money import amount, to_minor
 from .transactions import insert_or_winner, update_rows
+from .vocabulary import CLOSED_AS, OrderPurpose, OrderStatus
 
-OrderStatus = Literal["open", "completed", "cancelled", "refunded", "declined"]
-ClosedAs = Literal["cancelled", "refunded", "declined"]
+ClosedAs = Literal[OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.DECLINED]
 # The purpose of an order that buys wallet credit (see :mod:`.topups`).
-WALLET_TOPUP = "wallet_topup"
+WALLET_TOPUP = OrderPurpose.WALLET_TOPUP
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,20 @@ def derive_status(
 ) -> OrderStatus:
     """Open until the confirmed payments reach the total (or an admin completes it at the
     success threshold), then Completed; or as closed."""
-    if closed_as == "cancelled":
-        return "cancelled"
-    if closed_as == "refunded":
-        return "refunded"
-    if closed_as == "declined":
-        return "declined"
-    return "completed" if paid_minor >= total_minor or completed_by_hand else "open"
+    if closed_as in CLOSED_AS:
+        return OrderStatus(closed_as)
+    if paid_minor >= total_minor or completed_by_hand:
+        return OrderStatus.COMPLETED
+    return OrderStatus.OPEN
 
 
 def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
-    """Re-read the account (after a write in this transaction) and store its status."""
+    """Re-read the account (after a write in this transaction) and store its status.
+
+    The move is checked against :class:`.OrderStatus`'s table: a status the amounts would
+    move backwards (a completed order open again, a closed one reopened) raises
+    :class:`.IllegalTransition` instead of being stored.
+    """
     session.refresh(account)
     status = derive_status(
         total_minor=account.total_minor,
@@ -80,8 +83,8 @@ def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
         completed_by_hand=account.completed_by is not None,
     )
     if account.status != status:
-        account.status = status
-        if status != "open":
+        account.status = OrderStatus.move(account.status, status)
+        if status != OrderStatus.OPEN:
             # The customer may open the offer again: a new order, not this closed one.
             account.open_offer_id = None
         session.flush()
@@ -107,7 +110,7 @@ def open_account(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]
         info.customer_id,
         info.currency,
         total_minor,
-        WALLET_TOPUP if info.wallet_topup else "order",
+        WALLET_TOPUP if info.wallet_topup else OrderPurpose.ORDER,
     ):
         raise IdempotencyConflict(
             "Order %(reference)s was registered with other details.",
@@ -125,7 +128,7 @@ def _insert(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]:
         total_minor=total_minor,
         paid_minor=0,
         status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
-        purpose=WALLET_TOPUP if info.wallet_topup else "order",
+        purpose=WALLET_TOPUP if info.wallet_topup else OrderPurpose.ORDER,
     )
     return insert_or_winner(
         session, candidate, select(OrderAccount).where(OrderAccount.reference == info.reference)

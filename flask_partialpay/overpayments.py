@@ -18,9 +18,10 @@ from .markers import N_
 from .models import OrderAccount, Payment
 from .money import from_minor
 from .transactions import update_rows
+from .vocabulary import OrderPurpose, TransferReason
 
 OVERPAID_MEMO = N_("Overpayment of order #%(reference)s")
-REASON = "overpayment"
+REASON = TransferReason.OVERPAYMENT
 
 
 def settle_excess(session: Session, account: OrderAccount, payment: Payment) -> int:
@@ -29,7 +30,7 @@ def settle_excess(session: Session, account: OrderAccount, payment: Payment) -> 
     Called under the order's lock, in the transaction that counted ``payment``.
     """
     session.refresh(account)
-    if account.purpose != "order":
+    if account.purpose != OrderPurpose.ORDER:
         return 0
     excess = account.paid_minor - account.total_minor - account.overpaid_minor
     if excess <= 0:

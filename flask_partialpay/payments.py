@@ -42,16 +42,17 @@ from .models import GatewayEvent as GatewayEventRecord
 from .money import from_minor, to_minor
 from .redirects import require_return_path
 from .transactions import insert_or_winner, update_rows
+from .vocabulary import OrderStatus, PaymentStatus, RefundStatus
 
-PENDING = "pending"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-REJECTED = "rejected"
-CANCELLED = "cancelled"
+PENDING = PaymentStatus.PENDING
+SUCCEEDED = PaymentStatus.SUCCEEDED
+FAILED = PaymentStatus.FAILED
+REJECTED = PaymentStatus.REJECTED
+CANCELLED = PaymentStatus.CANCELLED
 # A refund through a processor: requested, then succeeded or failed (see models.Refund).
-REFUND_REQUESTED = "requested"
-REFUND_SUCCEEDED = "succeeded"
-REFUND_FAILED = "failed"
+REFUND_REQUESTED = RefundStatus.REQUESTED
+REFUND_SUCCEEDED = RefundStatus.SUCCEEDED
+REFUND_FAILED = RefundStatus.FAILED
 
 # A gateway may report success after the shop gave up on a payment (the shopper left, the
 # order was cancelled): the money was taken all the same, so it is recorded.
@@ -126,9 +127,9 @@ def start(
     replay = _replay(session, idempotency_key, fingerprint, lock=True)
     if replay is not None:
         return Started(replay, created=False)
-    if account.closed_as == "declined":
+    if account.closed_as == OrderStatus.DECLINED:
         raise OrderDeclined()
-    if account.status != "open":
+    if account.status != OrderStatus.OPEN:
         raise OrderNotPayable()
     allowed, under_way = allowed_range(
         session, account, customer_id, gateways, replaceable=replaceable
@@ -213,7 +214,7 @@ def payable_now(
         replaceable=replaceable,
         own_key=idempotency_key,
     )
-    if allowed.maximum <= 0 and account.status == "open":
+    if allowed.maximum <= 0 and account.status == OrderStatus.OPEN:
         raise PaymentError(COVERED_BY_PAYMENTS_UNDER_WAY)
     return allowed.maximum
 
@@ -450,12 +451,18 @@ def _transition(
     to_state: str,
     **values: object,
 ) -> bool:
-    """Move ``payment`` to ``to_state`` if it is still in one of ``from_states``."""
+    """Move ``payment`` to ``to_state`` if it is still in one of ``from_states``.
+
+    The declared move is checked against :class:`.PaymentStatus`'s table first (a move it
+    forbids raises :class:`.IllegalTransition`); the conditional update then makes it only
+    if the payment is still where the move starts, so a repeat changes nothing.
+    """
+    target = PaymentStatus.move_from(from_states, to_state)
     changed = update_rows(
         session,
         update(Payment)
         .where(Payment.id == payment.id, Payment.status.in_(from_states))
-        .values(status=to_state, decided_at=utcnow(), **values),
+        .values(status=target, decided_at=utcnow(), **values),
     )
     session.refresh(payment)
     return changed == 1
@@ -474,7 +481,7 @@ def succeed(
     if gateway_reference is not None:
         values["gateway_reference"] = gateway_reference
     account = lock_order(session, payment.order_id)
-    was_open = account.status == "open"
+    was_open = account.status == OrderStatus.OPEN
     if not _transition(session, payment, from_states=from_states, to_state=SUCCEEDED, **values):
         return False
     is_wallet_part = payment.hold_id is not None
@@ -485,7 +492,7 @@ def succeed(
         signals.payment_confirmed.send(app, payment=payment, order=account, by=confirmed_by)
     if account.purpose == topups.PURPOSE:
         topups.credit_paid_topup(session, payment)
-    if was_open and status == "completed":
+    if was_open and status == OrderStatus.COMPLETED:
         signals.order_fully_paid.send(app, order=account)
         signals.order_completed.send(app, order=account, by=None)
     if account.closed_as is not None:
@@ -708,7 +715,10 @@ def confirm_refund(session: Session, record: Refund, *, gateway_reference: str) 
         session,
         update(Refund)
         .where(Refund.id == record.id, Refund.status == REFUND_REQUESTED)
-        .values(status=REFUND_SUCCEEDED, gateway_reference=gateway_reference),
+        .values(
+            status=RefundStatus.move(REFUND_REQUESTED, REFUND_SUCCEEDED),
+            gateway_reference=gateway_reference,
+        ),
     )
     session.refresh(record)
     if changed:
@@ -723,7 +733,10 @@ def refuse_refund(session: Session, record: Refund, *, message: str) -> bool:
         session,
         update(Refund)
         .where(Refund.id == record.id, Refund.status == REFUND_REQUESTED)
-        .values(status=REFUND_FAILED, failure_message=message[:255]),
+        .values(
+            status=RefundStatus.move(REFUND_REQUESTED, REFUND_FAILED),
+            failure_message=message[:255],
+        ),
     )
     session.refresh(record)
     if not changed:

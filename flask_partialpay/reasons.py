@@ -44,7 +44,7 @@ SENTENCES: dict[str, str] = {
 }
 
 # When a payment stopped with no reason recorded.
-_NO_REASON = {
+_NO_REASON: dict[str, str] = {
     FAILED: N_("The payment did not go through, so nothing was charged."),
     REJECTED: N_("The shop did not confirm this transfer."),
     CANCELLED: N_("The payment was cancelled, so nothing was charged."),

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from .i18n import gettext
 from .markers import N_
+from .vocabulary import TransferReason
 
-ADJUSTMENT = "adjustment"
+ADJUSTMENT = TransferReason.ADJUSTMENT
 
 # What a statement line says when its transfer has no memo, by the transfer's reason.
-REASON_LABELS = {
-    "topup": N_("Wallet top-up"),
-    "topup_refund": N_("Wallet top-up refunded to the card"),
-    "order_payment": N_("Order payment"),
-    "refund": N_("Refund"),
-    "overpayment": N_("Overpayment credited"),
+REASON_LABELS: dict[str, str] = {
+    TransferReason.TOPUP: N_("Wallet top-up"),
+    TransferReason.TOPUP_REFUND: N_("Wallet top-up refunded to the card"),
+    TransferReason.ORDER_PAYMENT: N_("Order payment"),
+    TransferReason.REFUND: N_("Refund"),
+    TransferReason.OVERPAYMENT: N_("Overpayment credited"),
     ADJUSTMENT: N_("Adjustment"),
-    "reversal": N_("Correction"),
+    TransferReason.REVERSAL: N_("Correction"),
 }
 
 

@@ -21,6 +21,7 @@ from .markers import N_
 from .models import OrderAccount, Payment
 from .money import maximum_for, to_minor
 from .orders import WALLET_TOPUP, derive_status
+from .vocabulary import TransferReason
 
 PURPOSE = WALLET_TOPUP
 MEMO = N_("Wallet top-up")
@@ -96,7 +97,7 @@ def credit_paid_topup(session: Session, payment: Payment) -> None:
         payment.customer_id,
         payment.amount_minor,
         payment.currency,
-        reason="topup",
+        reason=TransferReason.TOPUP,
         idempotency_key=f"topup:{payment.id}",
         memo=MEMO,
     )
@@ -111,7 +112,7 @@ def debit_refunded_topup(
         payment.customer_id,
         amount_minor,
         payment.currency,
-        reason="topup_refund",
+        reason=TransferReason.TOPUP_REFUND,
         idempotency_key=f"topup-refund:{refund_key}",
         memo=REFUND_MEMO,
     )
@@ -126,7 +127,7 @@ def credit_refused_refund(
         payment.customer_id,
         amount_minor,
         payment.currency,
-        reason="topup",
+        reason=TransferReason.TOPUP,
         idempotency_key=f"topup-refund-refused:{refund_key}",
         memo=REFUND_REFUSED_MEMO,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from .config import setting
 from .errors import ConfigurationError
+from .vocabulary import AccountKind
 
 logger = logging.getLogger("flask_partialpay")
 
@@ -51,7 +52,7 @@ def offered() -> list[str]:
 
     session = current_app.extensions["partialpay"].session
     wallets = session.scalars(
-        select(LedgerAccount.currency).where(LedgerAccount.kind == "wallet").distinct()
+        select(LedgerAccount.currency).where(LedgerAccount.kind == AccountKind.WALLET).distinct()
     )
     orders = session.scalars(select(OrderAccount.currency).distinct())
     return sorted({*wallets, *orders})

@@ -36,6 +36,7 @@ from .markers import N_
 from .models import Hold, IdempotencyRecord, LedgerAccount, OrderAccount, Payment
 from .orders import OrderInfo
 from .transactions import update_rows
+from .vocabulary import HoldStatus, OrderStatus, TransferReason
 
 RELEASED_FAILED = N_("the other payment did not go through")
 RELEASED_EXPIRED = N_("the wallet reservation expired")
@@ -110,7 +111,7 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     if existing is not None:
         return existing
     hold = checkout_hold(session, checkout_key)
-    if hold is None or hold.status != "active":
+    if hold is None or hold.status != HoldStatus.ACTIVE:
         return None
     owner = session.get_one(LedgerAccount, hold.account_id).owner_id
     if (owner, hold.currency) != (account.customer_id, account.currency):
@@ -121,7 +122,7 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
         update(OrderAccount)
         .where(
             OrderAccount.id == account.id,
-            OrderAccount.status == "open",
+            OrderAccount.status == OrderStatus.OPEN,
             OrderAccount.paid_minor
             + OrderAccount.reserved_minor
             + asked_elsewhere
@@ -257,7 +258,7 @@ def capture(session: Session, part: Payment) -> bool:
     try:
         wallets.capture(session, part.hold_id, None, memo=PARTIAL_MEMO)
     except HoldNotActive as error:
-        if error.params.get("status") != "expired":
+        if error.params.get("status") != HoldStatus.EXPIRED:
             return False  # captured or released by another request a moment ago
         # The hold lapsed before the rest was paid. Take the money now if the wallet still
         # has it; the key makes a concurrent second attempt replay this debit.
@@ -269,7 +270,7 @@ def capture(session: Session, part: Payment) -> bool:
                     part.customer_id,
                     part.amount_minor,
                     part.currency,
-                    reason="order_payment",
+                    reason=TransferReason.ORDER_PAYMENT,
                     idempotency_key=f"wallet-part:{part.public_id}",
                     memo=PARTIAL_MEMO,
                     reference=reference,
@@ -295,7 +296,7 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
     the part stays due and the order shows it, never silently lost.
     """
     session.refresh(account)
-    if account.closed_as is not None or account.status != "open":
+    if account.closed_as is not None or account.status != OrderStatus.OPEN:
         return
     lapsed = session.scalars(
         select(Payment)
@@ -426,7 +427,7 @@ def expire_parts(session: Session) -> int:
             .join(Hold, Hold.id == Payment.hold_id)
             .where(
                 Payment.status == payments.PENDING,
-                (Hold.status != "active") | (Hold.expires_at <= ledger.now()),
+                (Hold.status != HoldStatus.ACTIVE) | (Hold.expires_at <= ledger.now()),
             )
         )
     )

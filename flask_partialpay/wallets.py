@@ -26,6 +26,7 @@ from .money import amount, from_minor, to_minor
 from .paging import page_of
 from .statements import describe, message_params
 from .transactions import update_rows
+from .vocabulary import AccountKind, HoldStatus, TransferReason
 
 if TYPE_CHECKING:
     from .state import PartialPayState
@@ -101,7 +102,7 @@ class Wallets:
         stale_holds = self._session.scalar(
             select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
                 Hold.account_id == found.id,
-                Hold.status == "active",
+                Hold.status == HoldStatus.ACTIVE,
                 Hold.expires_at <= ledger.now(),
             )
         )
@@ -414,8 +415,10 @@ def capture(session: Session, hold_id: int, amount_minor: int | None, *, memo: s
         session,
         hold_id,
         amount_minor,
-        target_for=lambda source: ledger.system(session, "order_payments", source.currency),
-        reason="order_payment",
+        target_for=lambda source: ledger.system(
+            session, AccountKind.ORDER_PAYMENTS, source.currency
+        ),
+        reason=TransferReason.ORDER_PAYMENT,
         memo=memo or "",
     )
     owner = session.get_one(LedgerAccount, captured.account_id).owner_id

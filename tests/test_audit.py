@@ -384,6 +384,32 @@ def test_a_changed_refunded_amount_of_a_payment_is_caught(app: Flask, books: Led
     assert found(audit(db.session)) == {("refund_total", f"payment {books.payment}")}
 
 
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        pytest.param({"status": "completed"}, "it is completed but", id="completed-unpaid"),
+        pytest.param({"status": "declined"}, "it is declined but", id="closed-without-a-close"),
+        pytest.param({"closed_as": "cancelled"}, "it is open but", id="closed-left-open"),
+        pytest.param({"completed_by": "admin"}, "it is open but", id="completed-by-hand-left-open"),
+    ],
+)
+def test_an_order_status_that_its_amounts_do_not_give_is_caught(
+    app: Flask, books: Ledger, values: dict[str, str], says: str
+) -> None:
+    tamper(sa.update(OrderAccount).where(OrderAccount.id == books.order).values(**values))
+    violations = audit(db.session)
+    assert found(violations) == {("order_status", f"order {books.order}")}
+    assert says in violations[0].message, violations
+
+
+def test_the_order_status_check_reports_a_changed_paid_amount_once(
+    app: Flask, books: Ledger
+) -> None:
+    # The status is derived from the succeeded payments, so the one edit is one violation.
+    tamper(sa.update(OrderAccount).where(OrderAccount.id == books.order).values(paid_minor=8000))
+    assert found(audit(db.session)) == {("order_paid", f"order {books.order}")}
+
+
 @dataclass(frozen=True)
 class Edit:
     """A hand edit of the small ledger and what the audit must say about it."""

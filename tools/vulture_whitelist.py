@@ -30,6 +30,7 @@ _.taxable  # FeeLine.taxable: the host decides how to tax a fee line
 _.owed_at_gateways  # RefundSplit, returned by order_refunded
 
 # -- read by templates -------------------------------------------------------------------
+_.paid_from_wallet  # admin/payments.html: the wallet part of an order is not refunded here
 _.auto_deducted  # WalletOffer, _wallet_choice.html
 _.email  # CustomerInfo, admin wallet pages
 _.minimum_first  # OrderAccount, admin/order.html

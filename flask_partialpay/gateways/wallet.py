@@ -19,6 +19,7 @@ from ..errors import PaymentError
 from ..i18n import gettext
 from ..markers import N_
 from ..money import to_minor
+from ..vocabulary import WALLET_GATEWAY, OrderPurpose, TransferReason
 from .base import NoCallbacks, StartOutcome
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from ..models import Payment
 
-NAME = "wallet"
+NAME = WALLET_GATEWAY
 # Statement lines; the order number is filled in when the line is shown.
 FULL_MEMO = N_("For order payment #%(reference)s")
 PARTIAL_MEMO = N_("For order payment #%(reference)s (Partial)")
@@ -55,7 +56,7 @@ class WalletGateway(NoCallbacks):
         (and :meth:`refund`) runs inside the transaction, where a refused debit refuses
         the whole payment.
         """
-        if payment.order.purpose != "order":
+        if payment.order.purpose != OrderPurpose.ORDER:
             raise PaymentError(N_("Wallet credit cannot be bought with wallet credit."))
         # Keyed by the payment: taking the same payment again finds the debit made.
         wallets.debit(
@@ -63,7 +64,7 @@ class WalletGateway(NoCallbacks):
             payment.customer_id,
             payment.amount_minor,
             payment.currency,
-            reason="order_payment",
+            reason=TransferReason.ORDER_PAYMENT,
             idempotency_key=f"wallet-payment:{payment.public_id}",
             memo=FULL_MEMO,
             reference=payment.order.reference,
@@ -75,7 +76,7 @@ class WalletGateway(NoCallbacks):
             payment.customer_id,
             to_minor(amount, payment.currency),
             payment.currency,
-            reason="refund",
+            reason=TransferReason.REFUND,
             idempotency_key=f"wallet-refund:{idempotency_key}",
             memo=REFUND_MEMO,
             reference=payment.order.reference,

@@ -16,11 +16,12 @@ from ..models import Payment
 from ..paging import page_of, requested_page
 from ..redirects import requested_target
 from ..state import current_partialpay
+from ..vocabulary import PaymentStatus
 from .access import admin_required, people_named
 from .admin_base import admin_blueprint, refund_form, refund_prefix, reject_forms
 from .admin_orders import order_page
 
-STATUS_FILTERS = ("pending", "succeeded", "failed", "rejected", "cancelled")
+STATUS_FILTERS = tuple(PaymentStatus)
 
 
 def _payment_or_404(public_id: str) -> Payment:

@@ -17,6 +17,7 @@ from ..order_decisions import can_complete
 from ..paging import page_of, requested_page
 from ..payments import awaits_manager
 from ..state import current_partialpay
+from ..vocabulary import CLOSED_AS, OrderPurpose
 from .access import admin_required, people_named
 from .admin_base import admin_blueprint, refund_form, reject_forms
 
@@ -27,7 +28,7 @@ def orders_list() -> str:
     """Every order, newest first; "Partial payments" keeps those paid in instalments."""
     session = current_partialpay.session
     form = OrdersFilterForm(request.args)
-    query = select(OrderAccount).where(OrderAccount.purpose == "order")
+    query = select(OrderAccount).where(OrderAccount.purpose == OrderPurpose.ORDER)
     if form.partial.data:
         query = query.where(OrderAccount.instalments.is_(True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -76,7 +77,7 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
     invoices = state.extension.payments_for(reference)
     gateways = state.gateway_registry.by_name()
     deciders = {p.decided_by for p in invoices if p.decided_by}
-    closed = account.status not in ("open", "completed")
+    closed = account.status in CLOSED_AS
     refund_forms = {p.public_id: refund_form(p) for p in invoices if p.refundable > 0}
     awaiting = [p for p in invoices if awaits_manager(state.gateway, p)]
     return render_template(

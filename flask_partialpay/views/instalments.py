@@ -19,6 +19,7 @@ from ..models import OrderAccount, Payment
 from ..money import from_minor
 from ..payments import PENDING, REJECTED, SUCCEEDED, awaits_manager
 from ..state import current_partialpay
+from ..vocabulary import OrderStatus
 from .access import login_required_here
 from .shopper import shopper_blueprint
 
@@ -101,14 +102,14 @@ def pay_step(reference: str) -> str | Response:
     account = _own_order_or_404(reference)
     state = current_partialpay
     partialpay = state.extension
-    if account.status == "completed":
+    if account.status == OrderStatus.COMPLETED:
         return redirect(url_for("partialpay.thank_you", reference=reference))
     allowed = partialpay.payment_range(account)
     wallet_balance = _wallet_balance(account)
     form = InstalmentPaymentForm(
         allowed=allowed, currency=account.currency, gateways=_gateway_choices()
     )
-    payable = account.status == "open" and allowed.maximum > 0
+    payable = account.status == OrderStatus.OPEN and allowed.maximum > 0
     if request.method == "POST":
         if not payable:
             flash(_not_payable_message(account), "error")
@@ -133,7 +134,7 @@ def pay_step(reference: str) -> str | Response:
         allowed=allowed,
         form=form,
         payable=payable,
-        unsuccessful=_not_payable_message(account) if account.status != "open" else None,
+        unsuccessful=_not_payable_message(account) if account.status != OrderStatus.OPEN else None,
         wallet_balance=wallet_balance,
         awaiting=_awaiting_confirmation(account),
         button_amount=form.button_amount(),
@@ -141,9 +142,9 @@ def pay_step(reference: str) -> str | Response:
 
 
 def _not_payable_message(account: OrderAccount) -> str:
-    if account.status == "declined":
+    if account.status == OrderStatus.DECLINED:
         return translate_error(OrderDeclined())
-    if account.status == "open":
+    if account.status == OrderStatus.OPEN:
         return gettext("Payments already under way cover what is due.")
     return translate_error(OrderNotPayable())
 
@@ -190,7 +191,7 @@ def thank_you(reference: str) -> str:
         latest=latest,
         awaiting=awaiting,
         # The payment step's own rule: never offer a payment it would refuse.
-        can_continue=account.status == "open"
+        can_continue=account.status == OrderStatus.OPEN
         and state.extension.payment_range(account).maximum > 0,
         gateways=gateways,
     )
@@ -203,11 +204,11 @@ def _outcome(account: OrderAccount, latest: Payment | None, gateways: Mapping[st
     left); otherwise the latest payment's: received, awaiting the shop's confirmation,
     under way, or not charged.
     """
-    if account.status == "declined":
+    if account.status == OrderStatus.DECLINED:
         return "declined"
-    if account.status == "completed":
+    if account.status == OrderStatus.COMPLETED:
         return "completed_by_shop" if account.completed_by and account.due > 0 else "paid"
-    if account.status != "open":
+    if account.status != OrderStatus.OPEN:
         return "closed"
     if latest is None:
         return "nothing_yet"
