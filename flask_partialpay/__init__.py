@@ -6,50 +6,24 @@ an offer, confirmed by callbacks or by a manager. See the README for the wiring.
 
 from __future__ import annotations
 
-from . import signals
-from .audit import Violation
-from .checkout import CartSummary, FeeLine, WalletOffer
-from .customers import CustomerDirectory, CustomerInfo
-from .errors import (
-    AmountNotAllowed,
-    CompletionNotAllowed,
-    ConfigurationError,
-    CurrencyMismatch,
-    HoldExceeded,
-    HoldNotActive,
-    IdempotencyConflict,
-    IllegalTransition,
-    InsufficientFunds,
-    InvalidAmount,
-    InvalidPercent,
-    LinkError,
-    LinkExpired,
-    OrderDeclined,
-    OrderNotFound,
-    OrderNotPayable,
-    PartialPayError,
-    PaymentError,
-    ProcessorUnavailable,
-    RefundNotPossible,
-    SignatureError,
-    UnknownCurrency,
-    UnknownSetting,
-    WalletBalanceChanged,
-    WalletLocked,
-)
-from .extension import PartialPay
-from .forms import AmountField, IdempotentForm, new_idempotency_key
-from .gateways.base import Gateway, GatewayEvent, StartOutcome
-from .i18n import translate_error
-from .input_guard import refuse_control_characters
-from .instalments import PaymentRange, Policy
-from .models import OrderAccount, PartialPayModel, Payment, Refund
-from .money import format_money, from_minor, parse_amount, percent_of, to_minor
-from .offers import OfferCatalogue, OfferInfo
-from .order_refunds import RefundSplit
-from .orders import OrderInfo
-from .state import PartialPayState, current_partialpay
-from .wallets import Wallets
+from flask_partialpay import signals
+from flask_partialpay.audit import Violation
+from flask_partialpay.checkout import CartSummary, FeeLine, WalletOffer
+from flask_partialpay.customers import CustomerDirectory, CustomerInfo
+from flask_partialpay.errors import AmountNotAllowed, CompletionNotAllowed, ConfigurationError, CurrencyMismatch, HoldExceeded, HoldNotActive, IdempotencyConflict, IllegalTransition, InsufficientFunds, InvalidAmount, InvalidPercent, LinkError, LinkExpired, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError, PaymentError, ProcessorUnavailable, RefundNotPossible, SignatureError, UnknownCurrency, UnknownSetting, WalletBalanceChanged, WalletLocked
+from flask_partialpay.extension import PartialPay
+from flask_partialpay.forms import AmountField, IdempotentForm, new_idempotency_key
+from flask_partialpay.gateways.base import Gateway, GatewayEvent, StartOutcome
+from flask_partialpay.i18n import translate_error
+from flask_partialpay.input_guard import refuse_control_characters
+from flask_partialpay.instalments import PaymentRange, Policy
+from flask_partialpay.models import OrderAccount, PartialPayModel, Payment, Refund
+from flask_partialpay.money import format_money, from_minor, parse_amount, percent_of, to_minor
+from flask_partialpay.offers import OfferCatalogue, OfferInfo
+from flask_partialpay.order_refunds import RefundSplit
+from flask_partialpay.orders import OrderInfo
+from flask_partialpay.state import PartialPayState, current_partialpay
+from flask_partialpay.wallets import Wallets
 
 __all__ = [
     "AmountField",

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from flask import session as browser_session
 
-from . import store_settings, wallet_currencies
-from .i18n import gettext
-from .money import from_minor, parse_amount, to_minor
+from flask_partialpay import store_settings, wallet_currencies
+from flask_partialpay.i18n import gettext
+from flask_partialpay.money import from_minor, parse_amount, to_minor
 
 if TYPE_CHECKING:
-    from .state import PartialPayState
+    from flask_partialpay.state import PartialPayState
 
 FEE_CODE = "wallet"
 # Where the shopper's choice is kept, per currency: {"INR": {"use": true, "amount": "50"}}.

@@ -10,13 +10,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import audit, reconcile
-from .config import SETTINGS
-from .gateways.sandbox_card import NAME as SANDBOX
-from .gateways.sandbox_card import SandboxCardGateway
-from .models import LedgerAccount, utcnow
-from .schema import sandbox_enabled
-from .state import current_partialpay
+from flask_partialpay import audit, reconcile
+from flask_partialpay.config import SETTINGS
+from flask_partialpay.gateways.sandbox_card import NAME as SANDBOX
+from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
+from flask_partialpay.models import LedgerAccount, utcnow
+from flask_partialpay.schema import sandbox_enabled
+from flask_partialpay.state import current_partialpay
 
 # Said by the commands that concern the sandbox card processor when the app does not enable
 # it (its tables then do not exist).

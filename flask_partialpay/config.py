@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .errors import ConfigurationError, UnknownSetting
+from flask_partialpay.errors import ConfigurationError, UnknownSetting
 
 PREFIX = "PARTIALPAY_"
 

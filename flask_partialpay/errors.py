@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from .markers import N_
+from flask_partialpay.markers import N_
 
 
 class PartialPayError(Exception):

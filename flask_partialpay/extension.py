@@ -14,47 +14,33 @@ from flask_login import current_user
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
-from . import (
-    checkout,
-    gateway_calls,
-    notifications,
-    order_refunds,
-    orders,
-    payments,
-    wallet_currencies,
-    wallet_parts,
-)
-from .checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
-from .config import apply_defaults
-from .customers import CustomerDirectory
-from .errors import (
-    ConfigurationError,
-    OrderNotFound,
-    PaymentError,
-    WalletBalanceChanged,
-)
-from .forms import WalletChoiceForm
-from .gateway_registry import build_registry
-from .gateways.base import Gateway
-from .gateways.external import ExternalGateway
-from .gateways.manual import ManualGateway
-from .gateways.sandbox_card import SandboxCardGateway
-from .i18n import current_locale, format_money, gettext, status_label, translate_error
-from .ids import HostId, host_id
-from .markers import N_
-from .migrations import check_sandbox_revisions
-from .models import RETURN_URL_LENGTH, OrderAccount, Payment
-from .money import from_minor, to_minor
-from .offer_api import OfferMethods
-from .offers import OfferCatalogue
-from .order_refunds import RefundSplit
-from .orders import OrderInfo
-from .reasons import shopper_reason
-from .redirects import require_return_path
-from .schema import metadatas
-from .secret_keys import check_secrets
-from .state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
-from .vocabulary import OrderPurpose, OrderStatus, PaymentStatus, TransferReason
+from flask_partialpay import checkout, gateway_calls, notifications, order_refunds, orders, payments, wallet_currencies, wallet_parts
+from flask_partialpay.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
+from flask_partialpay.config import apply_defaults
+from flask_partialpay.customers import CustomerDirectory
+from flask_partialpay.errors import ConfigurationError, OrderNotFound, PaymentError, WalletBalanceChanged
+from flask_partialpay.forms import WalletChoiceForm
+from flask_partialpay.gateway_registry import build_registry
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.gateways.external import ExternalGateway
+from flask_partialpay.gateways.manual import ManualGateway
+from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
+from flask_partialpay.i18n import current_locale, format_money, gettext, status_label, translate_error
+from flask_partialpay.ids import HostId, host_id
+from flask_partialpay.markers import N_
+from flask_partialpay.migrations import check_sandbox_revisions
+from flask_partialpay.models import RETURN_URL_LENGTH, OrderAccount, Payment
+from flask_partialpay.money import from_minor, to_minor
+from flask_partialpay.offer_api import OfferMethods
+from flask_partialpay.offers import OfferCatalogue
+from flask_partialpay.order_refunds import RefundSplit
+from flask_partialpay.orders import OrderInfo
+from flask_partialpay.reasons import shopper_reason
+from flask_partialpay.redirects import require_return_path
+from flask_partialpay.schema import metadatas
+from flask_partialpay.secret_keys import check_secrets
+from flask_partialpay.state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
+from flask_partialpay.vocabulary import OrderPurpose, OrderStatus, PaymentStatus, TransferReason
 
 
 @dataclass(frozen=True)
@@ -147,7 +133,7 @@ class PartialPay(OfferMethods):
         check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
 
-        from .views import register_views
+        from flask_partialpay.views import register_views
 
         register_views(app)
         app.add_template_filter(format_money, "partialpay_money")
@@ -165,7 +151,7 @@ class PartialPay(OfferMethods):
         app.add_template_global(PaymentStatus, "partialpay_payment_status")
         app.add_template_global(TransferReason, "partialpay_transfer_reason")
 
-        from .cli import partialpay_cli
+        from flask_partialpay.cli import partialpay_cli
 
         app.cli.add_command(partialpay_cli)
 

@@ -26,15 +26,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .config import setting
-from .errors import AmountNotAllowed, InvalidAmount, InvalidPercent
-from .gateways.sandbox_processor import CardError, normalise_card_number
-from .i18n import current_locale, translate_error
-from .i18n import lazy_gettext as _l
-from .instalments import PaymentRange, check_policy, parse_percent
-from .money import maximum_for, parse_amount, quantum
-from .topups import limits
-from .wallet_currencies import offered as offered_currencies
+from flask_partialpay.config import setting
+from flask_partialpay.errors import AmountNotAllowed, InvalidAmount, InvalidPercent
+from flask_partialpay.gateways.sandbox_processor import CardError, normalise_card_number
+from flask_partialpay.i18n import current_locale, translate_error
+from flask_partialpay.i18n import lazy_gettext as _l
+from flask_partialpay.instalments import PaymentRange, check_policy, parse_percent
+from flask_partialpay.money import maximum_for, parse_amount, quantum
+from flask_partialpay.topups import limits
+from flask_partialpay.wallet_currencies import offered as offered_currencies
 
 
 class AmountField(StringField):

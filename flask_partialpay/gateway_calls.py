@@ -28,21 +28,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from . import payments
-from .errors import (
-    PartialPayError,
-    PaymentError,
-    ProcessorUnavailable,
-    RefundNotPossible,
-    UnknownGateway,
-)
-from .gateways.wallet import WalletGateway
-from .models import OrderAccount, Payment, Refund
-from .money import from_minor, to_minor
-from .transactions import in_transaction
+from flask_partialpay import payments
+from flask_partialpay.errors import PartialPayError, PaymentError, ProcessorUnavailable, RefundNotPossible, UnknownGateway
+from flask_partialpay.gateways.wallet import WalletGateway
+from flask_partialpay.models import OrderAccount, Payment, Refund
+from flask_partialpay.money import from_minor, to_minor
+from flask_partialpay.transactions import in_transaction
 
 if TYPE_CHECKING:
-    from .state import PartialPayState
+    from flask_partialpay.state import PartialPayState
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from .errors import ConfigurationError, UnknownGateway
-from .gateways.base import Gateway
-from .gateways.wallet import WalletGateway
+from flask_partialpay.errors import ConfigurationError, UnknownGateway
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.gateways.wallet import WalletGateway
 
 ENTRY_POINT_GROUP = "flask_partialpay.gateways"
 #: Stored in ``partialpay_payment.gateway`` (32 characters) and used as a URL segment.

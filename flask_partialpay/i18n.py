@@ -16,9 +16,9 @@ from flask_babel import Domain
 from flask_babel import get_locale as babel_locale
 from flask_babel.speaklater import LazyString
 
-from . import money
-from .markers import N_
-from .vocabulary import OrderStatus, PaymentStatus
+from flask_partialpay import money
+from flask_partialpay.markers import N_
+from flask_partialpay.vocabulary import OrderStatus, PaymentStatus
 
 DOMAIN_NAME = "flask_partialpay"
 TRANSLATIONS_DIR = str(Path(__file__).parent / "translations")

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 
 from flask import abort, request
 
-from .i18n import gettext
-from .markers import N_
+from flask_partialpay.i18n import gettext
+from flask_partialpay.markers import N_
 
 # C0 controls and DEL (C1 controls, U+0080-U+009F, are never typed either).
 _IN_ADDRESS = re.compile(r"[\x00-\x1f\x7f-\x9f]")

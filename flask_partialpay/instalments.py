@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .errors import InvalidAmount, InvalidPercent
-from .markers import N_
-from .models import InstalmentPolicy, OrderAccount
-from .money import MAX_INPUT_LENGTH, check_plain_number, from_minor, percent_of, to_minor
+from flask_partialpay.errors import InvalidAmount, InvalidPercent
+from flask_partialpay.markers import N_
+from flask_partialpay.models import InstalmentPolicy, OrderAccount
+from flask_partialpay.money import MAX_INPUT_LENGTH, check_plain_number, from_minor, percent_of, to_minor
 
 HUNDRED = Decimal(100)
 # Percentages are typed with at most two decimals: 12.5 and 12.25, not 12.125.

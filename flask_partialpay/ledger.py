@@ -22,20 +22,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .errors import (
-    CurrencyMismatch,
-    HoldExceeded,
-    HoldNotActive,
-    IdempotencyConflict,
-    InsufficientFunds,
-    InvalidAmount,
-    WalletLocked,
-)
-from .markers import N_
-from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer, utcnow
-from .money import from_minor
-from .transactions import insert_or_winner, update_rows
-from .vocabulary import AccountKind, HoldStatus, TransferReason
+from flask_partialpay.errors import CurrencyMismatch, HoldExceeded, HoldNotActive, IdempotencyConflict, InsufficientFunds, InvalidAmount, WalletLocked
+from flask_partialpay.markers import N_
+from flask_partialpay.models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer, utcnow
+from flask_partialpay.money import from_minor
+from flask_partialpay.transactions import insert_or_winner, update_rows
+from flask_partialpay.vocabulary import AccountKind, HoldStatus, TransferReason
 
 WALLET = AccountKind.WALLET
 # Which system account holds the other side of a movement, by its reason.

@@ -15,8 +15,8 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .config import setting
-from .errors import LinkError, LinkExpired
+from flask_partialpay.config import setting
+from flask_partialpay.errors import LinkError, LinkExpired
 
 # Each kind of link has its own salt: a Buy token is never accepted as a Complete token.
 _BUY = "partialpay.buy-link"

@@ -28,15 +28,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session, relationship
 from sqlalchemy.types import TypeDecorator
 
-from . import money
-from .vocabulary import (
-    WALLET_GATEWAY,
-    HoldStatus,
-    OrderPurpose,
-    OrderStatus,
-    PaymentStatus,
-    RefundStatus,
-)
+from flask_partialpay import money
+from flask_partialpay.vocabulary import WALLET_GATEWAY, HoldStatus, OrderPurpose, OrderStatus, PaymentStatus, RefundStatus
 
 # Where a shopper returns after paying: a path on the host site, at most this long.
 RETURN_URL_LENGTH = 512

@@ -26,8 +26,8 @@ from typing import Literal
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
-from .errors import InvalidAmount, UnknownCurrency
-from .markers import N_
+from flask_partialpay.errors import InvalidAmount, UnknownCurrency
+from flask_partialpay.markers import N_
 
 HUNDRED = Decimal(100)
 # No one types a price longer than this; it also bounds the work done on hostile input.

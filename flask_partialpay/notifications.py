@@ -12,14 +12,8 @@ from collections.abc import Mapping
 
 from flask import current_app
 
-from . import payments
-from .errors import (
-    NoNotifications,
-    OutOfOrder,
-    PartialPayError,
-    SignatureError,
-    UnknownGateway,
-)
+from flask_partialpay import payments
+from flask_partialpay.errors import NoNotifications, OutOfOrder, PartialPayError, SignatureError, UnknownGateway
 
 log = logging.getLogger(__name__)
 

@@ -13,25 +13,18 @@ from typing import TYPE_CHECKING
 from flask import url_for
 from flask_login import current_user
 
-from . import gateway_calls, instalments, links, offer_orders, order_decisions, payments
-from .errors import (
-    ConfigurationError,
-    InsufficientFunds,
-    OrderNotFound,
-    PaymentError,
-    WalletBalanceChanged,
-    WalletLocked,
-)
-from .gateways.base import Gateway
-from .ids import HostId, host_id, optional_host_id
-from .instalments import PaymentRange, Policy
-from .markers import N_
-from .models import OrderAccount
-from .money import from_minor, to_minor
-from .offers import OfferCatalogue, OfferInfo
+from flask_partialpay import gateway_calls, instalments, links, offer_orders, order_decisions, payments
+from flask_partialpay.errors import ConfigurationError, InsufficientFunds, OrderNotFound, PaymentError, WalletBalanceChanged, WalletLocked
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.ids import HostId, host_id, optional_host_id
+from flask_partialpay.instalments import PaymentRange, Policy
+from flask_partialpay.markers import N_
+from flask_partialpay.models import OrderAccount
+from flask_partialpay.money import from_minor, to_minor
+from flask_partialpay.offers import OfferCatalogue, OfferInfo
 
 if TYPE_CHECKING:
-    from .state import PartialPayState
+    from flask_partialpay.state import PartialPayState
 
 SIGN_IN_TO_PAY = N_("Sign in to pay this order.")
 log = logging.getLogger(__name__)

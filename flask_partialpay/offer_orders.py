@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import instalments, orders, payments
-from .errors import OrderNotFound
-from .models import OrderAccount, Payment
-from .offers import OfferCatalogue, OfferInfo
-from .orders import OrderInfo
-from .transactions import StaleSnapshot
-from .vocabulary import OrderStatus
+from flask_partialpay import instalments, orders, payments
+from flask_partialpay.errors import OrderNotFound
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.offers import OfferCatalogue, OfferInfo
+from flask_partialpay.orders import OrderInfo
+from flask_partialpay.transactions import StaleSnapshot
+from flask_partialpay.vocabulary import OrderStatus
 
 
 def open_order_for(

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from .ids import host_id
-from .money import amount
-from .orders import OrderInfo
+from flask_partialpay.ids import host_id
+from flask_partialpay.money import amount
+from flask_partialpay.orders import OrderInfo
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
-from . import orders, payments, signals
-from .errors import CompletionNotAllowed
-from .gateways.base import Gateway
-from .gateways.wallet import WalletGateway
-from .markers import N_
-from .models import OrderAccount, Payment
-from .money import from_minor
-from .transactions import update_rows
-from .vocabulary import OrderStatus
+from flask_partialpay import orders, payments, signals
+from flask_partialpay.errors import CompletionNotAllowed
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.gateways.wallet import WalletGateway
+from flask_partialpay.markers import N_
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.money import from_minor
+from flask_partialpay.transactions import update_rows
+from flask_partialpay.vocabulary import OrderStatus
 
 NO_THRESHOLD = N_(
     "This order has no percentage for payment to be considered successful: it is completed "

@@ -22,13 +22,13 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
-from . import ledger, payments
-from .errors import RefundNotPossible
-from .gateways.wallet import NAME as WALLET
-from .gateways.wallet import WalletGateway
-from .models import OrderAccount, Payment
-from .money import from_minor
-from .transactions import update_rows
+from flask_partialpay import ledger, payments
+from flask_partialpay.errors import RefundNotPossible
+from flask_partialpay.gateways.wallet import NAME as WALLET
+from flask_partialpay.gateways.wallet import WalletGateway
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.money import from_minor
+from flask_partialpay.transactions import update_rows
 
 # The idempotency record of a host's partial refund (its result is the order's refunded sum).
 OPERATION = "order_refund"

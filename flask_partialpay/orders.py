@@ -13,12 +13,12 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .errors import IdempotencyConflict
-from .ids import host_id
-from .models import OrderAccount
-from .money import amount, to_minor
-from .transactions import insert_or_winner, update_rows
-from .vocabulary import CLOSED_AS, OrderPurpose, OrderStatus
+from flask_partialpay.errors import IdempotencyConflict
+from flask_partialpay.ids import host_id
+from flask_partialpay.models import OrderAccount
+from flask_partialpay.money import amount, to_minor
+from flask_partialpay.transactions import insert_or_winner, update_rows
+from flask_partialpay.vocabulary import CLOSED_AS, OrderPurpose, OrderStatus
 
 ClosedAs = Literal[OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.DECLINED]
 # The purpose of an order that buys wallet credit (see :mod:`.topups`).

@@ -12,13 +12,13 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from . import signals, wallet_currencies, wallets
-from .config import setting
-from .markers import N_
-from .models import OrderAccount, Payment
-from .money import from_minor
-from .transactions import update_rows
-from .vocabulary import OrderPurpose, TransferReason
+from flask_partialpay import signals, wallet_currencies, wallets
+from flask_partialpay.config import setting
+from flask_partialpay.markers import N_
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.money import from_minor
+from flask_partialpay.transactions import update_rows
+from flask_partialpay.vocabulary import OrderPurpose, TransferReason
 
 OVERPAID_MEMO = N_("Overpayment of order #%(reference)s")
 REASON = TransferReason.OVERPAYMENT

@@ -21,28 +21,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from . import instalments, orders, overpayments, signals, topups, wallet_parts
-from .errors import (
-    AmountNotAllowed,
-    CurrencyMismatch,
-    IdempotencyConflict,
-    OrderDeclined,
-    OrderNotPayable,
-    OutOfOrder,
-    PaymentError,
-    RefundNotPossible,
-    UnknownGateway,
-)
-from .gateways.base import Gateway, GatewayEvent
-from .gateways.wallet import NAME as WALLET
-from .gateways.wallet import WalletGateway
-from .markers import N_
-from .models import RETURN_URL_LENGTH, OrderAccount, Payment, Refund, utcnow
-from .models import GatewayEvent as GatewayEventRecord
-from .money import from_minor, to_minor
-from .redirects import require_return_path
-from .transactions import insert_or_winner, update_rows
-from .vocabulary import OrderStatus, PaymentStatus, RefundStatus
+from flask_partialpay import instalments, orders, overpayments, signals, topups, wallet_parts
+from flask_partialpay.errors import AmountNotAllowed, CurrencyMismatch, IdempotencyConflict, OrderDeclined, OrderNotPayable, OutOfOrder, PaymentError, RefundNotPossible, UnknownGateway
+from flask_partialpay.gateways.base import Gateway, GatewayEvent
+from flask_partialpay.gateways.wallet import NAME as WALLET
+from flask_partialpay.gateways.wallet import WalletGateway
+from flask_partialpay.markers import N_
+from flask_partialpay.models import RETURN_URL_LENGTH, OrderAccount, Payment, Refund, utcnow
+from flask_partialpay.models import GatewayEvent as GatewayEventRecord
+from flask_partialpay.money import from_minor, to_minor
+from flask_partialpay.redirects import require_return_path
+from flask_partialpay.transactions import insert_or_winner, update_rows
+from flask_partialpay.vocabulary import OrderStatus, PaymentStatus, RefundStatus
 
 PENDING = PaymentStatus.PENDING
 SUCCEEDED = PaymentStatus.SUCCEEDED

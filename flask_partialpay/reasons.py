@@ -9,18 +9,11 @@ Codes are for logs and the admin; every page a shopper sees goes through
 
 from __future__ import annotations
 
-from .i18n import gettext
-from .markers import N_
-from .models import Payment
-from .payments import (
-    CANCELLED,
-    CANCELLED_AT_PROCESSOR,
-    FAILED,
-    PROCESSOR_UNREACHABLE,
-    REJECTED,
-    REPLACED,
-)
-from .wallet_parts import RELEASED_EXPIRED, RELEASED_FAILED
+from flask_partialpay.i18n import gettext
+from flask_partialpay.markers import N_
+from flask_partialpay.models import Payment
+from flask_partialpay.payments import CANCELLED, CANCELLED_AT_PROCESSOR, FAILED, PROCESSOR_UNREACHABLE, REJECTED, REPLACED
+from flask_partialpay.wallet_parts import RELEASED_EXPIRED, RELEASED_FAILED
 
 # Each code the extension stores, and the sentence a shopper reads instead.
 SENTENCES: dict[str, str] = {

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from . import gateway_calls, payments
-from .errors import OutOfOrder, PartialPayError
-from .gateways.base import Gateway, GatewayEvent
-from .models import Payment, Refund, utcnow
-from .money import format_money, from_minor
+from flask_partialpay import gateway_calls, payments
+from flask_partialpay.errors import OutOfOrder, PartialPayError
+from flask_partialpay.gateways.base import Gateway, GatewayEvent
+from flask_partialpay.models import Payment, Refund, utcnow
+from flask_partialpay.money import format_money, from_minor
 
 if TYPE_CHECKING:
-    from .state import PartialPayState
+    from flask_partialpay.state import PartialPayState
 
 # A refund requested this recently may still be on its way: it is left alone.
 SETTLING_TIME = timedelta(minutes=5)

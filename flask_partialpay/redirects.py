@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import abort
 
-from .errors import ConfigurationError
+from flask_partialpay.errors import ConfigurationError
 
 # No link of ours is longer; it also bounds the header a hostile target could produce.
 MAX_TARGET_LENGTH = 2048

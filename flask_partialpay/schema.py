@@ -14,10 +14,10 @@ from __future__ import annotations
 from flask import Flask, current_app
 from sqlalchemy import MetaData
 
-from .config import setting
-from .gateways.sandbox_card import NAME as SANDBOX_GATEWAY
-from .gateways.sandbox_models import SandboxModel
-from .models import PartialPayModel
+from flask_partialpay.config import setting
+from flask_partialpay.gateways.sandbox_card import NAME as SANDBOX_GATEWAY
+from flask_partialpay.gateways.sandbox_models import SandboxModel
+from flask_partialpay.models import PartialPayModel
 
 
 def sandbox_enabled(app: Flask | None = None) -> bool:

@@ -14,7 +14,7 @@ import secrets
 
 from flask import Flask
 
-from .errors import ConfigurationError
+from flask_partialpay.errors import ConfigurationError
 
 # Placeholders from tutorials, framework templates and this project's own old demo
 # (``dev-only-secret-change-me``). Compared ignoring case and surrounding white space. The

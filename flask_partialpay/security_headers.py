@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from .config import setting
+from flask_partialpay.config import setting
 
 
 def add_security_headers(response: Response) -> Response:

@@ -25,7 +25,7 @@ from typing import Any
 from blinker import NamedSignal
 from flask import Flask, current_app
 
-from .transactions import after_commit
+from flask_partialpay.transactions import after_commit
 
 
 def sender() -> Flask:

@@ -17,20 +17,20 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
 from werkzeug.local import LocalProxy
 
-from .config import setting
-from .customers import CustomerDirectory
-from .errors import ConfigurationError
-from .gateway_registry import GatewayRegistry
-from .gateways.base import Gateway
-from .gateways.wallet import WalletGateway
-from .offers import OfferCatalogue
-from .orders import OrderInfo
-from .transactions import in_transaction, run_in_transaction
-from .wallets import Wallets
+from flask_partialpay.config import setting
+from flask_partialpay.customers import CustomerDirectory
+from flask_partialpay.errors import ConfigurationError
+from flask_partialpay.gateway_registry import GatewayRegistry
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.gateways.wallet import WalletGateway
+from flask_partialpay.offers import OfferCatalogue
+from flask_partialpay.orders import OrderInfo
+from flask_partialpay.transactions import in_transaction, run_in_transaction
+from flask_partialpay.wallets import Wallets
 
 if TYPE_CHECKING:
     # For the annotation only: at run time the state gets the extension object handed in.
-    from .extension import PartialPay
+    from flask_partialpay.extension import PartialPay
 
 T = TypeVar("T")
 OrderLoader = Callable[[str], OrderInfo | None]

@@ -8,9 +8,9 @@ CSV and :class:`flask_partialpay.wallets.StatementLine` all say it through :func
 
 from __future__ import annotations
 
-from .i18n import gettext
-from .markers import N_
-from .vocabulary import TransferReason
+from flask_partialpay.i18n import gettext
+from flask_partialpay.markers import N_
+from flask_partialpay.vocabulary import TransferReason
 
 ADJUSTMENT = TransferReason.ADJUSTMENT
 

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .markers import N_
-from .models import StoreSetting
-from .transactions import update_rows
+from flask_partialpay.markers import N_
+from flask_partialpay.models import StoreSetting
+from flask_partialpay.transactions import update_rows
 
 
 @dataclass(frozen=True)

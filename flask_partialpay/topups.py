@@ -13,15 +13,15 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from . import payments, wallet_currencies, wallets
-from .config import setting
-from .errors import AmountNotAllowed, CurrencyMismatch, IdempotencyConflict
-from .gateways.base import Gateway
-from .markers import N_
-from .models import OrderAccount, Payment
-from .money import maximum_for, to_minor
-from .orders import WALLET_TOPUP, derive_status
-from .vocabulary import TransferReason
+from flask_partialpay import payments, wallet_currencies, wallets
+from flask_partialpay.config import setting
+from flask_partialpay.errors import AmountNotAllowed, CurrencyMismatch, IdempotencyConflict
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.markers import N_
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.money import maximum_for, to_minor
+from flask_partialpay.orders import WALLET_TOPUP, derive_status
+from flask_partialpay.vocabulary import TransferReason
 
 PURPOSE = WALLET_TOPUP
 MEMO = N_("Wallet top-up")

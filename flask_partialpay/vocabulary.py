@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Self
 
-from .errors import IllegalTransition
+from flask_partialpay.errors import IllegalTransition
 
 
 class Lifecycle(StrEnum):

@@ -22,9 +22,9 @@ from babel.numbers import get_currency_name
 from flask import current_app
 from sqlalchemy import select
 
-from .config import setting
-from .errors import ConfigurationError
-from .vocabulary import AccountKind
+from flask_partialpay.config import setting
+from flask_partialpay.errors import ConfigurationError
+from flask_partialpay.vocabulary import AccountKind
 
 logger = logging.getLogger("flask_partialpay")
 
@@ -48,7 +48,7 @@ def offered() -> list[str]:
     allowed = configured()
     if allowed is not None:
         return list(allowed)
-    from .models import LedgerAccount, OrderAccount
+    from flask_partialpay.models import LedgerAccount, OrderAccount
 
     session = current_app.extensions["partialpay"].session
     wallets = session.scalars(

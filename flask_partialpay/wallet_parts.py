@@ -27,16 +27,16 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from . import ledger, orders, payments, signals, wallets
-from .config import setting
-from .errors import HoldNotActive, InsufficientFunds, WalletBalanceChanged, WalletLocked
-from .gateways.wallet import NAME as WALLET
-from .gateways.wallet import PARTIAL_MEMO
-from .markers import N_
-from .models import Hold, IdempotencyRecord, LedgerAccount, OrderAccount, Payment
-from .orders import OrderInfo
-from .transactions import update_rows
-from .vocabulary import HoldStatus, OrderStatus, TransferReason
+from flask_partialpay import ledger, orders, payments, signals, wallets
+from flask_partialpay.config import setting
+from flask_partialpay.errors import HoldNotActive, InsufficientFunds, WalletBalanceChanged, WalletLocked
+from flask_partialpay.gateways.wallet import NAME as WALLET
+from flask_partialpay.gateways.wallet import PARTIAL_MEMO
+from flask_partialpay.markers import N_
+from flask_partialpay.models import Hold, IdempotencyRecord, LedgerAccount, OrderAccount, Payment
+from flask_partialpay.orders import OrderInfo
+from flask_partialpay.transactions import update_rows
+from flask_partialpay.vocabulary import HoldStatus, OrderStatus, TransferReason
 
 RELEASED_FAILED = N_("the other payment did not go through")
 RELEASED_EXPIRED = N_("the wallet reservation expired")

@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import ledger, signals, wallet_currencies
-from .config import setting
-from .errors import HoldNotActive, InvalidAmount
-from .markers import N_
-from .models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer
-from .money import amount, from_minor, to_minor
-from .paging import page_of
-from .statements import describe, message_params
-from .transactions import update_rows
-from .vocabulary import AccountKind, HoldStatus, TransferReason
+from flask_partialpay import ledger, signals, wallet_currencies
+from flask_partialpay.config import setting
+from flask_partialpay.errors import HoldNotActive, InvalidAmount
+from flask_partialpay.markers import N_
+from flask_partialpay.models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer
+from flask_partialpay.money import amount, from_minor, to_minor
+from flask_partialpay.paging import page_of
+from flask_partialpay.statements import describe, message_params
+from flask_partialpay.transactions import update_rows
+from flask_partialpay.vocabulary import AccountKind, HoldStatus, TransferReason
 
 if TYPE_CHECKING:
-    from .state import PartialPayState
+    from flask_partialpay.state import PartialPayState
 
 T = TypeVar("T")
 Amount = Decimal | str | int
@@ -253,7 +253,7 @@ class Wallets:
         then due in full (see :mod:`.wallet_parts`).
         """
         # Imported here: wallet parts are payments, a layer above the wallets.
-        from . import wallet_parts
+        from flask_partialpay import wallet_parts
 
         def work() -> int:
             expired = ledger.expire_holds(self._session)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Gateway, GatewayEvent, StartOutcome
-from .manual import ManualGateway
-from .sandbox_card import SandboxCardGateway
+from flask_partialpay.gateways.base import Gateway, GatewayEvent, StartOutcome
+from flask_partialpay.gateways.manual import ManualGateway
+from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
 
 __all__ = ["Gateway", "GatewayEvent", "ManualGateway", "SandboxCardGateway", "StartOutcome"]

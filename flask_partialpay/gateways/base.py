@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from ..errors import NoNotifications, PaymentError
+from flask_partialpay.errors import NoNotifications, PaymentError
 
 if TYPE_CHECKING:
-    from ..models import Payment
+    from flask_partialpay.models import Payment
 
 EventKind = Literal["payment.succeeded", "payment.failed", "payment.cancelled", "refund.succeeded"]
 

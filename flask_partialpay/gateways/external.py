@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import NoCallbacks, NoRefunds, StartOutcome
+from flask_partialpay.gateways.base import NoCallbacks, NoRefunds, StartOutcome
 
 if TYPE_CHECKING:
-    from ..models import Payment
+    from flask_partialpay.models import Payment
 
 
 class ExternalGateway(NoCallbacks, NoRefunds):

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from flask import url_for
 
-from ..i18n import gettext
-from .base import NoCallbacks, NoRefunds, StartOutcome
+from flask_partialpay.i18n import gettext
+from flask_partialpay.gateways.base import NoCallbacks, NoRefunds, StartOutcome
 
 if TYPE_CHECKING:
-    from ..models import Payment
+    from flask_partialpay.models import Payment
 
 
 class ManualGateway(NoCallbacks, NoRefunds):

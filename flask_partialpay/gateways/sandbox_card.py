@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from flask import url_for
 
-from ..config import setting
-from ..errors import PaymentError, SignatureError
-from ..i18n import gettext
-from ..money import to_minor
-from . import sandbox_delivery as delivery
-from . import sandbox_processor as processor
-from .base import EventKind, GatewayEvent, StartOutcome
-from .sandbox_models import SandboxCharge, SandboxRefund
+from flask_partialpay.config import setting
+from flask_partialpay.errors import PaymentError, SignatureError
+from flask_partialpay.i18n import gettext
+from flask_partialpay.money import to_minor
+from flask_partialpay.gateways import sandbox_delivery as delivery
+from flask_partialpay.gateways import sandbox_processor as processor
+from flask_partialpay.gateways.base import EventKind, GatewayEvent, StartOutcome
+from flask_partialpay.gateways.sandbox_models import SandboxCharge, SandboxRefund
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import Payment
+    from flask_partialpay.models import Payment
 
 NAME = "sandbox_card"
 _EVENT_KINDS: Mapping[str, EventKind] = {

@@ -18,10 +18,10 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from ..models import utcnow
-from ..transactions import in_transaction
-from . import sandbox_processor as processor
-from .sandbox_models import SandboxNotification
+from flask_partialpay.models import utcnow
+from flask_partialpay.transactions import in_transaction
+from flask_partialpay.gateways import sandbox_processor as processor
+from flask_partialpay.gateways.sandbox_models import SandboxNotification
 
 T = TypeVar("T")
 #: Posts a signed notification to the shop; its answer and HTTP status.

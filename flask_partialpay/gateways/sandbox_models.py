@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ..models import NAMING_CONVENTION, UTCDateTime, utcnow
+from flask_partialpay.models import NAMING_CONVENTION, UTCDateTime, utcnow
 
 
 class SandboxModel(DeclarativeBase):

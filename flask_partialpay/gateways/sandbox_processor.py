@@ -32,18 +32,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..config import setting
-from ..errors import (
-    ConfigurationError,
-    IdempotencyConflict,
-    PartialPayError,
-    RefundNotPossible,
-    SignatureError,
-)
-from ..markers import N_
-from ..models import utcnow
-from ..transactions import insert_or_winner, update_rows
-from .sandbox_models import SandboxCharge, SandboxNotification, SandboxRefund
+from flask_partialpay.config import setting
+from flask_partialpay.errors import ConfigurationError, IdempotencyConflict, PartialPayError, RefundNotPossible, SignatureError
+from flask_partialpay.markers import N_
+from flask_partialpay.models import utcnow
+from flask_partialpay.transactions import insert_or_winner, update_rows
+from flask_partialpay.gateways.sandbox_models import SandboxCharge, SandboxNotification, SandboxRefund
 
 # Header names are compared in lower case, as HTTP treats them.
 SIGNATURE_HEADER = "partialpay-signature"

@@ -14,18 +14,18 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .. import wallets
-from ..errors import PaymentError
-from ..i18n import gettext
-from ..markers import N_
-from ..money import to_minor
-from ..vocabulary import WALLET_GATEWAY, OrderPurpose, TransferReason
-from .base import NoCallbacks, StartOutcome
+from flask_partialpay import wallets
+from flask_partialpay.errors import PaymentError
+from flask_partialpay.i18n import gettext
+from flask_partialpay.markers import N_
+from flask_partialpay.money import to_minor
+from flask_partialpay.vocabulary import WALLET_GATEWAY, OrderPurpose, TransferReason
+from flask_partialpay.gateways.base import NoCallbacks, StartOutcome
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import Payment
+    from flask_partialpay.models import Payment
 
 NAME = WALLET_GATEWAY
 # Statement lines; the order number is filled in when the line is shown.

@@ -26,8 +26,8 @@ from alembic.config import Config
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData
 
-from .. import schema
-from ..errors import ConfigurationError
+from flask_partialpay import schema
+from flask_partialpay.errors import ConfigurationError
 
 VERSIONS_DIR = str(Path(__file__).parent / "versions")
 BRANCH = "partialpay"

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..config import setting
-from ..input_guard import refuse_control_characters
-from ..security_headers import add_security_headers
+from flask_partialpay.config import setting
+from flask_partialpay.input_guard import refuse_control_characters
+from flask_partialpay.security_headers import add_security_headers
 
 # Imported for their routes on the shopper and admin blueprints (the wallet pages join both).
-from . import (  # noqa: F401
-    admin,
-    admin_offers,
-    admin_orders,
-    admin_settings,
-    admin_wallets,
-    instalments,
-    wallet,
-)
-from .admin_base import admin_blueprint
-from .callbacks import callbacks_blueprint
-from .shopper import shopper_blueprint
+from flask_partialpay.views import admin, admin_offers, admin_orders, admin_settings, admin_wallets, instalments, wallet
+from flask_partialpay.views.admin_base import admin_blueprint
+from flask_partialpay.views.callbacks import callbacks_blueprint
+from flask_partialpay.views.shopper import shopper_blueprint
 
 # The pages where shoppers pay and admins decide about money: never framed, no inline
 # script (see flask_partialpay.security_headers), and no control characters in what they

@@ -10,8 +10,8 @@ from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..models import Payment
-from ..state import current_partialpay
+from flask_partialpay.models import Payment
+from flask_partialpay.state import current_partialpay
 
 F = TypeVar("F", bound=Callable[..., Any])
 

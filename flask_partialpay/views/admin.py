@@ -7,19 +7,19 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from .. import gateway_calls, payments
-from ..config import setting
-from ..errors import PartialPayError
-from ..forms import DecisionForm, RefundForm, RejectForm
-from ..i18n import gettext, translate_error
-from ..models import Payment
-from ..paging import page_of, requested_page
-from ..redirects import requested_target
-from ..state import current_partialpay
-from ..vocabulary import PaymentStatus
-from .access import admin_required, people_named
-from .admin_base import admin_blueprint, refund_form, refund_prefix, reject_forms
-from .admin_orders import order_page
+from flask_partialpay import gateway_calls, payments
+from flask_partialpay.config import setting
+from flask_partialpay.errors import PartialPayError
+from flask_partialpay.forms import DecisionForm, RefundForm, RejectForm
+from flask_partialpay.i18n import gettext, translate_error
+from flask_partialpay.models import Payment
+from flask_partialpay.paging import page_of, requested_page
+from flask_partialpay.redirects import requested_target
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.vocabulary import PaymentStatus
+from flask_partialpay.views.access import admin_required, people_named
+from flask_partialpay.views.admin_base import admin_blueprint, refund_form, refund_prefix, reject_forms
+from flask_partialpay.views.admin_orders import order_page
 
 STATUS_FILTERS = tuple(PaymentStatus)
 

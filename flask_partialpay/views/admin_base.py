@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash
 
-from .. import payments
-from ..forms import RefundForm, RejectForm
-from ..models import Payment
+from flask_partialpay import payments
+from flask_partialpay.forms import RefundForm, RejectForm
+from flask_partialpay.models import Payment
 
 admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
 

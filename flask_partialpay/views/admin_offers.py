@@ -12,15 +12,15 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..errors import InvalidPercent
-from ..forms import OfferPolicyForm
-from ..i18n import gettext, translate_error
-from ..instalments import Policy, parse_percent, policies_for
-from ..money import currency_exponent, to_minor
-from ..offers import OfferInfo
-from ..state import current_partialpay
-from .access import admin_required
-from .admin_base import admin_blueprint
+from flask_partialpay.errors import InvalidPercent
+from flask_partialpay.forms import OfferPolicyForm
+from flask_partialpay.i18n import gettext, translate_error
+from flask_partialpay.instalments import Policy, parse_percent, policies_for
+from flask_partialpay.money import currency_exponent, to_minor
+from flask_partialpay.offers import OfferInfo
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.views.access import admin_required
+from flask_partialpay.views.admin_base import admin_blueprint
 
 
 @admin_blueprint.get("/offers")

@@ -7,19 +7,19 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from ..config import setting
-from ..errors import PartialPayError
-from ..forms import CsrfForm, DecisionForm, OrdersFilterForm, RejectForm
-from ..i18n import format_money, gettext, translate_error
-from ..models import OrderAccount, Payment
-from ..money import from_minor
-from ..order_decisions import can_complete
-from ..paging import page_of, requested_page
-from ..payments import awaits_manager
-from ..state import current_partialpay
-from ..vocabulary import CLOSED_AS, OrderPurpose
-from .access import admin_required, people_named
-from .admin_base import admin_blueprint, refund_form, reject_forms
+from flask_partialpay.config import setting
+from flask_partialpay.errors import PartialPayError
+from flask_partialpay.forms import CsrfForm, DecisionForm, OrdersFilterForm, RejectForm
+from flask_partialpay.i18n import format_money, gettext, translate_error
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.money import from_minor
+from flask_partialpay.order_decisions import can_complete
+from flask_partialpay.paging import page_of, requested_page
+from flask_partialpay.payments import awaits_manager
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.vocabulary import CLOSED_AS, OrderPurpose
+from flask_partialpay.views.access import admin_required, people_named
+from flask_partialpay.views.admin_base import admin_blueprint, refund_form, reject_forms
 
 
 @admin_blueprint.get("/orders")

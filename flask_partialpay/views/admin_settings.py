@@ -13,12 +13,12 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField
 
-from .. import store_settings
-from ..i18n import gettext
-from ..i18n import lazy_gettext as _l
-from ..state import current_partialpay
-from .access import admin_required
-from .admin_base import admin_blueprint
+from flask_partialpay import store_settings
+from flask_partialpay.i18n import gettext
+from flask_partialpay.i18n import lazy_gettext as _l
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.views.access import admin_required
+from flask_partialpay.views.admin_base import admin_blueprint
 
 
 class StoreSettingsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

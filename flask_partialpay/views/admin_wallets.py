@@ -13,23 +13,17 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ..customers import CustomerInfo
-from ..errors import InsufficientFunds, InvalidAmount, PartialPayError
-from ..forms import LockForm, WalletAdjustmentForm
-from ..i18n import format_money, gettext, translate_error
-from ..models import Entry, Transfer
-from ..paging import requested_page
-from ..state import current_partialpay
-from ..statements import ADJUSTMENT, describe, reason_label
-from .access import admin_required
-from .admin_base import admin_blueprint
-from .wallet import (
-    WalletSummary,
-    refuse_without_csrf,
-    statement_csv,
-    summarise,
-    wallet_or_404,
-)
+from flask_partialpay.customers import CustomerInfo
+from flask_partialpay.errors import InsufficientFunds, InvalidAmount, PartialPayError
+from flask_partialpay.forms import LockForm, WalletAdjustmentForm
+from flask_partialpay.i18n import format_money, gettext, translate_error
+from flask_partialpay.models import Entry, Transfer
+from flask_partialpay.paging import requested_page
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.statements import ADJUSTMENT, describe, reason_label
+from flask_partialpay.views.access import admin_required
+from flask_partialpay.views.admin_base import admin_blueprint
+from flask_partialpay.views.wallet import WalletSummary, refuse_without_csrf, statement_csv, summarise, wallet_or_404
 
 # No one types a name or an email longer than this into a search box.
 MAX_QUERY_LENGTH = 100

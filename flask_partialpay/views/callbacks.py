@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from ..notifications import receive
+from flask_partialpay.notifications import receive
 
 callbacks_blueprint = Blueprint("partialpay_callbacks", __name__)
 

@@ -9,19 +9,19 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import wallet_currencies
-from ..errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
-from ..forms import CsrfForm, InstalmentPaymentForm
-from ..gateways.base import Gateway
-from ..i18n import gettext, translate_error
-from ..links import read_buy, read_complete
-from ..models import OrderAccount, Payment
-from ..money import from_minor
-from ..payments import PENDING, REJECTED, SUCCEEDED, awaits_manager
-from ..state import current_partialpay
-from ..vocabulary import OrderStatus
-from .access import login_required_here
-from .shopper import shopper_blueprint
+from flask_partialpay import wallet_currencies
+from flask_partialpay.errors import LinkError, OrderDeclined, OrderNotFound, OrderNotPayable, PartialPayError
+from flask_partialpay.forms import CsrfForm, InstalmentPaymentForm
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.i18n import gettext, translate_error
+from flask_partialpay.links import read_buy, read_complete
+from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.money import from_minor
+from flask_partialpay.payments import PENDING, REJECTED, SUCCEEDED, awaits_manager
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.vocabulary import OrderStatus
+from flask_partialpay.views.access import login_required_here
+from flask_partialpay.views.shopper import shopper_blueprint
 
 
 def _own_order_or_404(reference: str) -> OrderAccount:

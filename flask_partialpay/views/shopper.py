@@ -5,18 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template
 from werkzeug.wrappers import Response
 
-from ..forms import SandboxCardForm
-from ..gateways import sandbox_processor as processor
-from ..gateways.sandbox_card import NAME as SANDBOX
-from ..gateways.sandbox_card import SandboxCardGateway
-from ..gateways.sandbox_models import SandboxCharge
-from ..i18n import gettext
-from ..models import Payment
-from ..payments import PENDING, SUCCEEDED
-from ..reasons import shopper_reason
-from ..redirects import safe_local_path
-from ..state import current_partialpay
-from .access import own_payment_or_404
+from flask_partialpay.forms import SandboxCardForm
+from flask_partialpay.gateways import sandbox_processor as processor
+from flask_partialpay.gateways.sandbox_card import NAME as SANDBOX
+from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
+from flask_partialpay.gateways.sandbox_models import SandboxCharge
+from flask_partialpay.i18n import gettext
+from flask_partialpay.models import Payment
+from flask_partialpay.payments import PENDING, SUCCEEDED
+from flask_partialpay.reasons import shopper_reason
+from flask_partialpay.redirects import safe_local_path
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.views.access import own_payment_or_404
 
 shopper_blueprint = Blueprint(
     "partialpay",

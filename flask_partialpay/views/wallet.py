@@ -17,24 +17,19 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from .. import gateway_calls, ledger, payments, topups
-from ..errors import (
-    AmountNotAllowed,
-    InvalidAmount,
-    PartialPayError,
-    WalletLocked,
-)
-from ..forms import TopUpForm, wallet_currencies
-from ..gateways.base import Gateway
-from ..i18n import gettext, translate_error
-from ..models import Entry, LedgerAccount, Transfer, utcnow
-from ..money import from_minor
-from ..paging import requested_page
-from ..state import current_partialpay
-from ..statements import describe, reason_label
-from ..wallets import StatementPage
-from .access import login_required_here
-from .shopper import shopper_blueprint
+from flask_partialpay import gateway_calls, ledger, payments, topups
+from flask_partialpay.errors import AmountNotAllowed, InvalidAmount, PartialPayError, WalletLocked
+from flask_partialpay.forms import TopUpForm, wallet_currencies
+from flask_partialpay.gateways.base import Gateway
+from flask_partialpay.i18n import gettext, translate_error
+from flask_partialpay.models import Entry, LedgerAccount, Transfer, utcnow
+from flask_partialpay.money import from_minor
+from flask_partialpay.paging import requested_page
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.statements import describe, reason_label
+from flask_partialpay.wallets import StatementPage
+from flask_partialpay.views.access import login_required_here
+from flask_partialpay.views.shopper import shopper_blueprint
 
 # The gateway a top-up is paid through.
 TOPUP_GATEWAY = "sandbox_card"

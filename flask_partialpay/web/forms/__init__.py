@@ -1,0 +1,1 @@
+"""The WTForms of the extension's pages, one module per capability."""
