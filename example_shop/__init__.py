@@ -13,11 +13,12 @@ from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 from sqlalchemy import func, or_, select
 
-from flask_partialpay import OrderInfo, PartialPay, signals
-from flask_partialpay.customers import CustomerInfo
+from flask_partialpay import OrderInfo, PartialPay
+from flask_partialpay.core.money import to_minor
+from flask_partialpay.host import signals
+from flask_partialpay.host.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
-from flask_partialpay.money import to_minor
-from flask_partialpay.security_headers import add_security_headers
+from flask_partialpay.web.security_headers import add_security_headers
 
 from .instance_secrets import load_secrets
 from .language import LanguageForm, select_locale

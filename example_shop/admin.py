@@ -13,9 +13,9 @@ from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from flask_partialpay import format_money
-from flask_partialpay.config import setting
-from flask_partialpay.orders import ClosedAs
-from flask_partialpay.transactions import run_in_transaction
+from flask_partialpay.db.transactions import run_in_transaction
+from flask_partialpay.host.config import setting
+from flask_partialpay.payments.orders import ClosedAs
 
 from . import partialpay
 from .forms import CsrfOnlyForm

@@ -7,7 +7,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from flask_partialpay.redirects import requested_target
+from flask_partialpay.host.redirects import requested_target
 
 from .forms import CsrfOnlyForm, LoginForm
 from .models import User, db

@@ -9,7 +9,7 @@ lines it read, which no other request can change or order meanwhile.
 The lock is the shopper's user row, read ``FOR UPDATE`` (``FOR NO KEY UPDATE`` on PostgreSQL,
 so that other inserts referring to the user are not blocked by it). SQLite has no row locks:
 there the transaction starts with ``BEGIN IMMEDIATE`` (see
-:func:`flask_partialpay.transactions.run_in_transaction`), which serialises writers.
+:func:`flask_partialpay.db.transactions.run_in_transaction`), which serialises writers.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from flask_partialpay.config import setting
-from flask_partialpay.transactions import run_in_transaction
+from flask_partialpay.db.transactions import run_in_transaction
+from flask_partialpay.host.config import setting
 
 from .models import CartLine, User, db
 

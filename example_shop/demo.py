@@ -11,8 +11,8 @@ from flask_migrate import upgrade
 from sqlalchemy import select, text
 
 from flask_partialpay import PartialPayModel
-from flask_partialpay.gateways.sandbox_models import SandboxModel
-from flask_partialpay.money import to_minor
+from flask_partialpay.core.money import to_minor
+from flask_partialpay.sandbox.models import SandboxModel
 
 from . import partialpay
 from .forms import BUTTON_LABELS, BUY

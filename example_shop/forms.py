@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from flask_partialpay.forms import check_idempotency_key
+from flask_partialpay.web.forms.common import check_idempotency_key
 
 
 class LoginForm(FlaskForm):

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField
 
-from flask_partialpay.redirects import requested_target
+from flask_partialpay.host.redirects import requested_target
 
 # Each language in its own name, as the switcher shows it.
 LANGUAGES = {"en": "English", "ru": "Русский", "hi": "हिन्दी", "es": "Español"}

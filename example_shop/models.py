@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flask_partialpay import OrderInfo
-from flask_partialpay.money import from_minor
+from flask_partialpay.core.money import from_minor
 
 
 class Base(DeclarativeBase):

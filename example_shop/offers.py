@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from flask_partialpay import OfferInfo, OrderInfo
-from flask_partialpay.money import from_minor, to_minor
+from flask_partialpay.core.money import from_minor, to_minor
 
 from .models import Order, OrderLine, Product, db
 from .pricing import tax_on

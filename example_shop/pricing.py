@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_partialpay import CartSummary, FeeLine, PartialPay
-from flask_partialpay.money import from_minor, quantum
+from flask_partialpay.core.money import from_minor, quantum
 
 from .models import CartLine
 

@@ -18,9 +18,9 @@ from flask_partialpay import (
     format_money,
     translate_error,
 )
+from flask_partialpay.core.money import from_minor, parse_amount, to_minor
+from flask_partialpay.db.transactions import insert_or_winner, update_rows
 from flask_partialpay.extension import WalletChoiceView
-from flask_partialpay.money import from_minor, parse_amount, to_minor
-from flask_partialpay.transactions import insert_or_winner, update_rows
 
 from . import partialpay
 from .carts import MAX_QUANTITY, cart_lines, in_cart_transaction, mixing_refusal

@@ -68,14 +68,22 @@ from flask import has_app_context
 from sqlalchemy import Engine, Executable, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from flask_partialpay import orders
-from flask_partialpay.errors import UnknownCurrency
-from flask_partialpay.gateways.sandbox_models import SandboxCharge, SandboxRefund
-from flask_partialpay.models import Entry, Hold, IdempotencyRecord, LedgerAccount, OrderAccount, Payment, Refund, Transfer
-from flask_partialpay.money import from_minor
-from flask_partialpay.order_refunds import OPERATION as ORDER_REFUND
+from flask_partialpay.core.errors import UnknownCurrency
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import (
+    AccountKind,
+    HoldStatus,
+    PaymentStatus,
+    RefundStatus,
+    TransferReason,
+)
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.payments import orders
+from flask_partialpay.payments.models import OrderAccount, Payment, Refund
+from flask_partialpay.payments.order_refunds import OPERATION as ORDER_REFUND
+from flask_partialpay.sandbox.models import SandboxCharge, SandboxRefund
 from flask_partialpay.schema import sandbox_enabled
-from flask_partialpay.vocabulary import AccountKind, HoldStatus, PaymentStatus, RefundStatus, TransferReason
 
 #: Rows fetched from the database at a time; also how often ``progress`` is called.
 BATCH_SIZE = 1000

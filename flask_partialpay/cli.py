@@ -10,11 +10,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from flask_partialpay import audit, reconcile
-from flask_partialpay.config import SETTINGS
-from flask_partialpay.gateways.sandbox_card import NAME as SANDBOX
-from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.models import LedgerAccount, utcnow
+from flask_partialpay import audit
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.host.config import SETTINGS
+from flask_partialpay.ledger.models import LedgerAccount
+from flask_partialpay.payments import reconcile
+from flask_partialpay.sandbox.card import NAME as SANDBOX
+from flask_partialpay.sandbox.card import SandboxCardGateway
 from flask_partialpay.schema import sandbox_enabled
 from flask_partialpay.state import current_partialpay
 

@@ -14,33 +14,67 @@ from flask_login import current_user
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import select
 
-from flask_partialpay import checkout, gateway_calls, notifications, order_refunds, orders, payments, wallet_currencies, wallet_parts
-from flask_partialpay.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
-from flask_partialpay.config import apply_defaults
-from flask_partialpay.customers import CustomerDirectory
-from flask_partialpay.errors import ConfigurationError, OrderNotFound, PaymentError, WalletBalanceChanged
-from flask_partialpay.forms import WalletChoiceForm
-from flask_partialpay.gateway_registry import build_registry
-from flask_partialpay.gateways.base import Gateway
-from flask_partialpay.gateways.external import ExternalGateway
-from flask_partialpay.gateways.manual import ManualGateway
-from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.i18n import current_locale, format_money, gettext, status_label, translate_error
-from flask_partialpay.ids import HostId, host_id
-from flask_partialpay.markers import N_
+from flask_partialpay.core.errors import (
+    ConfigurationError,
+    OrderNotFound,
+    PaymentError,
+    WalletBalanceChanged,
+)
+from flask_partialpay.core.ids import HostId, host_id
+from flask_partialpay.core.markers import N_
+from flask_partialpay.core.money import from_minor, to_minor
+from flask_partialpay.core.vocabulary import (
+    OrderPurpose,
+    OrderStatus,
+    PaymentStatus,
+    TransferReason,
+)
+from flask_partialpay.host.config import apply_defaults
+from flask_partialpay.host.customers import CustomerDirectory
+from flask_partialpay.host.i18n import (
+    current_locale,
+    format_money,
+    gettext,
+    status_label,
+    translate_error,
+)
+from flask_partialpay.host.redirects import require_return_path
+from flask_partialpay.host.secret_keys import check_secrets
+from flask_partialpay.instalments.api import OfferMethods
+from flask_partialpay.instalments.offers import OfferCatalogue
+from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.migrations import check_sandbox_revisions
-from flask_partialpay.models import RETURN_URL_LENGTH, OrderAccount, Payment
-from flask_partialpay.money import from_minor, to_minor
-from flask_partialpay.offer_api import OfferMethods
-from flask_partialpay.offers import OfferCatalogue
-from flask_partialpay.order_refunds import RefundSplit
-from flask_partialpay.orders import OrderInfo
-from flask_partialpay.reasons import shopper_reason
-from flask_partialpay.redirects import require_return_path
+from flask_partialpay.payments import (
+    closing,
+    due,
+    gateway_calls,
+    lifecycle,
+    notifications,
+    order_refunds,
+    orders,
+)
+from flask_partialpay.payments import settlement as payment_settlement
+from flask_partialpay.payments.gateways.base import Gateway
+from flask_partialpay.payments.gateways.external import ExternalGateway
+from flask_partialpay.payments.gateways.manual import ManualGateway
+from flask_partialpay.payments.gateways.registry import build_registry
+from flask_partialpay.payments.models import RETURN_URL_LENGTH, OrderAccount, Payment
+from flask_partialpay.payments.order_refunds import RefundSplit
+from flask_partialpay.payments.orders import OrderInfo
+from flask_partialpay.sandbox.card import SandboxCardGateway
 from flask_partialpay.schema import metadatas
-from flask_partialpay.secret_keys import check_secrets
 from flask_partialpay.state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
-from flask_partialpay.vocabulary import OrderPurpose, OrderStatus, PaymentStatus, TransferReason
+from flask_partialpay.wallet import checkout
+from flask_partialpay.wallet import parts as wallet_parts
+from flask_partialpay.wallet.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
+from flask_partialpay.wallet.settlement import WalletSettlement
+from flask_partialpay.web.forms.wallet import WalletChoiceForm
+from flask_partialpay.web.reasons import shopper_reason
+
+# What follows a payment (a top-up credited, a wallet part captured or released, an
+# overpayment kept) is the wallet's to do; the payments layer cannot import it, so it calls
+# the settlement installed here, before any app exists.
+payment_settlement.install(WalletSettlement())
 
 
 @dataclass(frozen=True)
@@ -94,12 +128,13 @@ class PartialPay(OfferMethods):
         ``order_loader`` and ``admin_check`` given here apply to this app only and take
         precedence over the ones registered with the decorators. ``customer_directory``
         lets the admin wallet pages find customers by name or email (see
-        :mod:`flask_partialpay.customers`). ``offer_catalogue`` gives the host's offers to
-        instalment Buy links and the admin offer pages (see :mod:`flask_partialpay.offers`).
+        :mod:`flask_partialpay.host.customers`). ``offer_catalogue`` gives the host's offers to
+        instalment Buy links and the admin offer pages (see
+        :mod:`flask_partialpay.instalments.offers`).
         ``gateways`` are the host's own payment methods (see :class:`Gateway`), registered
         on this app beside the built-in ones and those given to the constructor;
         ``PARTIALPAY_GATEWAYS`` says which are offered (see
-        :mod:`flask_partialpay.gateway_registry`).
+        :mod:`flask_partialpay.payments.gateways.registry`).
         """
         if "partialpay" in app.extensions:
             raise ConfigurationError(
@@ -133,7 +168,7 @@ class PartialPay(OfferMethods):
         check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
 
-        from flask_partialpay.views import register_views
+        from flask_partialpay.web import register_views
 
         register_views(app)
         app.add_template_filter(format_money, "partialpay_money")
@@ -242,11 +277,11 @@ class PartialPay(OfferMethods):
 
         def work() -> bool:
             account = self._account_or_load(state, reference)
-            previous = payments.earlier_payment(state.session, key)
+            previous = lifecycle.earlier_payment(state.session, key)
             charge = amount if amount is not None else account.due
             if previous is not None and amount is None:
                 charge = previous.amount
-            started = payments.start(
+            started = lifecycle.start(
                 state.session,
                 account=account,
                 gateway=ExternalGateway(method),
@@ -255,7 +290,7 @@ class PartialPay(OfferMethods):
                 return_url="/",
                 idempotency_key=key,
             )
-            return payments.succeed(state.session, started.payment)
+            return lifecycle.succeed(state.session, started.payment)
 
         return state.transaction(work)
 
@@ -276,7 +311,7 @@ class PartialPay(OfferMethods):
 
         In full: like a cancel, recorded as refunded. In part: the wallet is credited its
         proportional share at once and the rest is reported as owed at the gateways (see
-        :mod:`flask_partialpay.order_refunds` for the rounding); ``idempotency_key`` is
+        :mod:`flask_partialpay.payments.order_refunds` for the rounding); ``idempotency_key`` is
         then required, so that reporting the same refund twice credits once. Returns how
         the amount was split, or None for a full refund of an unknown or closed order.
         """
@@ -311,14 +346,14 @@ class PartialPay(OfferMethods):
 
         return state.transaction(work)
 
-    def _close(self, reference: HostId, closed_as: orders.ClosedAs) -> payments.Closed | None:
+    def _close(self, reference: HostId, closed_as: orders.ClosedAs) -> closing.Closed | None:
         state = self.state()
 
-        def work() -> payments.Closed | None:
+        def work() -> closing.Closed | None:
             account = self.account(reference)
             if account is None:
                 return None
-            return payments.close_order(
+            return closing.close_order(
                 state.session, account, closed_as, wallet_gateway=state.wallet_gateway
             )
 
@@ -464,7 +499,7 @@ class PartialPay(OfferMethods):
         return_url: str,
         amount: Decimal | None = None,
         idempotency_key: str | None = None,
-    ) -> payments.Started:
+    ) -> lifecycle.Started:
         """Start paying ``amount`` (default: all that is due) of the current user's order.
 
         Without ``amount`` it pays the order's ``due`` less what card payments under way
@@ -481,7 +516,7 @@ class PartialPay(OfferMethods):
         require_return_path(return_url, max_length=RETURN_URL_LENGTH)
         customer_id = current_user.get_id() if current_user.is_authenticated else None
 
-        def record(replaceable: frozenset[str]) -> payments.Started:
+        def record(replaceable: frozenset[str]) -> lifecycle.Started:
             if customer_id is None:
                 raise PaymentError(N_("Sign in to pay this order."))
             account = self._account_or_load(state, reference)
@@ -492,11 +527,11 @@ class PartialPay(OfferMethods):
                 # "All that is due" was decided by the first request under this key: a
                 # repeat after it paid (the wallet settles at once) replays it. Otherwise
                 # it is the most the payment may be, by the same rule start() checks.
-                earlier = payments.earlier_payment(state.session, idempotency_key)
+                earlier = lifecycle.earlier_payment(state.session, idempotency_key)
                 charge = (
                     earlier.amount
                     if earlier is not None
-                    else payments.payable_now(
+                    else due.payable_now(
                         state.session,
                         account,
                         customer_id,
@@ -505,7 +540,7 @@ class PartialPay(OfferMethods):
                         idempotency_key=idempotency_key,
                     )
                 )
-            return payments.start(
+            return lifecycle.start(
                 state.session,
                 account=account,
                 gateway=chosen,

@@ -1,7 +1,7 @@
 """Which of the extension's tables an app has: the sandbox processor's only when enabled.
 
 The extension's own tables (:class:`~flask_partialpay.models.PartialPayModel`) are in every
-app. The sandbox card processor's (:mod:`flask_partialpay.gateways.sandbox_models`) stand
+app. The sandbox card processor's (:mod:`flask_partialpay.sandbox.models`) stand
 in for a payment processor's records, so a production app that does not offer the sandbox
 card has none of them. The one switch is ``"sandbox_card"`` in ``PARTIALPAY_GATEWAYS``: the
 same setting that offers the gateway decides its tables, its migration branch
@@ -14,10 +14,10 @@ from __future__ import annotations
 from flask import Flask, current_app
 from sqlalchemy import MetaData
 
-from flask_partialpay.config import setting
-from flask_partialpay.gateways.sandbox_card import NAME as SANDBOX_GATEWAY
-from flask_partialpay.gateways.sandbox_models import SandboxModel
-from flask_partialpay.models import PartialPayModel
+from flask_partialpay.db.base import PartialPayModel
+from flask_partialpay.host.config import setting
+from flask_partialpay.sandbox.card import NAME as SANDBOX_GATEWAY
+from flask_partialpay.sandbox.models import SandboxModel
 
 
 def sandbox_enabled(app: Flask | None = None) -> bool:

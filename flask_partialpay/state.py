@@ -17,16 +17,16 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Session
 from werkzeug.local import LocalProxy
 
-from flask_partialpay.config import setting
-from flask_partialpay.customers import CustomerDirectory
-from flask_partialpay.errors import ConfigurationError
-from flask_partialpay.gateway_registry import GatewayRegistry
-from flask_partialpay.gateways.base import Gateway
-from flask_partialpay.gateways.wallet import WalletGateway
-from flask_partialpay.offers import OfferCatalogue
-from flask_partialpay.orders import OrderInfo
-from flask_partialpay.transactions import in_transaction, run_in_transaction
-from flask_partialpay.wallets import Wallets
+from flask_partialpay.core.errors import ConfigurationError
+from flask_partialpay.db.transactions import in_transaction, run_in_transaction
+from flask_partialpay.host.config import setting
+from flask_partialpay.host.customers import CustomerDirectory
+from flask_partialpay.instalments.offers import OfferCatalogue
+from flask_partialpay.payments.gateways.base import Gateway
+from flask_partialpay.payments.gateways.registry import GatewayRegistry
+from flask_partialpay.payments.gateways.wallet import WalletGateway
+from flask_partialpay.payments.orders import OrderInfo
+from flask_partialpay.wallet.wallets import Wallets
 
 if TYPE_CHECKING:
     # For the annotation only: at run time the state gets the extension object handed in.

@@ -23,7 +23,7 @@ from example_shop import create_app
 from example_shop.demo import seed
 from example_shop.models import db
 from flask_partialpay import PartialPayModel
-from flask_partialpay.gateways.sandbox_models import SandboxModel
+from flask_partialpay.sandbox.models import SandboxModel
 
 BACKEND_ENV = {
     "postgresql": "PARTIALPAY_TEST_POSTGRES_URL",

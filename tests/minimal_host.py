@@ -28,9 +28,9 @@ from flask_partialpay import (
     PartialPay,
     PartialPayError,
     from_minor,
-    signals,
     translate_error,
 )
+from flask_partialpay.host import signals
 
 
 class Base(DeclarativeBase):

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from example_shop import create_app, partialpay
 from example_shop.models import db
-from flask_partialpay import Payment, signals
+from flask_partialpay import Payment
+from flask_partialpay.host import signals
 
 SUCCESS_CARD = "4242424242424242"
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import User, db
-from flask_partialpay import store_settings
-from flask_partialpay.models import StoreSetting
+from flask_partialpay.db import store_settings
+from flask_partialpay.db.records import StoreSetting
 from tests.conftest import Shopper, csrf_from
 
 SETTINGS = "/partialpay/admin/settings"

@@ -14,21 +14,17 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import db
-from flask_partialpay import OrderInfo, PartialPayState, cli, ledger, orders, payments
+from flask_partialpay import OrderInfo, PartialPayState, cli
 from flask_partialpay.audit import BATCH_SIZE, Violation, audit
-from flask_partialpay.gateways.base import GatewayEvent
-from flask_partialpay.gateways.external import ExternalGateway
-from flask_partialpay.gateways.sandbox_models import SandboxCharge, SandboxRefund
-from flask_partialpay.models import (
-    Entry,
-    Hold,
-    IdempotencyRecord,
-    LedgerAccount,
-    OrderAccount,
-    Payment,
-    Transfer,
-    utcnow,
-)
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.payments import events, lifecycle, orders
+from flask_partialpay.payments.gateways.base import GatewayEvent
+from flask_partialpay.payments.gateways.external import ExternalGateway
+from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.sandbox.models import SandboxCharge, SandboxRefund
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ def state(app: Flask) -> PartialPayState:
 
 
 def account_id(kind: str, owner_id: str) -> int:
-    found = ledger.find_account(db.session, kind, owner_id, "USD")
+    found = transfers.find_account(db.session, kind, owner_id, "USD")
     assert found is not None
     return found.id
 
@@ -79,7 +75,7 @@ def books(app: Flask) -> Iterator[Ledger]:
     wallets.release(released)
     mistake = wallets.credit("2", "5.00", "USD", reason="adjustment").id
     reversal = pp.transaction(
-        lambda: ledger.reverse(
+        lambda: transfers.reverse(
             pp.session, pp.session.get_one(Transfer, mistake), memo="Mistake", created_by="admin"
         )
     ).id
@@ -91,7 +87,7 @@ def books(app: Flask) -> Iterator[Ledger]:
     def pay_in_cash() -> Payment:
         # The example shop loads orders from its own tables; this one exists only here.
         order = orders.ensure_account(pp.session, OrderInfo("SHOP-1", "1", "USD", Decimal(80)))
-        started = payments.start(
+        started = lifecycle.start(
             pp.session,
             account=order,
             gateway=cash,
@@ -100,7 +96,7 @@ def books(app: Flask) -> Iterator[Ledger]:
             return_url="/",
             idempotency_key="cash:SHOP-1",
         )
-        payments.succeed(pp.session, started.payment)
+        lifecycle.succeed(pp.session, started.payment)
         return started.payment
 
     payment = pp.transaction(pay_in_cash)
@@ -112,7 +108,7 @@ def books(app: Flask) -> Iterator[Ledger]:
         currency="USD",
         gateway_reference="cash-refund-1",
     )
-    pp.transaction(lambda: payments.apply_event(pp.session, cash, refund))
+    pp.transaction(lambda: events.apply_event(pp.session, cash, refund))
     assert capture is not None
     yield Ledger(
         asha=account_id("wallet", "1"),

@@ -26,8 +26,8 @@ from example_shop import partialpay
 from example_shop.models import Order, User, db
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import Hold
+from flask_partialpay.ledger.models import Hold
+from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from, form_value
 from tests.test_wallet_checkout_concurrency import run_together
 

@@ -24,11 +24,11 @@ from flask_partialpay import (
     Payment,
     UnknownSetting,
     current_partialpay,
-    signals,
 )
-from flask_partialpay.config import SETTINGS, setting
-from flask_partialpay.errors import ProcessorUnavailable
-from flask_partialpay.gateways.base import StartOutcome
+from flask_partialpay.core.errors import ProcessorUnavailable
+from flask_partialpay.host import signals
+from flask_partialpay.host.config import SETTINGS, setting
+from flask_partialpay.payments.gateways.base import StartOutcome
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -229,7 +229,7 @@ def test_order_info_names_a_hosts_type_mistake() -> None:
 def test_amounts_are_formatted_in_the_requests_locale() -> None:
     from flask_babel import Babel
 
-    from flask_partialpay.i18n import format_money
+    from flask_partialpay.host.i18n import format_money
 
     app, database = bare_app()
     Babel(app, locale_selector=lambda: "hi")
@@ -239,7 +239,7 @@ def test_amounts_are_formatted_in_the_requests_locale() -> None:
 
 
 def test_without_flask_babel_the_extension_speaks_english_in_the_default_locale() -> None:
-    from flask_partialpay.i18n import format_money, gettext
+    from flask_partialpay.host.i18n import format_money, gettext
 
     app, database = bare_app(PARTIALPAY_DEFAULT_LOCALE="de_DE")
     PartialPay(app, database)

@@ -21,15 +21,18 @@ from sqlalchemy.exc import OperationalError
 
 from example_shop import partialpay
 from example_shop.models import db
-from flask_partialpay import Payment, gateway_calls, payments, signals
+from flask_partialpay import Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.errors import RefundNotPossible
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.gateways.sandbox_models import SandboxRefund
-from flask_partialpay.models import Refund, utcnow
-from flask_partialpay.reconcile import reconcile
-from flask_partialpay.transactions import in_transaction
+from flask_partialpay.core.errors import RefundNotPossible
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.db.transactions import in_transaction
+from flask_partialpay.host import signals
+from flask_partialpay.payments import gateway_calls, refunds
+from flask_partialpay.payments.models import Refund
+from flask_partialpay.payments.reconcile import reconcile
+from flask_partialpay.sandbox import processor
+from flask_partialpay.sandbox.card import SandboxCardGateway
+from flask_partialpay.sandbox.models import SandboxRefund
 from tests.conftest import Shopper, csrf_from, form_value
 from tests.test_refunds import paid_card_payment, refund, refund_form
 
@@ -123,7 +126,7 @@ def test_a_retried_refund_transaction_refunds_once_at_the_processor(
     app: Flask, shopper: Shopper, admin: Shopper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     payment = paid_card_payment(shopper)
-    reserve = payments._reserve_refund
+    reserve = refunds._reserve_refund
     attempts: list[int] = []
 
     def deadlock_twice(*args: Any, **kwargs: Any) -> None:
@@ -132,7 +135,7 @@ def test_a_retried_refund_transaction_refunds_once_at_the_processor(
         if len(attempts) <= 2:
             raise retry_please()
 
-    monkeypatch.setattr(payments, "_reserve_refund", deadlock_twice)
+    monkeypatch.setattr(refunds, "_reserve_refund", deadlock_twice)
     with processor_calls(monkeypatch) as calls:
         page = refund(admin, payment, refund_form(admin, payment), "100.00")
     assert "Refund sent." in page

@@ -30,9 +30,10 @@ from flask_partialpay import (
     PartialPay,
     PaymentError,
 )
-from flask_partialpay.config import SETTINGS, setting
-from flask_partialpay.gateways.wallet import PARTIAL_MEMO
-from flask_partialpay.models import OrderAccount, Payment
+from flask_partialpay.host.config import SETTINGS, setting
+from flask_partialpay.payments import lifecycle
+from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
+from flask_partialpay.payments.models import OrderAccount, Payment
 from tests.conftest import Shopper, csrf_from, form_value
 
 USD, INR = "USD", "INR"
@@ -486,11 +487,9 @@ def test_pay_all_submitted_twice_replays_even_if_it_missed_the_first_payment(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two submissions at once: the second looked for the key before the first committed."""
-    from flask_partialpay import payments
-
     reference = instalment_order(app)
     first = pay_all(app, reference, gateway="sandbox_card")
-    monkeypatch.setattr(payments, "earlier_payment", lambda session, key: None)
+    monkeypatch.setattr(lifecycle, "earlier_payment", lambda session, key: None)
     again = pay_all(app, reference, gateway="sandbox_card")
     assert again.id == first.id and again.amount == Decimal("5000.00")
     assert len(partialpay.payments_for(reference)) == 1

@@ -27,10 +27,10 @@ from flask_partialpay import (
     RefundNotPossible,
     SignatureError,
     StartOutcome,
-    gateway_registry,
 )
 from flask_partialpay.audit import audit
-from flask_partialpay.errors import UnknownGateway
+from flask_partialpay.core.errors import UnknownGateway
+from flask_partialpay.payments.gateways import registry as gateway_registry
 from tests.minimal_host import db
 from tests.test_second_host import (  # noqa: F401 (new_database is a fixture)
     REFERENCE,

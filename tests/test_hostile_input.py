@@ -17,7 +17,8 @@ from flask import Flask
 from example_shop import partialpay
 from example_shop.models import CartLine, Order, Product, db
 from flask_partialpay import OrderAccount, Payment
-from flask_partialpay.models import GatewayEvent, Transfer
+from flask_partialpay.ledger.models import Transfer
+from flask_partialpay.payments.models import GatewayEvent
 from tests.conftest import Shopper, csrf_from, form_value
 
 REFUSED = "contains a control character (such as a NUL byte)"

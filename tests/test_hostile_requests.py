@@ -42,7 +42,8 @@ from werkzeug.routing import IntegerConverter, MapAdapter, Rule
 from example_shop import partialpay
 from example_shop.models import CartLine, Message, Order, Product, User, db
 from flask_partialpay.audit import audit
-from flask_partialpay.models import LedgerAccount, OrderAccount, Payment
+from flask_partialpay.ledger.models import LedgerAccount
+from flask_partialpay.payments.models import OrderAccount, Payment
 from tests.conftest import Shopper, csrf_from
 
 # Values that broke something once, or that break the usual assumptions about text.

@@ -32,13 +32,15 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import Product, User, db
-from flask_partialpay import OrderAccount, Payment, payments, signals
-from flask_partialpay.errors import AmountNotAllowed
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import LedgerAccount, Transfer
-from flask_partialpay.money import to_minor
+from flask_partialpay import OrderAccount, Payment
+from flask_partialpay.core.errors import AmountNotAllowed
+from flask_partialpay.core.money import to_minor
+from flask_partialpay.host import signals
+from flask_partialpay.ledger.models import LedgerAccount, Transfer
+from flask_partialpay.payments import lifecycle
+from flask_partialpay.sandbox import processor
+from flask_partialpay.sandbox.card import SandboxCardGateway
+from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from
 from tests.test_wallet_checkout_concurrency import (
     SUCCESS_CARD,
@@ -91,7 +93,7 @@ def open_course_order(app: Flask, customer_id: int) -> str:
 
 def start(
     app: Flask, customer_id: int, reference: str, amount: Decimal, key: str, gateway: str = CARD
-) -> payments.Started:
+) -> lifecycle.Started:
     """Asha starts paying ``amount`` of the order (what the payment step's form does)."""
     with as_asha(app, customer_id, wallet_amount=None):
         started = partialpay.pay_instalment(
@@ -243,7 +245,7 @@ def test_two_instalments_charged_at_once_cannot_both_be_taken(app: Flask) -> Non
             lost_id, lost_charge = loser.value
             lost = payment_row(lost_id)
             assert lost_charge is None, where
-            assert (lost.status, lost.failure_message) == ("cancelled", payments.REPLACED), where
+            assert (lost.status, lost.failure_message) == ("cancelled", lifecycle.REPLACED), where
             assert [c.status for c in charges_for([lost_id])] == ["cancelled"], where
             seen["replaced"] += 1
         assert_audit_clean()
@@ -295,7 +297,7 @@ def test_a_card_page_submitted_while_a_newer_payment_replaces_it_charges_nothing
     assert card_page.value is None, "the replaced payment was charged"
     replaced = payment_row(first)
     assert replaced.status == "cancelled"
-    assert replaced.failure_message in (payments.REPLACED, payments.CANCELLED_AT_PROCESSOR)
+    assert replaced.failure_message in (lifecycle.REPLACED, lifecycle.CANCELLED_AT_PROCESSOR)
     assert [c.status for c in charges_for([first])] == ["cancelled"]
     newer = second.value.payment.id
     assert payment_row(newer).status == "pending"
@@ -325,7 +327,7 @@ def test_a_payment_started_while_the_card_is_being_charged_is_refused(
 
     monkeypatch.setattr(processor, "charge", charge_then_pause)
 
-    def start_once_charging() -> payments.Started:
+    def start_once_charging() -> lifecycle.Started:
         assert charging.wait(timeout=30)
         return start(app, customer_id, reference, INSTALMENT, "charging:2")
 
@@ -397,7 +399,7 @@ def confirm_in_code(payment_id: int, admin_id: str) -> bool:
 
     def work() -> bool:
         payment = state.session.get_one(Payment, payment_id)
-        return payments.succeed(state.session, payment, confirmed_by=admin_id)
+        return lifecycle.succeed(state.session, payment, confirmed_by=admin_id)
 
     return bool(state.transaction(work))
 

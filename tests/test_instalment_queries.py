@@ -21,8 +21,9 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import User, db
-from flask_partialpay import OrderAccount, payments
-from flask_partialpay.gateways import sandbox_processor as processor
+from flask_partialpay import OrderAccount
+from flask_partialpay.payments import lifecycle
+from flask_partialpay.sandbox import processor
 from tests.conftest import Shopper
 from tests.test_instalment_concurrency import (
     ADMIN_EMAIL,
@@ -66,7 +67,7 @@ def add_invoices(app: Flask, reference: str, gateway: str, count: int) -> None:
         assert account is not None
         already = len(partialpay.payments_for(reference))
         for index in range(already, already + count):
-            started = payments.start(
+            started = lifecycle.start(
                 state.session,
                 account=account,
                 gateway=state.gateway(gateway),
@@ -85,9 +86,9 @@ def add_invoices(app: Flask, reference: str, gateway: str, count: int) -> None:
                     currency=payment.currency,
                     card_number=SUCCESS_CARD,
                 )
-                assert payments.succeed(state.session, payment, gateway_reference=charge.id)
+                assert lifecycle.succeed(state.session, payment, gateway_reference=charge.id)
             else:
-                assert payments.succeed(state.session, payment, confirmed_by=admin_id)
+                assert lifecycle.succeed(state.session, payment, confirmed_by=admin_id)
 
     # Starting a payment builds its gateway's URL: in a request, as the payment step does.
     with app.test_request_context():

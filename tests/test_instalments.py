@@ -22,9 +22,10 @@ from flask_login import login_user
 
 from example_shop import partialpay
 from example_shop.models import Product, User, db
-from flask_partialpay import OrderAccount, OrderNotFound, OrderNotPayable, Payment, signals
+from flask_partialpay import OrderAccount, OrderNotFound, OrderNotPayable, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.models import Transfer
+from flask_partialpay.host import signals
+from flask_partialpay.ledger.models import Transfer
 from tests.conftest import Shopper, csrf_from, form_value
 
 USD = "USD"

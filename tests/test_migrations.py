@@ -30,7 +30,6 @@ from sqlalchemy.orm import DeclarativeBase
 from example_shop import MIGRATIONS_DIR, create_app
 from example_shop.models import db
 from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel
-from flask_partialpay.gateways.sandbox_models import SandboxModel
 from flask_partialpay.migrations import BRANCH as PARTIALPAY_BRANCH
 from flask_partialpay.migrations import (
     SANDBOX_BRANCH,
@@ -38,6 +37,7 @@ from flask_partialpay.migrations import (
     VERSIONS_DIR,
     add_version_location,
 )
+from flask_partialpay.sandbox.models import SandboxModel
 from tests.conftest import _check_reachable, server_url
 
 SHOP_BRANCH = "example_shop"

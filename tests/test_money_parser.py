@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from flask_partialpay.errors import InvalidAmount, UnknownCurrency
-from flask_partialpay.money import (
+from flask_partialpay.core.errors import InvalidAmount, UnknownCurrency
+from flask_partialpay.core.money import (
     MAX_INPUT_LENGTH,
     amount,
     currency_exponent,

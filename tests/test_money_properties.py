@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from flask_partialpay.errors import InvalidAmount
-from flask_partialpay.money import (
+from flask_partialpay.core.errors import InvalidAmount
+from flask_partialpay.core.money import (
     MAX_MINOR,
     currency_exponent,
     from_minor,

@@ -31,7 +31,7 @@ NOT_COPIED = shutil.ignore_patterns(
 
 CATALOG = f"{PACKAGE}/translations/es/LC_MESSAGES/{DOMAIN}.po"
 COMPILED_CATALOG = f"{PACKAGE}/translations/es/LC_MESSAGES/{DOMAIN}.mo"
-MESSAGE = "Enter an amount."  # raised by flask_partialpay.money.parse_amount
+MESSAGE = "Enter an amount."  # raised by flask_partialpay.core.money.parse_amount
 TRANSLATION = "Introduce un importe."
 SPANISH_PO = f"""\
 msgid ""
@@ -166,7 +166,7 @@ from flask import Flask
 from flask_babel import Babel, force_locale
 
 import flask_partialpay
-from flask_partialpay.i18n import gettext
+from flask_partialpay.host.i18n import gettext
 
 layout = importlib.resources.files("flask_partialpay") / "templates/partialpay/layout.html"
 app = Flask("packaging_check")

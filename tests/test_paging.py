@@ -7,7 +7,7 @@ from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_partialpay.paging import page_of, requested_page
+from flask_partialpay.db.paging import page_of, requested_page
 
 
 @given(

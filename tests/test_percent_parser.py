@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from example_shop import partialpay
-from flask_partialpay.errors import InvalidPercent
-from flask_partialpay.instalments import parse_percent
+from flask_partialpay.core.errors import InvalidPercent
+from flask_partialpay.instalments.policy import parse_percent
 from tests.conftest import Shopper
 from tests.test_instalments import course_id
 

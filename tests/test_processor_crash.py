@@ -32,8 +32,9 @@ from example_shop import partialpay
 from example_shop.models import Order, User, db
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.gateways.sandbox_models import SandboxCharge, SandboxNotification
-from flask_partialpay.models import Hold, utcnow
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.ledger.models import Hold
+from flask_partialpay.sandbox.models import SandboxCharge, SandboxNotification
 from tests.conftest import Shopper
 from tests.test_checkout_double_submit import fill_cart_with_wallet
 

@@ -12,7 +12,7 @@ from flask import Flask
 from example_shop import partialpay
 from example_shop.models import Order, db
 from flask_partialpay import ConfigurationError, Payment
-from flask_partialpay.redirects import safe_local_path
+from flask_partialpay.host.redirects import safe_local_path
 from tests.conftest import Shopper, csrf_from
 
 PAYMENTS_TAB = "/partialpay/admin/payments"

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from example_shop.models import db
 from flask_partialpay import Payment
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import Refund
+from flask_partialpay.payments.models import Refund
+from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from
 
 PAYMENTS_TAB = "/partialpay/admin/payments"

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import Order, db
-from flask_partialpay import OrderAccount, Payment, signals
+from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.extension import PartialPay
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import GatewayEvent, Refund
+from flask_partialpay.host import signals
+from flask_partialpay.payments.models import GatewayEvent, Refund
+from flask_partialpay.sandbox import processor
+from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper
 
 CALLBACK_URL = "/partialpay/gateways/sandbox_card/callback"

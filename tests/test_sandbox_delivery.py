@@ -20,10 +20,10 @@ from flask import Flask
 from example_shop import partialpay
 from example_shop.models import db
 from flask_partialpay import Payment
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.gateways.sandbox_card import SandboxCardGateway
-from flask_partialpay.gateways.sandbox_models import SandboxNotification
-from flask_partialpay.notifications import receive
+from flask_partialpay.payments.notifications import receive
+from flask_partialpay.sandbox import processor
+from flask_partialpay.sandbox.card import SandboxCardGateway
+from flask_partialpay.sandbox.models import SandboxNotification
 from tests.conftest import Shopper
 
 SUCCESS_CARD = "4242 4242 4242 4242"

@@ -16,7 +16,7 @@ from flask import Flask
 
 from flask_partialpay import PartialPayModel
 from flask_partialpay.audit import run_audit
-from flask_partialpay.gateways.sandbox_models import SandboxModel
+from flask_partialpay.sandbox.models import SandboxModel
 from flask_partialpay.schema import metadatas, sandbox_enabled
 from tests.minimal_host import create_app, db
 from tests.test_migrations import scratch_url  # noqa: F401 (a fixture)

@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_partialpay import ConfigurationError, OrderAccount, Payment, signals
+from flask_partialpay import ConfigurationError, OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.gateways import sandbox_processor
-from flask_partialpay.models import Hold, Transfer
+from flask_partialpay.host import signals
+from flask_partialpay.ledger.models import Hold, Transfer
+from flask_partialpay.sandbox import processor as sandbox_processor
 from tests.conftest import _check_reachable, csrf_from, form_value, server_url
 from tests.minimal_host import Customer, Invoice, create_app, db, partialpay
 

@@ -21,7 +21,7 @@ from example_shop import create_app, partialpay
 from example_shop.demo import seed
 from example_shop.models import User, db
 from flask_partialpay import ConfigurationError, PartialPay, Payment
-from flask_partialpay.gateways import sandbox_processor as processor
+from flask_partialpay.sandbox import processor
 from tests.conftest import Shopper
 
 OLD_DEMO_KEY = "dev-only-secret-change-me"

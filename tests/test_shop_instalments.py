@@ -19,7 +19,7 @@ from example_shop import partialpay
 from example_shop.demo import DEMO_MESSAGE, seed
 from example_shop.models import Message, Order, Product, User, db
 from example_shop.offers import ShopOffers
-from flask_partialpay import signals
+from flask_partialpay.host import signals
 from tests.conftest import Shopper, csrf_from, form_value
 
 NEW_MESSAGE = "/admin/messages/new"

@@ -31,8 +31,8 @@ from example_shop.models import CartLine, Order, OrderLine, Product, User, db
 from example_shop.pricing import tax_on
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.money import from_minor
-from flask_partialpay.transactions import run_in_transaction
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.db.transactions import run_in_transaction
 from tests.conftest import Shopper, csrf_from, form_value
 from tests.test_wallet_checkout_concurrency import Outcome, after, run_together
 

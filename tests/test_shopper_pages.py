@@ -18,8 +18,8 @@ from flask import Flask
 from example_shop import partialpay
 from example_shop.models import Order, Product, User, db
 from flask_partialpay import OrderAccount, Payment
-from flask_partialpay.models import Hold
-from flask_partialpay.reasons import SENTENCES, shopper_reason
+from flask_partialpay.ledger.models import Hold
+from flask_partialpay.web.reasons import SENTENCES, shopper_reason
 from tests.conftest import Shopper, csrf_from, form_value
 
 ASHA = "asha@example.com"

@@ -19,7 +19,8 @@ from sqlalchemy.exc import OperationalError
 
 from example_shop import partialpay
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount, signals
+from flask_partialpay import OrderAccount
+from flask_partialpay.host import signals
 
 
 class SerializationFailure(Exception):

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import User, db
-from flask_partialpay import Payment, topups
+from flask_partialpay import Payment
 from flask_partialpay.extension import PartialPay
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import Refund, Transfer
+from flask_partialpay.ledger.models import Transfer
+from flask_partialpay.payments.models import Refund
+from flask_partialpay.sandbox import processor
+from flask_partialpay.sandbox.models import SandboxCharge
+from flask_partialpay.wallet import topups
 from tests.conftest import Shopper, csrf_from
 
 PAYMENTS_TAB = "/partialpay/admin/payments"

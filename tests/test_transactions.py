@@ -6,7 +6,7 @@ import pymysql
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from flask_partialpay.transactions import is_retryable
+from flask_partialpay.db.transactions import is_retryable
 
 
 class PgError(Exception):

@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 
-from flask_partialpay.money import format_money
+from flask_partialpay.core.money import format_money
 from tests.conftest import Shopper
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -80,14 +80,16 @@ def _locations(catalog: Catalog, msgid: str) -> list[str]:
 @pytest.mark.parametrize(
     ("msgid", "source"),
     [
-        pytest.param("Enter an amount.", "flask_partialpay/money.py", id="N_-in-python"),
+        pytest.param("Enter an amount.", "flask_partialpay/core/money.py", id="N_-in-python"),
         pytest.param(
             "Pay by card",
             "flask_partialpay/templates/partialpay/sandbox_card.html",
             id="_pp-in-template",
         ),
-        pytest.param("Card number", "flask_partialpay/forms.py", id="lazy-gettext-as-_l"),
-        pytest.param("Bank transfer", "flask_partialpay/gateways/manual.py", id="gettext"),
+        pytest.param(
+            "Card number", "flask_partialpay/web/forms/sandbox.py", id="lazy-gettext-as-_l"
+        ),
+        pytest.param("Bank transfer", "flask_partialpay/payments/gateways/manual.py", id="gettext"),
         pytest.param(
             "Owed at the gateway: %(amount)s",
             "flask_partialpay/templates/partialpay/admin/payments.html",

@@ -13,11 +13,9 @@ from flask import Flask
 
 import flask_partialpay
 from example_shop.models import db
-from flask_partialpay import OrderInfo, orders, payments
-from flask_partialpay.errors import IllegalTransition
-from flask_partialpay.gateways.external import ExternalGateway
-from flask_partialpay.models import OrderAccount, Payment
-from flask_partialpay.vocabulary import (
+from flask_partialpay import OrderInfo
+from flask_partialpay.core.errors import IllegalTransition
+from flask_partialpay.core.vocabulary import (
     CLOSED_AS,
     HoldStatus,
     Lifecycle,
@@ -25,6 +23,9 @@ from flask_partialpay.vocabulary import (
     PaymentStatus,
     RefundStatus,
 )
+from flask_partialpay.payments import lifecycle, orders
+from flask_partialpay.payments.gateways.external import ExternalGateway
+from flask_partialpay.payments.models import OrderAccount, Payment
 
 LIFECYCLES: tuple[type[Lifecycle], ...] = (OrderStatus, PaymentStatus, RefundStatus, HoldStatus)
 
@@ -133,8 +134,8 @@ ALLOWED = {
     ("sandbox", '= "succeeded"'),
     ("sandbox", '= "declined"'),
     ("sandbox", '= "cancelled"'),
-    ("views/instalments.py", 'return "declined"'),
-    ("views/instalments.py", 'return "rejected" if'),
+    ("web/instalments.py", 'return "declined"'),
+    ("web/instalments.py", 'return "rejected" if'),
 }
 
 
@@ -168,7 +169,7 @@ def bare_status_words(path: Path) -> list[str]:
 
 
 def test_no_bare_status_string_in_the_package() -> None:
-    """Statuses are written as members of :mod:`flask_partialpay.vocabulary`, nowhere as
+    """Statuses are written as members of :mod:`flask_partialpay.core.vocabulary`, nowhere as
     strings (except in the vocabulary itself and the migrations, which keep history)."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -205,7 +206,7 @@ def _paid_cash_order(app: Flask, total: str, paid: str) -> tuple[int, int]:
 
     def work() -> Payment:
         order = orders.ensure_account(pp.session, OrderInfo("SHOP-9", "1", "USD", Decimal(total)))
-        started = payments.start(
+        started = lifecycle.start(
             pp.session,
             account=order,
             gateway=cash,
@@ -214,7 +215,7 @@ def _paid_cash_order(app: Flask, total: str, paid: str) -> tuple[int, int]:
             return_url="/",
             idempotency_key="cash:SHOP-9",
         )
-        payments.succeed(pp.session, started.payment)
+        lifecycle.succeed(pp.session, started.payment)
         return started.payment
 
     payment = pp.transaction(work)
@@ -227,7 +228,7 @@ def test_a_payment_writer_refuses_a_move_the_table_forbids(app: Flask) -> None:
 
     def back_to_pending() -> bool:
         payment = pp.session.get_one(Payment, payment_id)
-        return payments._transition(
+        return lifecycle._transition(
             pp.session, payment, from_states=(PaymentStatus.SUCCEEDED,), to_state="pending"
         )
 

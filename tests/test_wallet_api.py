@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import db
-from flask_partialpay import ledger
-from flask_partialpay.errors import (
+from flask_partialpay.core.errors import (
     HoldExceeded,
     HoldNotActive,
     IdempotencyConflict,
@@ -28,16 +27,12 @@ from flask_partialpay.errors import (
     InvalidAmount,
     WalletLocked,
 )
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
-from flask_partialpay.models import (
-    Entry,
-    Hold,
-    IdempotencyRecord,
-    LedgerAccount,
-    Transfer,
-    utcnow,
-)
-from flask_partialpay.wallets import Wallets
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.wallet.wallets import Wallets
 
 OWNER = "customer-1"
 USD = "USD"
@@ -54,7 +49,7 @@ def wallets() -> Wallets:
 def wallet_account(owner_id: str, currency: str = USD) -> LedgerAccount | None:
     return db.session.scalars(
         sa.select(LedgerAccount).where(
-            LedgerAccount.kind == ledger.WALLET,
+            LedgerAccount.kind == transfers.WALLET,
             LedgerAccount.owner_id == owner_id,
             LedgerAccount.currency == currency,
         )
@@ -174,7 +169,7 @@ def ledger_problems() -> list[str]:
         )
         if account.held_minor != active:
             problems.append(f"account {account.id}: held {account.held_minor}, holds {active}")
-        if account.kind == ledger.WALLET and account.balance_minor - account.held_minor < 0:
+        if account.kind == transfers.WALLET and account.balance_minor - account.held_minor < 0:
             problems.append(f"wallet {account.id} is below zero spendable")
     for currency, total in per_currency.items():
         if total != 0:
@@ -567,7 +562,7 @@ def test_an_expired_hold_is_not_spendable_reserved_nor_capturable_and_is_release
     assert wallets().balance(OWNER, USD) == Decimal("60.00")
 
     later: datetime = utcnow() + timedelta(minutes=10)
-    monkeypatch.setattr(ledger, "now", lambda: later)
+    monkeypatch.setattr(transfers, "now", lambda: later)
     # Past its time the hold no longer reserves anything, before any sweep has run.
     assert wallets().balance(OWNER, USD) == Decimal("90.00")
     error = refused_without_writing(lambda: wallets().capture(placed.id), HoldNotActive, "expired")
@@ -603,7 +598,7 @@ def test_a_debit_may_spend_money_of_a_hold_past_its_time(
         lambda: wallets().debit(OWNER, "90.00", USD, reason="order_payment"), InsufficientFunds
     )
     later = utcnow() + timedelta(minutes=6)
-    monkeypatch.setattr(ledger, "now", lambda: later)
+    monkeypatch.setattr(transfers, "now", lambda: later)
     wallets().debit(OWNER, "90.00", USD, reason="order_payment")
     assert wallets().balance(OWNER, USD) == Decimal("10.00")
     assert db.session.get_one(Hold, placed.id).status == "expired"

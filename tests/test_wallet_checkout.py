@@ -18,10 +18,12 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import CartLine, Order, Product, User, db
-from flask_partialpay import OrderAccount, Payment, signals, store_settings
+from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import Hold, Transfer
+from flask_partialpay.db import store_settings
+from flask_partialpay.host import signals
+from flask_partialpay.ledger.models import Hold, Transfer
+from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from, form_value
 
 SUCCESS_CARD = "4242 4242 4242 4242"

@@ -35,13 +35,16 @@ from flask_login import login_user
 
 from example_shop import partialpay
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount, Payment, orders, payments, signals
+from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.audit import audit
-from flask_partialpay.checkout import CartSummary, WalletChoice, WalletOffer, store_choice
-from flask_partialpay.errors import RefundNotPossible, WalletBalanceChanged
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.models import Hold, LedgerAccount, Refund, Transfer
-from flask_partialpay.money import to_minor
+from flask_partialpay.core.errors import RefundNotPossible, WalletBalanceChanged
+from flask_partialpay.core.money import to_minor
+from flask_partialpay.host import signals
+from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
+from flask_partialpay.payments import orders, refunds
+from flask_partialpay.payments.models import Refund
+from flask_partialpay.sandbox import processor
+from flask_partialpay.wallet.checkout import CartSummary, WalletChoice, WalletOffer, store_choice
 from tests.conftest import Shopper, csrf_from
 
 INR = "INR"
@@ -514,7 +517,7 @@ def test_cancel_refund_and_admin_refund_return_the_wallet_part_once(
 
                 def work() -> bool:
                     payment = state.session.get_one(Payment, payment_id)
-                    payments.refund(
+                    refunds.refund(
                         state.session,
                         payment,
                         state.wallet_gateway,

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import db
-from flask_partialpay.errors import InsufficientFunds
-from flask_partialpay.models import Entry, Hold, IdempotencyRecord, LedgerAccount, Transfer
+from flask_partialpay.core.errors import InsufficientFunds
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from tests.test_wallet_api import (
     USD,
     audit_problems,

@@ -29,16 +29,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from example_shop.models import db
-from flask_partialpay import ledger
-from flask_partialpay.errors import (
+from flask_partialpay.core.errors import (
     HoldExceeded,
     HoldNotActive,
     IdempotencyConflict,
     InsufficientFunds,
     PartialPayError,
 )
-from flask_partialpay.models import Hold, utcnow
-from flask_partialpay.money import from_minor
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Hold
 from tests.test_wallet_api import (
     ORDER_MEMO,
     USD,
@@ -383,7 +384,7 @@ class Run:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     ticking = Clock()
-    monkeypatch.setattr(ledger, "now", ticking)
+    monkeypatch.setattr(transfers, "now", ticking)
     return ticking
 
 

@@ -16,9 +16,9 @@ from flask import Flask
 from example_shop.models import User, db
 from flask_partialpay import OrderAccount, Payment
 from flask_partialpay.extension import PartialPay
-from flask_partialpay.gateways import sandbox_processor as processor
-from flask_partialpay.gateways.sandbox_models import SandboxCharge
-from flask_partialpay.models import LedgerAccount, Transfer
+from flask_partialpay.ledger.models import LedgerAccount, Transfer
+from flask_partialpay.sandbox import processor
+from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from, form_value
 
 WALLET = "/partialpay/wallet"
@@ -382,7 +382,7 @@ def test_the_csv_statement_has_every_entry_and_no_formulas(
 def test_the_csv_streams_every_entry_past_one_batch(
     app: Flask, shopper: Shopper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flask_partialpay.views import wallet as wallet_views
+    from flask_partialpay.web import wallet as wallet_views
 
     monkeypatch.setattr(wallet_views, "CSV_BATCH", 4)
     wallets = app.extensions["partialpay"].wallets

@@ -36,17 +36,19 @@ from flask_partialpay import (
     PaymentError,
     Refund,
     RefundNotPossible,
-    ledger,
-    signals,
-    wallet_parts,
 )
 from flask_partialpay.audit import audit
-from flask_partialpay.checkout import WalletChoice, store_choice
-from flask_partialpay.config import setting
-from flask_partialpay.gateways import sandbox_processor
-from flask_partialpay.gateways.wallet import FULL_MEMO, PARTIAL_MEMO
-from flask_partialpay.models import Hold, IdempotencyRecord, LedgerAccount, Transfer, utcnow
-from flask_partialpay.order_refunds import RefundSplit
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.host import signals
+from flask_partialpay.host.config import setting
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
+from flask_partialpay.payments.gateways.wallet import FULL_MEMO, PARTIAL_MEMO
+from flask_partialpay.payments.order_refunds import RefundSplit
+from flask_partialpay.sandbox import processor as sandbox_processor
+from flask_partialpay.wallet import parts as wallet_parts
+from flask_partialpay.wallet.checkout import WalletChoice, store_choice
 from tests.conftest import Shopper
 
 SUCCESS_CARD = "4242 4242 4242 4242"
@@ -263,7 +265,7 @@ def counts(log: Heard) -> dict[str, int]:
 def later_than_the_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     """Move the ledger's clock past the wallet hold's time to live."""
     moment: datetime = utcnow() + timedelta(seconds=int(setting("HOLD_TTL")) + 60)
-    monkeypatch.setattr(ledger, "now", lambda: moment)
+    monkeypatch.setattr(transfers, "now", lambda: moment)
 
 
 # -- 1. partial refunds ----------------------------------------------------------------------

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import db
-from flask_partialpay import signals
+from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
-from flask_partialpay.models import IdempotencyRecord, Transfer
+from flask_partialpay.host import signals
+from flask_partialpay.ledger.models import Transfer
 
 
 class LostConnection(Exception):

@@ -27,7 +27,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData
 
 from flask_partialpay import schema
-from flask_partialpay.errors import ConfigurationError
+from flask_partialpay.core.errors import ConfigurationError
 
 VERSIONS_DIR = str(Path(__file__).parent / "versions")
 BRANCH = "partialpay"

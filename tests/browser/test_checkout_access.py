@@ -31,8 +31,8 @@ from browser_steps import (
     totals_row,
 )
 
-from flask_partialpay.i18n import DOMAIN_NAME, TRANSLATIONS_DIR
-from flask_partialpay.money import format_money
+from flask_partialpay.core.money import format_money
+from flask_partialpay.host.i18n import DOMAIN_NAME, TRANSLATIONS_DIR
 
 RUSSIAN_READER = {"locale": "ru-RU", "extra_http_headers": {"Accept-Language": "ru"}}
 PHONE = {"viewport": {"width": 375, "height": 812}}

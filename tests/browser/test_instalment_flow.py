@@ -26,7 +26,7 @@ from browser_steps import (
 from sqlalchemy import delete
 
 from example_shop.models import Message, db
-from flask_partialpay.models import InstalmentPolicy
+from flask_partialpay.instalments.models import InstalmentPolicy
 
 
 @pytest.fixture

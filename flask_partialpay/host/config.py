@@ -1,0 +1,172 @@
+"""Every ``PARTIALPAY_*`` setting, its default and what it does, in one place.
+
+The README's configuration table is checked against :data:`SETTINGS` by a test, so the two
+cannot drift. Reading a name that is not here raises :class:`UnknownSetting` with the
+closest real name, and so does starting an app whose config holds a misspelled key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from flask_partialpay.core.errors import ConfigurationError, UnknownSetting
+
+PREFIX = "PARTIALPAY_"
+
+# Scripts, styles and forms from this site only: no inline script or handler, no plugin,
+# no <base> pointing elsewhere, and no site may frame the page.
+DEFAULT_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    doc: str
+    #: The values it may take, when they are a fixed set; checked at ``init_app``.
+    choices: tuple[Any, ...] | None = None
+
+
+OVERPAYMENT_CHOICES = ("wallet", "refund")
+
+
+SETTINGS: Mapping[str, Setting] = {
+    "PARTIALPAY_URL_PREFIX": Setting(
+        "/partialpay", "Where the extension's shopper pages are mounted."
+    ),
+    "PARTIALPAY_ADMIN_URL_PREFIX": Setting(
+        "/partialpay/admin", "Where the extension's admin pages are mounted."
+    ),
+    "PARTIALPAY_GATEWAYS": Setting(
+        ("sandbox_card", "manual"),
+        "Names of the payment methods offered at checkout, in the order shown: built-in "
+        "ones or those the host registered (checked against them by the gateway registry; "
+        "the wallet is offered by the extension itself).",
+    ),
+    "PARTIALPAY_MAX_AMOUNT": Setting(
+        {"*": "1000000"},
+        "Largest amount a person may type, per currency code; `*` is the default for "
+        "the others. Amounts are strings in major units.",
+    ),
+    "PARTIALPAY_DEFAULT_LOCALE": Setting(
+        "en", "Locale used to format amounts when the host has no Flask-Babel."
+    ),
+    "PARTIALPAY_SANDBOX_SECRET": Setting(
+        None,
+        "Key that signs the sandbox card's callbacks: its own random value, never derived "
+        "from `SECRET_KEY`. Required with `sandbox_card` in `PARTIALPAY_GATEWAYS`; in debug "
+        "or testing mode a random one is made at start when it is unset.",
+    ),
+    "PARTIALPAY_CALLBACK_TOLERANCE": Setting(
+        300,
+        "Seconds a signed gateway callback stays valid after it was signed "
+        "(a redelivery is signed anew, so a late event is still accepted).",
+    ),
+    "PARTIALPAY_MANUAL_INSTRUCTIONS": Setting(
+        "Transfer the amount to our bank account and quote the payment reference. "
+        "The payment counts once our team has confirmed it.",
+        "What the shopper is told to do after choosing bank transfer.",
+    ),
+    "PARTIALPAY_DB_RETRIES": Setting(
+        5,
+        "How many times a money movement is retried after a deadlock, serialization "
+        "failure or locked SQLite database before the error is raised.",
+    ),
+    "PARTIALPAY_ADMIN_PAGE_SIZE": Setting(50, "Rows per page on the admin lists."),
+    "PARTIALPAY_HOLD_TTL": Setting(
+        1800, "Seconds a wallet hold reserves money before it expires (30 minutes)."
+    ),
+    "PARTIALPAY_WALLET_CURRENCIES": Setting(
+        None,
+        "Currencies wallets are spent at checkout and topped up in. `None`: any currency "
+        "(top-ups in the currencies the shop's wallets and orders use). A list: only "
+        "those; a credit in another is logged as a warning, since checkout never offers it.",
+    ),
+    "PARTIALPAY_TOPUP_MINIMUM": Setting(
+        {"*": "1"}, "Smallest top-up per currency code in major units; `*` for the rest."
+    ),
+    "PARTIALPAY_TOPUP_MAXIMUM": Setting(
+        {"*": "10000"}, "Largest top-up per currency code in major units; `*` for the rest."
+    ),
+    "PARTIALPAY_STATEMENT_PAGE_SIZE": Setting(20, "Entries per page of a wallet statement."),
+    "PARTIALPAY_LINK_SECRET": Setting(
+        None,
+        "Key that signs Buy and Complete Payment links. Unset: `SECRET_KEY`. Changing it "
+        "makes every link sent so far invalid.",
+    ),
+    "PARTIALPAY_LINK_MAX_AGE": Setting(
+        30 * 24 * 3600,
+        "Seconds a Buy or Complete Payment link stays valid after it was made (30 days).",
+    ),
+    "PARTIALPAY_CONTENT_SECURITY_POLICY": Setting(
+        DEFAULT_CONTENT_SECURITY_POLICY,
+        "Content-Security-Policy sent with the extension's pages (unless the response has "
+        "one): scripts, styles and forms of this site only, never framed. Widen it if your "
+        "layout loads files from elsewhere; `None` sends none.",
+    ),
+    "PARTIALPAY_OVERPAYMENT": Setting(
+        "wallet",
+        "What happens to confirmed payments beyond an order's total: `wallet` credits the "
+        "excess to the customer's wallet; `refund` reports it with `refund_owed` for an "
+        "admin to refund at the gateway.",
+        choices=OVERPAYMENT_CHOICES,
+    ),
+}
+
+
+def _suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, SETTINGS, n=1, cutoff=0.8)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def unknown_setting(name: str) -> UnknownSetting:
+    return UnknownSetting(
+        f"{name} is not a flask-partialpay setting{_suggestion(name)} "
+        "The settings are listed in flask_partialpay/config.py and the README."
+    )
+
+
+def apply_defaults(app: Flask) -> None:
+    """Fill in every default, refuse misspelled ``PARTIALPAY_*`` keys in the app config, and
+    refuse a value outside a setting's fixed set of values."""
+    for name in app.config:
+        if name.startswith(PREFIX) and name not in SETTINGS:
+            raise unknown_setting(name)
+    for name, setting in SETTINGS.items():
+        app.config.setdefault(name, setting.default)
+        check_choice(name, app.config[name])
+
+
+def _allowed(choices: tuple[Any, ...]) -> str:
+    return ", ".join(repr(choice) for choice in choices)
+
+
+def check_choice(name: str, value: Any) -> None:
+    """Raise :class:`ConfigurationError` naming the allowed values when ``value`` is not one.
+
+    A misspelt value would otherwise quietly behave as another (``"refunds"`` as
+    ``"wallet"``), so it stops the app at ``init_app`` instead.
+    """
+    setting = SETTINGS[name]
+    if setting.choices is None:
+        return
+    if value not in setting.choices:
+        raise ConfigurationError(
+            f"{name} is {value!r}; it must be one of {_allowed(setting.choices)}."
+        )
+
+
+def setting(name: str, app: Flask | None = None) -> Any:
+    """The value of setting ``name`` (with or without the ``PARTIALPAY_`` prefix)."""
+    key = name if name.startswith(PREFIX) else PREFIX + name
+    if key not in SETTINGS:
+        raise unknown_setting(key)
+    config = (app or current_app).config
+    return config.get(key, SETTINGS[key].default)

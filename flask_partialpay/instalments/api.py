@@ -1,0 +1,292 @@
+"""The host's calls for instalment offers: policies, Buy and Complete Payment links,
+orders placed from an offer, paying an instalment, and the admin's decisions.
+
+A mixin of :class:`flask_partialpay.PartialPay`, kept apart so each file has one concern.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from flask import url_for
+from flask_login import current_user
+
+from flask_partialpay.core.errors import (
+    ConfigurationError,
+    InsufficientFunds,
+    OrderNotFound,
+    PaymentError,
+    WalletBalanceChanged,
+    WalletLocked,
+)
+from flask_partialpay.core.ids import HostId, host_id, optional_host_id
+from flask_partialpay.core.markers import N_
+from flask_partialpay.core.money import from_minor, to_minor
+from flask_partialpay.instalments import links, offer_orders
+from flask_partialpay.instalments import policy as policies
+from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
+from flask_partialpay.instalments.policy import Policy
+from flask_partialpay.payments import closing, due, gateway_calls, lifecycle
+from flask_partialpay.payments import decisions as order_decisions
+from flask_partialpay.payments.gateways.base import Gateway
+from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.plan_range import PaymentRange
+
+if TYPE_CHECKING:
+    from flask_partialpay.state import PartialPayState
+
+SIGN_IN_TO_PAY = N_("Sign in to pay this order.")
+log = logging.getLogger(__name__)
+
+
+def warn_committed_order() -> None:
+    log.warning(
+        "OfferCatalogue.place_order committed its order: a concurrent request that loses "
+        "the offer's slot can then leave a second host order behind. Add and flush the "
+        "order there; the extension commits it with the order's account."
+    )
+
+
+class OfferMethods:
+    """Instalment offers, as the host and the extension's own pages use them."""
+
+    @staticmethod
+    def state() -> PartialPayState:  # provided by PartialPay
+        raise NotImplementedError
+
+    # -- the offer's settings -----------------------------------------------------------
+
+    def instalment_policy(self, offer_id: HostId) -> Policy:
+        """The offer's "Allow Partial Payments" settings (off for an offer never set up)."""
+        return policies.policy_for(self.state().session, host_id(offer_id, "offer_id"))
+
+    def set_instalment_policy(
+        self,
+        offer_id: HostId,
+        *,
+        allow_partial: bool,
+        minimum_percent: Decimal,
+        success_percent: Decimal | None,
+        by: str | None = None,
+    ) -> Policy:
+        """Store the offer's settings; raises :class:`InvalidPercent` for ones that make no
+        sense (see :func:`flask_partialpay.instalments.check_policy`)."""
+        state = self.state()
+        policy = Policy(
+            host_id(offer_id, "offer_id"), allow_partial, minimum_percent, success_percent
+        )
+        state.transaction(lambda: policies.save_policy(state.session, policy, by=by))
+        return policy
+
+    def offer_catalogue(self) -> OfferCatalogue:
+        catalogue = self.state().offer_catalogue
+        if catalogue is None:
+            raise ConfigurationError(
+                "Instalment offers need the host's offers: init_app(app, db, offer_catalogue=...)."
+            )
+        return catalogue
+
+    # -- links --------------------------------------------------------------------------
+
+    def buy_link(
+        self,
+        offer_id: HostId,
+        *,
+        allow_partial: bool,
+        customer_id: HostId | None = None,
+        external: bool = False,
+    ) -> str:
+        """A signed "Buy" link for the offer (for a message, or a page block).
+
+        ``allow_partial``: the "Allow Partial Payments" box of the button; partial payment
+        is offered only if the offer allows it too. ``customer_id``: only that customer
+        may use the link (a message to them); None: anyone signed in.
+        """
+        link = links.BuyLink(
+            host_id(offer_id, "offer_id"),
+            allow_partial,
+            optional_host_id(customer_id, "customer_id"),
+        )
+        token = links.sign_buy(link)
+        return url_for("partialpay.buy", token=token, _external=external)
+
+    def complete_payment_link(
+        self,
+        customer_id: HostId,
+        *,
+        order: HostId | None = None,
+        offer_name: str | None = None,
+        external: bool = False,
+    ) -> str:
+        """A signed "Complete Payment" link to the customer's Open order, found by its
+        number or by the offer's name; raises :class:`OrderNotFound` if there is none."""
+        state = self.state()
+        customer_id = host_id(customer_id, "customer_id")
+        account = offer_orders.find_for_link(
+            state.session,
+            state.offer_catalogue,
+            customer_id,
+            reference=optional_host_id(order, "order"),
+            offer_name=offer_name,
+        )
+        token = links.sign_complete(links.CompleteLink(customer_id, account.reference))
+        return url_for("partialpay.complete_payment", token=token, _external=external)
+
+    # -- orders for offers ---------------------------------------------------------------
+
+    def order_for_offer(self, offer_id: HostId, *, allow_partial: bool) -> OrderAccount:
+        """The current customer's Open order for the offer, placed with the host if new."""
+        offer_id = host_id(offer_id, "offer_id")
+        state = self.state()
+        if not current_user.is_authenticated:
+            raise PaymentError(SIGN_IN_TO_PAY)
+        customer_id = str(current_user.get_id())
+        catalogue = self.offer_catalogue()
+        offer = catalogue.get(offer_id)
+        if offer is None:
+            raise OrderNotFound(reference=offer_id)
+
+        def work() -> OrderAccount:
+            in_parts = offer_orders.paid_in_parts(
+                state.session, offer_id, allow_partial=allow_partial
+            )
+            found = offer_orders.holding_slot(state.session, customer_id, offer_id)
+            if found is not None:
+                # Opened again (by this link or another, paid in parts or not): the same order.
+                if in_parts and not found.instalments:
+                    return offer_orders.allow_parts_if_unpaid(state.session, found)
+                return found
+            # The host's order is written in this transaction and committed with the
+            # account that claims the customer's slot for the offer. When a concurrent
+            # request claimed it first, register() has the whole work rolled back (the
+            # host's order with it) and run again, and it returns that request's order.
+            session_transaction = state.session.get_transaction()
+            info = catalogue.place_order(offer, customer_id)
+            if state.session.get_transaction() is not session_transaction:
+                warn_committed_order()
+            return offer_orders.register(state.session, info, offer, in_parts=in_parts)
+
+        return state.transaction(work)
+
+    def open_offer(self, offer_id: HostId, *, allow_partial: bool) -> str:
+        """Place (or find) the current customer's order for the offer; its payment step URL.
+
+        The host's own offer page calls it with ``allow_partial=False``: an offer opened
+        by its direct link is paid in full.
+        """
+        account = self.order_for_offer(offer_id, allow_partial=allow_partial)
+        return url_for("partialpay.pay_step", reference=account.reference)
+
+    def offer(self, offer_id: HostId) -> OfferInfo | None:
+        return self.offer_catalogue().get(host_id(offer_id, "offer_id"))
+
+    # -- paying ---------------------------------------------------------------------------
+
+    def payment_range(self, account: OrderAccount) -> PaymentRange:
+        """What the order's customer may pay next (for the payment step's hint)."""
+        state = self.state()
+        allowed, _ = due.allowed_range(
+            state.session, account, account.customer_id, state.gateway, lock=False
+        )
+        return allowed
+
+    def pay_instalment(
+        self,
+        reference: HostId,
+        *,
+        gateway: str,
+        amount: Decimal,
+        return_url: str,
+        idempotency_key: str,
+        use_wallet: bool = False,
+    ) -> lifecycle.Started:
+        """Pay ``amount`` of the current customer's order: all of it, or an instalment.
+
+        ``use_wallet``: the customer's wallet pays as much of it as it holds; when that is
+        all of it, ``gateway`` is not used, otherwise ``gateway`` (a card) pays the rest
+        and the wallet part is taken when it succeeds. The minimum, the maximum and the
+        declined order are checked under the order's lock (see :func:`lifecycle.start`).
+        """
+        state = self.state()
+        reference = host_id(reference, "reference")
+        customer_id = str(current_user.get_id()) if current_user.is_authenticated else None
+        chosen = state.gateway(gateway)
+
+        def record(replaceable: frozenset[str]) -> lifecycle.Started:
+            if customer_id is None:
+                raise PaymentError(SIGN_IN_TO_PAY)
+            account = self.account(reference)
+            if account is None or account.customer_id != customer_id:
+                raise OrderNotFound(reference=reference)
+            whole_minor = to_minor(amount, account.currency)
+            from_wallet = self._wallet_share(account, whole_minor) if use_wallet else 0
+            method: Gateway
+            if from_wallet == whole_minor:
+                method, rest_minor, part_minor = state.wallet_gateway, whole_minor, 0
+            else:
+                method, rest_minor, part_minor = chosen, whole_minor - from_wallet, from_wallet
+            try:
+                return lifecycle.start(
+                    state.session,
+                    account=account,
+                    gateway=method,
+                    amount=from_minor(rest_minor, account.currency),
+                    customer_id=customer_id,
+                    return_url=return_url,
+                    idempotency_key=idempotency_key,
+                    gateways=state.gateway,
+                    wallet_part_minor=part_minor,
+                    replaceable=replaceable,
+                )
+            except (InsufficientFunds, WalletLocked):
+                raise WalletBalanceChanged() from None
+
+        return gateway_calls.start_payment(
+            state,
+            reference=reference,
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            record=record,
+        )
+
+    def _wallet_share(self, account: OrderAccount, whole_minor: int) -> int:
+        wallets = self.state().wallets
+        if wallets.is_locked(account.customer_id, account.currency):
+            return 0
+        spendable = wallets.balance(account.customer_id, account.currency)
+        return min(to_minor(spendable, account.currency), whole_minor)
+
+    def account(self, reference: HostId) -> OrderAccount | None:  # provided by PartialPay
+        raise NotImplementedError
+
+    # -- the admin's decisions -------------------------------------------------------------
+
+    def complete_order(self, reference: HostId, *, by: str) -> None:
+        """Complete an Open order by hand once its confirmed payments reach the success
+        threshold; raises :class:`CompletionNotAllowed` saying why not otherwise."""
+        state = self.state()
+
+        def work() -> None:
+            account = self.account(reference)
+            if account is None:
+                raise OrderNotFound(reference=reference)
+            order_decisions.complete_by_hand(state.session, account, by=by, gateways=state.gateway)
+
+        state.transaction(work)
+
+    def decline_order(self, reference: HostId, *, by: str) -> closing.Closed:
+        """Decline an Open order: the customer can no longer pay it (see
+        :mod:`flask_partialpay.payments.decisions`)."""
+        state = self.state()
+
+        def work() -> closing.Closed:
+            account = self.account(reference)
+            if account is None:
+                raise OrderNotFound(reference=reference)
+            return order_decisions.decline(
+                state.session, account, by=by, wallet_gateway=state.wallet_gateway
+            )
+
+        return state.transaction(work)

@@ -1,0 +1,226 @@
+"""Instalment offers: the "Allow Partial Payments" policy and what each payment may be.
+
+An admin sets two percentages on an offer. Both become amounts of the offer's price,
+rounded **up** to the currency's smallest unit, so neither is ever undercut: 1% of $5000 is
+$50.00, and 1% of $10.05 is $0.11 (not $0.10). The policy is copied onto an order when it
+is placed through a Buy link with "Allow Partial Payments" ticked; changing the offer later
+does not change orders already placed.
+
+The minimum applies to the first payments: together (confirmed and awaiting confirmation)
+they must reach it, so a first payment of $49.99 is refused and, once $50 is paid, $0.01 is
+accepted. A payment is never more than what is still due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from flask_partialpay.core.errors import InvalidAmount, InvalidPercent
+from flask_partialpay.core.markers import N_
+from flask_partialpay.core.money import (
+    MAX_INPUT_LENGTH,
+    check_plain_number,
+    percent_of,
+    to_minor,
+)
+from flask_partialpay.instalments.models import InstalmentPolicy
+from flask_partialpay.payments.models import OrderAccount
+
+HUNDRED = Decimal(100)
+
+
+# Percentages are typed with at most two decimals: 12.5 and 12.25, not 12.125.
+PERCENT_STEP = Decimal("0.01")
+
+
+_PERCENT_EXAMPLE = N_("Enter a percentage such as 1, 12.5 or 90, without the percent sign.")
+
+
+_NON_ASCII_DIGITS = N_("Type the percentage with the digits 0 to 9.")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An offer's partial-payment settings; percentages as Decimals (``Decimal("1")`` is 1%)."""
+
+    offer_id: str
+    allow_partial: bool
+    minimum_percent: Decimal
+    success_percent: Decimal | None
+
+    def minimum_amount(self, price: Decimal, currency: str) -> Decimal:
+        """The smallest first payment: the percentage of ``price``, rounded up."""
+        return percent_of(price, self.minimum_percent, currency, rounding="up")
+
+    def success_amount(self, price: Decimal, currency: str) -> Decimal | None:
+        """What confirmed payments must reach to be "successful", rounded up; or None."""
+        if self.success_percent is None:
+            return None
+        return percent_of(price, self.success_percent, currency, rounding="up")
+
+
+NO_POLICY_MINIMUM = Decimal(0)
+
+
+def parse_percent(text: str) -> Decimal:
+    """A percentage a person typed: 0 to 100, at most two decimals, nothing else.
+
+    The characters go through the amount parser's rules (:func:`.money.check_plain_number`):
+    ASCII digits and one decimal point only, so ``٥`` or ``५`` (five in other scripts),
+    signs, exponents, underscores, NaN and Infinity are refused as they are in amounts.
+    """
+    stripped = (text or "").strip()
+    if not stripped:
+        raise InvalidPercent("empty", N_("Enter a percentage."))
+    if len(stripped) > MAX_INPUT_LENGTH:
+        raise InvalidPercent("too_long", _PERCENT_EXAMPLE)
+    try:
+        check_plain_number(stripped)
+    except InvalidAmount as error:
+        message = _NON_ASCII_DIGITS if error.code == "non_ascii_digit" else _PERCENT_EXAMPLE
+        raise InvalidPercent(error.code, message) from None
+    value = Decimal(stripped)
+    # The range first: quantizing a 32-digit number would overflow the decimal context.
+    if value > HUNDRED:
+        raise InvalidPercent("range", N_("Enter a percentage from 0 to 100."))
+    if value != value.quantize(PERCENT_STEP, rounding=ROUND_DOWN):
+        raise InvalidPercent("too_many_decimals", _PERCENT_EXAMPLE)
+    # "12.500" and "012.5" are 12.5: the form the admin's settings show.
+    return _from_points(_to_points(value))
+
+
+def check_policy(
+    *, minimum_percent: Decimal, success_percent: Decimal | None
+) -> dict[str, InvalidPercent]:
+    """What is wrong with a pair of percentages, by field ("minimum", "success").
+
+    Percentages given by code get the parser's strictness too: NaN, Infinity and more than
+    two decimals are refused (the stored basis points would otherwise truncate 1.005% to
+    1%, undercutting the minimum), and a ``float`` is a :class:`TypeError`.
+    """
+    problems: dict[str, InvalidPercent] = {}
+    for field, percent in (("minimum", minimum_percent), ("success", success_percent)):
+        if percent is not None and not _is_exact_percent(percent):
+            problems[field] = InvalidPercent("invalid", _PERCENT_EXAMPLE)
+    if problems:
+        return problems
+    if not 0 <= minimum_percent < HUNDRED:
+        problems["minimum"] = InvalidPercent(
+            "minimum_range",
+            N_(
+                "Enter a minimum from 0 to 99.99%: at 100% the first payment is the whole "
+                "price, and nothing is left to pay in parts."
+            ),
+        )
+    if success_percent is not None:
+        if not 0 < success_percent <= HUNDRED:
+            problems["success"] = InvalidPercent(
+                "success_range", N_("Enter a percentage above 0 and at most 100.")
+            )
+        elif success_percent < minimum_percent:
+            problems["success"] = InvalidPercent(
+                "success_below_minimum",
+                N_(
+                    "This is below the minimum partial payment (%(minimum)s%%): the first "
+                    "payment alone would already count as successful."
+                ),
+                minimum=minimum_percent,
+            )
+    return problems
+
+
+def _is_exact_percent(percent: Decimal) -> bool:
+    """Finite, with at most two significant decimals (what basis points hold exactly)."""
+    if isinstance(percent, bool) or not isinstance(percent, (Decimal, int)):
+        raise TypeError(
+            f"percentages must be Decimal or int, not {type(percent).__name__}; "
+            "write Decimal('12.5') rather than 12.5"
+        )
+    value = Decimal(percent)
+    if not value.is_finite():
+        return False
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = "".join(map(str, digits)).rstrip("0")
+    # Read from the digits, not by rounding: exact whatever the size of the number.
+    return not significant or exponent + (len(digits) - len(significant)) >= -2
+
+
+def _to_points(percent: Decimal) -> int:
+    return int(percent * 100)
+
+
+def _from_points(points: int) -> Decimal:
+    """100 -> 1, 1250 -> 12.5, 1225 -> 12.25 (never "1E+2")."""
+    if points % 100 == 0:
+        return Decimal(points // 100)
+    return (Decimal(points) / 100).quantize(Decimal("0.01")).normalize()
+
+
+def _policy(offer_id: str, row: InstalmentPolicy | None) -> Policy:
+    """The policy a stored row says; an offer never set up does not allow partial payments."""
+    if row is None:
+        return Policy(offer_id, False, NO_POLICY_MINIMUM, None)
+    return Policy(
+        offer_id=offer_id,
+        allow_partial=row.allow_partial,
+        minimum_percent=_from_points(row.minimum_basis_points),
+        success_percent=(
+            None if row.success_basis_points is None else _from_points(row.success_basis_points)
+        ),
+    )
+
+
+def policy_for(session: Session, offer_id: str) -> Policy:
+    """The offer's policy; an offer never set up does not allow partial payments."""
+    return _policy(offer_id, session.get(InstalmentPolicy, offer_id))
+
+
+def policies_for(session: Session, offer_ids: list[str]) -> dict[str, Policy]:
+    """Several offers' policies in one query (the admin offers list)."""
+    rows = session.scalars(select(InstalmentPolicy).where(InstalmentPolicy.offer_id.in_(offer_ids)))
+    found = {row.offer_id: row for row in rows}
+    return {offer_id: _policy(offer_id, found.get(offer_id)) for offer_id in offer_ids}
+
+
+def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
+    """Store an offer's policy (valid percentages only: see :func:`check_policy`)."""
+    problems = check_policy(
+        minimum_percent=policy.minimum_percent, success_percent=policy.success_percent
+    )
+    if problems:
+        raise next(iter(problems.values()))
+    values = {
+        "allow_partial": policy.allow_partial,
+        "minimum_basis_points": _to_points(policy.minimum_percent),
+        "success_basis_points": (
+            None if policy.success_percent is None else _to_points(policy.success_percent)
+        ),
+        "updated_by": by,
+    }
+    row = session.get(InstalmentPolicy, policy.offer_id, with_for_update=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(InstalmentPolicy(offer_id=policy.offer_id, **values))
+            return
+        except IntegrityError:
+            # Saved by another admin a moment ago: this save wins, as a later one would.
+            row = session.get_one(InstalmentPolicy, policy.offer_id, with_for_update=True)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+
+
+def apply_to_order(account: OrderAccount, policy: Policy, *, price: Decimal) -> None:
+    """Copy the offer's policy onto a new order placed through a partial Buy link."""
+    account.instalments = True
+    account.minimum_first_minor = to_minor(
+        policy.minimum_amount(price, account.currency), account.currency
+    )
+    success = policy.success_amount(price, account.currency)
+    account.success_minor = None if success is None else to_minor(success, account.currency)

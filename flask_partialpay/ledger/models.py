@@ -1,0 +1,141 @@
+"""The extension's tables, all prefixed ``partialpay_``.
+
+They live on their own declarative base and metadata, so they never mix with the host's
+models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
+Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
+properties convert through :mod:`flask_partialpay.core.money`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from flask_partialpay.core import money
+from flask_partialpay.core.vocabulary import (
+    HoldStatus,
+)
+from flask_partialpay.db.base import PartialPayModel, UTCDateTime, utcnow
+
+
+class LedgerAccount(PartialPayModel):
+    """One side of every transfer: a customer's wallet, or a system account.
+
+    ``balance_minor`` is the posted balance, a cache of the sum of the account's entries;
+    ``held_minor`` is the sum of its active holds. A wallet's spendable balance is the
+    difference, and the conditional updates in :mod:`..ledger` never let it go below zero.
+    System accounts hold the other side of every movement and go negative as customers'
+    wallets fill: all balances of one currency add up to zero.
+    """
+
+    __tablename__ = "partialpay_account"
+    __table_args__ = (UniqueConstraint("kind", "owner_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # "wallet", or a system account: "topups", "order_payments", "refunds", "adjustments"
+    kind: Mapped[str] = mapped_column(String(24))
+    # The customer's id for a wallet; "" for a system account (NULLs would not be unique).
+    owner_id: Mapped[str] = mapped_column(String(64), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def balance(self) -> Decimal:
+        return money.from_minor(self.balance_minor, self.currency)
+
+    @property
+    def held(self) -> Decimal:
+        return money.from_minor(self.held_minor, self.currency)
+
+
+class Transfer(PartialPayModel):
+    """One movement of a positive amount from one account to another of the same currency.
+
+    Never edited or deleted: a correction is a new transfer that ``reverses`` this one.
+    """
+
+    __tablename__ = "partialpay_transfer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
+    to_account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # What kind of movement: "topup", "order_payment", "refund", "adjustment", "reversal"
+    reason: Mapped[str] = mapped_column(String(24))
+    # What the customer reads on their statement, e.g. "For order payment #1234 (Partial)".
+    memo: Mapped[str] = mapped_column(String(255), default="")
+    reference: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A transfer is reversed at most once: the unique key refuses a second reversal.
+    reverses_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_transfer.id"), unique=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def amount(self) -> Decimal:
+        return money.from_minor(self.amount_minor, self.currency)
+
+
+class Entry(PartialPayModel):
+    """One account's side of a transfer, with the balance before and after it."""
+
+    __tablename__ = "partialpay_entry"
+    __table_args__ = (Index("ix_partialpay_entry_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("partialpay_transfer.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
+    # Positive for money in, negative for money out.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    balance_before_minor: Mapped[int] = mapped_column(BigInteger)
+    balance_after_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    transfer: Mapped[Transfer] = relationship(lazy="joined")
+
+
+class Hold(PartialPayModel):
+    """Money reserved in a wallet for an order in progress: captured, released or expired once."""
+
+    __tablename__ = "partialpay_hold"
+    __table_args__ = (Index("ix_partialpay_hold_status_expires_at", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(64), index=True)
+    # "active", then exactly one of "captured", "released", "expired"
+    status: Mapped[str] = mapped_column(String(16), default=HoldStatus.ACTIVE)
+    captured_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    capture_transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_transfer.id"), default=None
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def amount(self) -> Decimal:
+        return money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def captured(self) -> Decimal:
+        return money.from_minor(self.captured_minor, self.currency)

@@ -1,0 +1,172 @@
+"""Customers' wallets: the public API on ``app.extensions["partialpay"].wallets``.
+
+Each method is one database transaction (retried on contention) built from the ledger's
+primitives; an idempotency key, when given, is claimed in that same transaction. The
+session-level functions below the class are for code that moves wallet money inside a
+larger unit of work (a gateway callback crediting a top-up, say)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from flask_partialpay.core.errors import InvalidAmount
+from flask_partialpay.core.markers import N_
+from flask_partialpay.core.money import amount, to_minor
+from flask_partialpay.core.vocabulary import AccountKind, TransferReason
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.host import signals
+from flask_partialpay.ledger import transfers, wallet_currencies
+from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
+
+Amount = Decimal | str | int
+
+
+def positive_minor(value: Amount, currency: str) -> int:
+    """Minor units of an amount given by code, through the money core; zero is refused."""
+    minor = to_minor(amount(value, currency), currency)
+    if minor <= 0:
+        raise InvalidAmount("zero", N_("Enter an amount greater than zero."))
+    return minor
+
+
+def _replayed(
+    session: Session, key: str | None, operation: str, print_: str
+) -> tuple[IdempotencyRecord | None, Transfer | Hold | None]:
+    """(record to fill, None) for a new key; (None, original result) for a replay."""
+    if key is None:
+        return None, None
+    record, new = transfers.claim_key(session, key, operation, print_)
+    if new:
+        return record, None
+    # A locking read: on MariaDB a plain one could serve this transaction's older snapshot,
+    # taken before the other transaction committed the original.
+    if record.transfer_id is not None:
+        return None, session.get_one(
+            Transfer, record.transfer_id, with_for_update={"read": True}, populate_existing=True
+        )
+    return None, session.get_one(
+        Hold, record.hold_id, with_for_update={"read": True}, populate_existing=True
+    )
+
+
+Direction = Literal["credit", "debit"]
+
+
+def credit(
+    session: Session,
+    owner_id: str,
+    amount_minor: int,
+    currency: str,
+    *,
+    reason: str,
+    idempotency_key: str | None = None,
+    memo: str | None = None,
+    created_by: str | None = None,
+    reference: str | None = None,
+) -> Transfer:
+    """Add money to a wallet from the system account for ``reason``."""
+    return _transfer(
+        session, "credit", owner_id, amount_minor, currency, reason=reason,
+        idempotency_key=idempotency_key, memo=memo, created_by=created_by, reference=reference,
+    )  # fmt: skip
+
+
+def debit(
+    session: Session,
+    owner_id: str,
+    amount_minor: int,
+    currency: str,
+    *,
+    reason: str,
+    idempotency_key: str | None = None,
+    memo: str | None = None,
+    created_by: str | None = None,
+    reference: str | None = None,
+) -> Transfer:
+    """Take money from a wallet, guarded by its spendable balance and lock."""
+    return _transfer(
+        session, "debit", owner_id, amount_minor, currency, reason=reason,
+        idempotency_key=idempotency_key, memo=memo, created_by=created_by, reference=reference,
+    )  # fmt: skip
+
+
+def _transfer(
+    session: Session,
+    direction: Direction,
+    owner_id: str,
+    amount_minor: int,
+    currency: str,
+    *,
+    reason: str,
+    idempotency_key: str | None,
+    memo: str | None,
+    created_by: str | None,
+    reference: str | None = None,
+) -> Transfer:
+    print_ = transfers.fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
+    record, original = _replayed(session, idempotency_key, direction, print_)
+    if isinstance(original, Transfer):
+        return original
+    customer = transfers.wallet(session, owner_id, currency)
+    house = transfers.system(session, transfers.system_account_for(reason), currency)
+    if direction == "debit":
+        # Lapsed holds no longer reserve money; free them before the guard decides.
+        transfers.expire_holds(session, account_id=customer.id)
+        source, target = customer, house
+    else:
+        source, target = house, customer
+        wallet_currencies.warn_if_unspendable(owner_id, currency)
+    transfer = transfers.move(
+        session, source=source, target=target, amount_minor=amount_minor, reason=reason,
+        memo=memo or "", reference=reference, created_by=created_by,
+        guard_spendable=direction == "debit",
+    )  # fmt: skip
+    if record is not None:
+        record.transfer_id = transfer.id
+    signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
+    signal.send(signals.sender(), transfer=transfer, owner_id=owner_id)
+    return transfer
+
+
+def hold(
+    session: Session,
+    owner_id: str,
+    amount_minor: int,
+    currency: str,
+    *,
+    reference: str,
+    expires_in: timedelta,
+    idempotency_key: str | None = None,
+) -> Hold:
+    print_ = transfers.fingerprint("hold", owner_id, amount_minor, currency, reference)
+    record, original = _replayed(session, idempotency_key, "hold", print_)
+    if isinstance(original, Hold):
+        return original
+    source = transfers.wallet(session, owner_id, currency)
+    transfers.expire_holds(session, account_id=source.id)
+    placed = transfers.place_hold(
+        session, source, amount_minor, reference=reference, expires_at=transfers.now() + expires_in
+    )
+    if record is not None:
+        record.hold_id = placed.id
+    return placed
+
+
+def capture(session: Session, hold_id: int, amount_minor: int | None, *, memo: str | None) -> Hold:
+    captured, transfer = transfers.capture_hold(
+        session,
+        hold_id,
+        amount_minor,
+        target_for=lambda source: transfers.system(
+            session, AccountKind.ORDER_PAYMENTS, source.currency
+        ),
+        reason=TransferReason.ORDER_PAYMENT,
+        memo=memo or "",
+    )
+    owner = session.get_one(LedgerAccount, captured.account_id).owner_id
+    signals.wallet_debited.send(signals.sender(), transfer=transfer, owner_id=owner)
+    return captured

@@ -1,0 +1,118 @@
+"""An admin's decisions on an instalment order: complete it by hand, or decline it.
+
+**Complete.** An order is Completed by itself when it is paid in full. An admin may
+complete it earlier once its confirmed payments reach the offer's success threshold (the
+"Percentage for Payment to Be Considered Successful"): gateway fees may keep the last cent
+from arriving. An order without a threshold cannot be completed early. Bank transfers still
+awaiting a manager must be confirmed or rejected first, so no money is left undecided;
+card payments not yet made are cancelled.
+
+**Decline.** The customer can no longer pay: pending payments are cancelled (a held
+wallet part goes back), what the wallet paid is credited back, and confirmed gateway
+payments are reported with ``refund_owed`` and listed on the order's admin page to refund.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, lazyload
+
+from flask_partialpay.core.errors import CompletionNotAllowed
+from flask_partialpay.core.markers import N_
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
+from flask_partialpay.db.transactions import update_rows
+from flask_partialpay.host import signals
+from flask_partialpay.payments import closing, due, lifecycle, orders
+from flask_partialpay.payments.gateways.base import Gateway
+from flask_partialpay.payments.gateways.wallet import WalletGateway
+from flask_partialpay.payments.models import OrderAccount, Payment
+
+NO_THRESHOLD = N_(
+    "This order has no percentage for payment to be considered successful: it is completed "
+    "when it is paid in full."
+)
+BELOW_THRESHOLD = N_(
+    "The confirmed payments (%(paid)s) have not reached %(threshold)s, the amount at which "
+    "this order is considered successful."
+)
+TRANSFERS_PENDING = N_(
+    "Confirm or reject the bank transfers awaiting confirmation first, under Payments."
+)
+NOT_OPEN = N_("Only an open order can be completed or declined; this one is %(status)s.")
+
+
+def can_complete(account: OrderAccount) -> CompletionNotAllowed | None:
+    """Why the admin cannot complete the order by hand now, or None when they can."""
+    if account.status != OrderStatus.OPEN:
+        return CompletionNotAllowed(NOT_OPEN, status=account.status)
+    if account.success_minor is None:
+        return CompletionNotAllowed(NO_THRESHOLD)
+    if account.paid_minor < account.success_minor:
+        return CompletionNotAllowed(
+            BELOW_THRESHOLD,
+            paid=account.paid,
+            threshold=from_minor(account.success_minor, account.currency),
+            currency=account.currency,
+        )
+    return None
+
+
+def complete_by_hand(
+    session: Session, account: OrderAccount, *, by: str, gateways: Callable[[str], Gateway]
+) -> None:
+    """Complete an Open order whose confirmed payments reached its success threshold."""
+    account = lifecycle.lock_order(session, account.id)
+    refusal = can_complete(account)
+    if refusal is not None:
+        raise refusal
+    pending = _pending(session, account)
+    if any(due.awaits_manager(gateways, p) for p in pending if p.hold_id is None):
+        raise CompletionNotAllowed(TRANSFERS_PENDING)
+    for payment in pending:
+        if payment.hold_id is None:
+            # Its wallet part, if any, is released with it.
+            lifecycle.fail(
+                session, payment, to_state=PaymentStatus.CANCELLED, reason="order completed"
+            )
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id, OrderAccount.completed_by.is_(None))
+        .values(completed_by=by),
+    )
+    orders.refresh_status(session, account)
+    signals.order_completed.send(signals.sender(), order=account, by=by)
+
+
+def decline(
+    session: Session, account: OrderAccount, *, by: str, wallet_gateway: WalletGateway
+) -> closing.Closed:
+    """Decline an Open order: no more payments; money taken goes back or is owed."""
+    account = lifecycle.lock_order(session, account.id)
+    if account.status != OrderStatus.OPEN:
+        raise CompletionNotAllowed(NOT_OPEN, status=account.status)
+    closed = closing.close_order(
+        session, account, OrderStatus.DECLINED, wallet_gateway=wallet_gateway
+    )
+    if closed is None:
+        raise CompletionNotAllowed(NOT_OPEN, status=account.status)
+    account.declined_by = by
+    session.flush()
+    signals.order_declined.send(signals.sender(), order=account, by=by)
+    return closed
+
+
+def _pending(session: Session, account: OrderAccount) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.order_id == account.id, Payment.status == PaymentStatus.PENDING)
+            .order_by(Payment.id)
+            .options(lazyload(Payment.order))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )

@@ -1,0 +1,112 @@
+"""Part of an order refunded by the host: the wallet gets its proportional share back.
+
+When an order paid partly from the wallet is refunded in part (one item returned), the
+refund is split in the proportion the order was paid:
+
+    wallet share = refunded so far x wallet paid / paid, rounded down to the minor unit,
+                   less what the wallet already got back
+
+Computing the wallet's share of the cumulative refund (rather than of each refund alone)
+means rounding never accumulates: over any number of partial refunds the wallet gets back
+its exact share, rounded down by less than one minor unit, and a refund of everything gives
+it back exactly what it paid. It never gets more than it paid: the share is capped at what
+is left of the wallet payments. The rest (the odd minor unit included) is owed by the
+other gateways and reported with ``refund_owed``, for an admin to refund there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, lazyload
+
+from flask_partialpay.core.errors import RefundNotPossible
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import PaymentStatus
+from flask_partialpay.db.transactions import update_rows
+from flask_partialpay.ledger import transfers
+from flask_partialpay.payments import closing
+from flask_partialpay.payments.gateways.wallet import NAME as WALLET
+from flask_partialpay.payments.gateways.wallet import WalletGateway
+from flask_partialpay.payments.models import OrderAccount, Payment
+
+# The idempotency record of a host's partial refund (its result is the order's refunded sum).
+OPERATION = "order_refund"
+
+
+@dataclass(frozen=True)
+class RefundSplit:
+    """How a host's refund of ``amount`` was divided."""
+
+    amount: Decimal
+    to_wallet: Decimal
+    owed_at_gateways: Decimal
+    #: False when the same idempotency key was used before: nothing was done this time.
+    created: bool = True
+
+
+def refund_part(
+    session: Session,
+    account: OrderAccount,
+    amount_minor: int,
+    *,
+    idempotency_key: str,
+    wallet_gateway: WalletGateway,
+) -> RefundSplit:
+    currency = account.currency
+    _record, new = transfers.claim_key(
+        session,
+        f"order-refund:{idempotency_key}",
+        OPERATION,
+        transfers.fingerprint(account.reference, amount_minor),
+    )
+    if not new:
+        zero = from_minor(0, currency)
+        return RefundSplit(from_minor(amount_minor, currency), zero, zero, created=False)
+    counted = update_rows(
+        session,
+        update(OrderAccount)
+        .where(
+            OrderAccount.id == account.id,
+            OrderAccount.refunded_minor + amount_minor <= OrderAccount.paid_minor,
+        )
+        .values(refunded_minor=OrderAccount.refunded_minor + amount_minor),
+    )
+    if amount_minor <= 0 or counted != 1:
+        raise RefundNotPossible(amount=from_minor(amount_minor, currency), currency=currency)
+    session.refresh(account)
+    succeeded = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.order_id == account.id, Payment.status == PaymentStatus.SUCCEEDED)
+            .order_by(Payment.id)
+            .options(lazyload(Payment.order))  # FOR UPDATE cannot lock an outer join's side
+            .with_for_update()
+        )
+    )
+    from_wallet = [p for p in succeeded if p.gateway == WALLET]
+    wallet_paid = sum(p.amount_minor for p in from_wallet)
+    wallet_refunded = sum(p.refunded_minor for p in from_wallet)
+    target = account.refunded_minor * wallet_paid // account.paid_minor
+    share = max(0, min(target - wallet_refunded, wallet_paid - wallet_refunded, amount_minor))
+    left = share
+    for payment in from_wallet:
+        if left <= 0:
+            break
+        refund = closing.refund_rest(
+            session,
+            payment,
+            wallet_gateway,
+            idempotency_key=f"{idempotency_key}:{payment.public_id}"[:80],
+            at_most_minor=left,
+        )
+        left -= refund.amount_minor if refund is not None else 0
+    owed = amount_minor - (share - left)
+    closing.report_owed(account, [p for p in succeeded if p.gateway != WALLET], owed)
+    return RefundSplit(
+        amount=from_minor(amount_minor, currency),
+        to_wallet=from_minor(share - left, currency),
+        owed_at_gateways=from_minor(owed, currency),
+    )

@@ -1,0 +1,281 @@
+"""Customers' wallets: the public API on ``app.extensions["partialpay"].wallets``.
+
+Each method is one database transaction (retried on contention) built from the ledger's
+primitives; an idempotency key, when given, is claimed in that same transaction. The
+session-level functions below the class are for code that moves wallet money inside a
+larger unit of work (a gateway callback crediting a top-up, say)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from flask_partialpay.core.errors import HoldNotActive
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import HoldStatus
+from flask_partialpay.db.paging import page_of
+from flask_partialpay.db.transactions import update_rows
+from flask_partialpay.host.config import setting
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.wallet.statements import describe, message_params
+
+if TYPE_CHECKING:
+    from flask_partialpay.state import PartialPayState
+from flask_partialpay.ledger.wallet_accounts import (
+    Amount,
+    Direction,
+    _transfer,
+    capture,
+    hold,
+    positive_minor,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One entry of a wallet's statement.
+
+    ``description`` is what the customer reads, translated into the current locale with
+    the order's number filled in ("For order payment #1001 (Partial)"). ``message_id`` is
+    the stored memo untranslated (a catalog message id, or an admin's typed reason for an
+    adjustment) and ``message_params`` the values of its placeholders, for a host that
+    renders the text itself.
+    """
+
+    entry_id: int
+    created_at: datetime
+    message_id: str
+    reason: str
+    amount: Decimal
+    balance_after: Decimal
+    reference: str | None
+
+    @property
+    def description(self) -> str:
+        return describe(self.reason, self.message_id, self.reference)
+
+    @property
+    def message_params(self) -> dict[str, str]:
+        return message_params(self.message_id, self.reference)
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    lines: list[StatementLine]
+    page: int
+    pages: int
+    total: int
+
+
+class Wallets:
+    """Balances, credits, debits and holds of customers' wallets."""
+
+    def __init__(self, state: PartialPayState) -> None:
+        self._state = state
+
+    @property
+    def _session(self) -> Session:
+        return self._state.session
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        return self._state.transaction(work)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def balance(self, owner_id: str, currency: str) -> Decimal:
+        """Spendable balance: posted minus holds that are still active and unexpired."""
+        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
+        if found is None:
+            return from_minor(0, currency)
+        stale_holds = self._session.scalar(
+            select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
+                Hold.account_id == found.id,
+                Hold.status == HoldStatus.ACTIVE,
+                Hold.expires_at <= transfers.now(),
+            )
+        )
+        return from_minor(found.balance_minor - found.held_minor + int(stale_holds or 0), currency)
+
+    def wallets_of(self, owner_id: str) -> list[LedgerAccount]:
+        return list(
+            self._session.scalars(
+                select(LedgerAccount)
+                .where(LedgerAccount.kind == transfers.WALLET, LedgerAccount.owner_id == owner_id)
+                .order_by(LedgerAccount.currency)
+            )
+        )
+
+    def statement(
+        self, owner_id: str, currency: str, *, page: int = 1, per_page: int | None = None
+    ) -> StatementPage:
+        """The wallet's entries, newest first, one page at a time."""
+        size = per_page or int(setting("STATEMENT_PAGE_SIZE"))
+        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
+        if found is None:
+            return StatementPage(lines=[], page=1, pages=1, total=0)
+        total = int(
+            self._session.scalar(
+                select(func.count()).select_from(Entry).where(Entry.account_id == found.id)
+            )
+            or 0
+        )
+        shown = page_of(page, total=total, size=size)
+        entries = self._session.scalars(
+            select(Entry)
+            .where(Entry.account_id == found.id)
+            .order_by(Entry.id.desc())
+            .limit(shown.size)
+            .offset(shown.offset)
+        )
+        lines = [
+            StatementLine(
+                entry_id=entry.id,
+                created_at=entry.created_at,
+                message_id=entry.transfer.memo,
+                reason=entry.transfer.reason,
+                amount=from_minor(entry.amount_minor, currency),
+                balance_after=from_minor(entry.balance_after_minor, currency),
+                reference=entry.transfer.reference,
+            )
+            for entry in entries
+        ]
+        return StatementPage(lines=lines, page=shown.number, pages=shown.pages, total=total)
+
+    # -- moving money -------------------------------------------------------------------
+
+    def credit(
+        self,
+        owner_id: str,
+        value: Amount,
+        currency: str,
+        *,
+        reason: str,
+        idempotency_key: str | None = None,
+        memo: str | None = None,
+        created_by: str | None = None,
+    ) -> Transfer:
+        """Add money to the wallet from the system account for ``reason``."""
+        return self._move(
+            "credit", owner_id, value, currency, reason, idempotency_key, memo, created_by
+        )
+
+    def debit(
+        self,
+        owner_id: str,
+        value: Amount,
+        currency: str,
+        *,
+        reason: str,
+        idempotency_key: str | None = None,
+        memo: str | None = None,
+        created_by: str | None = None,
+    ) -> Transfer:
+        """Take money from the wallet; refused if locked or more than the spendable balance."""
+        return self._move(
+            "debit", owner_id, value, currency, reason, idempotency_key, memo, created_by
+        )
+
+    def _move(
+        self,
+        direction: Direction,
+        owner_id: str,
+        value: Amount,
+        currency: str,
+        reason: str,
+        idempotency_key: str | None,
+        memo: str | None,
+        created_by: str | None,
+    ) -> Transfer:
+        minor = positive_minor(value, currency)
+        return self._transaction(
+            lambda: _transfer(
+                self._session, direction, owner_id, minor, currency, reason=reason,
+                idempotency_key=idempotency_key, memo=memo, created_by=created_by,
+            )
+        )  # fmt: skip
+
+    def hold(
+        self,
+        owner_id: str,
+        value: Amount,
+        currency: str,
+        *,
+        reference: str,
+        expires_in: timedelta | None = None,
+        idempotency_key: str | None = None,
+    ) -> Hold:
+        """Reserve money for an order in progress until it is captured, released or expires."""
+        minor = positive_minor(value, currency)
+        ttl = timedelta(seconds=int(setting("HOLD_TTL"))) if expires_in is None else expires_in
+        if ttl <= timedelta(0):
+            raise ValueError("expires_in must be a positive timedelta")
+        return self._transaction(
+            lambda: hold(
+                self._session, owner_id, minor, currency, reference=reference,
+                expires_in=ttl, idempotency_key=idempotency_key,
+            )
+        )  # fmt: skip
+
+    def capture(
+        self, hold_id: int, value: Amount | None = None, *, memo: str | None = None
+    ) -> Hold:
+        """Take the hold's money (or part of it; the rest is freed) for the order."""
+
+        def work() -> Hold:
+            found = self._session.get(Hold, hold_id)
+            if found is None:
+                raise HoldNotActive(status="unknown")
+            minor = None if value is None else positive_minor(value, found.currency)
+            return capture(self._session, hold_id, minor, memo=memo)
+
+        return self._transaction(work)
+
+    def release(self, hold_id: int) -> Hold:
+        """Give the held money back to the spendable balance."""
+        return self._transaction(lambda: transfers.release_hold(self._session, hold_id))
+
+    def release_expired_holds(self) -> int:
+        """Expire every hold past its time; how many were expired.
+
+        The wallet parts of orders whose hold lapsed are released with them: the order is
+        then due in full (see :mod:`.wallet_parts`).
+        """
+        # Imported here: wallet parts are payments, a layer above the wallets.
+        from flask_partialpay.wallet import parts as wallet_parts
+
+        def work() -> int:
+            expired = transfers.expire_holds(self._session)
+            wallet_parts.expire_parts(self._session)
+            return expired
+
+        return self._transaction(work)
+
+    def set_locked(self, owner_id: str, currency: str, locked: bool, *, by: str | None) -> bool:
+        """Lock or unlock a wallet; False when it already was."""
+
+        def work() -> bool:
+            account = transfers.wallet(self._session, owner_id, currency)
+            return (
+                update_rows(
+                    self._session,
+                    update(LedgerAccount)
+                    .where(LedgerAccount.id == account.id, LedgerAccount.locked.is_(not locked))
+                    .values(locked=locked, locked_by=by),
+                )
+                == 1
+            )
+
+        return self._transaction(work)
+
+    def is_locked(self, owner_id: str, currency: str) -> bool:
+        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
+        return bool(found and found.locked)

@@ -1,0 +1,113 @@
+"""The admin offer pages: an offer's "Allow Partial Payments" settings.
+
+The offers are the host's (see :mod:`..offers`); the extension keeps only their
+partial-payment policy, and shows what each percentage works out to for the price.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from flask_partialpay.core.errors import InvalidPercent
+from flask_partialpay.core.money import currency_exponent, to_minor
+from flask_partialpay.host.i18n import gettext, translate_error
+from flask_partialpay.instalments.offers import OfferInfo
+from flask_partialpay.instalments.policy import Policy, parse_percent, policies_for
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.web.access import admin_required
+from flask_partialpay.web.admin_base import admin_blueprint
+from flask_partialpay.web.forms.admin import OfferPolicyForm
+
+
+@admin_blueprint.get("/offers")
+@admin_required
+def offers_list() -> str:
+    partialpay = current_partialpay.extension
+    offers = partialpay.offer_catalogue().search("")
+    policies = policies_for(current_partialpay.session, [o.offer_id for o in offers])
+    return render_template("partialpay/admin/offers.html", offers=offers, policies=policies)
+
+
+def _offer_or_404(offer_id: str) -> OfferInfo:
+    offer = current_partialpay.extension.offer_catalogue().get(offer_id)
+    if offer is None:
+        abort(404)
+    return offer
+
+
+@admin_blueprint.route("/offers/<offer_id>", methods=["GET", "POST"])
+@admin_required
+def offer_settings(offer_id: str) -> str | Response:
+    """The offer's additional settings; each percentage is shown as an amount of its price."""
+    partialpay = current_partialpay.extension
+    offer = _offer_or_404(offer_id)
+    saved = partialpay.instalment_policy(offer_id)
+    form = OfferPolicyForm(
+        data={
+            "allow_partial": saved.allow_partial,
+            "minimum_percent": _percent_text(saved.minimum_percent) if saved.allow_partial else "",
+            "success_percent": _percent_text(saved.success_percent),
+        }
+    )
+    shown = saved
+    if form.validate_on_submit():
+        read = form.read()
+        if read is not None:
+            minimum, success = read
+            try:
+                partialpay.set_instalment_policy(
+                    offer_id,
+                    allow_partial=bool(form.allow_partial.data),
+                    minimum_percent=minimum,
+                    success_percent=success,
+                    by=current_user.get_id(),
+                )
+            except InvalidPercent as error:  # checked by the form already; kept as a guard
+                form.minimum_percent.errors = [translate_error(error)]
+            else:
+                flash(
+                    gettext("Saved the partial payment settings of %(name)s.", name=offer.name),
+                    "success",
+                )
+                return redirect(form_url(offer_id))
+        shown = _typed_policy(form, offer_id) or saved
+    return render_template(
+        "partialpay/admin/offer_settings.html",
+        offer=offer,
+        form=form,
+        price_minor=to_minor(offer.price, offer.currency),
+        exponent=currency_exponent(offer.currency),
+        minimum_amount=_amount(shown, offer, "minimum"),
+        success_amount=_amount(shown, offer, "success"),
+    )
+
+
+def form_url(offer_id: str) -> str:
+    return url_for("partialpay_admin.offer_settings", offer_id=offer_id)
+
+
+def _percent_text(percent: Decimal | None) -> str:
+    return "" if percent is None else str(percent)
+
+
+def _typed_policy(form: OfferPolicyForm, offer_id: str) -> Policy | None:
+    """The percentages as typed, where they parse (to show their amounts beside errors)."""
+    minimum_text = (form.minimum_percent.data or "").strip()
+    success_text = (form.success_percent.data or "").strip()
+    try:
+        minimum = parse_percent(minimum_text) if minimum_text else Decimal(0)
+        success = parse_percent(success_text) if success_text else None
+    except InvalidPercent:
+        return None
+    return Policy(offer_id, bool(form.allow_partial.data), minimum, success)
+
+
+def _amount(policy: Policy, offer: OfferInfo, which: str) -> Decimal | None:
+    """What a percentage of the policy works out to for the offer's price (rounded up)."""
+    if which == "minimum":
+        return policy.minimum_amount(offer.price, offer.currency)
+    return policy.success_amount(offer.price, offer.currency)

@@ -1,0 +1,142 @@
+"""The admin "Orders and Sales" page: orders with their invoices, completion and decline."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from flask_partialpay.core.errors import PartialPayError
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import CLOSED_AS, OrderPurpose
+from flask_partialpay.db.paging import page_of, requested_page
+from flask_partialpay.host.config import setting
+from flask_partialpay.host.i18n import format_money, gettext, translate_error
+from flask_partialpay.payments.decisions import can_complete
+from flask_partialpay.payments.due import awaits_manager
+from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.web.access import admin_required, people_named
+from flask_partialpay.web.admin_base import admin_blueprint, refund_form, reject_forms
+from flask_partialpay.web.forms.admin import DecisionForm, OrdersFilterForm, RejectForm
+from flask_partialpay.web.forms.common import CsrfForm
+
+
+@admin_blueprint.get("/orders")
+@admin_required
+def orders_list() -> str:
+    """Every order, newest first; "Partial payments" keeps those paid in instalments."""
+    session = current_partialpay.session
+    form = OrdersFilterForm(request.args)
+    query = select(OrderAccount).where(OrderAccount.purpose == OrderPurpose.ORDER)
+    if form.partial.data:
+        query = query.where(OrderAccount.instalments.is_(True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = page_of(requested_page(), total=total, size=int(setting("ADMIN_PAGE_SIZE")))
+    rows = list(
+        session.scalars(query.order_by(OrderAccount.id.desc()).limit(page.size).offset(page.offset))
+    )
+    # One query for the invoice counts of the whole page, not one per row.
+    counts: dict[int, int] = {
+        order_id: count
+        for order_id, count in session.execute(
+            select(Payment.order_id, func.count())
+            .where(Payment.order_id.in_([row.id for row in rows]))
+            .group_by(Payment.order_id)
+        )
+    }
+    return render_template(
+        "partialpay/admin/orders.html",
+        orders=rows,
+        counts=counts,
+        customers=people_named({row.customer_id for row in rows}),
+        form=form,
+        page=page.number,
+        pages=page.pages,
+    )
+
+
+def _order_or_404(reference: str) -> OrderAccount:
+    account = current_partialpay.extension.account(reference)
+    if account is None:
+        abort(404)
+    return account
+
+
+@admin_blueprint.get("/orders/<reference>")
+@admin_required
+def order_detail(reference: str) -> str:
+    """One order and all its invoices: date, amount, method, status, who confirmed."""
+    return order_page(reference)
+
+
+def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = None) -> str:
+    """The order's page; ``rejecting`` is a rejection just sent without its reason."""
+    state = current_partialpay
+    account = _order_or_404(reference)
+    invoices = state.extension.payments_for(reference)
+    gateways = state.gateway_registry.by_name()
+    deciders = {p.decided_by for p in invoices if p.decided_by}
+    closed = account.status in CLOSED_AS
+    refund_forms = {p.public_id: refund_form(p) for p in invoices if p.refundable > 0}
+    awaiting = [p for p in invoices if awaits_manager(state.gateway, p)]
+    return render_template(
+        "partialpay/admin/order.html",
+        order=account,
+        invoices=invoices,
+        gateways=gateways,
+        people=people_named(deciders | {account.customer_id}),
+        completion_refusal=can_complete(account),
+        action_form=CsrfForm(),
+        decision_form=DecisionForm(),
+        reject_forms=reject_forms(awaiting, rejecting),
+        refund_forms=refund_forms,
+        awaiting=awaiting,
+        # A closed order's confirmed payments, for the admin to give back.
+        to_refund=[
+            p
+            for p in invoices
+            if closed
+            and p.public_id in refund_forms
+            and p.gateway in gateways
+            and gateways[p.gateway].supports_refund
+        ],
+        here=url_for("partialpay_admin.order_detail", reference=reference),
+    )
+
+
+@admin_blueprint.post("/orders/<reference>/complete")
+@admin_required
+def complete_order(reference: str) -> Response:
+    account = _order_or_404(reference)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        current_partialpay.extension.complete_order(reference, by=current_user.get_id())
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+    else:
+        flash(gettext("Order %(reference)s is Completed.", reference=account.reference), "success")
+    return redirect(url_for("partialpay_admin.order_detail", reference=reference))
+
+
+@admin_blueprint.post("/orders/<reference>/decline")
+@admin_required
+def decline_order(reference: str) -> Response:
+    account = _order_or_404(reference)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        closed = current_partialpay.extension.decline_order(reference, by=current_user.get_id())
+    except PartialPayError as error:
+        flash(translate_error(error), "error")
+    else:
+        message = gettext("Order %(reference)s is declined.", reference=account.reference)
+        if closed.owed_minor:
+            owed = format_money(from_minor(closed.owed_minor, account.currency), account.currency)
+            message += " " + gettext(
+                "%(amount)s was paid through other methods: refund it below.", amount=owed
+            )
+        flash(message, "success")
+    return redirect(url_for("partialpay_admin.order_detail", reference=reference))

@@ -1,0 +1,227 @@
+"""The shopper's side of instalment offers: Buy and Complete Payment links, the payment
+step ("Make Payment Partial"), and the thank-you page ("Complete Partial Payment")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from flask_partialpay.core.errors import (
+    LinkError,
+    OrderDeclined,
+    OrderNotFound,
+    OrderNotPayable,
+    PartialPayError,
+)
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
+from flask_partialpay.host.i18n import gettext, translate_error
+from flask_partialpay.instalments.links import read_buy, read_complete
+from flask_partialpay.ledger import wallet_currencies
+from flask_partialpay.payments.due import awaits_manager
+from flask_partialpay.payments.gateways.base import Gateway
+from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.web.access import login_required_here
+from flask_partialpay.web.forms.common import CsrfForm
+from flask_partialpay.web.forms.instalments import InstalmentPaymentForm
+from flask_partialpay.web.shopper import shopper_blueprint
+
+
+def _own_order_or_404(reference: str) -> OrderAccount:
+    """The current customer's order; anyone else's (or none) is a 404, the same page."""
+    customer_id = login_required_here()
+    account = current_partialpay.extension.account(reference)
+    if account is None or account.customer_id != customer_id:
+        abort(404)
+    return account
+
+
+@shopper_blueprint.route("/buy/<token>", methods=["GET", "POST"])
+def buy(token: str) -> str | Response:
+    """A Buy button's link: the offer, then (POST) its order and payment step."""
+    customer_id = login_required_here()
+    try:
+        link = read_buy(token)
+    except LinkError as error:
+        return _link_refused(error)
+    if link.customer_id is not None and link.customer_id != customer_id:
+        # A valid signature is not authorisation: it was sent to someone else.
+        return _link_for_another_account()
+    partialpay = current_partialpay.extension
+    offer = partialpay.offer(link.offer_id)
+    if offer is None:
+        abort(404)
+    policy = partialpay.instalment_policy(offer.offer_id)
+    form = CsrfForm()
+    if form.validate_on_submit():
+        try:
+            return redirect(partialpay.open_offer(offer.offer_id, allow_partial=link.allow_partial))
+        except OrderNotFound:
+            abort(404)
+    return render_template(
+        "partialpay/offer.html",
+        offer=offer,
+        in_parts=link.allow_partial and policy.allow_partial,
+        minimum=policy.minimum_amount(offer.price, offer.currency),
+        form=form,
+    )
+
+
+@shopper_blueprint.get("/complete/<token>")
+def complete_payment(token: str) -> str | Response:
+    """A "Complete Payment" button: only the customer it was made for reaches their order."""
+    customer_id = login_required_here()
+    try:
+        link = read_complete(token)
+    except LinkError as error:
+        return _link_refused(error)
+    if link.customer_id != customer_id:
+        return _link_for_another_account()
+    account = _own_order_or_404(link.reference)
+    return redirect(url_for("partialpay.pay_step", reference=account.reference))
+
+
+def _link_for_another_account() -> Response:
+    """Someone else's link: a 404 still (nothing about the order or offer is told), but a
+    page saying whose it is and what to do, in the shop's layout."""
+    page = render_template("partialpay/link_other_account.html")
+    return Response(page, status=404, mimetype="text/html")
+
+
+def _link_refused(error: LinkError) -> Response:
+    """A tampered, forged or expired link: said plainly, and nothing happens."""
+    page = render_template("partialpay/link_error.html", message=translate_error(error))
+    return Response(page, status=400, mimetype="text/html")
+
+
+def _gateway_choices() -> list[tuple[str, str]]:
+    """The configured methods; the wallet is the "Use my wallet balance" box instead."""
+    return [(g.name, g.label()) for g in current_partialpay.gateways.values()]
+
+
+@shopper_blueprint.route("/orders/<reference>/pay", methods=["GET", "POST"])
+def pay_step(reference: str) -> str | Response:
+    """Pay all that is due, or (an instalment order) a part of it."""
+    account = _own_order_or_404(reference)
+    state = current_partialpay
+    partialpay = state.extension
+    if account.status == OrderStatus.COMPLETED:
+        return redirect(url_for("partialpay.thank_you", reference=reference))
+    allowed = partialpay.payment_range(account)
+    wallet_balance = _wallet_balance(account)
+    form = InstalmentPaymentForm(
+        allowed=allowed, currency=account.currency, gateways=_gateway_choices()
+    )
+    payable = account.status == OrderStatus.OPEN and allowed.maximum > 0
+    if request.method == "POST":
+        if not payable:
+            flash(_not_payable_message(account), "error")
+        elif form.validate_on_submit():
+            try:
+                started = partialpay.pay_instalment(
+                    reference,
+                    gateway=str(form.gateway.data),
+                    amount=form.chosen_amount(),
+                    use_wallet=bool(form.use_wallet.data) and wallet_balance > 0,
+                    return_url=url_for("partialpay.thank_you", reference=reference),
+                    idempotency_key=str(form.idempotency_key.data),
+                )
+            except PartialPayError as error:
+                # Nothing was charged: the whole payment was refused in one transaction.
+                form.amount.errors = [*form.amount.errors, translate_error(error)]
+            else:
+                return redirect(started.redirect_url)
+    return render_template(
+        "partialpay/pay_step.html",
+        order=account,
+        allowed=allowed,
+        form=form,
+        payable=payable,
+        unsuccessful=_not_payable_message(account) if account.status != OrderStatus.OPEN else None,
+        wallet_balance=wallet_balance,
+        awaiting=_awaiting_confirmation(account),
+        button_amount=form.button_amount(),
+    )
+
+
+def _not_payable_message(account: OrderAccount) -> str:
+    if account.status == OrderStatus.DECLINED:
+        return translate_error(OrderDeclined())
+    if account.status == OrderStatus.OPEN:
+        return gettext("Payments already under way cover what is due.")
+    return translate_error(OrderNotPayable())
+
+
+def _wallet_balance(account: OrderAccount) -> Decimal:
+    """What the customer's wallet could pay now (nothing when locked or not kept)."""
+    state = current_partialpay
+    if not wallet_currencies.spendable_in(account.currency) or state.wallets.is_locked(
+        account.customer_id, account.currency
+    ):
+        return from_minor(0, account.currency)
+    return state.wallets.balance(account.customer_id, account.currency)
+
+
+def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
+    """Bank transfers the shopper made that a manager has not confirmed yet."""
+    state = current_partialpay
+    return [
+        p
+        for p in state.extension.payments_for(account.reference)
+        if awaits_manager(state.gateway, p)
+    ]
+
+
+@shopper_blueprint.get("/orders/<reference>/thanks")
+def thank_you(reference: str) -> str:
+    """After each payment: what happened to the money, what is still due, and the way on.
+
+    Invoices are confirmed payments only; attempts that did not count (cancelled, declined,
+    rejected) or are not confirmed yet are listed apart, each with why, in words.
+    """
+    account = _own_order_or_404(reference)
+    state = current_partialpay
+    payments = state.extension.payments_for(reference)
+    latest = next((p for p in reversed(payments) if p.part_of_id is None), None)
+    awaiting = [p for p in payments if awaits_manager(state.gateway, p)]
+    gateways = state.gateway_registry.by_name()
+    return render_template(
+        "partialpay/thank_you.html",
+        order=account,
+        outcome=_outcome(account, latest, gateways),
+        invoices=[p for p in payments if p.status == PaymentStatus.SUCCEEDED],
+        attempts=[p for p in payments if p.status != PaymentStatus.SUCCEEDED],
+        latest=latest,
+        awaiting=awaiting,
+        # The payment step's own rule: never offer a payment it would refuse.
+        can_continue=account.status == OrderStatus.OPEN
+        and state.extension.payment_range(account).maximum > 0,
+        gateways=gateways,
+    )
+
+
+def _outcome(account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]) -> str:
+    """What the thank-you page says happened, one word the template turns into a sentence.
+
+    The order's state speaks first (declined, paid, completed by the shop with something
+    left); otherwise the latest payment's: received, awaiting the shop's confirmation,
+    under way, or not charged.
+    """
+    if account.status == OrderStatus.DECLINED:
+        return "declined"
+    if account.status == OrderStatus.COMPLETED:
+        return "completed_by_shop" if account.completed_by and account.due > 0 else "paid"
+    if account.status != OrderStatus.OPEN:
+        return "closed"
+    if latest is None:
+        return "nothing_yet"
+    if latest.status == PaymentStatus.SUCCEEDED:
+        return "received"
+    if latest.status == PaymentStatus.PENDING:
+        chosen = gateways.get(latest.gateway)
+        return "awaiting" if chosen is not None and chosen.confirmed_by_manager else "under_way"
+    return "rejected" if latest.status == PaymentStatus.REJECTED else "not_charged"

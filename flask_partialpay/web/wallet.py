@@ -1,0 +1,287 @@
+"""The shopper's "My wallet": balances, statement, CSV download and top-ups.
+
+A wallet is addressed by its ``LedgerAccount.public_id``; another customer's wallet is a 404,
+exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import abort, redirect, render_template, stream_with_context, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from flask_partialpay.core.errors import (
+    AmountNotAllowed,
+    InvalidAmount,
+    PartialPayError,
+    WalletLocked,
+)
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.db.paging import requested_page
+from flask_partialpay.host.i18n import gettext, translate_error
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
+from flask_partialpay.payments import gateway_calls, lifecycle
+from flask_partialpay.payments.gateways.base import Gateway
+from flask_partialpay.state import current_partialpay
+from flask_partialpay.wallet import topups
+from flask_partialpay.wallet.statements import describe, reason_label
+from flask_partialpay.wallet.wallets import StatementPage
+from flask_partialpay.web.access import login_required_here
+from flask_partialpay.web.forms.wallet import TopUpForm, wallet_currencies
+from flask_partialpay.web.shopper import shopper_blueprint
+
+# The gateway a top-up is paid through.
+TOPUP_GATEWAY = "sandbox_card"
+# Entries on each wallet of the overview; the wallet's own page has the whole statement.
+RECENT_LINES = 5
+# Entries read from the database at a time while a CSV statement streams out.
+CSV_BATCH = 500
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(text: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@dataclass(frozen=True)
+class WalletSummary:
+    """One wallet as the pages show it."""
+
+    account: LedgerAccount
+    spendable: Decimal
+    reserved: Decimal
+    statement: StatementPage
+
+    @property
+    def currency(self) -> str:
+        return self.account.currency
+
+    @property
+    def locked(self) -> bool:
+        return self.account.locked
+
+
+def summarise(
+    account: LedgerAccount, *, page: int = 1, per_page: int | None = None
+) -> WalletSummary:
+    wallets = current_partialpay.wallets
+    spendable = wallets.balance(account.owner_id, account.currency)
+    return WalletSummary(
+        account=account,
+        spendable=spendable,
+        reserved=max(account.balance - spendable, Decimal(0)),
+        statement=wallets.statement(
+            account.owner_id, account.currency, page=page, per_page=per_page
+        ),
+    )
+
+
+def wallet_or_404(public_id: str, owner_id: str | None = None) -> LedgerAccount:
+    """The customer wallet with this public id (and this owner, when given), else a 404."""
+    account = current_partialpay.session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.public_id == public_id, LedgerAccount.kind == transfers.WALLET
+        )
+    ).one_or_none()
+    if account is None or (owner_id is not None and account.owner_id != owner_id):
+        abort(404)
+    return account
+
+
+def own_wallet_or_404(public_id: str) -> LedgerAccount:
+    """The wallet, if it belongs to the current customer; anyone else learns nothing."""
+    return wallet_or_404(public_id, login_required_here())
+
+
+def refuse_without_csrf(form: FlaskForm) -> None:
+    """A POST without a valid CSRF token is a 400, even where the host has no CSRFProtect."""
+    if "csrf_token" in form.errors:
+        abort(400)
+
+
+def topup_gateway() -> Gateway | None:
+    return current_partialpay.gateways.get(TOPUP_GATEWAY)
+
+
+def can_top_up() -> bool:
+    """A top-up needs its card gateway and a currency to offer (see wallet_currencies)."""
+    return topup_gateway() is not None and bool(wallet_currencies())
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+@shopper_blueprint.route("/wallet", methods=["GET", "POST"])
+def wallet_overview() -> str | Response:
+    """My wallet: the balance in each currency, recent entries and the top-up form."""
+    customer_id = login_required_here()
+    form = TopUpForm()
+    started = _top_up(form, customer_id)
+    if started is not None:
+        return started
+    wallets = current_partialpay.wallets.wallets_of(customer_id)
+    return render_template(
+        "partialpay/wallet.html",
+        summaries=[summarise(account, per_page=RECENT_LINES) for account in wallets],
+        wallet=None,
+        form=form,
+        can_top_up=can_top_up(),
+        limits={code: topups.limits(code) for code in wallet_currencies()},
+        describe=describe,
+        reason_label=reason_label,
+    )
+
+
+@shopper_blueprint.route("/wallet/<public_id>", methods=["GET", "POST"])
+def wallet_detail(public_id: str) -> str | Response:
+    """One wallet: its balance, the statement page by page, the CSV and a top-up."""
+    account = own_wallet_or_404(public_id)
+    form = TopUpForm(currency=account.currency)
+    started = _top_up(form, account.owner_id)
+    if started is not None:
+        return started
+    return render_template(
+        "partialpay/wallet.html",
+        summaries=[],
+        wallet=summarise(account, page=requested_page()),
+        form=form,
+        can_top_up=can_top_up(),
+        limits={code: topups.limits(code) for code in wallet_currencies()},
+        describe=describe,
+        reason_label=reason_label,
+    )
+
+
+@shopper_blueprint.get("/wallet/<public_id>/statement.csv")
+def wallet_statement_csv(public_id: str) -> Response:
+    return statement_csv(own_wallet_or_404(public_id))
+
+
+# -- top-ups ------------------------------------------------------------------------------
+
+
+def _top_up(form: TopUpForm, customer_id: str) -> Response | None:
+    """Start the top-up the form asks for and send the shopper to pay it.
+
+    None when there is nothing to start: the page was only shown, or the form has errors
+    (they are on the form, next to their fields).
+    """
+    if not form.is_submitted():
+        return None
+    gateway = topup_gateway()
+    if gateway is None or not can_top_up():
+        abort(404)
+    valid = form.validate()
+    refuse_without_csrf(form)
+    if not valid or form.amount.amount is None:
+        return None
+    state = current_partialpay
+    amount = form.amount.amount
+    currency = form.chosen_currency
+    key = f"wallet-topup:{form.idempotency_key.data}"
+
+    def work() -> lifecycle.Started:
+        wallet = transfers.wallet(state.session, customer_id, currency)
+        if wallet.locked:
+            raise WalletLocked()
+        return topups.start(
+            state.session,
+            owner_id=customer_id,
+            amount=amount,
+            currency=currency,
+            gateway=gateway,
+            return_url=url_for("partialpay.wallet_detail", public_id=wallet.public_id),
+            idempotency_key=key,
+        )
+
+    try:
+        started = gateway_calls.begin(state, state.transaction(work))
+    except (InvalidAmount, AmountNotAllowed) as error:
+        form.amount.errors.append(translate_error(error))
+        return None
+    except WalletLocked as error:
+        form.currency.errors.append(translate_error(error))
+        return None
+    except PartialPayError as error:
+        form.form_errors.append(translate_error(error))
+        return None
+    return redirect(started.redirect_url)
+
+
+# -- CSV ------------------------------------------------------------------------------------
+
+
+def statement_csv(account: LedgerAccount) -> Response:
+    """Every entry of the wallet, newest first, streamed as CSV in batches.
+
+    Amounts are plain decimals (a minus sign for money out) so a spreadsheet reads them as
+    numbers; descriptions are protected against formula injection.
+    """
+    account_id, currency = account.id, account.currency
+    header = [gettext("Date"), gettext("Description"), gettext("Amount"), gettext("Balance")]
+
+    def rows() -> Iterator[str]:
+        # The view's contexts were torn down (and its session closed) before the response
+        # streams; stream_with_context pushes them again, so the session is fetched here:
+        # the one that belongs to them is closed when they are popped after the last row.
+        session = current_partialpay.session
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+
+        def drain() -> str:
+            text = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return text
+
+        writer.writerow(header)
+        yield drain()
+        before: int | None = None
+        while True:
+            query = (
+                select(
+                    Entry.id,
+                    Entry.created_at,
+                    Entry.amount_minor,
+                    Entry.balance_after_minor,
+                    Transfer.reason,
+                    Transfer.memo,
+                    Transfer.reference,
+                )
+                .join(Transfer, Entry.transfer_id == Transfer.id)
+                .where(Entry.account_id == account_id)
+            )
+            if before is not None:
+                query = query.where(Entry.id < before)
+            batch = session.execute(query.order_by(Entry.id.desc()).limit(CSV_BATCH)).all()
+            if not batch:
+                return
+            for entry_id, created_at, amount_minor, after_minor, reason, memo, reference in batch:
+                writer.writerow(
+                    [
+                        created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        csv_safe(describe(reason, memo, reference)),
+                        str(from_minor(amount_minor, currency)),
+                        str(from_minor(after_minor, currency)),
+                    ]
+                )
+                before = entry_id
+            yield drain()
+
+    filename = f"wallet-statement-{currency}-{utcnow():%Y-%m-%d}.csv"
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
