@@ -124,7 +124,7 @@ def test_the_customer_reads_the_managers_reason_wherever_the_transfer_shows(
         assert REASON in response.get_data(as_text=True), page
     # The admin sees it was rejected, by whom, and what the customer was told.
     listing = admin.get(PAYMENTS_TAB + "?status=rejected").get_data(as_text=True)
-    assert f"PP-{payment.id}" in listing and "Shop Admin" in listing and REASON in listing
+    assert payment.reference in listing and "Shop Admin" in listing and REASON in listing
 
 
 def test_a_rejection_of_a_decided_payment_changes_nothing(shopper: Shopper, admin: Shopper) -> None:

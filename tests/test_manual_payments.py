@@ -23,7 +23,7 @@ def test_a_pending_transfer_counts_for_nothing(shopper: Shopper) -> None:
     payment = start_transfer(shopper)
     page = shopper.get(f"/partialpay/payments/{payment.public_id}").get_data(as_text=True)
     assert "Transfer the amount to our bank account" in page
-    assert f"PP-{payment.id}" in page
+    assert payment.reference in page
     assert "$12.50" in page and "Pending" in page
     order = db.session.scalars(sa.select(Order)).one()
     order_page = shopper.get(f"/orders/{order.number}").get_data(as_text=True)
@@ -38,7 +38,7 @@ def test_the_manager_confirms_a_transfer_and_the_order_is_paid(
 ) -> None:
     payment = start_transfer(shopper)
     listing = admin.get(PAYMENTS_TAB + "?status=pending").get_data(as_text=True)
-    assert f"PP-{payment.id}" in listing
+    assert payment.reference in listing
     response = admin.post_form(PAYMENTS_TAB, f"{PAYMENTS_TAB}/{payment.public_id}/confirm", {})
     assert response.status_code == 302
     db.session.expire_all()

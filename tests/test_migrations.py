@@ -14,6 +14,7 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase
 from example_shop import MIGRATIONS_DIR, create_app
 from example_shop.models import db
 from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel
+from flask_partialpay.core.ids import payment_reference
 from flask_partialpay.migrations import BRANCH as PARTIALPAY_BRANCH
 from flask_partialpay.migrations import (
     SANDBOX_BRANCH,
@@ -264,6 +266,73 @@ def test_the_sandbox_branch_adopts_the_tables_of_the_old_linear_history(
             SANDBOX_BRANCH: SANDBOX_METADATA,
         }
     )
+
+
+def _filled_row(table: sa.Table, **values: Any) -> dict[str, Any]:
+    """``values``, and a plain value for every other column the row must have."""
+    row = dict(values)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.primary_key:
+            continue
+        if isinstance(column.type, sa.DateTime):
+            row[column.name] = datetime(2026, 1, 1)
+        elif isinstance(column.type, (sa.Integer, sa.Boolean)):
+            row[column.name] = 0
+        else:
+            row[column.name] = "x"
+    return row
+
+
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+def test_payments_made_before_pp0007_get_the_reference_of_their_public_id(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    flask_migrate.upgrade(revision="pp0006")
+    tables = sa.MetaData()
+    tables.reflect(db.engine, only=["partialpay_order", "partialpay_payment"])
+    order, payment = tables.tables["partialpay_order"], tables.tables["partialpay_payment"]
+    public_ids = [secrets.token_hex(16) for _ in range(3)]
+    with db.engine.begin() as connection:
+        order_id = connection.execute(
+            sa.insert(order).values(_filled_row(order, reference="old-order", currency="USD"))
+        ).inserted_primary_key[0]
+        for public_id in public_ids:
+            connection.execute(
+                sa.insert(payment).values(
+                    _filled_row(payment, public_id=public_id, order_id=order_id, currency="USD")
+                )
+            )
+
+    flask_migrate.upgrade(revision="pp0007")
+
+    stored = sa.table("partialpay_payment", sa.column("public_id"), sa.column("reference"))
+    with db.engine.connect() as connection:
+        rows = connection.execute(sa.select(stored.c.public_id, stored.c.reference))
+        references: dict[str, str] = {public_id: reference for public_id, reference in rows}
+    assert references == {public_id: payment_reference(public_id) for public_id in public_ids}
+    columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("partialpay_payment")}
+    assert columns["reference"]["nullable"] is False
+    upgraded = sa.Table("partialpay_payment", sa.MetaData(), autoload_with=db.engine)
+    with db.engine.begin() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(
+            sa.insert(upgraded).values(
+                _filled_row(
+                    upgraded,
+                    public_id=secrets.token_hex(16),
+                    order_id=order_id,
+                    currency="USD",
+                    reference=references[public_ids[0]],
+                )
+            )
+        )
+
+    flask_migrate.downgrade(revision="pp0006")
+
+    columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("partialpay_payment")}
+    assert "reference" not in columns
+    with db.engine.connect() as connection:
+        kept = set(connection.scalars(sa.select(payment.c.public_id)))
+    assert kept == set(public_ids)
 
 
 # -- a production-like host: no example shop, Flask-Migrate set up as the README says --------

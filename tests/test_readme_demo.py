@@ -99,7 +99,7 @@ def test_the_demo_steps_give_the_readme_numbers(
     response = shopper.checkout("manual")
     assert "/partialpay/payments/" in response.location
     transfer = db.session.scalars(sa.select(Payment).where(Payment.gateway == "manual")).one()
-    assert f"PP-{transfer.id}" in text(shopper.get(response.location))
+    assert transfer.reference in text(shopper.get(response.location))
     confirmed = admin.post_form(PAYMENTS_TAB, f"{PAYMENTS_TAB}/{transfer.public_id}/confirm", {})
     assert confirmed.status_code == 302
     second = latest_order()

@@ -34,3 +34,33 @@ def optional_host_id(value: object, what: str) -> str | None:
 
 #: What the host may pass as an id.
 HostId = str | int
+
+
+# Crockford's base 32: digits and capitals without I, L, O and U, so a reference read out
+# over the phone or copied from a bank statement has no look-alike letters.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# 60 random bits (15 hex digits of the public id): twelve characters in three groups of
+# four. Two payments of a shop with ten million payments share them with a chance of one
+# in twenty thousand; the unique key on the column turns that into a failed insert, never
+# two payments under one reference.
+_REFERENCE_HEX_DIGITS = 15
+_REFERENCE_CHARACTERS = 12
+PAYMENT_REFERENCE_PREFIX = "PP-"
+#: The length of a payment reference ("PP-" and three groups of four with dashes).
+PAYMENT_REFERENCE_LENGTH = len(PAYMENT_REFERENCE_PREFIX) + _REFERENCE_CHARACTERS + 2
+
+
+def payment_reference(public_id: str) -> str:
+    """The reference people see for a payment (``"PP-7K3M-Q9TX-A2FD"``).
+
+    Derived from the random ``public_id`` (hex), never the sequential row id, so it says
+    nothing about how many payments the shop takes or in which order they came.
+    """
+    value = int(public_id[:_REFERENCE_HEX_DIGITS], 16)
+    characters = []
+    for _ in range(_REFERENCE_CHARACTERS):
+        value, digit = divmod(value, 32)
+        characters.append(_REFERENCE_ALPHABET[digit])
+    code = "".join(reversed(characters))
+    groups = [code[start : start + 4] for start in range(0, _REFERENCE_CHARACTERS, 4)]
+    return PAYMENT_REFERENCE_PREFIX + "-".join(groups)

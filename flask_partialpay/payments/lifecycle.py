@@ -26,6 +26,7 @@ from flask_partialpay.core.errors import (
     OrderNotPayable,
     PaymentError,
 )
+from flask_partialpay.core.ids import payment_reference
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
@@ -194,9 +195,11 @@ def new_payment(
     (:class:`ConfigurationError` otherwise), so no payment can send anyone elsewhere.
     """
     require_return_path(return_url, max_length=RETURN_URL_LENGTH)
+    # Hex: no separators, and the same under MariaDB's case-insensitive collation.
+    public_id = secrets.token_hex(16)
     return Payment(
-        # Hex: no separators, and the same under MariaDB's case-insensitive collation.
-        public_id=secrets.token_hex(16),
+        public_id=public_id,
+        reference=payment_reference(public_id),
         order_id=account.id,
         customer_id=customer_id,
         gateway=gateway,

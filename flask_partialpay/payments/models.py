@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from flask_partialpay.core import money
+from flask_partialpay.core.ids import PAYMENT_REFERENCE_LENGTH
 from flask_partialpay.core.vocabulary import (
     WALLET_GATEWAY,
     OrderPurpose,
@@ -159,6 +160,9 @@ class Payment(PartialPayModel):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Unguessable id used in URLs and sent to gateways, never the sequential one.
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # What people see and quote (a bank transfer's reference, the admin's lists): derived
+    # from public_id by ids.payment_reference, so it exposes no count either.
+    reference: Mapped[str] = mapped_column(String(PAYMENT_REFERENCE_LENGTH), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("partialpay_order.id"), index=True)
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     gateway: Mapped[str] = mapped_column(String(32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from enum import StrEnum
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -193,6 +194,7 @@ def thank_you(reference: str) -> str:
         "partialpay/thank_you.html",
         order=account,
         outcome=_outcome(account, latest, gateways),
+        outcomes=ThankYouOutcome,
         invoices=[p for p in payments if p.status == PaymentStatus.SUCCEEDED],
         attempts=[p for p in payments if p.status != PaymentStatus.SUCCEEDED],
         latest=latest,
@@ -204,7 +206,28 @@ def thank_you(reference: str) -> str:
     )
 
 
-def _outcome(account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]) -> str:
+class ThankYouOutcome(StrEnum):
+    """What the thank-you page says happened to the shopper's money, one word each.
+
+    The template compares ``outcome`` with these members (``outcomes.DECLINED``), never
+    with the bare words, and turns each into a heading and a sentence.
+    """
+
+    DECLINED = "declined"
+    PAID = "paid"
+    COMPLETED_BY_SHOP = "completed_by_shop"
+    CLOSED = "closed"
+    NOTHING_YET = "nothing_yet"
+    RECEIVED = "received"
+    AWAITING = "awaiting"
+    UNDER_WAY = "under_way"
+    REJECTED = "rejected"
+    NOT_CHARGED = "not_charged"
+
+
+def _outcome(
+    account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]
+) -> ThankYouOutcome:
     """What the thank-you page says happened, one word the template turns into a sentence.
 
     The order's state speaks first (declined, paid, completed by the shop with something
@@ -212,16 +235,22 @@ def _outcome(account: OrderAccount, latest: Payment | None, gateways: Mapping[st
     under way, or not charged.
     """
     if account.status == OrderStatus.DECLINED:
-        return "declined"
+        return ThankYouOutcome.DECLINED
     if account.status == OrderStatus.COMPLETED:
-        return "completed_by_shop" if account.completed_by and account.due > 0 else "paid"
+        if account.completed_by and account.due > 0:
+            return ThankYouOutcome.COMPLETED_BY_SHOP
+        return ThankYouOutcome.PAID
     if account.status != OrderStatus.OPEN:
-        return "closed"
+        return ThankYouOutcome.CLOSED
     if latest is None:
-        return "nothing_yet"
+        return ThankYouOutcome.NOTHING_YET
     if latest.status == PaymentStatus.SUCCEEDED:
-        return "received"
+        return ThankYouOutcome.RECEIVED
     if latest.status == PaymentStatus.PENDING:
         chosen = gateways.get(latest.gateway)
-        return "awaiting" if chosen is not None and chosen.confirmed_by_manager else "under_way"
-    return "rejected" if latest.status == PaymentStatus.REJECTED else "not_charged"
+        if chosen is not None and chosen.confirmed_by_manager:
+            return ThankYouOutcome.AWAITING
+        return ThankYouOutcome.UNDER_WAY
+    if latest.status == PaymentStatus.REJECTED:
+        return ThankYouOutcome.REJECTED
+    return ThankYouOutcome.NOT_CHARGED

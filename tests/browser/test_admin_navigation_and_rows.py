@@ -102,7 +102,10 @@ def test_an_order_page_rejects_with_a_reason_and_its_rows_and_buttons_look_right
         asha.get_by_role("button", name=re.compile("^Place order")).click()
         if method == "Bank transfer":
             transfer_page = asha.url
-            transfer = text_of(asha.get_by_text(re.compile(r"^Payment reference:")), r"PP-\d+")
+            transfer = text_of(
+                asha.get_by_text(re.compile(r"^Payment reference:")),
+                r"PP-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}",
+            )
             asha.get_by_role("link", name="Back to your order").click()
             transfer_order = text_of(asha.get_by_role("heading", level=1), r"(?<=#)\d+")
         else:
