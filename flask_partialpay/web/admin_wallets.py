@@ -10,19 +10,18 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import InsufficientFunds, InvalidAmount, PartialPayError
-from flask_partialpay.db.paging import requested_page
 from flask_partialpay.host.customers import CustomerInfo
 from flask_partialpay.host.i18n import format_money, gettext, translate_error
-from flask_partialpay.ledger.models import Entry, Transfer
 from flask_partialpay.state import current_partialpay
+from flask_partialpay.wallet.queries import entry_authors
 from flask_partialpay.wallet.statements import ADJUSTMENT, describe, reason_label
 from flask_partialpay.web.access import admin_required
 from flask_partialpay.web.admin_base import admin_blueprint
 from flask_partialpay.web.forms.wallet import LockForm, WalletAdjustmentForm
+from flask_partialpay.web.paging import requested_page
 from flask_partialpay.web.wallet import (
     WalletSummary,
     refuse_without_csrf,
@@ -133,23 +132,12 @@ def _authors(summary: WalletSummary | None) -> dict[int, str]:
     """Who made each line of the statement page (entry id -> name), where a person did."""
     if summary is None or not summary.statement.lines:
         return {}
-    session = current_partialpay.session
-    rows = session.execute(
-        select(Entry.id, Transfer.created_by)
-        .join(Transfer, Entry.transfer_id == Transfer.id)
-        .where(
-            Entry.id.in_([line.entry_id for line in summary.statement.lines]),
-            Transfer.created_by.is_not(None),
-        )
-    ).all()
-    names: dict[str, str] = {}
-    authors: dict[int, str] = {}
-    for entry_id, author in rows:
-        if author is not None:
-            if author not in names:
-                names[author] = display_name(author)
-            authors[entry_id] = names[author]
-    return authors
+    made_by = entry_authors(
+        current_partialpay.session, [line.entry_id for line in summary.statement.lines]
+    )
+    # One look-up in the host's directory per person, not one per line.
+    names = {author: display_name(author) for author in set(made_by.values())}
+    return {entry_id: names[author] for entry_id, author in made_by.items()}
 
 
 def display_name(customer_id: str) -> str:

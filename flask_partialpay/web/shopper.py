@@ -9,6 +9,7 @@ from flask_partialpay.core.vocabulary import PaymentStatus
 from flask_partialpay.host.i18n import gettext
 from flask_partialpay.host.redirects import safe_local_path
 from flask_partialpay.payments.models import Payment
+from flask_partialpay.payments.queries import as_stored
 from flask_partialpay.sandbox import processor
 from flask_partialpay.sandbox.card import NAME as SANDBOX
 from flask_partialpay.sandbox.card import SandboxCardGateway
@@ -53,7 +54,7 @@ def sandbox_card(public_id: str) -> str | Response:
         # The processor charges in a transaction of its own (the shop holds no lock on the
         # payment meanwhile) and tells the shop with a signed notification.
         charge = gateway.charge_card(payment, form.card_digits)
-        state.session.refresh(payment)
+        payment = as_stored(state.session, payment)
         flash(*_outcome(payment, charge))
         return _back_to_shop(payment)
     return render_template(
