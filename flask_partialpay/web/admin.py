@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,6 @@ from flask_partialpay.payments.models import Payment
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required, people_named
 from flask_partialpay.web.admin_base import (
-    admin_blueprint,
     refund_form,
     refund_prefix,
     reject_forms,
@@ -35,7 +34,6 @@ def _payment_or_404(public_id: str) -> Payment:
     return payment
 
 
-@admin_blueprint.get("/payments")
 @admin_required
 def payments_list() -> str:
     return payments_page()
@@ -79,7 +77,6 @@ def _back_target() -> str:
     )
 
 
-@admin_blueprint.post("/payments/<public_id>/confirm")
 @admin_required
 def confirm_payment(public_id: str) -> Response:
     payment = _payment_or_404(public_id)
@@ -97,7 +94,6 @@ def confirm_payment(public_id: str) -> Response:
     return redirect(back)
 
 
-@admin_blueprint.post("/payments/<public_id>/reject")
 @admin_required
 def reject_payment(public_id: str) -> Response | str:
     """Reject a pending transfer with the reason the customer reads on their pages.
@@ -143,7 +139,6 @@ def _say_decided(changed: bool, done: str) -> None:
         flash(gettext("This payment was already decided; nothing changed."), "error")
 
 
-@admin_blueprint.post("/payments/<public_id>/refund")
 @admin_required
 def refund_payment(public_id: str) -> Response:
     payment = _payment_or_404(public_id)
@@ -178,3 +173,11 @@ def refund_payment(public_id: str) -> Response:
         else:
             flash(gettext("Refund sent."), "success")
     return redirect(back)
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The Payments tab and its decisions, on the admin blueprint."""
+    blueprint.get("/payments")(payments_list)
+    blueprint.post("/payments/<public_id>/confirm")(confirm_payment)
+    blueprint.post("/payments/<public_id>/reject")(reject_payment)
+    blueprint.post("/payments/<public_id>/refund")(refund_payment)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -17,13 +17,12 @@ from flask_partialpay.payments.models import OrderAccount, Payment
 from flask_partialpay.payments.queries import invoice_counts, orders_page
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required, people_named
-from flask_partialpay.web.admin_base import admin_blueprint, refund_form, reject_forms
+from flask_partialpay.web.admin_base import refund_form, reject_forms
 from flask_partialpay.web.forms.admin import DecisionForm, OrdersFilterForm, RejectForm
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.paging import requested_page
 
 
-@admin_blueprint.get("/orders")
 @admin_required
 def orders_list() -> str:
     """Every order, newest first; "Partial payments" keeps those paid in instalments."""
@@ -55,7 +54,6 @@ def _order_or_404(reference: str) -> OrderAccount:
     return account
 
 
-@admin_blueprint.get("/orders/<reference>")
 @admin_required
 def order_detail(reference: str) -> str:
     """One order and all its invoices: date, amount, method, status, who confirmed."""
@@ -97,7 +95,6 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
     )
 
 
-@admin_blueprint.post("/orders/<reference>/complete")
 @admin_required
 def complete_order(reference: str) -> Response:
     account = _order_or_404(reference)
@@ -112,7 +109,6 @@ def complete_order(reference: str) -> Response:
     return redirect(url_for("partialpay_admin.order_detail", reference=reference))
 
 
-@admin_blueprint.post("/orders/<reference>/decline")
 @admin_required
 def decline_order(reference: str) -> Response:
     account = _order_or_404(reference)
@@ -131,3 +127,11 @@ def decline_order(reference: str) -> Response:
             )
         flash(message, "success")
     return redirect(url_for("partialpay_admin.order_detail", reference=reference))
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The Orders and Sales pages and their decisions, on the admin blueprint."""
+    blueprint.get("/orders")(orders_list)
+    blueprint.get("/orders/<reference>")(order_detail)
+    blueprint.post("/orders/<reference>/complete")(complete_order)
+    blueprint.post("/orders/<reference>/decline")(decline_order)

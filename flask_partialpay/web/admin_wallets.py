@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -19,7 +19,6 @@ from flask_partialpay.state import current_partialpay
 from flask_partialpay.wallet.queries import entry_authors
 from flask_partialpay.wallet.statements import ADJUSTMENT, describe, reason_label
 from flask_partialpay.web.access import admin_required
-from flask_partialpay.web.admin_base import admin_blueprint
 from flask_partialpay.web.forms.wallet import LockForm, WalletAdjustmentForm
 from flask_partialpay.web.paging import requested_page
 from flask_partialpay.web.wallet import (
@@ -67,7 +66,6 @@ def summaries_of(customer_id: str) -> list[WalletSummary]:
     return [summarise(account, per_page=1) for account in wallets]
 
 
-@admin_blueprint.get("/wallets")
 @admin_required
 def wallets_search() -> str:
     query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
@@ -87,7 +85,6 @@ def wallets_search() -> str:
     )
 
 
-@admin_blueprint.get("/wallets/customers/<customer_id>")
 @admin_required
 def customer_wallets(customer_id: str) -> str:
     return _customer_page(customer_id, None)
@@ -146,7 +143,6 @@ def display_name(customer_id: str) -> str:
     return info.name if info is not None and info.name else customer_id
 
 
-@admin_blueprint.post("/wallets/customers/<customer_id>/adjust")
 @admin_required
 def adjust_wallet(customer_id: str) -> str | Response:
     """Credit or debit a customer's wallet, with the reason the customer will read."""
@@ -186,13 +182,11 @@ def adjust_wallet(customer_id: str) -> str | Response:
     )
 
 
-@admin_blueprint.post("/wallets/<public_id>/lock")
 @admin_required
 def lock_wallet(public_id: str) -> Response:
     return _set_locked(public_id, locked=True)
 
 
-@admin_blueprint.post("/wallets/<public_id>/unlock")
 @admin_required
 def unlock_wallet(public_id: str) -> Response:
     return _set_locked(public_id, locked=False)
@@ -228,7 +222,16 @@ def _set_locked(public_id: str, *, locked: bool) -> Response:
     )
 
 
-@admin_blueprint.get("/wallets/<public_id>/statement.csv")
 @admin_required
 def admin_statement_csv(public_id: str) -> Response:
     return statement_csv(wallet_or_404(public_id))
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The Wallets tab, on the admin blueprint."""
+    blueprint.get("/wallets")(wallets_search)
+    blueprint.get("/wallets/customers/<customer_id>")(customer_wallets)
+    blueprint.post("/wallets/customers/<customer_id>/adjust")(adjust_wallet)
+    blueprint.post("/wallets/<public_id>/lock")(lock_wallet)
+    blueprint.post("/wallets/<public_id>/unlock")(unlock_wallet)
+    blueprint.get("/wallets/<public_id>/statement.csv")(admin_statement_csv)

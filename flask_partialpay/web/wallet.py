@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import abort, redirect, render_template, stream_with_context, url_for
+from flask import Blueprint, abort, redirect, render_template, stream_with_context, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -36,7 +36,6 @@ from flask_partialpay.wallet.wallets import StatementPage
 from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.wallet import TopUpForm, wallet_currencies
 from flask_partialpay.web.paging import requested_page
-from flask_partialpay.web.shopper import shopper_blueprint
 
 # The gateway a top-up is paid through.
 TOPUP_GATEWAY = "sandbox_card"
@@ -117,7 +116,6 @@ def can_top_up() -> bool:
 # -- pages ----------------------------------------------------------------------------------
 
 
-@shopper_blueprint.route("/wallet", methods=["GET", "POST"])
 def wallet_overview() -> str | Response:
     """My wallet: the balance in each currency, recent entries and the top-up form."""
     customer_id = login_required_here()
@@ -138,7 +136,6 @@ def wallet_overview() -> str | Response:
     )
 
 
-@shopper_blueprint.route("/wallet/<public_id>", methods=["GET", "POST"])
 def wallet_detail(public_id: str) -> str | Response:
     """One wallet: its balance, the statement page by page, the CSV and a top-up."""
     account = own_wallet_or_404(public_id)
@@ -158,7 +155,6 @@ def wallet_detail(public_id: str) -> str | Response:
     )
 
 
-@shopper_blueprint.get("/wallet/<public_id>/statement.csv")
 def wallet_statement_csv(public_id: str) -> Response:
     return statement_csv(own_wallet_or_404(public_id))
 
@@ -260,3 +256,10 @@ def statement_csv(account: LedgerAccount) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """My wallet: its pages and the CSV statement, on the shopper blueprint."""
+    blueprint.route("/wallet", methods=["GET", "POST"])(wallet_overview)
+    blueprint.route("/wallet/<public_id>", methods=["GET", "POST"])(wallet_detail)
+    blueprint.get("/wallet/<public_id>/statement.csv")(wallet_statement_csv)
