@@ -1,46 +1,46 @@
-"""Page arithmetic, in one place, for every list shown a page at a time.
+"""Lists shown a page at a time, through Flask-SQLAlchemy's ``paginate``.
 
-The page number comes from the address bar, so it can be anything: a word, ``0``, ``²``,
-or a number beyond 64 bits, which SQLite, PostgreSQL and MariaDB each refuse in an OFFSET
-with an error of their own. Anything but a plain number is the first page, and a number
-past the last page is the last page, so the offset is always one the list has.
+Every page asked for shows a page the list has: a number below 1 is the first page, one
+past the last page is the last page, and an empty list is page 1 of 1. The page number
+usually comes from the address bar, which the web layer reads (see
+:mod:`flask_partialpay.web.paging`); whatever a caller passes gives no error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from flask import request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Select
 
-# More digits than any list has pages: such a number is read as "past the last page"
-# without converting all of its digits (Python refuses to convert more than 4300).
-_MAX_DIGITS = 9
-_PAST_THE_LAST = 10**_MAX_DIGITS
+T = TypeVar("T")
+
+# More pages than any list has. A larger number is read as this one: its OFFSET stays
+# within the 64-bit integers SQLite, PostgreSQL and MariaDB each insist on, and the list's
+# last page is shown as for any number past it.
+LAST_PAGE_ASKABLE = 10**9
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of a list: its number (from 1), how many there are and their size."""
+class Page(Generic[T]):
+    """One page of a list: its rows, its number (from 1), how many pages and rows there are."""
 
+    items: list[T]
     number: int
     pages: int
-    size: int
-
-    @property
-    def offset(self) -> int:
-        """How many items come before this page."""
-        return (self.number - 1) * self.size
+    total: int
 
 
-def page_of(requested: int, *, total: int, size: int) -> Page:
-    """Page ``requested`` of ``total`` items, ``size`` to a page, kept within the pages."""
-    pages = max((total + size - 1) // size, 1)
-    return Page(number=min(max(requested, 1), pages), pages=pages, size=size)
+def page_of(db: SQLAlchemy, query: Select[Any], *, page: int, per_page: int) -> Page[Any]:
+    """Page ``page`` of the rows ``query`` selects (one entity), ``per_page`` to a page.
 
-
-def requested_page() -> int:
-    """The ``page`` query parameter: 1 unless it is a plain number (ASCII digits)."""
-    text = request.args.get("page", "")
-    if not (text.isascii() and text.isdigit()):
-        return 1
-    return int(text) if len(text) <= _MAX_DIGITS else _PAST_THE_LAST
+    ``query`` must be ordered: pages of an unordered list may overlap.
+    """
+    asked = min(max(page, 1), LAST_PAGE_ASKABLE)
+    shown = db.paginate(query, page=asked, per_page=per_page, error_out=False)
+    last = max(shown.pages, 1)
+    if shown.page > last:
+        # Past the last page (an empty list has one, empty): that page instead of none.
+        shown = db.paginate(query, page=last, per_page=per_page, error_out=False)
+    return Page(items=list(shown.items), number=shown.page, pages=last, total=shown.total or 0)

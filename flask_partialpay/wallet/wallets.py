@@ -122,19 +122,11 @@ class Wallets:
         found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
         if found is None:
             return StatementPage(lines=[], page=1, pages=1, total=0)
-        total = int(
-            self._session.scalar(
-                select(func.count()).select_from(Entry).where(Entry.account_id == found.id)
-            )
-            or 0
-        )
-        shown = page_of(page, total=total, size=size)
-        entries = self._session.scalars(
-            select(Entry)
-            .where(Entry.account_id == found.id)
-            .order_by(Entry.id.desc())
-            .limit(shown.size)
-            .offset(shown.offset)
+        shown = page_of(
+            self._state.db,
+            select(Entry).where(Entry.account_id == found.id).order_by(Entry.id.desc()),
+            page=page,
+            per_page=size,
         )
         lines = [
             StatementLine(
@@ -146,9 +138,9 @@ class Wallets:
                 balance_after=from_minor(entry.balance_after_minor, currency),
                 reference=entry.transfer.reference,
             )
-            for entry in entries
+            for entry in shown.items
         ]
-        return StatementPage(lines=lines, page=shown.number, pages=shown.pages, total=total)
+        return StatementPage(lines=lines, page=shown.number, pages=shown.pages, total=shown.total)
 
     # -- moving money -------------------------------------------------------------------
 

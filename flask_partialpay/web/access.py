@@ -8,9 +8,9 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, current_app
 from flask_login import current_user
-from sqlalchemy import select
 
 from flask_partialpay.payments.models import Payment
+from flask_partialpay.payments.queries import payment_by_public_id
 from flask_partialpay.state import current_partialpay
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,9 +31,7 @@ def login_required_here() -> str:
 def own_payment_or_404(public_id: str) -> Payment:
     """The payment, if it belongs to the current customer; anyone else learns nothing."""
     customer_id = login_required_here()
-    payment = current_partialpay.session.scalars(
-        select(Payment).where(Payment.public_id == public_id)
-    ).one_or_none()
+    payment = payment_by_public_id(current_partialpay.session, public_id)
     if payment is None or payment.customer_id != customer_id:
         abort(404)
     return payment

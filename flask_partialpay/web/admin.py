@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import PartialPayError
 from flask_partialpay.core.vocabulary import PaymentStatus, RefundStatus
-from flask_partialpay.db.paging import page_of, requested_page
 from flask_partialpay.host.config import setting
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.host.redirects import requested_target
-from flask_partialpay.payments import gateway_calls, lifecycle
+from flask_partialpay.payments import gateway_calls, lifecycle, queries
 from flask_partialpay.payments.models import Payment
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required, people_named
 from flask_partialpay.web.admin_base import (
-    admin_blueprint,
     refund_form,
     refund_prefix,
     reject_forms,
 )
 from flask_partialpay.web.admin_orders import order_page
 from flask_partialpay.web.forms.admin import DecisionForm, RefundForm, RejectForm
+from flask_partialpay.web.paging import requested_page
 
 STATUS_FILTERS = tuple(PaymentStatus)
 
 
 def _payment_or_404(public_id: str) -> Payment:
-    payment = current_partialpay.session.scalars(
-        select(Payment).where(Payment.public_id == public_id)
-    ).one_or_none()
+    payment = queries.payment_by_public_id(current_partialpay.session, public_id)
     if payment is None:
         abort(404)
     return payment
 
 
-@admin_blueprint.get("/payments")
 @admin_required
 def payments_list() -> str:
     return payments_page()
@@ -49,16 +44,13 @@ def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
     again with its message next to the field."""
     state = current_partialpay
     status = request.args.get("status", "")
-    query = select(Payment)
-    if status in STATUS_FILTERS:
-        query = query.where(Payment.status == status)
-    total = state.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = page_of(requested_page(), total=total, size=int(setting("ADMIN_PAGE_SIZE")))
-    rows = list(
-        state.session.scalars(
-            query.order_by(Payment.id.desc()).limit(page.size).offset(page.offset)
-        )
+    page = queries.payments_page(
+        state.db,
+        status=PaymentStatus(status) if status in STATUS_FILTERS else None,
+        page=requested_page(),
+        per_page=int(setting("ADMIN_PAGE_SIZE")),
     )
+    rows = page.items
     return render_template(
         "partialpay/admin/payments.html",
         payments=rows,
@@ -85,7 +77,6 @@ def _back_target() -> str:
     )
 
 
-@admin_blueprint.post("/payments/<public_id>/confirm")
 @admin_required
 def confirm_payment(public_id: str) -> Response:
     payment = _payment_or_404(public_id)
@@ -103,7 +94,6 @@ def confirm_payment(public_id: str) -> Response:
     return redirect(back)
 
 
-@admin_blueprint.post("/payments/<public_id>/reject")
 @admin_required
 def reject_payment(public_id: str) -> Response | str:
     """Reject a pending transfer with the reason the customer reads on their pages.
@@ -149,7 +139,6 @@ def _say_decided(changed: bool, done: str) -> None:
         flash(gettext("This payment was already decided; nothing changed."), "error")
 
 
-@admin_blueprint.post("/payments/<public_id>/refund")
 @admin_required
 def refund_payment(public_id: str) -> Response:
     payment = _payment_or_404(public_id)
@@ -184,3 +173,11 @@ def refund_payment(public_id: str) -> Response:
         else:
             flash(gettext("Refund sent."), "success")
     return redirect(back)
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The Payments tab and its decisions, on the admin blueprint."""
+    blueprint.get("/payments")(payments_list)
+    blueprint.post("/payments/<public_id>/confirm")(confirm_payment)
+    blueprint.post("/payments/<public_id>/reject")(reject_payment)
+    blueprint.post("/payments/<public_id>/refund")(refund_payment)

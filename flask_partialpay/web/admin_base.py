@@ -1,17 +1,15 @@
-"""The admin blueprint, and the payment forms the Payments tab and an order's page share.
+"""The payment forms the Payments tab and an order's page share.
 
 Both pages' modules import this one; neither imports the other's module back.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash
+from flask import flash
 
 from flask_partialpay.core.vocabulary import PaymentStatus
 from flask_partialpay.payments.models import Payment
 from flask_partialpay.web.forms.admin import RefundForm, RejectForm
-
-admin_blueprint = Blueprint("partialpay_admin", __name__, template_folder="../templates")
 
 
 def reject_forms(

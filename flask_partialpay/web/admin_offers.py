@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -19,11 +19,9 @@ from flask_partialpay.instalments.offers import OfferInfo
 from flask_partialpay.instalments.policy import Policy, parse_percent, policies_for
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required
-from flask_partialpay.web.admin_base import admin_blueprint
 from flask_partialpay.web.forms.admin import OfferPolicyForm
 
 
-@admin_blueprint.get("/offers")
 @admin_required
 def offers_list() -> str:
     partialpay = current_partialpay.extension
@@ -39,7 +37,6 @@ def _offer_or_404(offer_id: str) -> OfferInfo:
     return offer
 
 
-@admin_blueprint.route("/offers/<offer_id>", methods=["GET", "POST"])
 @admin_required
 def offer_settings(offer_id: str) -> str | Response:
     """The offer's additional settings; each percentage is shown as an amount of its price."""
@@ -111,3 +108,9 @@ def _amount(policy: Policy, offer: OfferInfo, which: str) -> Decimal | None:
     if which == "minimum":
         return policy.minimum_amount(offer.price, offer.currency)
     return policy.success_amount(offer.price, offer.currency)
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The instalment offers' pages, on the admin blueprint."""
+    blueprint.get("/offers")(offers_list)
+    blueprint.route("/offers/<offer_id>", methods=["GET", "POST"])(offer_settings)

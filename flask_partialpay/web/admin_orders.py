@@ -2,54 +2,44 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import PartialPayError
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import CLOSED_AS, OrderPurpose
-from flask_partialpay.db.paging import page_of, requested_page
+from flask_partialpay.core.vocabulary import CLOSED_AS
 from flask_partialpay.host.config import setting
 from flask_partialpay.host.i18n import format_money, gettext, translate_error
 from flask_partialpay.payments.decisions import can_complete
 from flask_partialpay.payments.due import awaits_manager
 from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.queries import invoice_counts, orders_page
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required, people_named
-from flask_partialpay.web.admin_base import admin_blueprint, refund_form, reject_forms
+from flask_partialpay.web.admin_base import refund_form, reject_forms
 from flask_partialpay.web.forms.admin import DecisionForm, OrdersFilterForm, RejectForm
 from flask_partialpay.web.forms.common import CsrfForm
+from flask_partialpay.web.paging import requested_page
 
 
-@admin_blueprint.get("/orders")
 @admin_required
 def orders_list() -> str:
     """Every order, newest first; "Partial payments" keeps those paid in instalments."""
-    session = current_partialpay.session
+    state = current_partialpay
     form = OrdersFilterForm(request.args)
-    query = select(OrderAccount).where(OrderAccount.purpose == OrderPurpose.ORDER)
-    if form.partial.data:
-        query = query.where(OrderAccount.instalments.is_(True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = page_of(requested_page(), total=total, size=int(setting("ADMIN_PAGE_SIZE")))
-    rows = list(
-        session.scalars(query.order_by(OrderAccount.id.desc()).limit(page.size).offset(page.offset))
+    page = orders_page(
+        state.db,
+        instalments_only=bool(form.partial.data),
+        page=requested_page(),
+        per_page=int(setting("ADMIN_PAGE_SIZE")),
     )
-    # One query for the invoice counts of the whole page, not one per row.
-    counts: dict[int, int] = {
-        order_id: count
-        for order_id, count in session.execute(
-            select(Payment.order_id, func.count())
-            .where(Payment.order_id.in_([row.id for row in rows]))
-            .group_by(Payment.order_id)
-        )
-    }
+    rows = page.items
     return render_template(
         "partialpay/admin/orders.html",
         orders=rows,
-        counts=counts,
+        # One query for the invoice counts of the whole page, not one per row.
+        counts=invoice_counts(state.session, [row.id for row in rows]),
         customers=people_named({row.customer_id for row in rows}),
         form=form,
         page=page.number,
@@ -64,7 +54,6 @@ def _order_or_404(reference: str) -> OrderAccount:
     return account
 
 
-@admin_blueprint.get("/orders/<reference>")
 @admin_required
 def order_detail(reference: str) -> str:
     """One order and all its invoices: date, amount, method, status, who confirmed."""
@@ -106,7 +95,6 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
     )
 
 
-@admin_blueprint.post("/orders/<reference>/complete")
 @admin_required
 def complete_order(reference: str) -> Response:
     account = _order_or_404(reference)
@@ -121,7 +109,6 @@ def complete_order(reference: str) -> Response:
     return redirect(url_for("partialpay_admin.order_detail", reference=reference))
 
 
-@admin_blueprint.post("/orders/<reference>/decline")
 @admin_required
 def decline_order(reference: str) -> Response:
     account = _order_or_404(reference)
@@ -140,3 +127,11 @@ def decline_order(reference: str) -> Response:
             )
         flash(message, "success")
     return redirect(url_for("partialpay_admin.order_detail", reference=reference))
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The Orders and Sales pages and their decisions, on the admin blueprint."""
+    blueprint.get("/orders")(orders_list)
+    blueprint.get("/orders/<reference>")(order_detail)
+    blueprint.post("/orders/<reference>/complete")(complete_order)
+    blueprint.post("/orders/<reference>/decline")(decline_order)

@@ -7,7 +7,7 @@ changed, with the admin's id in ``updated_by``.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -18,7 +18,6 @@ from flask_partialpay.host.i18n import gettext
 from flask_partialpay.host.i18n import lazy_gettext as _l
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required
-from flask_partialpay.web.admin_base import admin_blueprint
 
 
 class StoreSettingsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
@@ -50,14 +49,12 @@ def _page(form: StoreSettingsForm) -> str:
     return render_template("partialpay/admin/settings.html", form=form)
 
 
-@admin_blueprint.get("/settings")
 @admin_required
 def settings() -> str:
     """Every switch as it is now: stored value, or its default if never written."""
     return _page(StoreSettingsForm(data=store_settings.current(current_partialpay.session)))
 
 
-@admin_blueprint.post("/settings")
 @admin_required
 def settings_save() -> Response:
     """Store the ticked switches as on and the others as off, then show the page again."""
@@ -74,3 +71,9 @@ def settings_save() -> Response:
     else:
         flash(gettext("Nothing changed."), "info")
     return redirect(url_for("partialpay_admin.settings"))
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The store settings page, on the admin blueprint."""
+    blueprint.get("/settings")(settings)
+    blueprint.post("/settings")(settings_save)

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import InsufficientFunds, InvalidAmount, PartialPayError
-from flask_partialpay.db.paging import requested_page
 from flask_partialpay.host.customers import CustomerInfo
 from flask_partialpay.host.i18n import format_money, gettext, translate_error
-from flask_partialpay.ledger.models import Entry, Transfer
 from flask_partialpay.state import current_partialpay
+from flask_partialpay.wallet.queries import entry_authors
 from flask_partialpay.wallet.statements import ADJUSTMENT, describe, reason_label
 from flask_partialpay.web.access import admin_required
-from flask_partialpay.web.admin_base import admin_blueprint
 from flask_partialpay.web.forms.wallet import LockForm, WalletAdjustmentForm
+from flask_partialpay.web.paging import requested_page
 from flask_partialpay.web.wallet import (
     WalletSummary,
     refuse_without_csrf,
@@ -68,7 +66,6 @@ def summaries_of(customer_id: str) -> list[WalletSummary]:
     return [summarise(account, per_page=1) for account in wallets]
 
 
-@admin_blueprint.get("/wallets")
 @admin_required
 def wallets_search() -> str:
     query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
@@ -88,7 +85,6 @@ def wallets_search() -> str:
     )
 
 
-@admin_blueprint.get("/wallets/customers/<customer_id>")
 @admin_required
 def customer_wallets(customer_id: str) -> str:
     return _customer_page(customer_id, None)
@@ -133,23 +129,12 @@ def _authors(summary: WalletSummary | None) -> dict[int, str]:
     """Who made each line of the statement page (entry id -> name), where a person did."""
     if summary is None or not summary.statement.lines:
         return {}
-    session = current_partialpay.session
-    rows = session.execute(
-        select(Entry.id, Transfer.created_by)
-        .join(Transfer, Entry.transfer_id == Transfer.id)
-        .where(
-            Entry.id.in_([line.entry_id for line in summary.statement.lines]),
-            Transfer.created_by.is_not(None),
-        )
-    ).all()
-    names: dict[str, str] = {}
-    authors: dict[int, str] = {}
-    for entry_id, author in rows:
-        if author is not None:
-            if author not in names:
-                names[author] = display_name(author)
-            authors[entry_id] = names[author]
-    return authors
+    made_by = entry_authors(
+        current_partialpay.session, [line.entry_id for line in summary.statement.lines]
+    )
+    # One look-up in the host's directory per person, not one per line.
+    names = {author: display_name(author) for author in set(made_by.values())}
+    return {entry_id: names[author] for entry_id, author in made_by.items()}
 
 
 def display_name(customer_id: str) -> str:
@@ -158,7 +143,6 @@ def display_name(customer_id: str) -> str:
     return info.name if info is not None and info.name else customer_id
 
 
-@admin_blueprint.post("/wallets/customers/<customer_id>/adjust")
 @admin_required
 def adjust_wallet(customer_id: str) -> str | Response:
     """Credit or debit a customer's wallet, with the reason the customer will read."""
@@ -198,13 +182,11 @@ def adjust_wallet(customer_id: str) -> str | Response:
     )
 
 
-@admin_blueprint.post("/wallets/<public_id>/lock")
 @admin_required
 def lock_wallet(public_id: str) -> Response:
     return _set_locked(public_id, locked=True)
 
 
-@admin_blueprint.post("/wallets/<public_id>/unlock")
 @admin_required
 def unlock_wallet(public_id: str) -> Response:
     return _set_locked(public_id, locked=False)
@@ -240,7 +222,16 @@ def _set_locked(public_id: str, *, locked: bool) -> Response:
     )
 
 
-@admin_blueprint.get("/wallets/<public_id>/statement.csv")
 @admin_required
 def admin_statement_csv(public_id: str) -> Response:
     return statement_csv(wallet_or_404(public_id))
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The Wallets tab, on the admin blueprint."""
+    blueprint.get("/wallets")(wallets_search)
+    blueprint.get("/wallets/customers/<customer_id>")(customer_wallets)
+    blueprint.post("/wallets/customers/<customer_id>/adjust")(adjust_wallet)
+    blueprint.post("/wallets/<public_id>/lock")(lock_wallet)
+    blueprint.post("/wallets/<public_id>/unlock")(unlock_wallet)
+    blueprint.get("/wallets/<public_id>/statement.csv")(admin_statement_csv)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import (
@@ -29,7 +29,6 @@ from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.forms.instalments import InstalmentPaymentForm
-from flask_partialpay.web.shopper import shopper_blueprint
 
 
 def _own_order_or_404(reference: str) -> OrderAccount:
@@ -41,7 +40,6 @@ def _own_order_or_404(reference: str) -> OrderAccount:
     return account
 
 
-@shopper_blueprint.route("/buy/<token>", methods=["GET", "POST"])
 def buy(token: str) -> str | Response:
     """A Buy button's link: the offer, then (POST) its order and payment step."""
     customer_id = login_required_here()
@@ -72,7 +70,6 @@ def buy(token: str) -> str | Response:
     )
 
 
-@shopper_blueprint.get("/complete/<token>")
 def complete_payment(token: str) -> str | Response:
     """A "Complete Payment" button: only the customer it was made for reaches their order."""
     customer_id = login_required_here()
@@ -104,7 +101,6 @@ def _gateway_choices() -> list[tuple[str, str]]:
     return [(g.name, g.label()) for g in current_partialpay.gateways.values()]
 
 
-@shopper_blueprint.route("/orders/<reference>/pay", methods=["GET", "POST"])
 def pay_step(reference: str) -> str | Response:
     """Pay all that is due, or (an instalment order) a part of it."""
     account = _own_order_or_404(reference)
@@ -177,7 +173,6 @@ def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
     ]
 
 
-@shopper_blueprint.get("/orders/<reference>/thanks")
 def thank_you(reference: str) -> str:
     """After each payment: what happened to the money, what is still due, and the way on.
 
@@ -254,3 +249,11 @@ def _outcome(
     if latest.status == PaymentStatus.REJECTED:
         return ThankYouOutcome.REJECTED
     return ThankYouOutcome.NOT_CHARGED
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """Buy links, the payment step and the thank-you page, on the shopper blueprint."""
+    blueprint.route("/buy/<token>", methods=["GET", "POST"])(buy)
+    blueprint.get("/complete/<token>")(complete_payment)
+    blueprint.route("/orders/<reference>/pay", methods=["GET", "POST"])(pay_step)
+    blueprint.get("/orders/<reference>/thanks")(thank_you)

@@ -9,6 +9,7 @@ from flask_partialpay.core.vocabulary import PaymentStatus
 from flask_partialpay.host.i18n import gettext
 from flask_partialpay.host.redirects import safe_local_path
 from flask_partialpay.payments.models import Payment
+from flask_partialpay.payments.queries import as_stored
 from flask_partialpay.sandbox import processor
 from flask_partialpay.sandbox.card import NAME as SANDBOX
 from flask_partialpay.sandbox.card import SandboxCardGateway
@@ -18,16 +19,7 @@ from flask_partialpay.web.access import own_payment_or_404
 from flask_partialpay.web.forms.sandbox import SandboxCardForm
 from flask_partialpay.web.reasons import shopper_reason
 
-shopper_blueprint = Blueprint(
-    "partialpay",
-    __name__,
-    template_folder="../templates",
-    static_folder="../static",
-    static_url_path="/static",
-)
 
-
-@shopper_blueprint.route("/card/<public_id>", methods=["GET", "POST"])
 def sandbox_card(public_id: str) -> str | Response:
     """The sandbox processor's hosted card page."""
     payment = own_payment_or_404(public_id)
@@ -53,7 +45,7 @@ def sandbox_card(public_id: str) -> str | Response:
         # The processor charges in a transaction of its own (the shop holds no lock on the
         # payment meanwhile) and tells the shop with a signed notification.
         charge = gateway.charge_card(payment, form.card_digits)
-        state.session.refresh(payment)
+        payment = as_stored(state.session, payment)
         flash(*_outcome(payment, charge))
         return _back_to_shop(payment)
     return render_template(
@@ -93,7 +85,6 @@ def _back_to_shop(payment: Payment) -> Response:
     return redirect(_shop_page(payment))
 
 
-@shopper_blueprint.get("/payments/<public_id>")
 def payment_page(public_id: str) -> str:
     """A payment's status; for a bank transfer, what to transfer and where."""
     payment = own_payment_or_404(public_id)
@@ -101,3 +92,9 @@ def payment_page(public_id: str) -> str:
     return render_template(
         "partialpay/payment.html", payment=payment, gateway=gateway, back_url=_shop_page(payment)
     )
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """The sandbox card page and a payment's own page, on the shopper blueprint."""
+    blueprint.route("/card/<public_id>", methods=["GET", "POST"])(sandbox_card)
+    blueprint.get("/payments/<public_id>")(payment_page)

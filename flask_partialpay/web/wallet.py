@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import abort, redirect, render_template, stream_with_context, url_for
+from flask import Blueprint, abort, redirect, render_template, stream_with_context, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import (
@@ -23,21 +22,20 @@ from flask_partialpay.core.errors import (
     PartialPayError,
     WalletLocked,
 )
-from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.base import utcnow
-from flask_partialpay.db.paging import requested_page
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.ledger import transfers
-from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
+from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.payments import gateway_calls, lifecycle
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.wallet import topups
+from flask_partialpay.wallet.queries import statement_batches, wallet_by_public_id
 from flask_partialpay.wallet.statements import describe, reason_label
 from flask_partialpay.wallet.wallets import StatementPage
 from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.wallet import TopUpForm, wallet_currencies
-from flask_partialpay.web.shopper import shopper_blueprint
+from flask_partialpay.web.paging import requested_page
 
 # The gateway a top-up is paid through.
 TOPUP_GATEWAY = "sandbox_card"
@@ -89,11 +87,7 @@ def summarise(
 
 def wallet_or_404(public_id: str, owner_id: str | None = None) -> LedgerAccount:
     """The customer wallet with this public id (and this owner, when given), else a 404."""
-    account = current_partialpay.session.scalars(
-        select(LedgerAccount).where(
-            LedgerAccount.public_id == public_id, LedgerAccount.kind == transfers.WALLET
-        )
-    ).one_or_none()
+    account = wallet_by_public_id(current_partialpay.session, public_id)
     if account is None or (owner_id is not None and account.owner_id != owner_id):
         abort(404)
     return account
@@ -122,7 +116,6 @@ def can_top_up() -> bool:
 # -- pages ----------------------------------------------------------------------------------
 
 
-@shopper_blueprint.route("/wallet", methods=["GET", "POST"])
 def wallet_overview() -> str | Response:
     """My wallet: the balance in each currency, recent entries and the top-up form."""
     customer_id = login_required_here()
@@ -143,7 +136,6 @@ def wallet_overview() -> str | Response:
     )
 
 
-@shopper_blueprint.route("/wallet/<public_id>", methods=["GET", "POST"])
 def wallet_detail(public_id: str) -> str | Response:
     """One wallet: its balance, the statement page by page, the CSV and a top-up."""
     account = own_wallet_or_404(public_id)
@@ -163,7 +155,6 @@ def wallet_detail(public_id: str) -> str | Response:
     )
 
 
-@shopper_blueprint.get("/wallet/<public_id>/statement.csv")
 def wallet_statement_csv(public_id: str) -> Response:
     return statement_csv(own_wallet_or_404(public_id))
 
@@ -247,36 +238,16 @@ def statement_csv(account: LedgerAccount) -> Response:
 
         writer.writerow(header)
         yield drain()
-        before: int | None = None
-        while True:
-            query = (
-                select(
-                    Entry.id,
-                    Entry.created_at,
-                    Entry.amount_minor,
-                    Entry.balance_after_minor,
-                    Transfer.reason,
-                    Transfer.memo,
-                    Transfer.reference,
-                )
-                .join(Transfer, Entry.transfer_id == Transfer.id)
-                .where(Entry.account_id == account_id)
-            )
-            if before is not None:
-                query = query.where(Entry.id < before)
-            batch = session.execute(query.order_by(Entry.id.desc()).limit(CSV_BATCH)).all()
-            if not batch:
-                return
-            for entry_id, created_at, amount_minor, after_minor, reason, memo, reference in batch:
+        for batch in statement_batches(session, account_id, currency, batch=CSV_BATCH):
+            for line in batch:
                 writer.writerow(
                     [
-                        created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                        csv_safe(describe(reason, memo, reference)),
-                        str(from_minor(amount_minor, currency)),
-                        str(from_minor(after_minor, currency)),
+                        line.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        csv_safe(line.description),
+                        str(line.amount),
+                        str(line.balance_after),
                     ]
                 )
-                before = entry_id
             yield drain()
 
     filename = f"wallet-statement-{currency}-{utcnow():%Y-%m-%d}.csv"
@@ -285,3 +256,10 @@ def statement_csv(account: LedgerAccount) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def add_routes(blueprint: Blueprint) -> None:
+    """My wallet: its pages and the CSV statement, on the shopper blueprint."""
+    blueprint.route("/wallet", methods=["GET", "POST"])(wallet_overview)
+    blueprint.route("/wallet/<public_id>", methods=["GET", "POST"])(wallet_detail)
+    blueprint.get("/wallet/<public_id>/statement.csv")(wallet_statement_csv)

@@ -1,0 +1,61 @@
+"""What the pages read about orders and payments: one payment, and the admin lists.
+
+The lists are newest first, a page at a time (:mod:`flask_partialpay.db.paging`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from flask_partialpay.core.vocabulary import OrderPurpose, PaymentStatus
+from flask_partialpay.db.paging import Page, page_of
+from flask_partialpay.payments.models import OrderAccount, Payment
+
+
+def payment_by_public_id(session: Session, public_id: str) -> Payment | None:
+    """The payment people know as ``public_id``; None if there is none."""
+    return session.scalars(select(Payment).where(Payment.public_id == public_id)).one_or_none()
+
+
+def as_stored(session: Session, payment: Payment) -> Payment:
+    """``payment`` read again: another transaction (a gateway's notification) may have
+    decided it since it was loaded."""
+    session.refresh(payment)
+    return payment
+
+
+def payments_page(
+    db: SQLAlchemy, *, status: PaymentStatus | None, page: int, per_page: int
+) -> Page[Payment]:
+    """Every payment (in ``status`` only, when given), newest first."""
+    query = select(Payment)
+    if status is not None:
+        query = query.where(Payment.status == status)
+    return page_of(db, query.order_by(Payment.id.desc()), page=page, per_page=per_page)
+
+
+def orders_page(
+    db: SQLAlchemy, *, instalments_only: bool, page: int, per_page: int
+) -> Page[OrderAccount]:
+    """Every order (only those paid in instalments, when asked), newest first.
+
+    Top-ups and other records that are not a host's order are left out.
+    """
+    query = select(OrderAccount).where(OrderAccount.purpose == OrderPurpose.ORDER)
+    if instalments_only:
+        query = query.where(OrderAccount.instalments.is_(True))
+    return page_of(db, query.order_by(OrderAccount.id.desc()), page=page, per_page=per_page)
+
+
+def invoice_counts(session: Session, order_ids: Collection[int]) -> dict[int, int]:
+    """How many payments each of these orders has, in one query (orders with none: absent)."""
+    rows = session.execute(
+        select(Payment.order_id, func.count())
+        .where(Payment.order_id.in_(order_ids))
+        .group_by(Payment.order_id)
+    )
+    return {order_id: count for order_id, count in rows}
