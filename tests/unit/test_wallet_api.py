@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from example_shop.models import db
+from tests.unit.bare import db
 from flask_partialpay.core.errors import (
     HoldExceeded,
     HoldNotActive,

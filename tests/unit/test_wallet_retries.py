@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from example_shop.models import db
+from tests.unit.bare import db
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.host import signals

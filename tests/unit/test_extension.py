@@ -13,7 +13,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from example_shop import partialpay
-from example_shop.models import db
+from tests.unit.bare import db
 from flask_partialpay import (
     ConfigurationError,
     IdempotencyConflict,
@@ -30,7 +30,7 @@ from flask_partialpay.host import signals
 from flask_partialpay.host.config import SETTINGS, setting
 from flask_partialpay.payments.gateways.base import StartOutcome
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 import flask_partialpay
-from example_shop.models import db
+from tests.unit.bare import db
 from flask_partialpay import OrderInfo
 from flask_partialpay.core.errors import IllegalTransition
 from flask_partialpay.core.vocabulary import (
