@@ -14,14 +14,13 @@ Built up one on another, as in Flask-SQLAlchemy's own tests:
     All of the above in an app context, with the extension's tables (only those the
     settings enable) created for the test and removed after it.
 
-Every test that uses ``app`` runs on each backend, as the integration tier does
-(:mod:`tests.backends`).
+Every test that uses ``app`` (or ``plain_app``) runs on each backend: ``backend`` and
+``database_url`` are the fixtures of ``tests/conftest.py``, over :mod:`tests.backends`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,11 +32,6 @@ from flask_partialpay.schema import metadatas
 from flask_partialpay.state import OrderLoader
 from tests import backends
 from tests.unit import bare
-
-
-@pytest.fixture
-def database_url(backend: str, tmp_path: Path) -> str:
-    return backends.database_url(backend, tmp_path)
 
 
 @pytest.fixture
@@ -90,9 +84,7 @@ def partialpay(plain_app: Flask, db: SQLAlchemy, order_loader: OrderLoader | Non
 
 
 @pytest.fixture
-def app(
-    backend: str, plain_app: Flask, db: SQLAlchemy, partialpay: PartialPay
-) -> Iterator[Flask]:
+def app(backend: str, plain_app: Flask, db: SQLAlchemy, partialpay: PartialPay) -> Iterator[Flask]:
     with plain_app.app_context():
         tables = metadatas(plain_app)
         if backend == "sqlite":

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask import Flask
 
 import flask_partialpay
-from tests.unit.bare import db
 from flask_partialpay import OrderInfo
 from flask_partialpay.core.errors import IllegalTransition
 from flask_partialpay.core.vocabulary import (
@@ -26,6 +25,7 @@ from flask_partialpay.core.vocabulary import (
 from flask_partialpay.payments import lifecycle, orders
 from flask_partialpay.payments.gateways.external import ExternalGateway
 from flask_partialpay.payments.models import OrderAccount, Payment
+from tests.unit.bare import db
 
 LIFECYCLES: tuple[type[Lifecycle], ...] = (OrderStatus, PaymentStatus, RefundStatus, HoldStatus)
 
