@@ -1,14 +1,13 @@
 """Fixtures: the example shop on each configured database, a clean database per test.
 
-SQLite always runs. PostgreSQL and MariaDB run when ``PARTIALPAY_TEST_POSTGRES_URL`` and
-``PARTIALPAY_TEST_MARIADB_URL`` are set. With ``PARTIALPAY_REQUIRE_BACKENDS=1`` (as in CI)
-an unset or unreachable backend fails the run instead of being skipped.
+These are the integration tier's; tests of the extension alone use the smaller fixtures of
+``tests/unit/conftest.py``. Which databases run, and how their tables are kept, is in
+:mod:`tests.backends` (see tests/README.md).
 """
 
 from __future__ import annotations
 
 import contextvars
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,65 +23,10 @@ from example_shop.demo import seed
 from example_shop.models import db
 from flask_partialpay import PartialPayModel
 from flask_partialpay.sandbox.models import SandboxModel
+from tests import backends
 
-BACKEND_ENV = {
-    "postgresql": "PARTIALPAY_TEST_POSTGRES_URL",
-    "mariadb": "PARTIALPAY_TEST_MARIADB_URL",
-}
-REQUIRE_BACKENDS = os.environ.get("PARTIALPAY_REQUIRE_BACKENDS") == "1"
 # The example shop enables the sandbox card, so its processor's tables are there too.
 METADATAS = (db.metadata, PartialPayModel.metadata, SandboxModel.metadata)
-
-_prepared: set[str] = set()
-
-
-def server_url(backend: str) -> str:
-    """The URL of a server backend, or skip (fail when backends are required)."""
-    url = os.environ.get(BACKEND_ENV[backend])
-    if not url:
-        message = f"{BACKEND_ENV[backend]} is not set"
-        if REQUIRE_BACKENDS:
-            pytest.fail(message + " and PARTIALPAY_REQUIRE_BACKENDS=1")
-        pytest.skip(message)
-    return url
-
-
-def _check_reachable(url: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        message = f"cannot reach {engine.url.render_as_string(hide_password=True)}: {error}"
-        if REQUIRE_BACKENDS:
-            pytest.fail(message)
-        pytest.skip(message)
-    finally:
-        engine.dispose()
-
-
-def _reset_schema(app: Flask, backend: str) -> None:
-    """Drop and recreate every table once per run; later tests only empty them."""
-    if backend in _prepared:
-        return
-    for metadata in reversed(METADATAS):
-        metadata.drop_all(db.engine)
-    with db.engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    for metadata in METADATAS:
-        metadata.create_all(db.engine)
-    _prepared.add(backend)
-
-
-def _empty_tables() -> None:
-    db.session.remove()
-    with db.engine.begin() as connection:
-        # MariaDB checks a self-referencing key row by row: unlink reversals first.
-        connection.execute(sa.text("UPDATE partialpay_transfer SET reverses_id = NULL"))
-        connection.execute(sa.text("UPDATE partialpay_payment SET part_of_id = NULL"))
-        for metadata in reversed(METADATAS):
-            for table in reversed(metadata.sorted_tables):
-                connection.execute(table.delete())
 
 
 class IsolatedClient(FlaskClient):
@@ -109,19 +53,14 @@ class IsolatedClient(FlaskClient):
         return response
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+@pytest.fixture(params=backends.BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        # A file, not :memory:, so that parallel connections share one database.
-        return f"sqlite:///{tmp_path / 'shop.sqlite'}"
-    url = server_url(backend)
-    _check_reachable(url)
-    return url
+    return backends.database_url(backend, tmp_path)
 
 
 @pytest.fixture
@@ -140,13 +79,12 @@ def app(backend: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
             for metadata in METADATAS:
                 metadata.create_all(db.engine)
         else:
-            _reset_schema(app, backend)
-            _empty_tables()
+            backends.use_tables(db.engine, backend, METADATAS)
         seed(welcome_credit=False)
         yield app
         db.session.remove()
         if backend != "sqlite":
-            _empty_tables()
+            backends.empty_tables(db.engine, METADATAS)
         db.engine.dispose()
 
 

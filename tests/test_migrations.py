@@ -40,7 +40,7 @@ from flask_partialpay.migrations import (
     add_version_location,
 )
 from flask_partialpay.sandbox.models import SandboxModel
-from tests.conftest import _check_reachable, server_url
+from tests.backends import check_reachable, server_url
 
 SHOP_BRANCH = "example_shop"
 SHOP_MIGRATIONS = Path(MIGRATIONS_DIR)
@@ -77,7 +77,7 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
         return
     server = server_url(backend)
-    _check_reachable(server)
+    check_reachable(server)
     # A name of its own per run, so that two runs on one server never share it.
     name = f"partialpay_migration_test_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")  # CREATE DATABASE needs it

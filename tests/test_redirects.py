@@ -1,4 +1,7 @@
-"""Redirects after an action go to a page of this site only, whatever ``next`` says."""
+"""Redirects after an action go to a page of this site only, whatever ``next`` says.
+
+The check itself, target by target, is in ``tests/unit/test_safe_paths.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,50 +15,9 @@ from flask import Flask
 from example_shop import partialpay
 from example_shop.models import Order, db
 from flask_partialpay import ConfigurationError, Payment
-from flask_partialpay.host.redirects import safe_local_path
 from tests.conftest import Shopper, csrf_from
 
 PAYMENTS_TAB = "/partialpay/admin/payments"
-
-# Each of these leaves the site, or is read differently by a browser and by the check.
-HOSTILE_TARGETS = [
-    "",
-    "https://evil.example/",
-    "http:/evil.example",
-    "javascript:alert(1)",
-    "//evil.example/",
-    "///evil.example/",
-    "/\\evil.example",
-    "\\\\evil.example",
-    "/\t/evil.example/",
-    "/\r\n/evil.example/",
-    "\t//evil.example/",
-    " //evil.example/",
-    "/\x00/evil.example",
-    "/\x7f/evil.example",
-    "/\x85/evil.example",
-    "/\u200b/evil.example",
-    "/\u3000/evil.example",
-    "/\u2028/evil.example",
-    "orders/7",
-    "evil.example",
-]
-
-LOCAL_TARGETS = ["/", "/orders/7", "/partialpay/wallet?page=2", "/offers/3#buy", "/a/b/../c"]
-
-
-@pytest.mark.parametrize("target", HOSTILE_TARGETS)
-def test_a_target_off_this_site_is_refused(target: str) -> None:
-    assert safe_local_path(target) is None
-
-
-@pytest.mark.parametrize("target", LOCAL_TARGETS)
-def test_a_path_on_this_site_is_kept(target: str) -> None:
-    assert safe_local_path(target) == target
-
-
-def test_nothing_is_no_target() -> None:
-    assert safe_local_path(None) is None
 
 
 def login(client: Any, next_target: str) -> Any:

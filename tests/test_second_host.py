@@ -25,7 +25,8 @@ from flask_partialpay.audit import audit
 from flask_partialpay.host import signals
 from flask_partialpay.ledger.models import Hold, Transfer
 from flask_partialpay.sandbox import processor as sandbox_processor
-from tests.conftest import _check_reachable, csrf_from, form_value, server_url
+from tests.backends import check_reachable, server_url
+from tests.conftest import csrf_from, form_value
 from tests.minimal_host import Customer, Invoice, create_app, db, partialpay
 
 SUCCESS_CARD = "4242 4242 4242 4242"
@@ -57,7 +58,7 @@ def new_database(backend: str, tmp_path: Path) -> Iterator[Callable[[str], str]]
         yield lambda name: f"sqlite:///{tmp_path / name}.sqlite"
         return
     server = server_url(backend)
-    _check_reachable(server)
+    check_reachable(server)
     drop = "DROP DATABASE IF EXISTS {}" + (" WITH (FORCE)" if backend == "postgresql" else "")
     prefix = sa.make_url(server).database or "partialpay"
     created: list[str] = []

@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, after_this_request
-from flask_sqlalchemy import SQLAlchemy
-from werkzeug.wrappers import Response
+from flask import Flask
 
 from example_shop import create_app, partialpay
 from example_shop.demo import seed
@@ -20,6 +18,7 @@ from example_shop.models import Order, db
 from flask_partialpay import PartialPay, Payment
 from tests.conftest import Shopper
 from tests.test_instalments import link, open_offer, pay_by_card, pay_step
+from tests.unit.test_security_header_settings import bare_host
 
 # Headers do not depend on the database: SQLite is enough.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -119,48 +118,6 @@ def test_no_template_has_an_inline_script_or_style(template: Path, backend: str)
     assert not INLINE_HANDLER.search(text), "attach the handler from a script file"
     assert "javascript:" not in text.lower()
     assert not INLINE_STYLE.search(text), "move the style to the stylesheet"
-
-
-# A page of the extension's shopper blueprint that needs no signed-in user.
-STYLESHEET = "/partialpay/static/partialpay.css"
-
-
-def bare_host(**config: Any) -> tuple[Flask, SQLAlchemy]:
-    app = Flask("host")
-    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
-    app.config.update(config)
-    database = SQLAlchemy()
-    database.init_app(app)
-    return app, database
-
-
-def test_a_header_the_host_already_set_is_kept(backend: str) -> None:
-    app, database = bare_host()
-    PartialPay(app, database)
-
-    @app.before_request
-    def host_policy() -> None:
-        @after_this_request
-        def frame_from_our_own_site(response: Response) -> Response:
-            response.headers["X-Frame-Options"] = "SAMEORIGIN"
-            response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
-            return response
-
-    with app.test_client().get(STYLESHEET) as response:
-        assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
-        assert response.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
-
-
-def test_the_policy_is_a_setting(backend: str) -> None:
-    app, database = bare_host(PARTIALPAY_CONTENT_SECURITY_POLICY="default-src 'self' cdn.test")
-    PartialPay(app, database)
-    with app.test_client().get(STYLESHEET) as response:
-        assert response.headers["Content-Security-Policy"] == "default-src 'self' cdn.test"
-    app, database = bare_host(PARTIALPAY_CONTENT_SECURITY_POLICY=None)
-    PartialPay(app, database)
-    with app.test_client().get(STYLESHEET) as response:
-        assert "Content-Security-Policy" not in response.headers
-        assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_gateway_callbacks_are_not_pages(app: Flask) -> None:

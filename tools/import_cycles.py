@@ -3,7 +3,7 @@
 Run ``python tools/import_cycles.py``: one line per cycle (a strongly connected group of
 modules), its modules sorted. An import counts whether it sits at module level or inside a
 function, since either runs when the code does; imports under ``TYPE_CHECKING`` never run
-and are left out. ``tests/test_import_cycles.py`` holds the list of cycles still allowed.
+and are left out. ``tests/unit/test_import_cycles.py`` holds the list of cycles still allowed.
 """
 
 from __future__ import annotations

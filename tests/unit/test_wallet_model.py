@@ -28,7 +28,6 @@ from flask import Flask
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from example_shop.models import db
 from flask_partialpay.core.errors import (
     HoldExceeded,
     HoldNotActive,
@@ -40,7 +39,8 @@ from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import Hold
-from tests.test_wallet_api import (
+from tests.unit.bare import db
+from tests.unit.test_wallet_api import (
     ORDER_MEMO,
     USD,
     audit_problems,

@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "flask_partialpay"
+PACKAGE = Path(__file__).resolve().parents[2] / "flask_partialpay"
 
 # Floats that provably never touch an amount, as (path inside the package, stripped source
 # line) -> why. Keep this empty if you can; an entry that no longer matches fails the suite.

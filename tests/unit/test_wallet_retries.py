@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from example_shop.models import db
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.host import signals
 from flask_partialpay.ledger.models import Transfer
+from tests.unit.bare import db
 
 
 class LostConnection(Exception):

@@ -12,8 +12,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from example_shop import partialpay
-from example_shop.models import db
 from flask_partialpay import (
     ConfigurationError,
     IdempotencyConflict,
@@ -29,8 +27,9 @@ from flask_partialpay.core.errors import ProcessorUnavailable
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import SETTINGS, setting
 from flask_partialpay.payments.gateways.base import StartOutcome
+from tests.unit.bare import db
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
@@ -124,24 +123,32 @@ def test_every_signal_is_documented_in_the_readme() -> None:
 
 
 @pytest.fixture
-def without_loader(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def partialpay_config() -> dict[str, Any]:
+    """The gateways of a shop that offers the sandbox card, and so has its tables."""
+    return {"PARTIALPAY_GATEWAYS": ("sandbox_card", "manual")}
+
+
+@pytest.fixture
+def without_loader(app: Flask, partialpay: PartialPay) -> PartialPay:
     """A host that registers its orders with order_placed instead of a loader."""
-    monkeypatch.setattr(PartialPay.state(), "own_order_loader", None)
-    monkeypatch.setattr(partialpay, "_order_loader", None)
+    assert PartialPay.state().order_loader is None
+    return partialpay
 
 
 def info(reference: str = "A-1", total: str = "100.00") -> OrderInfo:
     return OrderInfo(reference=reference, customer_id="1", currency="USD", total=Decimal(total))
 
 
-def test_placing_the_same_order_twice_keeps_one_account(without_loader: None) -> None:
+def test_placing_the_same_order_twice_keeps_one_account(without_loader: PartialPay) -> None:
+    partialpay = without_loader
     first = partialpay.order_placed(info())
     again = partialpay.order_placed(info())
     assert first.id == again.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderAccount)) == 1
 
 
-def test_an_order_cannot_change_its_total_once_placed(without_loader: None) -> None:
+def test_an_order_cannot_change_its_total_once_placed(without_loader: PartialPay) -> None:
+    partialpay = without_loader
     partialpay.order_placed(info())
     with pytest.raises(IdempotencyConflict):
         partialpay.order_placed(info(total="90.00"))
@@ -149,7 +156,8 @@ def test_an_order_cannot_change_its_total_once_placed(without_loader: None) -> N
     assert account.total == Decimal("100.00")
 
 
-def test_money_collected_by_the_host_completes_the_order_once(without_loader: None) -> None:
+def test_money_collected_by_the_host_completes_the_order_once(without_loader: PartialPay) -> None:
+    partialpay = without_loader
     partialpay.order_placed(info())
     calls: list[Any] = []
 
@@ -184,13 +192,17 @@ class FailingGateway:
 
 
 def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
-    app: Flask, without_loader: None, monkeypatch: pytest.MonkeyPatch
+    app: Flask, without_loader: PartialPay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flask_login import login_user
+    from flask_login import LoginManager, UserMixin, login_user
 
-    from example_shop.models import User
+    partialpay = without_loader
 
-    asha = db.session.scalars(sa.select(User).where(User.email == "asha@example.com")).one()
+    class Customer(UserMixin):  # type: ignore[misc]
+        id = "7"
+
+    asha = Customer()
+    LoginManager(app).user_loader(lambda user_id: None)
     partialpay.order_placed(
         OrderInfo(reference="A-2", customer_id=asha.get_id(), currency="USD", total=Decimal(10))
     )
@@ -211,7 +223,7 @@ def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "orders/1"])
-def test_payments_only_return_to_this_site(app: Flask, target: str) -> None:
+def test_payments_only_return_to_this_site(app: Flask, partialpay: PartialPay, target: str) -> None:
     with app.test_request_context(), pytest.raises(ConfigurationError, match="return_url"):
         partialpay.pay("A-3", gateway="manual", return_url=target)
 

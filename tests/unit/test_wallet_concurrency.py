@@ -20,11 +20,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from example_shop.models import db
 from flask_partialpay.core.errors import InsufficientFunds
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
-from tests.test_wallet_api import (
+from tests.unit.bare import db
+from tests.unit.test_wallet_api import (
     USD,
     audit_problems,
     ledger_problems,

@@ -18,7 +18,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from example_shop.models import db
 from flask_partialpay.core.errors import (
     HoldExceeded,
     HoldNotActive,
@@ -33,6 +32,7 @@ from flask_partialpay.extension import PartialPay
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.wallet.wallets import Wallets
+from tests.unit.bare import db
 
 OWNER = "customer-1"
 USD = "USD"
