@@ -57,9 +57,12 @@ def test_one_object_serves_two_apps_with_their_own_state() -> None:
     extension.init_app(second, second_db)
     assert first.extensions["partialpay"] is not second.extensions["partialpay"]
     with second.app_context():
-        assert [g.name for g in extension.available_gateways()] == ["manual"]
+        assert [g.name for g in extension.checkout.available_gateways()] == ["manual"]
     with first.app_context():
-        assert [g.name for g in extension.available_gateways()] == ["sandbox_card", "manual"]
+        assert [g.name for g in extension.checkout.available_gateways()] == [
+            "sandbox_card",
+            "manual",
+        ]
 
 
 def test_a_misspelled_setting_in_the_config_stops_the_app_with_a_suggestion() -> None:
@@ -86,7 +89,7 @@ def test_an_unknown_gateway_name_is_refused_at_start() -> None:
 def test_using_the_extension_on_an_app_without_init_app_says_how_to_fix_it() -> None:
     app, _ = bare_app()
     with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
-        PartialPay().available_gateways()
+        PartialPay().checkout.available_gateways()
     with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
         current_partialpay.wallets  # noqa: B018
 
@@ -135,22 +138,22 @@ def info(reference: str = "A-1", total: str = "100.00") -> OrderInfo:
 
 
 def test_placing_the_same_order_twice_keeps_one_account(without_loader: None) -> None:
-    first = partialpay.order_placed(info())
-    again = partialpay.order_placed(info())
+    first = partialpay.orders.placed(info())
+    again = partialpay.orders.placed(info())
     assert first.id == again.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderAccount)) == 1
 
 
 def test_an_order_cannot_change_its_total_once_placed(without_loader: None) -> None:
-    partialpay.order_placed(info())
+    partialpay.orders.placed(info())
     with pytest.raises(IdempotencyConflict):
-        partialpay.order_placed(info(total="90.00"))
+        partialpay.orders.placed(info(total="90.00"))
     account = db.session.scalars(sa.select(OrderAccount)).one()
     assert account.total == Decimal("100.00")
 
 
 def test_money_collected_by_the_host_completes_the_order_once(without_loader: None) -> None:
-    partialpay.order_placed(info())
+    partialpay.orders.placed(info())
     calls: list[Any] = []
 
     def receiver(sender: Flask, **kwargs: Any) -> None:
@@ -158,8 +161,8 @@ def test_money_collected_by_the_host_completes_the_order_once(without_loader: No
 
     signals.order_fully_paid.connect(receiver)
     try:
-        assert partialpay.order_paid("A-1", method="cash") is True
-        assert partialpay.order_paid("A-1", method="cash") is False
+        assert partialpay.orders.paid("A-1", method="cash") is True
+        assert partialpay.orders.paid("A-1", method="cash") is False
     finally:
         signals.order_fully_paid.disconnect(receiver)
     assert calls == ["A-1"]
@@ -191,14 +194,16 @@ def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
     from example_shop.models import User
 
     asha = db.session.scalars(sa.select(User).where(User.email == "asha@example.com")).one()
-    partialpay.order_placed(
+    partialpay.orders.placed(
         OrderInfo(reference="A-2", customer_id=asha.get_id(), currency="USD", total=Decimal(10))
     )
     monkeypatch.setitem(PartialPay.state().gateways, "sandbox_card", FailingGateway())
     with app.test_request_context():
         login_user(asha)
         with pytest.raises(ProcessorUnavailable):
-            partialpay.pay("A-2", gateway="sandbox_card", return_url="/", idempotency_key="k" * 20)
+            partialpay.orders.pay(
+                "A-2", gateway="sandbox_card", return_url="/", idempotency_key="k" * 20
+            )
     db.session.rollback()
     # The attempt is on record, cancelled; the order is due in full; no money moved.
     [payment] = db.session.scalars(sa.select(Payment)).all()
@@ -206,14 +211,14 @@ def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
         "cancelled",
         "the payment service could not be reached",
     )
-    account = partialpay.account("A-2")
+    account = partialpay.orders.find("A-2")
     assert account is not None and (account.paid, account.due) == (Decimal(0), Decimal(10))
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "orders/1"])
 def test_payments_only_return_to_this_site(app: Flask, target: str) -> None:
     with app.test_request_context(), pytest.raises(ConfigurationError, match="return_url"):
-        partialpay.pay("A-3", gateway="manual", return_url=target)
+        partialpay.orders.pay("A-3", gateway="manual", return_url=target)
 
 
 def test_order_info_names_a_hosts_type_mistake() -> None:

@@ -95,14 +95,14 @@ class OrderAccount(PartialPayModel):
         """The order's payments, oldest first: confirmed ones, pending and failed attempts.
 
         Read from the database at each access (never a stale list cached on the object);
-        the same as ``partialpay.payments_for(reference)``. Filter on ``status``
+        the same as ``partialpay.orders.payments(reference)``. Filter on ``status``
         (``"succeeded"`` for what was paid) for the order's invoices.
         """
         session = object_session(self)
         if session is None:
             raise RuntimeError(
                 "This order account is not in a session: use "
-                "partialpay.payments_for(reference) to list its payments."
+                "partialpay.orders.payments(reference) to list its payments."
             )
         return list(
             session.scalars(select(Payment).where(Payment.order_id == self.id).order_by(Payment.id))
@@ -126,7 +126,8 @@ class OrderAccount(PartialPayModel):
         held for the order. A bank transfer awaiting a manager does not lower it (it is a
         claim, not money), nor does a card payment under way: the most that may be paid
         next is this less the card payments that may still charge
-        (``partialpay.payment_range(account).maximum``, :func:`.payments.allowed_range`).
+        (``partialpay.instalments.payment_range(account).maximum``,
+        :func:`.payments.allowed_range`).
         """
         return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
 

@@ -34,7 +34,7 @@ from flask_partialpay.web.shopper import shopper_blueprint
 def _own_order_or_404(reference: str) -> OrderAccount:
     """The current customer's order; anyone else's (or none) is a 404, the same page."""
     customer_id = login_required_here()
-    account = current_partialpay.extension.account(reference)
+    account = current_partialpay.orders.find(reference)
     if account is None or account.customer_id != customer_id:
         abort(404)
     return account
@@ -51,11 +51,11 @@ def buy(token: str) -> str | Response:
     if link.customer_id is not None and link.customer_id != customer_id:
         # A valid signature is not authorisation: it was sent to someone else.
         return _link_for_another_account()
-    partialpay = current_partialpay.extension
+    partialpay = current_partialpay.instalments
     offer = partialpay.offer(link.offer_id)
     if offer is None:
         abort(404)
-    policy = partialpay.instalment_policy(offer.offer_id)
+    policy = partialpay.policy(offer.offer_id)
     form = CsrfForm()
     if form.validate_on_submit():
         try:
@@ -108,7 +108,7 @@ def pay_step(reference: str) -> str | Response:
     """Pay all that is due, or (an instalment order) a part of it."""
     account = _own_order_or_404(reference)
     state = current_partialpay
-    partialpay = state.extension
+    partialpay = state.instalments
     if account.status == OrderStatus.COMPLETED:
         return redirect(url_for("partialpay.thank_you", reference=reference))
     allowed = partialpay.payment_range(account)
@@ -122,7 +122,7 @@ def pay_step(reference: str) -> str | Response:
             flash(_not_payable_message(account), "error")
         elif form.validate_on_submit():
             try:
-                started = partialpay.pay_instalment(
+                started = partialpay.pay(
                     reference,
                     gateway=str(form.gateway.data),
                     amount=form.chosen_amount(),
@@ -169,11 +169,7 @@ def _wallet_balance(account: OrderAccount) -> Decimal:
 def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
     """Bank transfers the shopper made that a manager has not confirmed yet."""
     state = current_partialpay
-    return [
-        p
-        for p in state.extension.payments_for(account.reference)
-        if awaits_manager(state.gateway, p)
-    ]
+    return [p for p in state.orders.payments(account.reference) if awaits_manager(state.gateway, p)]
 
 
 @shopper_blueprint.get("/orders/<reference>/thanks")
@@ -185,7 +181,7 @@ def thank_you(reference: str) -> str:
     """
     account = _own_order_or_404(reference)
     state = current_partialpay
-    payments = state.extension.payments_for(reference)
+    payments = state.orders.payments(reference)
     latest = next((p for p in reversed(payments) if p.part_of_id is None), None)
     awaiting = [p for p in payments if awaits_manager(state.gateway, p)]
     gateways = state.gateway_registry.by_name()
@@ -199,7 +195,7 @@ def thank_you(reference: str) -> str:
         awaiting=awaiting,
         # The payment step's own rule: never offer a payment it would refuse.
         can_continue=account.status == OrderStatus.OPEN
-        and state.extension.payment_range(account).maximum > 0,
+        and state.instalments.payment_range(account).maximum > 0,
         gateways=gateways,
     )
 
