@@ -65,6 +65,26 @@ def test_one_object_serves_two_apps_with_their_own_state() -> None:
         ]
 
 
+def test_each_service_is_the_one_of_the_app_in_context() -> None:
+    first, first_db = bare_app()
+    second, second_db = bare_app()
+    extension = PartialPay()
+    extension.init_app(first, first_db)
+    extension.init_app(second, second_db)
+    names = ("orders", "checkout", "instalments", "wallets")
+    with first.app_context():
+        in_first = {name: getattr(extension, name) for name in names}
+        for name in names:
+            assert in_first[name] is getattr(first.extensions["partialpay"], name)
+            assert in_first[name] is getattr(current_partialpay, name)
+    with second.app_context():
+        for name in names:
+            assert getattr(extension, name) is getattr(second.extensions["partialpay"], name)
+            assert getattr(extension, name) is not in_first[name]
+    # Nothing of an app is kept on the extension object itself.
+    assert not any(isinstance(value, Flask | SQLAlchemy) for value in vars(extension).values())
+
+
 def test_a_misspelled_setting_in_the_config_stops_the_app_with_a_suggestion() -> None:
     app, database = bare_app(PARTIALPAY_GATEWAY=("manual",))
     with pytest.raises(UnknownSetting, match="did you mean PARTIALPAY_GATEWAYS"):
@@ -128,7 +148,7 @@ def test_every_signal_is_documented_in_the_readme() -> None:
 
 @pytest.fixture
 def without_loader(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A host that registers its orders with order_placed instead of a loader."""
+    """A host that registers its orders with orders.placed instead of a loader."""
     monkeypatch.setattr(PartialPay.state(), "own_order_loader", None)
     monkeypatch.setattr(partialpay, "_order_loader", None)
 

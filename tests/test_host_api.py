@@ -238,7 +238,7 @@ def test_a_statement_line_reads_as_text_and_keeps_its_message_id(app: Flask) -> 
 def test_an_orders_payments_are_listed_by_a_documented_call(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A host that registers its orders with order_placed rather than a loader.
+    # A host that registers its orders with orders.placed rather than a loader.
     monkeypatch.setattr(partialpay, "_order_loader", None)
     asha = user("asha@example.com")
     partialpay.orders.placed(

@@ -62,7 +62,7 @@ class OrderAccount(PartialPayModel):
     # Wallet money held for this order at checkout and not yet captured: the sum of its
     # pending wallet payments. The other gateways are asked for the rest only.
     reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # What the host reported as refunded with ``order_refunded(amount=...)``: the base of
+    # What the host reported as refunded with ``orders.refunded(amount=...)``: the base of
     # the wallet's proportional share of partial refunds.
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The host's offer this order buys (orders placed through a Buy link or an offer page).
