@@ -365,7 +365,7 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
     thread_index = threading.local()
     offered: dict[int, Decimal] = {}
     gate = Gate(CHECKOUTS, quiet=0.5)
-    offer = partialpay.wallet_offer
+    offer = partialpay.checkout.wallet_offer
 
     def offer_seen(cart: CartSummary) -> WalletOffer:
         made = offer(cart)
@@ -374,7 +374,7 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
             gate.wait()
         return made
 
-    monkeypatch.setattr(partialpay, "wallet_offer", offer_seen)
+    monkeypatch.setattr(partialpay.checkout, "wallet_offer", offer_seen)
 
     def checkout(index: int) -> Callable[[], tuple[Decimal, str]]:
         def work() -> tuple[Decimal, str]:
@@ -732,7 +732,7 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
     give_asha("100")
     race = CaptureRace(app, customer_id, "read-before-success")
     read_the_order, card_succeeded = threading.Event(), threading.Event()
-    account = partialpay.account
+    account = partialpay.orders.find
 
     def account_then_wait(reference: str) -> OrderAccount | None:
         found = account(reference)
@@ -742,7 +742,7 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
         return found
 
     def cancel() -> bool:
-        monkeypatch.setattr(partialpay, "account", account_then_wait)
+        monkeypatch.setattr(partialpay.orders, "find", account_then_wait)
         return partialpay.orders.cancelled(race.number)
 
     def deliver_once_read() -> tuple[int, str]:

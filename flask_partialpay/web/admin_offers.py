@@ -26,8 +26,8 @@ from flask_partialpay.web.forms.admin import OfferPolicyForm
 @admin_blueprint.get("/offers")
 @admin_required
 def offers_list() -> str:
-    partialpay = current_partialpay.instalments
-    offers = partialpay.catalogue().search("")
+    instalments = current_partialpay.instalments
+    offers = instalments.catalogue().search("")
     policies = policies_for(current_partialpay.session, [o.offer_id for o in offers])
     return render_template("partialpay/admin/offers.html", offers=offers, policies=policies)
 
@@ -43,9 +43,9 @@ def _offer_or_404(offer_id: str) -> OfferInfo:
 @admin_required
 def offer_settings(offer_id: str) -> str | Response:
     """The offer's additional settings; each percentage is shown as an amount of its price."""
-    partialpay = current_partialpay.instalments
+    instalments = current_partialpay.instalments
     offer = _offer_or_404(offer_id)
-    saved = partialpay.policy(offer_id)
+    saved = instalments.policy(offer_id)
     form = OfferPolicyForm(
         data={
             "allow_partial": saved.allow_partial,
@@ -59,7 +59,7 @@ def offer_settings(offer_id: str) -> str | Response:
         if read is not None:
             minimum, success = read
             try:
-                partialpay.set_policy(
+                instalments.set_policy(
                     offer_id,
                     allow_partial=bool(form.allow_partial.data),
                     minimum_percent=minimum,

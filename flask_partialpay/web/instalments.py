@@ -51,15 +51,17 @@ def buy(token: str) -> str | Response:
     if link.customer_id is not None and link.customer_id != customer_id:
         # A valid signature is not authorisation: it was sent to someone else.
         return _link_for_another_account()
-    partialpay = current_partialpay.instalments
-    offer = partialpay.offer(link.offer_id)
+    instalments = current_partialpay.instalments
+    offer = instalments.offer(link.offer_id)
     if offer is None:
         abort(404)
-    policy = partialpay.policy(offer.offer_id)
+    policy = instalments.policy(offer.offer_id)
     form = CsrfForm()
     if form.validate_on_submit():
         try:
-            return redirect(partialpay.open_offer(offer.offer_id, allow_partial=link.allow_partial))
+            return redirect(
+                instalments.open_offer(offer.offer_id, allow_partial=link.allow_partial)
+            )
         except OrderNotFound:
             abort(404)
     return render_template(
@@ -108,10 +110,10 @@ def pay_step(reference: str) -> str | Response:
     """Pay all that is due, or (an instalment order) a part of it."""
     account = _own_order_or_404(reference)
     state = current_partialpay
-    partialpay = state.instalments
+    instalments = state.instalments
     if account.status == OrderStatus.COMPLETED:
         return redirect(url_for("partialpay.thank_you", reference=reference))
-    allowed = partialpay.payment_range(account)
+    allowed = instalments.payment_range(account)
     wallet_balance = _wallet_balance(account)
     form = InstalmentPaymentForm(
         allowed=allowed, currency=account.currency, gateways=_gateway_choices()
@@ -122,7 +124,7 @@ def pay_step(reference: str) -> str | Response:
             flash(_not_payable_message(account), "error")
         elif form.validate_on_submit():
             try:
-                started = partialpay.pay(
+                started = instalments.pay(
                     reference,
                     gateway=str(form.gateway.data),
                     amount=form.chosen_amount(),
