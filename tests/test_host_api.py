@@ -29,7 +29,9 @@ from flask_partialpay import (
     OrderInfo,
     PartialPay,
     PaymentError,
+    WalletChoice,
 )
+from flask_partialpay.db import store_settings
 from flask_partialpay.host.config import SETTINGS, setting
 from flask_partialpay.payments import lifecycle
 from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
@@ -144,6 +146,46 @@ def test_by_default_a_wallet_is_spent_in_whatever_currency_it_holds(
     partialpay.state().wallets.credit(asha, "100", "EUR", reason="adjustment", memo="Welcome")
     offer = wallet_offer(app, asha, "EUR")
     assert (offer.eligible, offer.spendable) == (True, Decimal("100.00"))
+
+
+def test_a_host_with_its_own_form_hands_the_wallet_choice_to_the_checkout_service(
+    app: Flask,
+) -> None:
+    """``checkout.choose`` reads no request: the host's view gives it what was submitted."""
+    asha = str(user("asha@example.com").id)
+    partialpay.wallets.credit(asha, "100", "INR", reason="adjustment", memo="Welcome")
+    with app.test_request_context():
+        cart = CartSummary(customer_id=asha, currency="INR", subtotal=Decimal(300), tax=Decimal(0))
+        checkout = partialpay.checkout
+        assert checkout.wallet_offer(cart).applied == 0
+        chosen = checkout.choose(cart, WalletChoice(use=True, amount=Decimal(40)))
+        assert chosen.applied == Decimal("40.00")
+        assert [line.amount for line in checkout.cart_fees(cart)] == [Decimal("-40.00")]
+        assert checkout.choose(cart, WalletChoice(use=False)).applied == 0
+        assert checkout.cart_fees(cart) == []
+
+
+def test_a_fixed_auto_deduction_is_not_changed_by_a_choice_handed_in(app: Flask) -> None:
+    """With auto-deduct on and not removable, ``choose`` keeps nothing: the whole balance
+    stays applied, now and once the admin makes it removable again."""
+    asha = str(user("asha@example.com").id)
+    partialpay.wallets.credit(asha, "100", "INR", reason="adjustment", memo="Welcome")
+    fixed = {
+        store_settings.WALLET_AUTO_DEDUCT: True,
+        store_settings.WALLET_AUTO_DEDUCT_REMOVABLE: False,
+    }
+    store_settings.change(db.session(), fixed, by="admin")
+    db.session.commit()
+    with app.test_request_context():
+        cart = CartSummary(customer_id=asha, currency="INR", subtotal=Decimal(300), tax=Decimal(0))
+        offer = partialpay.checkout.choose(cart, WalletChoice(use=False))
+        assert (offer.applied, offer.changeable) == (Decimal("100.00"), False)
+        store_settings.change(
+            db.session(), {store_settings.WALLET_AUTO_DEDUCT_REMOVABLE: True}, by="admin"
+        )
+        db.session.commit()
+        # The refused choice was not kept: the auto-deduction still applies.
+        assert partialpay.checkout.wallet_offer(cart).applied == Decimal("100.00")
 
 
 def test_by_default_top_ups_are_offered_in_the_currencies_the_shop_uses(
