@@ -172,4 +172,6 @@ def show_wallet_part(app: Flask, order: Any, **extra: Any) -> None:
     back when it was taken again after a lapse (the card was recorded late)."""
     shop_order = order_by_number(order.reference)
     if shop_order is not None and not shop_order.is_offer:
-        shop_order.wallet_minor = to_minor(partialpay.via_wallet(order), shop_order.currency)
+        shop_order.wallet_minor = to_minor(
+            partialpay.checkout.via_wallet(order), shop_order.currency
+        )

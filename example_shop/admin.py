@@ -86,9 +86,9 @@ def _close(number: str, closed_as: ClosedAs) -> Response:
 def _close_locked(order_id: int, number: str, closed_as: ClosedAs) -> tuple[str, bool]:
     """The order's status after the close, and whether this request closed it."""
     if closed_as == "cancelled":
-        told = partialpay.order_cancelled(number)
+        told = partialpay.orders.cancelled(number)
     else:
-        told = partialpay.order_refunded(number) is not None
+        told = partialpay.orders.refunded(number) is not None
     order = db.session.get_one(
         Order,
         order_id,
@@ -98,7 +98,7 @@ def _close_locked(order_id: int, number: str, closed_as: ClosedAs) -> tuple[str,
     )
     if order.status in CLOSED:
         return order.status, False
-    account = None if told else partialpay.account(number)
+    account = None if told else partialpay.orders.find(number)
     if account is not None and account.closed_as is not None:
         # Closed by the extension (declined) but not yet here: the shop follows it.
         order.status = account.closed_as
@@ -111,7 +111,7 @@ def _close_locked(order_id: int, number: str, closed_as: ClosedAs) -> tuple[str,
 def _money_back(number: str) -> str:
     """What happened to the money: the wallet part is back, the card part is owed."""
     parts = []
-    for payment in partialpay.payments_for(number):
+    for payment in partialpay.orders.payments(number):
         if payment.gateway == "wallet" and payment.refunded_minor:
             parts.append(
                 f"{format_money(payment.refunded, payment.currency)} went back to the "

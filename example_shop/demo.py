@@ -121,7 +121,7 @@ def _seed_instalment_offer() -> None:
         return
     course = db.session.scalars(select(Product).where(Product.sku == DEMO_OFFER_SKU)).one()
     offer_id = str(course.id)
-    partialpay.set_instalment_policy(
+    partialpay.instalments.set_policy(
         offer_id,
         allow_partial=True,
         minimum_percent=DEMO_MINIMUM_PERCENT,
@@ -131,7 +131,9 @@ def _seed_instalment_offer() -> None:
     # The seed runs from the command line, outside any request: links are built as paths,
     # the way a request to the site's root would build them.
     with current_app.test_request_context("/"):
-        url = partialpay.buy_link(offer_id, allow_partial=True, customer_id=str(recipient.id))
+        url = partialpay.instalments.buy_link(
+            offer_id, allow_partial=True, customer_id=str(recipient.id)
+        )
     db.session.add(
         Message(
             recipient_id=recipient.id,

@@ -111,7 +111,7 @@ def _buy_button(form: MessageForm, recipient: User) -> Button | None:
         return None
     try:
         # Bound to the recipient: the link is theirs, whoever else it is forwarded to.
-        url = partialpay.buy_link(
+        url = partialpay.instalments.buy_link(
             offer.offer_id,
             allow_partial=bool(form.allow_partial.data),
             customer_id=str(recipient.id),
@@ -130,7 +130,7 @@ def _complete_button(form: MessageForm, recipient: User) -> Button | None:
         return None
     field = form.order_number if number else form.offer_name
     try:
-        url = partialpay.complete_payment_link(
+        url = partialpay.instalments.complete_payment_link(
             str(recipient.id), order=number or None, offer_name=name or None
         )
     except PartialPayError as error:

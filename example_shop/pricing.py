@@ -75,4 +75,4 @@ def cart_summary(customer_id: str, lines: list[CartLine]) -> CartSummary | None:
 
 def cart_totals(partialpay: PartialPay, summary: CartSummary) -> Totals:
     """The cart's totals; the extension adds its lines ("Via wallet") in the one call."""
-    return Totals(summary=summary, fees=partialpay.cart_fees(summary))
+    return Totals(summary=summary, fees=partialpay.checkout.cart_fees(summary))

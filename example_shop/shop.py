@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import lazyload
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from flask_partialpay import (
@@ -15,12 +16,13 @@ from flask_partialpay import (
     InvalidAmount,
     PartialPayError,
     WalletBalanceChanged,
+    WalletChoiceView,
     format_money,
     translate_error,
+    wallet_choice,
 )
 from flask_partialpay.core.money import from_minor, parse_amount, to_minor
 from flask_partialpay.db.transactions import insert_or_winner, update_rows
-from flask_partialpay.extension import WalletChoiceView
 
 from . import partialpay
 from .carts import MAX_QUANTITY, cart_lines, in_cart_transaction, mixing_refusal
@@ -44,7 +46,7 @@ def _gateway_choices(
     cart: CartSummary | None = None, order: str | None = None
 ) -> list[tuple[str, str]]:
     # The "Wallet" method is among them when the balance covers the cart or the order.
-    return [(g.name, g.label()) for g in partialpay.available_gateways(cart, order=order)]
+    return [(g.name, g.label()) for g in partialpay.checkout.available_gateways(cart, order=order)]
 
 
 @bp.get("/")
@@ -77,7 +79,7 @@ def buy_offer(product_id: int) -> Response:
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     try:
-        return redirect(partialpay.open_offer(str(product.id), allow_partial=False))
+        return redirect(partialpay.instalments.open_offer(str(product.id), allow_partial=False))
     except PartialPayError as error:
         flash(translate_error(error), "error")
         return redirect(back)
@@ -172,10 +174,15 @@ def cart() -> str | Response:
     summary = cart_summary(current_user.get_id(), lines)
     if summary is None:
         return render_template("cart.html", lines=lines)
-    wallet = partialpay.wallet_choice(summary)
+    wallet = wallet_choice(summary, _submitted())
     if wallet.saved:
         return redirect(url_for("shop.cart"))
     return _cart_page(lines, summary, wallet)
+
+
+def _submitted() -> MultiDict[str, str] | None:
+    """The form data this request submitted, for the wallet choice to read; None on a GET."""
+    return request.form if request.method == "POST" else None
 
 
 def _cart_page(lines: list[CartLine], summary: CartSummary, wallet: WalletChoiceView) -> str:
@@ -222,7 +229,7 @@ def checkout() -> str | Response:
             return redirect(url_for("shop.cart"))
     elif order.user_id != current_user.id:
         abort(404)
-    account = partialpay.account(order.number)
+    account = partialpay.orders.find(order.number)
     if account is not None and account.status == "completed":
         # The wallet paid it all: there is nothing left to pay elsewhere.
         flash("Paid from your wallet.", "success")
@@ -238,7 +245,7 @@ def _honour_wallet_choice(summary: CartSummary, form: PayForm) -> str | Response
     nothing is placed: the cart comes back with the new total on its button, so the
     shopper is never charged an amount the button did not show. None: go on and place.
     """
-    wallet = partialpay.wallet_choice(summary)
+    wallet = wallet_choice(summary, _submitted())
     if wallet.form.errors:
         # A wallet amount that cannot be applied: refused next to its field, nothing placed.
         return _cart_page(_cart_lines(), summary, wallet)
@@ -299,7 +306,7 @@ def _place_order(user_id: int, key: str, *, shown_wallet_part: Decimal | None) -
         # shopper keeps their cart and sees the new total instead of an order they did not
         # want. The extension's hold joins this transaction.
         held = (
-            partialpay.hold_wallet(summary, checkout_key=key, expected=shown_wallet_part)
+            partialpay.checkout.hold_wallet(summary, checkout_key=key, expected=shown_wallet_part)
             if shown_wallet_part is not None
             else None
         )
@@ -333,13 +340,13 @@ def _place_order(user_id: int, key: str, *, shown_wallet_part: Decimal | None) -
         abort(404)  # another shopper's key: not this shopper's order
     if placed_now:
         assert order is not None
-        partialpay.order_placed(order.info())
+        partialpay.orders.placed(order.info())
     return order
 
 
 def _pay(order: Order, gateway: str, key: str) -> Response:
     try:
-        started = partialpay.pay(
+        started = partialpay.orders.pay(
             order.number,
             gateway=gateway,
             return_url=url_for("shop.order_detail", number=order.number),
@@ -374,8 +381,8 @@ def order_detail(number: str) -> str:
     return render_template(
         "order.html",
         order=order,
-        payments=partialpay.payments_for(order.number),
-        account=partialpay.account(order.number),
+        payments=partialpay.orders.payments(order.number),
+        account=partialpay.orders.find(order.number),
         # An offer order is paid on the extension's payment step (in parts, where its link
         # allowed it); a cart order here.
         form=None if order.is_offer else PayForm(gateways=_gateway_choices(order=order.number)),

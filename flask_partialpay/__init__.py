@@ -48,9 +48,10 @@ from flask_partialpay.payments.order_refunds import RefundSplit
 from flask_partialpay.payments.orders import OrderInfo
 from flask_partialpay.payments.plan_range import PaymentRange
 from flask_partialpay.state import PartialPayState, current_partialpay
-from flask_partialpay.wallet.checkout import CartSummary, FeeLine, WalletOffer
+from flask_partialpay.wallet.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
 from flask_partialpay.wallet.wallets import Wallets
 from flask_partialpay.web.forms.common import AmountField, IdempotentForm, new_idempotency_key
+from flask_partialpay.web.forms.wallet_choice import WalletChoiceView, wallet_choice
 from flask_partialpay.web.input_guard import refuse_control_characters
 
 __all__ = [
@@ -100,6 +101,8 @@ __all__ = [
     "UnknownSetting",
     "Violation",
     "WalletBalanceChanged",
+    "WalletChoice",
+    "WalletChoiceView",
     "WalletLocked",
     "WalletOffer",
     "Wallets",
@@ -113,4 +116,5 @@ __all__ = [
     "signals",
     "to_minor",
     "translate_error",
+    "wallet_choice",
 ]

@@ -22,10 +22,13 @@ from flask_partialpay.db.transactions import in_transaction, run_in_transaction
 from flask_partialpay.host.config import setting
 from flask_partialpay.host.customers import CustomerDirectory
 from flask_partialpay.instalments.offers import OfferCatalogue
+from flask_partialpay.instalments.service import InstalmentService
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.registry import GatewayRegistry
 from flask_partialpay.payments.gateways.wallet import WalletGateway
 from flask_partialpay.payments.orders import OrderInfo
+from flask_partialpay.payments.service import OrderService
+from flask_partialpay.wallet.checkout_service import CheckoutService
 from flask_partialpay.wallet.wallets import Wallets
 
 if TYPE_CHECKING:
@@ -52,12 +55,19 @@ class PartialPayState:
     own_admin_check: AdminCheck | None
     customer_directory: CustomerDirectory | None = None
     offer_catalogue: OfferCatalogue | None = None
+    #: The services the host calls, ``partialpay.<service>`` (see each class).
+    orders: OrderService = field(init=False)
+    checkout: CheckoutService = field(init=False)
+    instalments: InstalmentService = field(init=False)
     wallets: Wallets = field(init=False)
     wallet_gateway: WalletGateway = field(init=False)
     #: Which gateways this app has and offers; built by ``init_app``.
     gateway_registry: GatewayRegistry = field(init=False)
 
     def __post_init__(self) -> None:
+        self.orders = OrderService(self)
+        self.checkout = CheckoutService(self)
+        self.instalments = InstalmentService(self)
         self.wallets = Wallets(self)
         self.wallet_gateway = WalletGateway(lambda: self.session)
 

@@ -29,6 +29,7 @@ from flask_partialpay import (
     PartialPayError,
     from_minor,
     translate_error,
+    wallet_choice,
 )
 from flask_partialpay.host import signals
 
@@ -114,7 +115,7 @@ def invoice_summary(invoice: Invoice) -> CartSummary:
     That is the total less what is paid or held for it already: a wallet part still held
     for an earlier attempt (a card page left open) is not offered twice.
     """
-    account = partialpay.account(invoice.reference)
+    account = partialpay.orders.find(invoice.reference)
     total = from_minor(invoice.total_minor, invoice.currency)
     return CartSummary(
         customer_id=current_user.get_id(),
@@ -132,11 +133,11 @@ def pay_invoice(invoice: Invoice, form: IdempotentForm, gateway: str, back: str)
     gave the wallet part back) gets a new key and a new hold.
     """
     key = f"{invoice.reference}:{form.idempotency_key.data}"
-    partialpay.hold_wallet(invoice_summary(invoice), checkout_key=key)
-    if partialpay.order_placed(invoice_info(invoice), checkout_key=key).status == "completed":
+    partialpay.checkout.hold_wallet(invoice_summary(invoice), checkout_key=key)
+    if partialpay.orders.placed(invoice_info(invoice), checkout_key=key).status == "completed":
         flash("Invoice paid.", "success")  # the wallet paid it all (or it already was)
         return back
-    started = partialpay.pay(
+    started = partialpay.orders.pay(
         invoice.reference, gateway=gateway, return_url=back, idempotency_key=f"pay:{key}"
     )
     return started.redirect_url
@@ -202,10 +203,11 @@ def login_as(customer_id: int) -> str:
 def invoice(reference: str) -> str | Response:
     invoice = own_invoice_or_404(reference)
     summary = invoice_summary(invoice)
-    wallet = partialpay.wallet_choice(summary)  # "Use wallet balance" posts back here
+    # "Use wallet balance" posts back here.
+    wallet = wallet_choice(summary, request.form if request.method == "POST" else None)
     if wallet.saved:
         return redirect(url_for("pages.invoice", reference=invoice.reference))
-    fees = partialpay.cart_fees(summary)
+    fees = partialpay.checkout.cart_fees(summary)
     return render_template_string(
         INVOICE_PAGE,
         invoice=invoice,
@@ -214,7 +216,7 @@ def invoice(reference: str) -> str | Response:
         to_pay=summary.total + sum(fee.amount for fee in fees),
         wallet=wallet,
         form=IdempotentForm(formdata=None),
-        gateways=partialpay.available_gateways(),
+        gateways=partialpay.checkout.available_gateways(),
     )
 
 

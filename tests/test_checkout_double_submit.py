@@ -117,7 +117,7 @@ def test_a_checkout_submitted_at_once_charges_the_card_the_total_less_the_wallet
         # One order per round, whatever the number of submissions: not one per submission.
         assert len(db.session.scalars(sa.select(Order.id)).all()) == _round + 1
         order = db.session.scalars(sa.select(Order).where(Order.checkout_key == form["key"])).one()
-        account = partialpay.account(order.number)
+        account = partialpay.orders.find(order.number)
         assert account is not None
         assert (account.total, account.reserved, account.due) == (TOTAL, WALLET_PART, TO_PAY)
         held = db.session.scalars(
@@ -125,7 +125,7 @@ def test_a_checkout_submitted_at_once_charges_the_card_the_total_less_the_wallet
         ).all()
         assert [h.amount for h in held] == [WALLET_PART]
         by_gateway = sorted(
-            (p.gateway, p.amount, p.status) for p in partialpay.payments_for(order.number)
+            (p.gateway, p.amount, p.status) for p in partialpay.orders.payments(order.number)
         )
         assert by_gateway == [
             ("sandbox_card", TO_PAY, "pending"),
@@ -136,7 +136,7 @@ def test_a_checkout_submitted_at_once_charges_the_card_the_total_less_the_wallet
         paid = shopper.pay_card(responses[0].location, SUCCESS_CARD)
         assert paid.status_code == 302
         db.session.expire_all()
-        account = partialpay.account(order.number)
+        account = partialpay.orders.find(order.number)
         assert account is not None
         assert (account.status, account.paid, account.overpaid) == (
             "completed",

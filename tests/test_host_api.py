@@ -29,7 +29,9 @@ from flask_partialpay import (
     OrderInfo,
     PartialPay,
     PaymentError,
+    WalletChoice,
 )
+from flask_partialpay.db import store_settings
 from flask_partialpay.host.config import SETTINGS, setting
 from flask_partialpay.payments import lifecycle
 from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
@@ -69,9 +71,11 @@ def test_an_int_offer_id_renders_a_buy_link_that_works(app: Flask, shopper: Shop
             '{{ buy_button(offer_id, label="Buy", allow_partial=True) }}',
             offer_id=offer_id,
         )
-        for_asha = partialpay.buy_link(offer_id, allow_partial=True, customer_id=asha.id)
+        for_asha = partialpay.instalments.buy_link(
+            offer_id, allow_partial=True, customer_id=asha.id
+        )
         # The same link whether the host passes the id as an int or a str.
-        assert for_asha == partialpay.buy_link(
+        assert for_asha == partialpay.instalments.buy_link(
             str(offer_id), allow_partial=True, customer_id=str(asha.id)
         )
     [from_block] = re.findall(r'href="([^"]+)"', block)
@@ -82,26 +86,26 @@ def test_an_int_offer_id_renders_a_buy_link_that_works(app: Flask, shopper: Shop
     response = shopper.post_form(from_block, from_block, {})
     assert response.status_code == 302
     reference = re.search(r"/orders/([^/]+)/pay$", response.location).group(1)  # type: ignore[union-attr]
-    account = partialpay.account(int(reference))
+    account = partialpay.orders.find(int(reference))
     assert account is not None and account.offer_id == str(offer_id) and account.instalments
 
 
 def test_every_offer_call_takes_the_hosts_int_ids(app: Flask) -> None:
     offer_id, asha = course().id, user("asha@example.com")
-    policy = partialpay.set_instalment_policy(
+    policy = partialpay.instalments.set_policy(
         offer_id, allow_partial=True, minimum_percent=Decimal("10"), success_percent=None
     )
     assert policy.offer_id == str(offer_id)
-    assert partialpay.instalment_policy(offer_id) == partialpay.instalment_policy(str(offer_id))
-    assert partialpay.instalment_policy(offer_id).minimum_percent == Decimal("10")
+    assert partialpay.instalments.policy(offer_id) == partialpay.instalments.policy(str(offer_id))
+    assert partialpay.instalments.policy(offer_id).minimum_percent == Decimal("10")
     with app.test_request_context():
         login_user(asha)
-        pay_step = partialpay.open_offer(offer_id, allow_partial=True)
+        pay_step = partialpay.instalments.open_offer(offer_id, allow_partial=True)
         number = int(pay_step.split("/")[-2])
-        link = partialpay.complete_payment_link(asha.id, order=number)
+        link = partialpay.instalments.complete_payment_link(asha.id, order=number)
     assert link.startswith("/partialpay/complete/")
-    assert partialpay.offer(offer_id) == partialpay.offer(str(offer_id))
-    assert [p.order.reference for p in partialpay.payments_for(number)] == []
+    assert partialpay.instalments.offer(offer_id) == partialpay.instalments.offer(str(offer_id))
+    assert [p.order.reference for p in partialpay.orders.payments(number)] == []
 
 
 @pytest.mark.parametrize("wrong", [1.0, True, None, Decimal(1), b"1"])
@@ -110,14 +114,14 @@ def test_an_id_of_another_type_is_a_type_error_that_says_what_to_pass(
 ) -> None:
     with app.test_request_context():
         with pytest.raises(TypeError, match="offer_id must be a str or an int"):
-            partialpay.buy_link(wrong, allow_partial=True)
+            partialpay.instalments.buy_link(wrong, allow_partial=True)
         with pytest.raises(TypeError, match="offer_id must be a str or an int"):
-            partialpay.set_instalment_policy(
+            partialpay.instalments.set_policy(
                 wrong, allow_partial=False, minimum_percent=Decimal(0), success_percent=None
             )
         if wrong is not None:
             with pytest.raises(TypeError, match="customer_id must be a str or an int"):
-                partialpay.buy_link(1, allow_partial=True, customer_id=wrong)
+                partialpay.instalments.buy_link(1, allow_partial=True, customer_id=wrong)
 
 
 # -- 20: wallet currencies -------------------------------------------------------------------
@@ -128,7 +132,7 @@ def wallet_offer(app: Flask, customer_id: str, currency: str) -> Any:
         cart = CartSummary(
             customer_id=customer_id, currency=currency, subtotal=Decimal(300), tax=Decimal(0)
         )
-        return partialpay.wallet_offer(cart)
+        return partialpay.checkout.wallet_offer(cart)
 
 
 def test_by_default_a_wallet_is_spent_in_whatever_currency_it_holds(
@@ -142,6 +146,46 @@ def test_by_default_a_wallet_is_spent_in_whatever_currency_it_holds(
     partialpay.state().wallets.credit(asha, "100", "EUR", reason="adjustment", memo="Welcome")
     offer = wallet_offer(app, asha, "EUR")
     assert (offer.eligible, offer.spendable) == (True, Decimal("100.00"))
+
+
+def test_a_host_with_its_own_form_hands_the_wallet_choice_to_the_checkout_service(
+    app: Flask,
+) -> None:
+    """``checkout.choose`` reads no request: the host's view gives it what was submitted."""
+    asha = str(user("asha@example.com").id)
+    partialpay.wallets.credit(asha, "100", "INR", reason="adjustment", memo="Welcome")
+    with app.test_request_context():
+        cart = CartSummary(customer_id=asha, currency="INR", subtotal=Decimal(300), tax=Decimal(0))
+        checkout = partialpay.checkout
+        assert checkout.wallet_offer(cart).applied == 0
+        chosen = checkout.choose(cart, WalletChoice(use=True, amount=Decimal(40)))
+        assert chosen.applied == Decimal("40.00")
+        assert [line.amount for line in checkout.cart_fees(cart)] == [Decimal("-40.00")]
+        assert checkout.choose(cart, WalletChoice(use=False)).applied == 0
+        assert checkout.cart_fees(cart) == []
+
+
+def test_a_fixed_auto_deduction_is_not_changed_by_a_choice_handed_in(app: Flask) -> None:
+    """With auto-deduct on and not removable, ``choose`` keeps nothing: the whole balance
+    stays applied, now and once the admin makes it removable again."""
+    asha = str(user("asha@example.com").id)
+    partialpay.wallets.credit(asha, "100", "INR", reason="adjustment", memo="Welcome")
+    fixed = {
+        store_settings.WALLET_AUTO_DEDUCT: True,
+        store_settings.WALLET_AUTO_DEDUCT_REMOVABLE: False,
+    }
+    store_settings.change(db.session(), fixed, by="admin")
+    db.session.commit()
+    with app.test_request_context():
+        cart = CartSummary(customer_id=asha, currency="INR", subtotal=Decimal(300), tax=Decimal(0))
+        offer = partialpay.checkout.choose(cart, WalletChoice(use=False))
+        assert (offer.applied, offer.changeable) == (Decimal("100.00"), False)
+        store_settings.change(
+            db.session(), {store_settings.WALLET_AUTO_DEDUCT_REMOVABLE: True}, by="admin"
+        )
+        db.session.commit()
+        # The refused choice was not kept: the auto-deduction still applies.
+        assert partialpay.checkout.wallet_offer(cart).applied == Decimal("100.00")
 
 
 def test_by_default_top_ups_are_offered_in_the_currencies_the_shop_uses(
@@ -236,23 +280,23 @@ def test_a_statement_line_reads_as_text_and_keeps_its_message_id(app: Flask) -> 
 def test_an_orders_payments_are_listed_by_a_documented_call(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A host that registers its orders with order_placed rather than a loader.
+    # A host that registers its orders with orders.placed rather than a loader.
     monkeypatch.setattr(partialpay, "_order_loader", None)
     asha = user("asha@example.com")
-    partialpay.order_placed(
+    partialpay.orders.placed(
         OrderInfo(reference="H-1", customer_id=asha.id, currency=USD, total=Decimal(10))
     )
-    partialpay.order_paid("H-1", amount=Decimal("4"), method="cash")
-    partialpay.order_paid("H-1", amount=Decimal("6"), method="cheque")
-    account = partialpay.account("H-1")
+    partialpay.orders.paid("H-1", amount=Decimal("4"), method="cash")
+    partialpay.orders.paid("H-1", amount=Decimal("6"), method="cheque")
+    account = partialpay.orders.find("H-1")
     assert account is not None
     listed = [(p.gateway, p.amount, p.status) for p in account.payments]
     assert listed == [
         ("cash", Decimal("4.00"), "succeeded"),
         ("cheque", Decimal("6.00"), "succeeded"),
     ]
-    assert [p.id for p in partialpay.payments_for("H-1")] == [p.id for p in account.payments]
-    assert partialpay.payments_for("nothing") == []
+    assert [p.id for p in partialpay.orders.payments("H-1")] == [p.id for p in account.payments]
+    assert partialpay.orders.payments("nothing") == []
 
 
 # -- 23: callbacks registered after init_app ---------------------------------------------------
@@ -286,8 +330,8 @@ def test_callbacks_registered_after_init_app_take_effect(app: Flask) -> None:
 
         with host.app_context():
             # The order is read through the loader registered after init_app.
-            assert extension.order_paid("LATE-1", method="cash") is True
-            account = extension.account("LATE-1")
+            assert extension.orders.paid("LATE-1", method="cash") is True
+            account = extension.orders.find("LATE-1")
             assert account is not None and account.status == "completed"
             state = extension.state()
             assert state.order_loader is load
@@ -295,7 +339,7 @@ def test_callbacks_registered_after_init_app_take_effect(app: Flask) -> None:
             staff.staff = True  # type: ignore[attr-defined]
             assert state.is_admin(staff) and not state.is_admin(AnonymousUserMixin())
     db.session.expire_all()
-    assert partialpay.account("LATE-1") is not None
+    assert partialpay.orders.find("LATE-1") is not None
 
 
 def test_a_loader_given_to_init_app_wins_over_the_decorator() -> None:
@@ -366,14 +410,14 @@ def thank_you_offers_more(shopper: Shopper, reference: str) -> bool:
 
 def instalment_order(app: Flask) -> str:
     with signed_in(app, "asha@example.com"):
-        account = partialpay.order_for_offer(course().id, allow_partial=True)
+        account = partialpay.instalments.order_for_offer(course().id, allow_partial=True)
     assert account.instalments and account.total == Decimal("5000.00")
     return account.reference
 
 
 def start_card(app: Flask, reference: str, amount: str, key: str) -> Payment:
     with signed_in(app, "asha@example.com"):
-        started = partialpay.pay_instalment(
+        started = partialpay.instalments.pay(
             reference, gateway="sandbox_card", amount=Decimal(amount), return_url="/",
             idempotency_key=key,
         )  # fmt: skip
@@ -382,7 +426,7 @@ def start_card(app: Flask, reference: str, amount: str, key: str) -> Payment:
 
 def pay_all(app: Flask, reference: str, gateway: str = "manual") -> Payment:
     with signed_in(app, "asha@example.com"):
-        started = partialpay.pay(
+        started = partialpay.orders.pay(
             reference, gateway=gateway, return_url="/", idempotency_key="pay-all-" + reference
         )
     return started.payment
@@ -390,7 +434,7 @@ def pay_all(app: Flask, reference: str, gateway: str = "manual") -> Payment:
 
 def account_of(reference: str) -> OrderAccount:
     db.session.expire_all()
-    found = partialpay.account(reference)
+    found = partialpay.orders.find(reference)
     assert found is not None
     return found
 
@@ -400,7 +444,7 @@ def test_before_the_minimum_is_reached_pay_all_pays_what_is_due(
 ) -> None:
     reference = instalment_order(app)
     account = account_of(reference)
-    allowed = partialpay.payment_range(account)
+    allowed = partialpay.instalments.payment_range(account)
     assert (allowed.minimum, allowed.maximum, account.due) == (
         Decimal("50.00"), Decimal("5000.00"), Decimal("5000.00"),
     )  # fmt: skip
@@ -413,15 +457,17 @@ def test_a_transfer_awaiting_confirmation_leaves_the_due_and_what_may_be_paid_al
 ) -> None:
     reference = instalment_order(app)
     with signed_in(app, "asha@example.com"):
-        partialpay.pay_instalment(
+        partialpay.instalments.pay(
             reference, gateway="manual", amount=Decimal("2000"), return_url="/",
             idempotency_key="transfer-1",
         )  # fmt: skip
     account = account_of(reference)
-    assert account.due == partialpay.payment_range(account).maximum == Decimal("5000.00")
+    assert (
+        account.due == partialpay.instalments.payment_range(account).maximum == Decimal("5000.00")
+    )
     assert thank_you_offers_more(shopper, reference)
     with signed_in(app, "asha@example.com"):
-        card = partialpay.pay(
+        card = partialpay.orders.pay(
             reference, gateway="sandbox_card", return_url="/", idempotency_key="card-all"
         ).payment
     assert card.amount == Decimal("5000.00")
@@ -436,7 +482,7 @@ def test_a_card_payment_under_way_lowers_what_pay_all_asks_for(
     monkeypatch.setattr(partialpay.state().gateways["sandbox_card"], "cancel", lambda p: False)
     account = account_of(reference)
     assert account.due == Decimal("5000.00")  # owed: nothing is paid yet
-    assert partialpay.payment_range(account).maximum == Decimal("4000.00")
+    assert partialpay.instalments.payment_range(account).maximum == Decimal("4000.00")
     assert thank_you_offers_more(shopper, reference)
     assert pay_all(app, reference).amount == Decimal("4000.00")
 
@@ -449,7 +495,7 @@ def test_when_payments_under_way_cover_the_due_nothing_more_is_offered_or_asked(
     monkeypatch.setattr(partialpay.state().gateways["sandbox_card"], "cancel", lambda p: False)
     account = account_of(reference)
     assert account.due == Decimal("5000.00")
-    assert partialpay.payment_range(account).maximum == Decimal("0.00")
+    assert partialpay.instalments.payment_range(account).maximum == Decimal("0.00")
     # The thank-you page does not offer a payment the payment step would refuse...
     assert not thank_you_offers_more(shopper, reference)
     page = shopper.get(f"/partialpay/orders/{reference}/pay").get_data(as_text=True)
@@ -458,7 +504,7 @@ def test_when_payments_under_way_cover_the_due_nothing_more_is_offered_or_asked(
     with pytest.raises(PaymentError) as raised:
         pay_all(app, reference)
     assert str(raised.value) == "Payments already under way cover what is due."
-    assert len(partialpay.payments_for(reference)) == 1
+    assert len(partialpay.orders.payments(reference)) == 1
 
 
 def test_a_held_wallet_part_is_left_out_of_the_due_and_of_pay_all(
@@ -479,7 +525,7 @@ def test_a_held_wallet_part_is_left_out_of_the_due_and_of_pay_all(
     order = db.session.scalars(sa.select(Order)).one()
     account = account_of(order.number)
     assert (account.reserved, account.due) == (Decimal("100.00"), Decimal("254.00"))
-    [card] = [p for p in partialpay.payments_for(order.number) if p.gateway == "sandbox_card"]
+    [card] = [p for p in partialpay.orders.payments(order.number) if p.gateway == "sandbox_card"]
     assert card.amount == account.due
 
 
@@ -492,4 +538,4 @@ def test_pay_all_submitted_twice_replays_even_if_it_missed_the_first_payment(
     monkeypatch.setattr(lifecycle, "earlier_payment", lambda session, key: None)
     again = pay_all(app, reference, gateway="sandbox_card")
     assert again.id == first.id and again.amount == Decimal("5000.00")
-    assert len(partialpay.payments_for(reference)) == 1
+    assert len(partialpay.orders.payments(reference)) == 1

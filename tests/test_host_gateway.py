@@ -158,7 +158,7 @@ def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
 
 def offered(app: Flask, extension: PartialPay) -> list[str]:
     with app.app_context():
-        return [gateway.name for gateway in extension.available_gateways()]
+        return [gateway.name for gateway in extension.checkout.available_gateways()]
 
 
 def test_a_gateway_given_to_the_constructor_serves_every_app() -> None:

@@ -279,7 +279,7 @@ def test_a_key_no_page_made_adjusts_no_wallet(shopper: Shopper, admin: Shopper) 
 def test_a_key_no_page_made_pays_nothing_on_the_payment_step(app: Flask, shopper: Shopper) -> None:
     with app.test_request_context():
         course = db.session.scalar(sa.text("SELECT id FROM shop_product WHERE sku = 'course'"))
-        url = partialpay.buy_link(str(course), allow_partial=True)
+        url = partialpay.instalments.buy_link(str(course), allow_partial=True)
     opened = shopper.post_form(url, url, {})
     step = opened.headers["Location"]
     for key in NOT_KEYS:

@@ -313,7 +313,9 @@ def _set_the_scene(app: Flask) -> dict[str, list[str]]:
     asha.client.post(buy_url, data={"csrf_token": csrf_from(buy_page)})
     course = db.session.scalars(sa.select(Product).where(Product.sku == "course")).one()
     with app.test_request_context("/"):
-        complete_url = partialpay.complete_payment_link(str(user.id), offer_name=course.name)
+        complete_url = partialpay.instalments.complete_payment_link(
+            str(user.id), offer_name=course.name
+        )
     return {
         "number": [order.number for order in db.session.scalars(sa.select(Order))],
         "reference": list(db.session.scalars(sa.select(OrderAccount.reference))),

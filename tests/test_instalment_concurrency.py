@@ -86,7 +86,7 @@ def course_offer_id() -> str:
 def open_course_order(app: Flask, customer_id: int) -> str:
     """Asha's Open order for the course, paid in parts (a new one when none is open)."""
     with as_asha(app, customer_id, wallet_amount=None):
-        account = partialpay.order_for_offer(course_offer_id(), allow_partial=True)
+        account = partialpay.instalments.order_for_offer(course_offer_id(), allow_partial=True)
         assert account.instalments and account.status == "open"
         return account.reference
 
@@ -96,7 +96,7 @@ def start(
 ) -> lifecycle.Started:
     """Asha starts paying ``amount`` of the order (what the payment step's form does)."""
     with as_asha(app, customer_id, wallet_amount=None):
-        started = partialpay.pay_instalment(
+        started = partialpay.instalments.pay(
             reference,
             gateway=gateway,
             amount=amount,
@@ -140,7 +140,7 @@ def order_after_first_payment(app: Flask, customer_id: int, label: str) -> str:
 
 def order(reference: str) -> OrderAccount:
     db.session.expire_all()
-    account = partialpay.account(reference)
+    account = partialpay.orders.find(reference)
     assert account is not None
     return account
 
@@ -152,7 +152,7 @@ def payment_row(payment_id: int) -> Payment:
 
 def invoices(reference: str) -> list[Payment]:
     db.session.expire_all()
-    return partialpay.payments_for(reference)
+    return partialpay.orders.payments(reference)
 
 
 def charges_for(payment_ids: list[int]) -> list[SandboxCharge]:

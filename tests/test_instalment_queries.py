@@ -63,9 +63,9 @@ def add_invoices(app: Flask, reference: str, gateway: str, count: int) -> None:
     admin_id = str(db.session.scalars(sa.select(User.id).where(User.email == ADMIN_EMAIL)).one())
 
     def work() -> None:
-        account = partialpay.account(reference)
+        account = partialpay.orders.find(reference)
         assert account is not None
-        already = len(partialpay.payments_for(reference))
+        already = len(partialpay.orders.payments(reference))
         for index in range(already, already + count):
             started = lifecycle.start(
                 state.session,
@@ -122,9 +122,9 @@ def measure(shopper: Shopper, admin: Shopper, reference: str, invoices: int) -> 
 
 
 def decline(reference: str) -> None:
-    partialpay.decline_order(reference, by="admin")
+    partialpay.orders.decline(reference, by="admin")
     db.session.expire_all()
-    account = partialpay.account(reference)
+    account = partialpay.orders.find(reference)
     assert account is not None and account.status == "declined"
 
 

@@ -48,7 +48,9 @@ def user_id(email: str) -> str:
 
 def link(app: Flask, allow_partial: bool = True, customer: str | None = None) -> str:
     with app.test_request_context():
-        return partialpay.buy_link(course_id(), allow_partial=allow_partial, customer_id=customer)
+        return partialpay.instalments.buy_link(
+            course_id(), allow_partial=allow_partial, customer_id=customer
+        )
 
 
 def open_offer(person: Shopper, url: str) -> str:
@@ -97,14 +99,14 @@ def pay_by_card(person: Shopper, reference: str, amount: str | None, card: str =
 
 def account(reference: str) -> OrderAccount:
     db.session.expire_all()
-    found = partialpay.account(reference)
+    found = partialpay.orders.find(reference)
     assert found is not None
     return found
 
 
 def invoices(reference: str) -> list[Payment]:
     db.session.expire_all()
-    return partialpay.payments_for(reference)
+    return partialpay.orders.payments(reference)
 
 
 def confirm(admin: Shopper, payment: Payment, *, reject: bool = False) -> Any:
@@ -136,7 +138,7 @@ def captured(signal: Any) -> Iterator[list[dict[str, Any]]]:
 
 
 def set_policy(app: Flask, minimum: str, success: str | None) -> None:
-    partialpay.set_instalment_policy(
+    partialpay.instalments.set_policy(
         course_id(),
         allow_partial=True,
         minimum_percent=Decimal(minimum),
@@ -163,7 +165,7 @@ def test_the_admin_sees_each_percentage_as_an_amount_of_the_price(
     assert response.status_code == 302
     page = admin.get(url).get_data(as_text=True)
     assert "$125.00" in page and "$4,750.00" in page
-    policy = partialpay.instalment_policy(course_id())
+    policy = partialpay.instalments.policy(course_id())
     assert (policy.minimum_percent, policy.success_percent) == (Decimal("2.5"), Decimal(95))
 
 
@@ -192,12 +194,12 @@ def test_percentages_that_make_no_sense_are_refused_next_to_the_field(
     page = response.get_data(as_text=True)
     error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', page)
     assert error and message in error.group(1), page
-    policy = partialpay.instalment_policy(course_id())
+    policy = partialpay.instalments.policy(course_id())
     assert (policy.minimum_percent, policy.success_percent) == (Decimal(1), Decimal(90))
 
 
 def test_the_minimum_is_rounded_up_never_undercut(app: Flask) -> None:
-    policy = partialpay.instalment_policy(course_id())
+    policy = partialpay.instalments.policy(course_id())
     assert policy.minimum_amount(Decimal("5000"), USD) == Decimal("50.00")
     assert policy.success_amount(Decimal("5000"), USD) == Decimal("4500.00")
     # 1% of $10.05 is $0.1005: the first payment may not be $0.10.
@@ -235,7 +237,7 @@ def test_a_buy_link_without_the_box_or_for_an_offer_without_the_setting_pays_in_
 ) -> None:
     reference = open_offer(shopper, link(app, allow_partial=False))
     assert "Make Payment Partial" not in shopper.get(pay_step(reference)).get_data(as_text=True)
-    partialpay.set_instalment_policy(
+    partialpay.instalments.set_policy(
         course_id(), allow_partial=False, minimum_percent=Decimal(0), success_percent=None
     )
     second = open_offer(shopper, link(app, allow_partial=True))
@@ -416,7 +418,7 @@ def test_manual_completion_is_refused_below_the_threshold_and_allowed_at_it(
     with app.test_request_context():
         login_user(db.session.get(User, int(user_id("asha@example.com"))))
         with pytest.raises(OrderNotPayable):
-            partialpay.pay_instalment(
+            partialpay.instalments.pay(
                 reference,
                 gateway="sandbox_card",
                 amount=Decimal("1"),
@@ -598,7 +600,7 @@ def test_a_wallet_part_with_a_bank_transfer_is_refused(app: Flask, shopper: Shop
 
 def complete_link(app: Flask, customer: str, **where: str) -> str:
     with app.test_request_context():
-        return partialpay.complete_payment_link(customer, **where)
+        return partialpay.instalments.complete_payment_link(customer, **where)
 
 
 def test_the_complete_payment_link_leads_only_its_customer_to_their_order(
@@ -675,7 +677,7 @@ def test_every_post_needs_its_csrf_token(app: Flask, shopper: Shopper, admin: Sh
         assert admin.client.post(target, data={"minimum_percent": "5"}).status_code == 400
     assert invoices(reference) == []
     assert account(reference).status == "open"
-    assert partialpay.instalment_policy(course_id()).minimum_percent == Decimal(1)
+    assert partialpay.instalments.policy(course_id()).minimum_percent == Decimal(1)
 
 
 # -- Orders and Sales -----------------------------------------------------------------------

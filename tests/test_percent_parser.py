@@ -29,7 +29,7 @@ def test_the_offer_settings_refuse_other_digits_and_save_nothing(
     page = response.get_data(as_text=True)
     error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', page)
     assert error and "digits 0 to 9" in error.group(1), page
-    policy = partialpay.instalment_policy(course_id())
+    policy = partialpay.instalments.policy(course_id())
     assert (policy.minimum_percent, policy.success_percent) == (Decimal(1), Decimal(90))
 
 
@@ -47,16 +47,16 @@ def test_percentages_given_by_code_are_as_strict_and_save_nothing(
     app: Flask, minimum: Decimal, success: Decimal | None
 ) -> None:
     with pytest.raises(InvalidPercent):
-        partialpay.set_instalment_policy(
+        partialpay.instalments.set_policy(
             course_id(), allow_partial=True, minimum_percent=minimum, success_percent=success
         )
-    policy = partialpay.instalment_policy(course_id())
+    policy = partialpay.instalments.policy(course_id())
     assert (policy.minimum_percent, policy.success_percent) == (Decimal(1), Decimal(90))
 
 
 def test_a_float_percentage_is_a_programming_error(app: Flask) -> None:
     with pytest.raises(TypeError, match="Decimal"):
-        partialpay.set_instalment_policy(
+        partialpay.instalments.set_policy(
             course_id(),
             allow_partial=True,
             minimum_percent=1.5,  # type: ignore[arg-type]

@@ -109,7 +109,7 @@ def assert_charged_but_not_recorded(placed: Placed) -> None:
 
 def assert_paid_once(placed: Placed, *, paid: Decimal) -> OrderAccount:
     db.session.expire_all()
-    account = partialpay.account(placed.number)
+    account = partialpay.orders.find(placed.number)
     assert account is not None
     assert db.session.get_one(Payment, placed.card_id).status == "succeeded"
     assert (account.paid, account.overpaid) == (paid, Decimal("0.00"))

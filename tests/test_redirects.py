@@ -154,7 +154,7 @@ def test_pay_refuses_a_return_url_off_this_site(
 
         login_user(db.session.get(User, order.user_id))
         with pytest.raises(ConfigurationError, match="return_url"):
-            partialpay.pay(order.number, gateway="manual", return_url=return_url)
+            partialpay.orders.pay(order.number, gateway="manual", return_url=return_url)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 1
 
 

@@ -97,7 +97,7 @@ class Host:
 
     def account(self, reference: str = REFERENCE) -> tuple[str, int, int] | None:
         with self.app.app_context():
-            account = partialpay.account(reference)
+            account = partialpay.orders.find(reference)
             if account is None:
                 return None
             return account.status, account.paid_minor, account.total_minor
@@ -418,7 +418,7 @@ def wallet_parts(host: Host, reference: str = INR_INVOICE) -> list[tuple[str, in
     with host.app.app_context():
         return [
             (p.status, p.amount_minor, db.session.get_one(Hold, p.hold_id).status)
-            for p in partialpay.payments_for(reference)
+            for p in partialpay.orders.payments(reference)
             if p.gateway == "wallet" and p.hold_id is not None
         ]
 
@@ -484,7 +484,7 @@ def test_the_same_invoice_page_submitted_twice_holds_and_pays_once(host: Host) -
     assert first.location == second.location  # the same card payment
     assert wallet_parts(host) == [("pending", 10000, "active")]
     with host.app.app_context():
-        assert len(partialpay.payments_for(INR_INVOICE)) == 2  # the wallet part, the card
+        assert len(partialpay.orders.payments(INR_INVOICE)) == 2  # the wallet part, the card
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Hold)) == 1
     assert balance(host) == Decimal("0.00")
 

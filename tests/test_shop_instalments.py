@@ -427,7 +427,7 @@ def test_an_order_the_admin_declines_is_declined_in_the_shop(
 ) -> None:
     buy_now(shopper)
     (order,) = orders_of(ASHA)
-    partialpay.decline_order(order.number, by=str(user("admin@example.com").id))
+    partialpay.orders.decline(order.number, by=str(user("admin@example.com").id))
     (order,) = orders_of(ASHA)
     assert order.status == "declined"
     assert "Your payment was unsuccessful" in text(shopper.get(f"/orders/{order.number}"))
@@ -458,6 +458,6 @@ def test_the_demo_seeds_the_course_policy_and_ashas_buy_message_once(
 
     assert body in text(shopper.get("/inbox"))
     assert PARTIAL in text(open_link(shopper, seeded.button_url))
-    policy = partialpay.instalment_policy(str(product("course").id))
+    policy = partialpay.instalments.policy(str(product("course").id))
     assert policy.allow_partial
     assert (str(policy.minimum_percent), str(policy.success_percent)) == ("1", "90")

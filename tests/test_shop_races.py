@@ -211,7 +211,7 @@ def test_an_order_placed_while_add_to_cart_races_it_costs_what_its_lines_do(
         db.session.expire_all()
         [order] = [o for o in db.session.scalars(sa.select(Order)) if o.id not in before]
         assert costs_its_lines(order), [(x.name, x.quantity) for x in order.lines]
-        account = partialpay.account(order.number)
+        account = partialpay.orders.find(order.number)
         assert account is not None and account.total == order.total
         # The chai went into the order or stayed in the cart: never lost, never free.
         ordered = {line.name: line.quantity for line in order.lines}
@@ -288,7 +288,7 @@ def test_cancel_and_refund_clicked_together_leave_the_shop_and_the_extension_agr
         post_together(app, admin, actions, delays)
         db.session.expire_all()
         shop_status = db.session.get_one(Order, order.id).status
-        account = partialpay.account(number)
+        account = partialpay.orders.find(number)
         assert account is not None
         assert shop_status in ("cancelled", "refunded")
         assert account.status == shop_status
@@ -310,7 +310,9 @@ def course_id() -> str:
 def buy_link_posts(app: Flask, shopper: Shopper, times: int) -> list[tuple[str, dict[str, str]]]:
     """The Buy link's "Continue to payment" form, as a message's button opens it."""
     with app.test_request_context():
-        url = partialpay.buy_link(course_id(), allow_partial=True, customer_id=str(asha_id()))
+        url = partialpay.instalments.buy_link(
+            course_id(), allow_partial=True, customer_id=str(asha_id())
+        )
     page = shopper.get(url)
     assert page.status_code == 200
     return [(url, {})] * times

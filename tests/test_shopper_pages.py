@@ -53,12 +53,12 @@ def orders() -> list[Order]:
 
 def payments(reference: str) -> list[Payment]:
     db.session.expire_all()
-    return partialpay.payments_for(reference)
+    return partialpay.orders.payments(reference)
 
 
 def account(reference: str) -> OrderAccount:
     db.session.expire_all()
-    found = partialpay.account(reference)
+    found = partialpay.orders.find(reference)
     assert found is not None
     return found
 
@@ -171,7 +171,7 @@ def test_a_wallet_amount_that_cannot_be_applied_is_refused_next_to_its_field(
 def course_reference(app: Flask, shopper: Shopper) -> str:
     course = db.session.scalars(sa.select(Product).where(Product.sku == "course")).one()
     with app.test_request_context():
-        url = partialpay.buy_link(str(course.id), allow_partial=True)
+        url = partialpay.instalments.buy_link(str(course.id), allow_partial=True)
     response = shopper.post_form(url, url, {})
     match = re.search(r"/orders/([^/]+)/pay$", response.location)
     assert match, response.location
@@ -316,7 +316,7 @@ def test_an_order_the_shop_completes_with_an_amount_left(app: Flask, shopper: Sh
     reference = course_reference(app, shopper)
     response = submit_pay_step(shopper, reference, amount="4500", make_partial="y")
     shopper.pay_card(response.location, SUCCESS_CARD)
-    partialpay.complete_order(reference, by=user_id("admin@example.com"))
+    partialpay.orders.complete(reference, by=user_id("admin@example.com"))
     page = thanks(shopper, reference)
     assert heading(page) == f"Order {reference} is completed"
     assert "The shop completed this order with $500.00 left unpaid." in page
@@ -329,7 +329,7 @@ def test_a_declined_order_shows_a_sentence_never_a_reason_code(
 ) -> None:
     reference = course_reference(app, shopper)
     card_url = submit_pay_step(shopper, reference, amount="50", make_partial="y").location
-    partialpay.decline_order(reference, by=user_id("admin@example.com"))
+    partialpay.orders.decline(reference, by=user_id("admin@example.com"))
     [payment] = payments(reference)
     assert (payment.status, payment.failure_message) == ("cancelled", "order declined")
     for url in (
@@ -368,8 +368,10 @@ def test_someone_elses_link_is_a_404_page_of_the_shop_that_says_what_to_do(
     reference = course_reference(app, shopper)
     with app.test_request_context():
         links = [
-            partialpay.buy_link(str(course.id), allow_partial=True, customer_id=user_id(ASHA)),
-            partialpay.complete_payment_link(user_id(ASHA), order=reference),
+            partialpay.instalments.buy_link(
+                str(course.id), allow_partial=True, customer_id=user_id(ASHA)
+            ),
+            partialpay.instalments.complete_payment_link(user_id(ASHA), order=reference),
         ]
     for url in links:
         response = other_shopper.get(url)

@@ -60,7 +60,7 @@ def order(app: Flask) -> str:
     )
     db.session.add(placed)
     db.session.commit()
-    partialpay.order_placed(placed.info())
+    partialpay.orders.placed(placed.info())
     return placed.number
 
 
@@ -74,7 +74,7 @@ def test_the_committed_signal_follows_the_commit_and_the_plain_one_precedes_it(
         connected(signals.order_completed, in_transaction),
         connected(signals.order_completed.committed, after),
     ):
-        assert partialpay.order_paid(order) is True
+        assert partialpay.orders.paid(order) is True
     # Inside, another connection still sees the order open; after, completed.
     assert seen == [("in", "open"), ("after", "completed")]
 
@@ -93,7 +93,7 @@ def test_a_retried_transaction_sends_the_committed_signal_once(app: Flask, order
         connected(signals.order_completed, fail_twice),
         connected(signals.payment_succeeded.committed, lambda sender, **kw: sent.append(kw)),
     ):
-        assert partialpay.order_paid(order) is True
+        assert partialpay.orders.paid(order) is True
     assert len(attempts) == 3  # the work ran three times: the database asked twice
     assert len(sent) == 1  # one payment, one e-mail
     assert sent[0]["payment"].amount == Decimal("40.00")
@@ -112,7 +112,7 @@ def test_work_rolled_back_sends_no_committed_signal(app: Flask, order: str) -> N
         connected(signals.payment_succeeded.committed, lambda sender, **kw: sent.append(kw)),
         pytest.raises(RuntimeError),
     ):
-        partialpay.order_paid(order)
+        partialpay.orders.paid(order)
     assert sent == []
     assert committed_status(order) == "open"
 
@@ -129,7 +129,7 @@ def test_a_failing_committed_receiver_neither_undoes_the_payment_nor_stops_the_o
         connected(signals.order_fully_paid.committed, broken_mailer),
         connected(signals.order_completed.committed, lambda sender, **kw: sent.append("webhook")),
     ):
-        assert partialpay.order_paid(order) is True
+        assert partialpay.orders.paid(order) is True
     assert committed_status(order) == "completed"
     assert sent == ["webhook"]
     assert "the transaction stays committed" in caplog.text

@@ -716,8 +716,8 @@ def test_cancelling_a_paid_order_credits_the_wallet_part_once(
     # Cancelling or refunding again changes nothing.
     assert "was already cancelled" in close(admin, order, "cancel")
     assert "was already cancelled" in close(admin, order, "refund")
-    assert partialpay.order_cancelled(order.number) is False
-    assert partialpay.order_refunded(order.number) is None
+    assert partialpay.orders.cancelled(order.number) is False
+    assert partialpay.orders.refunded(order.number) is None
     assert balance(ASHA) == Decimal("100.00")
     assert refund_transfers() == 1
     assert [p.refunded_minor for p in wallet_payments()] == [10000]
@@ -740,7 +740,7 @@ def test_refunding_a_paid_order_credits_the_wallet_part_once(
     assert refund_transfers() == 1
 
     assert "was already refunded" in close(admin, order, "refund")
-    assert partialpay.order_refunded(order.number) is None
+    assert partialpay.orders.refunded(order.number) is None
     assert balance(ASHA) == Decimal("100.00")
     assert refund_transfers() == 1
     assert [p.refunded_minor for p in card_payments()] == [0]  # owed, not yet refunded

@@ -206,7 +206,9 @@ def place_order(customer_id: int, key: str) -> tuple[Decimal, str]:
     The cart page showed "Via wallet −₹100"; that is the amount the hold must match.
     Returns the wallet part held and the order's number.
     """
-    held = partialpay.hold_wallet(asha_cart(customer_id), checkout_key=key, expected=WALLET_PART)
+    held = partialpay.checkout.hold_wallet(
+        asha_cart(customer_id), checkout_key=key, expected=WALLET_PART
+    )
     order = Order(
         user_id=customer_id,
         currency=INR,
@@ -218,13 +220,13 @@ def place_order(customer_id: int, key: str) -> tuple[Decimal, str]:
     )
     db.session.add(order)
     db.session.commit()
-    partialpay.order_placed(order.info(), checkout_key=key)
+    partialpay.orders.placed(order.info(), checkout_key=key)
     return held, order.number
 
 
 def start_card_payment(number: str) -> Payment:
     """Start paying the rest of the order by the sandbox card (as Asha)."""
-    started = partialpay.pay(
+    started = partialpay.orders.pay(
         number,
         gateway="sandbox_card",
         return_url=f"/orders/{number}",
@@ -261,7 +263,7 @@ def deliver(app: Flask, callback: tuple[bytes, dict[str, str]]) -> tuple[int, st
 def order_payments(number: str) -> tuple[Payment, Payment]:
     """The order's wallet part and its card payment."""
     db.session.expire_all()
-    rows = partialpay.payments_for(number)
+    rows = partialpay.orders.payments(number)
     wallet = [p for p in rows if p.gateway == "wallet"]
     card = [p for p in rows if p.gateway == "sandbox_card"]
     assert (len(wallet), len(card)) == (1, 1), rows
@@ -277,7 +279,7 @@ def paid_order(app: Flask, customer_id: int, key: str) -> str:
     assert deliver(app, card_success_callback(card)) == (200, "ok")
     wallet, card = order_payments(number)
     assert (wallet.status, card.status) == ("succeeded", "succeeded")
-    account = partialpay.account(number)
+    account = partialpay.orders.find(number)
     assert account is not None and (account.status, account.paid_minor) == ("completed", 35400)
     return number
 
@@ -363,7 +365,7 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
     thread_index = threading.local()
     offered: dict[int, Decimal] = {}
     gate = Gate(CHECKOUTS, quiet=0.5)
-    offer = partialpay.wallet_offer
+    offer = partialpay.checkout.wallet_offer
 
     def offer_seen(cart: CartSummary) -> WalletOffer:
         made = offer(cart)
@@ -372,7 +374,7 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
             gate.wait()
         return made
 
-    monkeypatch.setattr(partialpay, "wallet_offer", offer_seen)
+    monkeypatch.setattr(partialpay.checkout, "wallet_offer", offer_seen)
 
     def checkout(index: int) -> Callable[[], tuple[Decimal, str]]:
         def work() -> tuple[Decimal, str]:
@@ -428,10 +430,10 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
     assert sorted(h.reference for h in holds) == numbers
     assert all((h.status, h.amount_minor) == ("active", 10000) for h in holds)
     for number in numbers:
-        account = partialpay.account(number)
+        account = partialpay.orders.find(number)
         assert account is not None
         assert (account.reserved_minor, account.paid_minor, account.status) == (10000, 0, "open")
-        [part] = partialpay.payments_for(number)
+        [part] = partialpay.orders.payments(number)
         assert (part.gateway, part.status, part.amount_minor) == ("wallet", "pending", 10000)
 
     wallet = asha_wallet()
@@ -447,13 +449,13 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
         callbacks = [card_success_callback(start_card_payment(number)) for number in paid]
     for callback in callbacks:
         assert deliver(app, callback) == (200, "ok")
-    assert partialpay.order_cancelled(cancelled) is True
+    assert partialpay.orders.cancelled(cancelled) is True
 
     db.session.expire_all()
     for number in paid:
         wallet_part, card = order_payments(number)
         assert (wallet_part.status, card.status) == ("succeeded", "succeeded")
-        account = partialpay.account(number)
+        account = partialpay.orders.find(number)
         assert account is not None
         assert (account.status, account.paid_minor, account.reserved_minor) == (
             "completed",
@@ -461,7 +463,7 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
             0,
         )
         assert db.session.get_one(Hold, wallet_part.hold_id).status == "captured"
-    [part] = partialpay.payments_for(cancelled)
+    [part] = partialpay.orders.payments(cancelled)
     assert part.status == "cancelled"
     assert db.session.get_one(Hold, part.hold_id).status == "released"
     wallet = asha_wallet()
@@ -480,13 +482,13 @@ def test_a_checkout_whose_balance_a_parallel_checkout_took_is_told(app: Flask) -
     customer_id = asha_id()
     give_asha("300")
     with as_asha(app, customer_id):
-        shown = partialpay.wallet_offer(asha_cart(customer_id))
+        shown = partialpay.checkout.wallet_offer(asha_cart(customer_id))
         assert shown.applied == WALLET_PART  # what the cart page showed her
         for index in range(3):
             assert place_order(customer_id, f"other-tab-{index}")[0] == WALLET_PART
         assert spendable() == Decimal("0.00")
         with pytest.raises(WalletBalanceChanged):
-            partialpay.hold_wallet(
+            partialpay.checkout.hold_wallet(
                 asha_cart(customer_id), checkout_key="this-tab", expected=shown.applied
             )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Hold)) == 3
@@ -549,8 +551,8 @@ def test_cancel_refund_and_admin_refund_return_the_wallet_part_once(
         cancel, refund, by_admin = run_together(
             app,
             [
-                after(cancel_delay, lambda number=number: partialpay.order_cancelled(number)),
-                after(refund_delay, lambda number=number: partialpay.order_refunded(number)),
+                after(cancel_delay, lambda number=number: partialpay.orders.cancelled(number)),
+                after(refund_delay, lambda number=number: partialpay.orders.refunded(number)),
                 after(admin_delay, admin_refund),
             ],
         )
@@ -559,7 +561,7 @@ def test_cancel_refund_and_admin_refund_return_the_wallet_part_once(
         assert by_admin.error is None or isinstance(by_admin.error, RefundNotPossible), by_admin
         # One close took effect; the other found the order closed and did nothing.
         assert (cancel.value is True) != (refund.value is not None), (cancel, refund)
-        account = partialpay.account(number)
+        account = partialpay.orders.find(number)
         assert account is not None
         assert account.closed_as == ("cancelled" if cancel.value else "refunded")
 
@@ -625,7 +627,7 @@ class CaptureRace:
         assert cancel.value is True
         wallet_part, card = order_payments(self.number)
         hold = db.session.get_one(Hold, self.hold_id)
-        account = partialpay.account(self.number)
+        account = partialpay.orders.find(self.number)
         assert account is not None
         captures = wallet_transfers(self.number, "order_payment")
         credits = wallet_transfers(self.number, "refund")
@@ -707,7 +709,7 @@ def test_card_success_and_cancel_together_settle_the_hold_once(app: Flask) -> No
                 app,
                 [
                     after(callback_delay, lambda race=race: deliver(app, race.callback)),
-                    after(cancel_delay, lambda race=race: partialpay.order_cancelled(race.number)),
+                    after(cancel_delay, lambda race=race: partialpay.orders.cancelled(race.number)),
                 ],
             )
         label = f"round {round_} (callback +{callback_delay}s, cancel +{cancel_delay}s)"
@@ -730,7 +732,7 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
     give_asha("100")
     race = CaptureRace(app, customer_id, "read-before-success")
     read_the_order, card_succeeded = threading.Event(), threading.Event()
-    account = partialpay.account
+    account = partialpay.orders.find
 
     def account_then_wait(reference: str) -> OrderAccount | None:
         found = account(reference)
@@ -740,8 +742,8 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
         return found
 
     def cancel() -> bool:
-        monkeypatch.setattr(partialpay, "account", account_then_wait)
-        return partialpay.order_cancelled(race.number)
+        monkeypatch.setattr(partialpay.orders, "find", account_then_wait)
+        return partialpay.orders.cancelled(race.number)
 
     def deliver_once_read() -> tuple[int, str]:
         assert read_the_order.wait(timeout=30)
@@ -783,7 +785,7 @@ def test_a_cancel_retried_after_a_deadlock_tells_the_host_only_what_it_committed
 
     def cancel_once_card_is_marked() -> bool:
         assert card_marked_paid.wait(timeout=30)
-        return partialpay.order_cancelled(race.number)
+        return partialpay.orders.cancelled(race.number)
 
     with race.signals_recorded():
         delivered, cancelled = run_together(

@@ -116,16 +116,16 @@ def place_order(
         tax=Decimal(tax_minor) / 100,
         contains_wallet_topup=topup,
     )
-    held = partialpay.hold_wallet(summary, checkout_key=key) if wallet else Decimal(0)
+    held = partialpay.checkout.hold_wallet(summary, checkout_key=key) if wallet else Decimal(0)
     order.wallet_minor = int(held * 100)
     db.session.add(order)
     db.session.commit()
-    partialpay.order_placed(order.info(), checkout_key=key if wallet else None)
+    partialpay.orders.placed(order.info(), checkout_key=key if wallet else None)
     return order.number, held
 
 
 def start_card(reference: str) -> Payment:
-    return partialpay.pay(reference, gateway="sandbox_card", return_url="/x").payment
+    return partialpay.orders.pay(reference, gateway="sandbox_card", return_url="/x").payment
 
 
 def card_outcome(app: Flask, payment: Payment, card: str = SUCCESS_CARD) -> tuple[bytes, Any]:
@@ -156,14 +156,14 @@ def deliver(app: Flask, body: bytes, headers: Any, *, expected: str) -> None:
 
 def account(reference: str) -> OrderAccount:
     db.session.expire_all()
-    found = partialpay.account(reference)
+    found = partialpay.orders.find(reference)
     assert found is not None
     return found
 
 
 def wallet_parts_of(reference: str) -> list[Payment]:
     db.session.expire_all()
-    return [p for p in partialpay.payments_for(reference) if p.hold_id is not None]
+    return [p for p in partialpay.orders.payments(reference) if p.hold_id is not None]
 
 
 def only_wallet_part(reference: str) -> Payment:
@@ -276,7 +276,7 @@ def test_a_partial_refund_gives_the_wallet_its_share_rounded_down(app: Flask, he
         reference, wallet_part, card = paid_with_wallet_and_card(app)
         assert balance() == Decimal("0.00")
 
-        split = partialpay.order_refunded(reference, amount=Decimal("50"), idempotency_key="r1")
+        split = partialpay.orders.refunded(reference, amount=Decimal("50"), idempotency_key="r1")
         # 5000 x 10000 // 35400 = 1412: the wallet's share, rounded down to the paisa.
         assert split == RefundSplit(
             amount=Decimal("50.00"),
@@ -303,7 +303,7 @@ def test_a_partial_refund_gives_the_wallet_its_share_rounded_down(app: Flask, he
         )
 
         refunds_before = count(Refund)
-        again = partialpay.order_refunded(reference, amount=Decimal("50"), idempotency_key="r1")
+        again = partialpay.orders.refunded(reference, amount=Decimal("50"), idempotency_key="r1")
         assert again is not None and again.created is False
         assert (again.to_wallet, again.owed_at_gateways) == (Decimal("0.00"), Decimal("0.00"))
         assert balance() == Decimal("14.12")
@@ -321,7 +321,7 @@ def test_partial_refunds_that_add_up_to_the_order_give_the_wallet_back_exactly_w
         amounts = ["50", "0.01", "99.99", "73.33", "130.67"]  # ₹354.00 in all
         refunded = to_wallet = owed = 0
         for number, amount in enumerate(amounts):
-            split = partialpay.order_refunded(
+            split = partialpay.orders.refunded(
                 reference, amount=Decimal(amount), idempotency_key=f"part-{number}"
             )
             assert split is not None and split.created
@@ -341,7 +341,7 @@ def test_partial_refunds_that_add_up_to_the_order_give_the_wallet_back_exactly_w
 
         # Nothing is left: one paisa more is refused.
         with pytest.raises(RefundNotPossible):
-            partialpay.order_refunded(reference, amount=Decimal("0.01"), idempotency_key="more")
+            partialpay.orders.refunded(reference, amount=Decimal("0.01"), idempotency_key="more")
         assert balance() == Decimal("100.00")
         assert_audit_clean()
 
@@ -351,13 +351,13 @@ def test_a_refund_beyond_what_is_left_changes_nothing_and_a_full_refund_credits_
 ) -> None:
     with logged_in(app):
         reference, wallet_part, _card = paid_with_wallet_and_card(app)
-        partialpay.order_refunded(reference, amount=Decimal("50"), idempotency_key="r1")
+        partialpay.orders.refunded(reference, amount=Decimal("50"), idempotency_key="r1")
         assert balance() == Decimal("14.12")
         heard_before = counts(heard)
         rows_before = {model: count(model) for model in (Refund, Transfer, IdempotencyRecord)}
 
         with pytest.raises(RefundNotPossible):  # ₹304.00 is left
-            partialpay.order_refunded(
+            partialpay.orders.refunded(
                 reference, amount=Decimal("304.01"), idempotency_key="too-much"
             )
         assert balance() == Decimal("14.12")
@@ -368,7 +368,7 @@ def test_a_refund_beyond_what_is_left_changes_nothing_and_a_full_refund_credits_
         assert counts(heard) == heard_before
 
         # The full refund credits the wallet only what it has not had back yet...
-        split = partialpay.order_refunded(reference)
+        split = partialpay.orders.refunded(reference)
         assert balance() == Decimal("100.00")
         db.session.refresh(wallet_part)
         assert wallet_part.refunded_minor == 10000
@@ -385,7 +385,7 @@ def test_a_refund_beyond_what_is_left_changes_nothing_and_a_full_refund_credits_
             to_wallet=Decimal("85.88"),
             owed_at_gateways=Decimal("218.12"),
         )
-        assert partialpay.order_refunded(reference) is None  # closed already: nothing more
+        assert partialpay.orders.refunded(reference) is None  # closed already: nothing more
         assert balance() == Decimal("100.00")
         assert_audit_clean()
 
@@ -527,7 +527,7 @@ def test_applied_captured_and_refunded_are_each_sent_once_with_their_arguments(
         deliver(app, body, headers, expected="duplicate")  # the processor sends it again
         assert counts(heard) == {"wallet_applied": 1, "wallet_captured": 1, "order_fully_paid": 1}
 
-        assert partialpay.order_cancelled(reference)
+        assert partialpay.orders.cancelled(reference)
         refund = db.session.scalars(sa.select(Refund).where(Refund.payment_id == part.id)).one()
         assert heard["wallet_refunded"] == [
             {
@@ -538,7 +538,7 @@ def test_applied_captured_and_refunded_are_each_sent_once_with_their_arguments(
             }
         ]
         assert refund.amount_minor == 10000
-        assert not partialpay.order_cancelled(reference)  # only the first close counts
+        assert not partialpay.orders.cancelled(reference)  # only the first close counts
         assert counts(heard) == {
             "wallet_applied": 1,
             "wallet_captured": 1,
@@ -572,7 +572,7 @@ def test_released_is_sent_once_when_the_card_is_declined(app: Flask, heard: Hear
         assert balance() == Decimal("100.00")
         assert account(reference).due == Decimal("354.00")
         # Cancelling the order now has no wallet money to move.
-        assert partialpay.order_cancelled(reference)
+        assert partialpay.orders.cancelled(reference)
         assert counts(heard) == {"wallet_applied": 1, "wallet_released": 1}
         assert_audit_clean()
 
@@ -584,8 +584,11 @@ def test_the_wallet_gateway_pays_all_that_is_due_at_once(app: Flask, heard: Hear
     with logged_in(app):
         give("400")
         reference, _held = place_order(wallet=False)
-        assert next(g.name for g in partialpay.available_gateways(order=reference)) == "wallet"
-        started = partialpay.pay(reference, gateway="wallet", return_url="/x")
+        assert (
+            next(g.name for g in partialpay.checkout.available_gateways(order=reference))
+            == "wallet"
+        )
+        started = partialpay.orders.pay(reference, gateway="wallet", return_url="/x")
         assert (started.created, started.redirect_url) == (True, "/x")
         payment = started.payment
         assert (payment.gateway, payment.status, payment.amount_minor) == (
@@ -611,8 +614,8 @@ def test_the_wallet_gateway_refuses_more_than_the_balance_and_records_nothing(
         give("100")
         reference, _held = place_order(wallet=False)
         with pytest.raises(InsufficientFunds):
-            partialpay.pay(reference, gateway="wallet", return_url="/x")
-        assert partialpay.payments_for(reference) == []
+            partialpay.orders.pay(reference, gateway="wallet", return_url="/x")
+        assert partialpay.orders.payments(reference) == []
         assert balance() == Decimal("100.00")
         found = account(reference)
         assert (found.status, found.paid_minor) == ("open", 0)
@@ -627,8 +630,8 @@ def test_wallet_credit_cannot_be_bought_with_the_wallet(app: Flask) -> None:
         assert held == Decimal(0)  # hold_wallet applies nothing to a top-up
         assert account(reference).purpose == "wallet_topup"
         with pytest.raises(PaymentError, match="cannot be bought with wallet credit"):
-            partialpay.pay(reference, gateway="wallet", return_url="/x")
-        assert partialpay.payments_for(reference) == []
+            partialpay.orders.pay(reference, gateway="wallet", return_url="/x")
+        assert partialpay.orders.payments(reference) == []
         assert balance() == Decimal("1000.00")
         assert_audit_clean()
 
@@ -640,16 +643,16 @@ def test_paying_with_the_wallet_twice_under_one_key_debits_once(
     with logged_in(app):
         give("400")
         reference, _held = place_order(wallet=False)
-        first = partialpay.pay(
+        first = partialpay.orders.pay(
             reference, gateway="wallet", return_url="/x", amount=amount, idempotency_key="wk"
         )
-        second = partialpay.pay(
+        second = partialpay.orders.pay(
             reference, gateway="wallet", return_url="/x", amount=amount, idempotency_key="wk"
         )
         assert (first.created, second.created) == (True, False)
         assert second.payment.public_id == first.payment.public_id
         assert second.redirect_url == "/x"
-        assert len(partialpay.payments_for(reference)) == 1
+        assert len(partialpay.orders.payments(reference)) == 1
         assert balance() == Decimal("46.00")
         assert order_transfers(reference) == [("order_payment", FULL_MEMO, 35400)]
         assert counts(heard) == {"order_fully_paid": 1}
@@ -666,7 +669,7 @@ def test_the_managers_decision_on_the_transfer_decides_the_wallet_part(
     with logged_in(app):
         give("100")
         reference, _held = place_order()
-        transfer = partialpay.pay(reference, gateway="manual", return_url="/x").payment
+        transfer = partialpay.orders.pay(reference, gateway="manual", return_url="/x").payment
         assert (transfer.status, transfer.amount_minor) == ("pending", 25400)
         part = only_wallet_part(reference)
         assert (part.status, balance()) == ("pending", Decimal("0.00"))

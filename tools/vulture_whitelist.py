@@ -10,24 +10,28 @@ belongs here only with the reason nobody in the package calls it; dead code is d
 
 # -- the host's API (README "Integration", "Wallets API", "Closing and refunds") ---------
 _.create_tables
-_.order_placed
-_.order_paid
-_.order_cancelled
-_.order_refunded
-_.cart_fees
-_.wallet_choice
+_.orders  # PartialPay.orders, .checkout, .instalments: the services of the app in context
+_.checkout
+_.instalments
+_.placed  # partialpay.orders.placed/paid/cancelled/refunded: the host's order events
+_.paid
+_.cancelled
+_.refunded
+_.cart_fees  # partialpay.checkout
+_.choose
 _.hold_wallet
 _.available_gateways
 _.pay
 _.via_wallet
 _.complete_payment_link
+_.wallet_choice  # flask_partialpay.wallet_choice, the host's checkout view calls it
 _.release  # Wallets.release(hold_id)
 _.add_version_location  # migrate.configure(add_version_location)
 _.BRANCH  # the Alembic branch a host upgrades: "partialpay@head"
 _.SANDBOX_BRANCH  # the sandbox's branch: "sandbox@head", when the sandbox card is on
 _.target_metadatas  # the host's migrations/env.py: autogenerate sees the extension's tables
 _.taxable  # FeeLine.taxable: the host decides how to tax a fee line
-_.owed_at_gateways  # RefundSplit, returned by order_refunded
+_.owed_at_gateways  # RefundSplit, returned by orders.refunded
 
 # -- read by templates -------------------------------------------------------------------
 _.paid_from_wallet  # admin/payments.html: the wallet part of an order is not refunded here

@@ -3,7 +3,7 @@
 Hosts keep ids as integers (``book.id``) or strings (``"INV-7"``, ``user.get_id()``); the
 extension stores and signs them as strings. Every public call that takes an id passes it
 through :func:`host_id`, so ``buy_link(1, ...)`` and ``buy_link("1", ...)`` make the same
-link and ``set_instalment_policy(1, ...)`` sets the policy that link reads. Anything else
+link and ``instalments.set_policy(1, ...)`` sets the policy that link reads. Anything else
 (a float, a bool, None where an id is needed) is a :class:`TypeError` at the call that says
 what to pass, instead of a link that fails later.
 """

@@ -11,12 +11,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import InvalidAmount
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import amount, to_minor
-from flask_partialpay.core.vocabulary import AccountKind, TransferReason
+from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.host import signals
 from flask_partialpay.ledger import transfers, wallet_currencies
@@ -170,3 +171,28 @@ def capture(session: Session, hold_id: int, amount_minor: int | None, *, memo: s
     owner = session.get_one(LedgerAccount, captured.account_id).owner_id
     signals.wallet_debited.send(signals.sender(), transfer=transfer, owner_id=owner)
     return captured
+
+
+def spendable_minor(session: Session, owner_id: str, currency: str) -> int:
+    """The wallet's spendable balance: posted minus holds still active and unexpired.
+
+    Here rather than on the wallet's API so that the instalments, which may not import the
+    wallet, read the same number the wallet does.
+    """
+    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    if found is None:
+        return 0
+    stale_holds = session.scalar(
+        select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
+            Hold.account_id == found.id,
+            Hold.status == HoldStatus.ACTIVE,
+            Hold.expires_at <= transfers.now(),
+        )
+    )
+    return found.balance_minor - found.held_minor + int(stale_holds or 0)
+
+
+def is_locked(session: Session, owner_id: str, currency: str) -> bool:
+    """Whether an admin locked the wallet (a wallet never opened is not locked)."""
+    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    return bool(found and found.locked)

@@ -63,7 +63,7 @@ class OrderAccount(PartialPayModel):
     # Wallet money held for this order at checkout and not yet captured: the sum of its
     # pending wallet payments. The other gateways are asked for the rest only.
     reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # What the host reported as refunded with ``order_refunded(amount=...)``: the base of
+    # What the host reported as refunded with ``orders.refunded(amount=...)``: the base of
     # the wallet's proportional share of partial refunds.
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The host's offer this order buys (orders placed through a Buy link or an offer page).
@@ -96,14 +96,14 @@ class OrderAccount(PartialPayModel):
         """The order's payments, oldest first: confirmed ones, pending and failed attempts.
 
         Read from the database at each access (never a stale list cached on the object);
-        the same as ``partialpay.payments_for(reference)``. Filter on ``status``
+        the same as ``partialpay.orders.payments(reference)``. Filter on ``status``
         (``"succeeded"`` for what was paid) for the order's invoices.
         """
         session = object_session(self)
         if session is None:
             raise RuntimeError(
                 "This order account is not in a session: use "
-                "partialpay.payments_for(reference) to list its payments."
+                "partialpay.orders.payments(reference) to list its payments."
             )
         return list(
             session.scalars(select(Payment).where(Payment.order_id == self.id).order_by(Payment.id))
@@ -127,7 +127,8 @@ class OrderAccount(PartialPayModel):
         held for the order. A bank transfer awaiting a manager does not lower it (it is a
         claim, not money), nor does a card payment under way: the most that may be paid
         next is this less the card payments that may still charge
-        (``partialpay.payment_range(account).maximum``, :func:`.payments.allowed_range`).
+        (``partialpay.instalments.payment_range(account).maximum``,
+        :func:`.payments.allowed_range`).
         """
         return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
 

@@ -18,6 +18,7 @@ from flask_partialpay.core.ids import host_id
 from flask_partialpay.core.money import amount, to_minor
 from flask_partialpay.core.vocabulary import CLOSED_AS, OrderPurpose, OrderStatus
 from flask_partialpay.db.transactions import insert_or_winner, update_rows
+from flask_partialpay.payments import settlement
 from flask_partialpay.payments.models import OrderAccount
 
 ClosedAs = Literal[OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.DECLINED]
@@ -165,3 +166,17 @@ def close(session: Session, account: OrderAccount, closed_as: ClosedAs) -> bool:
     )
     refresh_status(session, account)
     return changed == 1
+
+
+def open_order(session: Session, info: OrderInfo) -> OrderAccount:
+    """The order's account, with the wallet part of its checkout attached.
+
+    Whichever call comes first (the host placing the order, or a second submission of the
+    same checkout paying it) opens the account and attaches the part in one transaction,
+    so no payment ever sees the order without its "Via wallet" part subtracted. The part
+    is the wallet's: the installed settlement attaches it.
+    """
+    account = ensure_account(session, info)
+    if info.checkout_key is not None:
+        settlement.current().order_opened(session, account, info.checkout_key)
+    return account

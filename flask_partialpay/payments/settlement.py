@@ -4,11 +4,12 @@ The payment lifecycle (:mod:`.lifecycle`, :mod:`.refunds`) moves a payment and i
 counters. Other money may hang on it: a paid top-up credits the customer's wallet; the
 wallet part of an instalment is held when the rest is started, captured when the rest is
 paid and released when it fails; what a payment brings beyond the order goes to the
-wallet. All of that belongs to :mod:`flask_partialpay.wallet`, a layer above this one, so
-the lifecycle never imports it: it calls the one :class:`Settlement` installed here, in
-the same transaction. :mod:`flask_partialpay.extension` installs the wallet's
-(:class:`flask_partialpay.wallet.settlement.WalletSettlement`) when it is imported, which
-is before any payment can move.
+wallet; the money held at checkout becomes the wallet part of the order placed from it.
+All of that belongs to :mod:`flask_partialpay.wallet`, a layer above this one, so the
+lifecycle (and the order service) never imports it: it calls the one :class:`Settlement`
+installed here, in the same transaction. :mod:`flask_partialpay.extension` installs the
+wallet's (:class:`flask_partialpay.wallet.settlement.WalletSettlement`) when it is
+imported, which is before any payment can move.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from flask_partialpay.payments.models import OrderAccount, Payment
 
 class Settlement(Protocol):
     """The steps the lifecycle hands on; each runs inside the payment's transaction."""
+
+    def order_opened(self, session: Session, account: OrderAccount, checkout_key: str) -> None:
+        """The host placed ``account``'s order from the checkout that held ``checkout_key``."""
 
     def started(self, session: Session, payment: Payment, *, wallet_part_minor: int) -> None:
         """``payment`` pays the rest of an instalment whose other part is the wallet's."""

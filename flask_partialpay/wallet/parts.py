@@ -41,11 +41,10 @@ from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Hold, LedgerAccount
-from flask_partialpay.payments import due, lifecycle, orders
+from flask_partialpay.payments import due, lifecycle
 from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
 from flask_partialpay.payments.models import OrderAccount, Payment
-from flask_partialpay.payments.orders import OrderInfo
 
 RELEASED_FAILED = N_("the other payment did not go through")
 RELEASED_EXPIRED = N_("the wallet reservation expired")
@@ -91,19 +90,6 @@ def hold_for_checkout(
         )
     except (InsufficientFunds, WalletLocked):
         raise WalletBalanceChanged() from None
-
-
-def open_order(session: Session, info: OrderInfo) -> OrderAccount:
-    """The order's account, with the wallet part of its checkout attached.
-
-    Whichever call comes first (the host placing the order, or a second submission of the
-    same checkout paying it) opens the account and attaches the part in one transaction,
-    so no payment ever sees the order without its "Via wallet" part subtracted.
-    """
-    account = orders.ensure_account(session, info)
-    if info.checkout_key is not None:
-        attach(session, account, info.checkout_key)
-    return account
 
 
 def attach(session: Session, account: OrderAccount, checkout_key: str) -> Payment | None:

@@ -20,6 +20,9 @@ from flask_partialpay.wallet import overpayments, parts, topups
 class WalletSettlement:
     """:class:`flask_partialpay.payments.settlement.Settlement` for the customer wallet."""
 
+    def order_opened(self, session: Session, account: OrderAccount, checkout_key: str) -> None:
+        parts.attach(session, account, checkout_key)
+
     def started(self, session: Session, payment: Payment, *, wallet_part_minor: int) -> None:
         parts.hold_for_instalment(
             session, payment.order, rest=payment, amount_minor=wallet_part_minor

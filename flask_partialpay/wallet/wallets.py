@@ -13,12 +13,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import HoldNotActive
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import HoldStatus
 from flask_partialpay.db.paging import page_of
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
@@ -35,7 +34,9 @@ from flask_partialpay.ledger.wallet_accounts import (
     capture,
     hold,
     positive_minor,
+    spendable_minor,
 )
+from flask_partialpay.ledger.wallet_accounts import is_locked as wallet_is_locked
 
 T = TypeVar("T")
 
@@ -93,17 +94,7 @@ class Wallets:
 
     def balance(self, owner_id: str, currency: str) -> Decimal:
         """Spendable balance: posted minus holds that are still active and unexpired."""
-        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
-        if found is None:
-            return from_minor(0, currency)
-        stale_holds = self._session.scalar(
-            select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
-                Hold.account_id == found.id,
-                Hold.status == HoldStatus.ACTIVE,
-                Hold.expires_at <= transfers.now(),
-            )
-        )
-        return from_minor(found.balance_minor - found.held_minor + int(stale_holds or 0), currency)
+        return from_minor(spendable_minor(self._session, owner_id, currency), currency)
 
     def wallets_of(self, owner_id: str) -> list[LedgerAccount]:
         return list(
@@ -269,5 +260,4 @@ class Wallets:
         return self._transaction(work)
 
     def is_locked(self, owner_id: str, currency: str) -> bool:
-        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
-        return bool(found and found.locked)
+        return wallet_is_locked(self._session, owner_id, currency)

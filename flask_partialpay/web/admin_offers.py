@@ -24,14 +24,14 @@ from flask_partialpay.web.forms.admin import OfferPolicyForm
 
 @admin_required
 def offers_list() -> str:
-    partialpay = current_partialpay.extension
-    offers = partialpay.offer_catalogue().search("")
+    instalments = current_partialpay.instalments
+    offers = instalments.catalogue().search("")
     policies = policies_for(current_partialpay.session, [o.offer_id for o in offers])
     return render_template("partialpay/admin/offers.html", offers=offers, policies=policies)
 
 
 def _offer_or_404(offer_id: str) -> OfferInfo:
-    offer = current_partialpay.extension.offer_catalogue().get(offer_id)
+    offer = current_partialpay.instalments.catalogue().get(offer_id)
     if offer is None:
         abort(404)
     return offer
@@ -40,9 +40,9 @@ def _offer_or_404(offer_id: str) -> OfferInfo:
 @admin_required
 def offer_settings(offer_id: str) -> str | Response:
     """The offer's additional settings; each percentage is shown as an amount of its price."""
-    partialpay = current_partialpay.extension
+    instalments = current_partialpay.instalments
     offer = _offer_or_404(offer_id)
-    saved = partialpay.instalment_policy(offer_id)
+    saved = instalments.policy(offer_id)
     form = OfferPolicyForm(
         data={
             "allow_partial": saved.allow_partial,
@@ -56,7 +56,7 @@ def offer_settings(offer_id: str) -> str | Response:
         if read is not None:
             minimum, success = read
             try:
-                partialpay.set_instalment_policy(
+                instalments.set_policy(
                     offer_id,
                     allow_partial=bool(form.allow_partial.data),
                     minimum_percent=minimum,

@@ -48,7 +48,7 @@ def orders_list() -> str:
 
 
 def _order_or_404(reference: str) -> OrderAccount:
-    account = current_partialpay.extension.account(reference)
+    account = current_partialpay.orders.find(reference)
     if account is None:
         abort(404)
     return account
@@ -64,7 +64,7 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
     """The order's page; ``rejecting`` is a rejection just sent without its reason."""
     state = current_partialpay
     account = _order_or_404(reference)
-    invoices = state.extension.payments_for(reference)
+    invoices = state.orders.payments(reference)
     gateways = state.gateway_registry.by_name()
     deciders = {p.decided_by for p in invoices if p.decided_by}
     closed = account.status in CLOSED_AS
@@ -101,7 +101,7 @@ def complete_order(reference: str) -> Response:
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:
-        current_partialpay.extension.complete_order(reference, by=current_user.get_id())
+        current_partialpay.orders.complete(reference, by=current_user.get_id())
     except PartialPayError as error:
         flash(translate_error(error), "error")
     else:
@@ -115,7 +115,7 @@ def decline_order(reference: str) -> Response:
     if not CsrfForm().validate_on_submit():
         abort(400)
     try:
-        closed = current_partialpay.extension.decline_order(reference, by=current_user.get_id())
+        closed = current_partialpay.orders.decline(reference, by=current_user.get_id())
     except PartialPayError as error:
         flash(translate_error(error), "error")
     else:

@@ -34,7 +34,7 @@ from flask_partialpay.web.forms.instalments import InstalmentPaymentForm
 def _own_order_or_404(reference: str) -> OrderAccount:
     """The current customer's order; anyone else's (or none) is a 404, the same page."""
     customer_id = login_required_here()
-    account = current_partialpay.extension.account(reference)
+    account = current_partialpay.orders.find(reference)
     if account is None or account.customer_id != customer_id:
         abort(404)
     return account
@@ -50,15 +50,17 @@ def buy(token: str) -> str | Response:
     if link.customer_id is not None and link.customer_id != customer_id:
         # A valid signature is not authorisation: it was sent to someone else.
         return _link_for_another_account()
-    partialpay = current_partialpay.extension
-    offer = partialpay.offer(link.offer_id)
+    instalments = current_partialpay.instalments
+    offer = instalments.offer(link.offer_id)
     if offer is None:
         abort(404)
-    policy = partialpay.instalment_policy(offer.offer_id)
+    policy = instalments.policy(offer.offer_id)
     form = CsrfForm()
     if form.validate_on_submit():
         try:
-            return redirect(partialpay.open_offer(offer.offer_id, allow_partial=link.allow_partial))
+            return redirect(
+                instalments.open_offer(offer.offer_id, allow_partial=link.allow_partial)
+            )
         except OrderNotFound:
             abort(404)
     return render_template(
@@ -105,10 +107,10 @@ def pay_step(reference: str) -> str | Response:
     """Pay all that is due, or (an instalment order) a part of it."""
     account = _own_order_or_404(reference)
     state = current_partialpay
-    partialpay = state.extension
+    instalments = state.instalments
     if account.status == OrderStatus.COMPLETED:
         return redirect(url_for("partialpay.thank_you", reference=reference))
-    allowed = partialpay.payment_range(account)
+    allowed = instalments.payment_range(account)
     wallet_balance = _wallet_balance(account)
     form = InstalmentPaymentForm(
         allowed=allowed, currency=account.currency, gateways=_gateway_choices()
@@ -119,7 +121,7 @@ def pay_step(reference: str) -> str | Response:
             flash(_not_payable_message(account), "error")
         elif form.validate_on_submit():
             try:
-                started = partialpay.pay_instalment(
+                started = instalments.pay(
                     reference,
                     gateway=str(form.gateway.data),
                     amount=form.chosen_amount(),
@@ -166,11 +168,7 @@ def _wallet_balance(account: OrderAccount) -> Decimal:
 def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
     """Bank transfers the shopper made that a manager has not confirmed yet."""
     state = current_partialpay
-    return [
-        p
-        for p in state.extension.payments_for(account.reference)
-        if awaits_manager(state.gateway, p)
-    ]
+    return [p for p in state.orders.payments(account.reference) if awaits_manager(state.gateway, p)]
 
 
 def thank_you(reference: str) -> str:
@@ -181,7 +179,7 @@ def thank_you(reference: str) -> str:
     """
     account = _own_order_or_404(reference)
     state = current_partialpay
-    payments = state.extension.payments_for(reference)
+    payments = state.orders.payments(reference)
     latest = next((p for p in reversed(payments) if p.part_of_id is None), None)
     awaiting = [p for p in payments if awaits_manager(state.gateway, p)]
     gateways = state.gateway_registry.by_name()
@@ -196,7 +194,7 @@ def thank_you(reference: str) -> str:
         awaiting=awaiting,
         # The payment step's own rule: never offer a payment it would refuse.
         can_continue=account.status == OrderStatus.OPEN
-        and state.extension.payment_range(account).maximum > 0,
+        and state.instalments.payment_range(account).maximum > 0,
         gateways=gateways,
     )
 

@@ -56,9 +56,32 @@ def test_one_object_serves_two_apps_with_their_own_state() -> None:
     extension.init_app(second, second_db)
     assert first.extensions["partialpay"] is not second.extensions["partialpay"]
     with second.app_context():
-        assert [g.name for g in extension.available_gateways()] == ["manual"]
+        assert [g.name for g in extension.checkout.available_gateways()] == ["manual"]
     with first.app_context():
-        assert [g.name for g in extension.available_gateways()] == ["sandbox_card", "manual"]
+        assert [g.name for g in extension.checkout.available_gateways()] == [
+            "sandbox_card",
+            "manual",
+        ]
+
+
+def test_each_service_is_the_one_of_the_app_in_context() -> None:
+    first, first_db = bare_app()
+    second, second_db = bare_app()
+    extension = PartialPay()
+    extension.init_app(first, first_db)
+    extension.init_app(second, second_db)
+    names = ("orders", "checkout", "instalments", "wallets")
+    with first.app_context():
+        in_first = {name: getattr(extension, name) for name in names}
+        for name in names:
+            assert in_first[name] is getattr(first.extensions["partialpay"], name)
+            assert in_first[name] is getattr(current_partialpay, name)
+    with second.app_context():
+        for name in names:
+            assert getattr(extension, name) is getattr(second.extensions["partialpay"], name)
+            assert getattr(extension, name) is not in_first[name]
+    # Nothing of an app is kept on the extension object itself.
+    assert not any(isinstance(value, Flask | SQLAlchemy) for value in vars(extension).values())
 
 
 def test_a_misspelled_setting_in_the_config_stops_the_app_with_a_suggestion() -> None:
@@ -85,7 +108,7 @@ def test_an_unknown_gateway_name_is_refused_at_start() -> None:
 def test_using_the_extension_on_an_app_without_init_app_says_how_to_fix_it() -> None:
     app, _ = bare_app()
     with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
-        PartialPay().available_gateways()
+        PartialPay().checkout.available_gateways()
     with app.app_context(), pytest.raises(ConfigurationError, match="init_app"):
         current_partialpay.wallets  # noqa: B018
 
@@ -130,7 +153,7 @@ def partialpay_config() -> dict[str, Any]:
 
 @pytest.fixture
 def without_loader(app: Flask, partialpay: PartialPay) -> PartialPay:
-    """A host that registers its orders with order_placed instead of a loader."""
+    """A host that registers its orders with orders.placed instead of a loader."""
     assert PartialPay.state().order_loader is None
     return partialpay
 
@@ -141,24 +164,24 @@ def info(reference: str = "A-1", total: str = "100.00") -> OrderInfo:
 
 def test_placing_the_same_order_twice_keeps_one_account(without_loader: PartialPay) -> None:
     partialpay = without_loader
-    first = partialpay.order_placed(info())
-    again = partialpay.order_placed(info())
+    first = partialpay.orders.placed(info())
+    again = partialpay.orders.placed(info())
     assert first.id == again.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderAccount)) == 1
 
 
 def test_an_order_cannot_change_its_total_once_placed(without_loader: PartialPay) -> None:
     partialpay = without_loader
-    partialpay.order_placed(info())
+    partialpay.orders.placed(info())
     with pytest.raises(IdempotencyConflict):
-        partialpay.order_placed(info(total="90.00"))
+        partialpay.orders.placed(info(total="90.00"))
     account = db.session.scalars(sa.select(OrderAccount)).one()
     assert account.total == Decimal("100.00")
 
 
 def test_money_collected_by_the_host_completes_the_order_once(without_loader: PartialPay) -> None:
     partialpay = without_loader
-    partialpay.order_placed(info())
+    partialpay.orders.placed(info())
     calls: list[Any] = []
 
     def receiver(sender: Flask, **kwargs: Any) -> None:
@@ -166,8 +189,8 @@ def test_money_collected_by_the_host_completes_the_order_once(without_loader: Pa
 
     signals.order_fully_paid.connect(receiver)
     try:
-        assert partialpay.order_paid("A-1", method="cash") is True
-        assert partialpay.order_paid("A-1", method="cash") is False
+        assert partialpay.orders.paid("A-1", method="cash") is True
+        assert partialpay.orders.paid("A-1", method="cash") is False
     finally:
         signals.order_fully_paid.disconnect(receiver)
     assert calls == ["A-1"]
@@ -203,14 +226,16 @@ def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
 
     asha = Customer()
     LoginManager(app).user_loader(lambda user_id: None)
-    partialpay.order_placed(
+    partialpay.orders.placed(
         OrderInfo(reference="A-2", customer_id=asha.get_id(), currency="USD", total=Decimal(10))
     )
     monkeypatch.setitem(PartialPay.state().gateways, "sandbox_card", FailingGateway())
     with app.test_request_context():
         login_user(asha)
         with pytest.raises(ProcessorUnavailable):
-            partialpay.pay("A-2", gateway="sandbox_card", return_url="/", idempotency_key="k" * 20)
+            partialpay.orders.pay(
+                "A-2", gateway="sandbox_card", return_url="/", idempotency_key="k" * 20
+            )
     db.session.rollback()
     # The attempt is on record, cancelled; the order is due in full; no money moved.
     [payment] = db.session.scalars(sa.select(Payment)).all()
@@ -218,14 +243,14 @@ def test_a_payment_its_gateway_could_not_begin_is_cancelled_and_charges_nothing(
         "cancelled",
         "the payment service could not be reached",
     )
-    account = partialpay.account("A-2")
+    account = partialpay.orders.find("A-2")
     assert account is not None and (account.paid, account.due) == (Decimal(0), Decimal(10))
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "orders/1"])
 def test_payments_only_return_to_this_site(app: Flask, partialpay: PartialPay, target: str) -> None:
     with app.test_request_context(), pytest.raises(ConfigurationError, match="return_url"):
-        partialpay.pay("A-3", gateway="manual", return_url=target)
+        partialpay.orders.pay("A-3", gateway="manual", return_url=target)
 
 
 def test_order_info_names_a_hosts_type_mistake() -> None:

@@ -84,8 +84,8 @@ def test_a_payment_opens_the_order_the_loader_gives(
     app: Flask, partialpay: PartialPay, order_book: dict[str, OrderInfo]
 ) -> None:
     order_book["B-1"] = _order()
-    assert partialpay.order_paid("B-1", method="cash") is True
-    account = partialpay.account("B-1")
+    assert partialpay.orders.paid("B-1", method="cash") is True
+    account = partialpay.orders.find("B-1")
     assert account is not None
     assert (account.total, account.paid, account.status) == (
         Decimal("40.00"),
@@ -98,17 +98,17 @@ def test_an_order_the_loader_does_not_know_is_not_found_and_opens_nothing(
     app: Flask, partialpay: PartialPay
 ) -> None:
     with pytest.raises(OrderNotFound):
-        partialpay.order_paid("B-404", method="cash")
-    assert partialpay.account("B-404") is None
+        partialpay.orders.paid("B-404", method="cash")
+    assert partialpay.orders.find("B-404") is None
 
 
 def test_a_total_changed_since_the_order_was_opened_is_refused(
     app: Flask, partialpay: PartialPay, order_book: dict[str, OrderInfo]
 ) -> None:
     order_book["B-1"] = _order()
-    assert partialpay.order_paid("B-1", amount=Decimal("10.00"), method="cash") is True
+    assert partialpay.orders.paid("B-1", amount=Decimal("10.00"), method="cash") is True
     order_book["B-1"] = _order(total="35.00")
     with pytest.raises(IdempotencyConflict):
-        partialpay.order_paid("B-1", amount=Decimal("10.00"), method="card-terminal")
-    account = partialpay.account("B-1")
+        partialpay.orders.paid("B-1", amount=Decimal("10.00"), method="card-terminal")
+    account = partialpay.orders.find("B-1")
     assert account is not None and account.paid == Decimal("10.00")

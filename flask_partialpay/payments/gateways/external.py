@@ -1,5 +1,5 @@
 """Money the host collected itself (cash on delivery, its own gateway), reported by
-``partialpay.order_paid``: recorded so an order's paid amount is the sum of its payments."""
+``partialpay.orders.paid``: recorded so an order's paid amount is the sum of its payments."""
 
 from __future__ import annotations
 

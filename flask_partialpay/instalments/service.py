@@ -1,7 +1,9 @@
-"""The host's calls for instalment offers: policies, Buy and Complete Payment links,
-orders placed from an offer, paying an instalment, and the admin's decisions.
+"""The host's calls for instalment offers: ``partialpay.instalments``.
 
-A mixin of :class:`flask_partialpay.PartialPay`, kept apart so each file has one concern.
+Policies, Buy and Complete Payment links, orders placed from an offer, and paying an
+instalment. One :class:`InstalmentService` per app, built from its state;
+``partialpay.instalments`` and ``current_partialpay.instalments`` are the one of the app in
+context.
 """
 
 from __future__ import annotations
@@ -22,22 +24,21 @@ from flask_partialpay.core.errors import (
     WalletLocked,
 )
 from flask_partialpay.core.ids import HostId, host_id, optional_host_id
-from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.instalments import links, offer_orders
 from flask_partialpay.instalments import policy as policies
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
 from flask_partialpay.instalments.policy import Policy
-from flask_partialpay.payments import closing, due, gateway_calls, lifecycle
-from flask_partialpay.payments import decisions as order_decisions
+from flask_partialpay.ledger import wallet_accounts
+from flask_partialpay.payments import due, gateway_calls, lifecycle
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderAccount
 from flask_partialpay.payments.plan_range import PaymentRange
+from flask_partialpay.payments.service import SIGN_IN_TO_PAY
 
 if TYPE_CHECKING:
     from flask_partialpay.state import PartialPayState
 
-SIGN_IN_TO_PAY = N_("Sign in to pay this order.")
 log = logging.getLogger(__name__)
 
 
@@ -49,20 +50,19 @@ def warn_committed_order() -> None:
     )
 
 
-class OfferMethods:
+class InstalmentService:
     """Instalment offers, as the host and the extension's own pages use them."""
 
-    @staticmethod
-    def state() -> PartialPayState:  # provided by PartialPay
-        raise NotImplementedError
+    def __init__(self, state: PartialPayState) -> None:
+        self._state = state
 
     # -- the offer's settings -----------------------------------------------------------
 
-    def instalment_policy(self, offer_id: HostId) -> Policy:
+    def policy(self, offer_id: HostId) -> Policy:
         """The offer's "Allow Partial Payments" settings (off for an offer never set up)."""
-        return policies.policy_for(self.state().session, host_id(offer_id, "offer_id"))
+        return policies.policy_for(self._state.session, host_id(offer_id, "offer_id"))
 
-    def set_instalment_policy(
+    def set_policy(
         self,
         offer_id: HostId,
         *,
@@ -73,15 +73,15 @@ class OfferMethods:
     ) -> Policy:
         """Store the offer's settings; raises :class:`InvalidPercent` for ones that make no
         sense (see :func:`flask_partialpay.instalments.check_policy`)."""
-        state = self.state()
+        state = self._state
         policy = Policy(
             host_id(offer_id, "offer_id"), allow_partial, minimum_percent, success_percent
         )
         state.transaction(lambda: policies.save_policy(state.session, policy, by=by))
         return policy
 
-    def offer_catalogue(self) -> OfferCatalogue:
-        catalogue = self.state().offer_catalogue
+    def catalogue(self) -> OfferCatalogue:
+        catalogue = self._state.offer_catalogue
         if catalogue is None:
             raise ConfigurationError(
                 "Instalment offers need the host's offers: init_app(app, db, offer_catalogue=...)."
@@ -122,7 +122,7 @@ class OfferMethods:
     ) -> str:
         """A signed "Complete Payment" link to the customer's Open order, found by its
         number or by the offer's name; raises :class:`OrderNotFound` if there is none."""
-        state = self.state()
+        state = self._state
         customer_id = host_id(customer_id, "customer_id")
         account = offer_orders.find_for_link(
             state.session,
@@ -139,11 +139,11 @@ class OfferMethods:
     def order_for_offer(self, offer_id: HostId, *, allow_partial: bool) -> OrderAccount:
         """The current customer's Open order for the offer, placed with the host if new."""
         offer_id = host_id(offer_id, "offer_id")
-        state = self.state()
+        state = self._state
         if not current_user.is_authenticated:
             raise PaymentError(SIGN_IN_TO_PAY)
         customer_id = str(current_user.get_id())
-        catalogue = self.offer_catalogue()
+        catalogue = self.catalogue()
         offer = catalogue.get(offer_id)
         if offer is None:
             raise OrderNotFound(reference=offer_id)
@@ -180,19 +180,19 @@ class OfferMethods:
         return url_for("partialpay.pay_step", reference=account.reference)
 
     def offer(self, offer_id: HostId) -> OfferInfo | None:
-        return self.offer_catalogue().get(host_id(offer_id, "offer_id"))
+        return self.catalogue().get(host_id(offer_id, "offer_id"))
 
     # -- paying ---------------------------------------------------------------------------
 
     def payment_range(self, account: OrderAccount) -> PaymentRange:
         """What the order's customer may pay next (for the payment step's hint)."""
-        state = self.state()
+        state = self._state
         allowed, _ = due.allowed_range(
             state.session, account, account.customer_id, state.gateway, lock=False
         )
         return allowed
 
-    def pay_instalment(
+    def pay(
         self,
         reference: HostId,
         *,
@@ -209,7 +209,7 @@ class OfferMethods:
         and the wallet part is taken when it succeeds. The minimum, the maximum and the
         declined order are checked under the order's lock (see :func:`lifecycle.start`).
         """
-        state = self.state()
+        state = self._state
         reference = host_id(reference, "reference")
         customer_id = str(current_user.get_id()) if current_user.is_authenticated else None
         chosen = state.gateway(gateway)
@@ -217,7 +217,7 @@ class OfferMethods:
         def record(replaceable: frozenset[str]) -> lifecycle.Started:
             if customer_id is None:
                 raise PaymentError(SIGN_IN_TO_PAY)
-            account = self.account(reference)
+            account = self._state.orders.find(reference)
             if account is None or account.customer_id != customer_id:
                 raise OrderNotFound(reference=reference)
             whole_minor = to_minor(amount, account.currency)
@@ -252,41 +252,9 @@ class OfferMethods:
         )
 
     def _wallet_share(self, account: OrderAccount, whole_minor: int) -> int:
-        wallets = self.state().wallets
-        if wallets.is_locked(account.customer_id, account.currency):
+        """As much of ``whole_minor`` as the customer's wallet holds (none when locked)."""
+        session = self._state.session
+        if wallet_accounts.is_locked(session, account.customer_id, account.currency):
             return 0
-        spendable = wallets.balance(account.customer_id, account.currency)
-        return min(to_minor(spendable, account.currency), whole_minor)
-
-    def account(self, reference: HostId) -> OrderAccount | None:  # provided by PartialPay
-        raise NotImplementedError
-
-    # -- the admin's decisions -------------------------------------------------------------
-
-    def complete_order(self, reference: HostId, *, by: str) -> None:
-        """Complete an Open order by hand once its confirmed payments reach the success
-        threshold; raises :class:`CompletionNotAllowed` saying why not otherwise."""
-        state = self.state()
-
-        def work() -> None:
-            account = self.account(reference)
-            if account is None:
-                raise OrderNotFound(reference=reference)
-            order_decisions.complete_by_hand(state.session, account, by=by, gateways=state.gateway)
-
-        state.transaction(work)
-
-    def decline_order(self, reference: HostId, *, by: str) -> closing.Closed:
-        """Decline an Open order: the customer can no longer pay it (see
-        :mod:`flask_partialpay.payments.decisions`)."""
-        state = self.state()
-
-        def work() -> closing.Closed:
-            account = self.account(reference)
-            if account is None:
-                raise OrderNotFound(reference=reference)
-            return order_decisions.decline(
-                state.session, account, by=by, wallet_gateway=state.wallet_gateway
-            )
-
-        return state.transaction(work)
+        spendable = wallet_accounts.spendable_minor(session, account.customer_id, account.currency)
+        return min(spendable, whole_minor)
