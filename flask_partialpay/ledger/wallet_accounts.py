@@ -14,6 +14,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import InvalidAmount
+from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import amount, to_minor
 from flask_partialpay.core.vocabulary import AccountKind, TransferReason
@@ -107,7 +108,7 @@ def _transfer(
     created_by: str | None,
     reference: str | None = None,
 ) -> Transfer:
-    print_ = transfers.fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
+    print_ = request_fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
     record, original = _replayed(session, idempotency_key, direction, print_)
     if isinstance(original, Transfer):
         return original
@@ -142,7 +143,7 @@ def hold(
     expires_in: timedelta,
     idempotency_key: str | None = None,
 ) -> Hold:
-    print_ = transfers.fingerprint("hold", owner_id, amount_minor, currency, reference)
+    print_ = request_fingerprint("hold", owner_id, amount_minor, currency, reference)
     record, original = _replayed(session, idempotency_key, "hold", print_)
     if isinstance(original, Hold):
         return original

@@ -10,7 +10,6 @@ service methods wrap them in :func:`..transactions.run_in_transaction`."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from flask_partialpay.core.errors import (
     OrderNotPayable,
     PaymentError,
 )
+from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
@@ -53,10 +53,6 @@ class Started:
     created: bool
     #: Filled in after the commit, by asking the gateway (see :func:`.gateway_calls.begin`).
     redirect_url: str = ""
-
-
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
 def start(
@@ -100,7 +96,7 @@ def start(
         if gateway.confirmed_by_manager:
             raise PaymentError(WALLET_PART_WITH_TRANSFER)
         parts += (wallet_part_minor,)
-    fingerprint = _fingerprint(*parts)
+    fingerprint = request_fingerprint(*parts)
     replay = _replay(session, idempotency_key, fingerprint)
     if replay is not None:
         return Started(replay, created=False)
@@ -206,7 +202,7 @@ def new_payment(
         refunded_minor=0,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint
-        or _fingerprint(account.reference, gateway, amount_minor, customer_id),
+        or request_fingerprint(account.reference, gateway, amount_minor, customer_id),
         return_url=return_url,
     )
 
