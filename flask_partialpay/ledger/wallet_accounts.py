@@ -20,6 +20,7 @@ from flask_partialpay.core.money import amount, to_minor
 from flask_partialpay.core.vocabulary import AccountKind, TransferReason
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.host import signals
+from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import transfers, wallet_currencies
 from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
 
@@ -133,6 +134,11 @@ def _transfer(
     return transfer
 
 
+def hold_ttl() -> timedelta:
+    """How long a wallet hold reserves money before it lapses (``PARTIALPAY_HOLD_TTL``)."""
+    return timedelta(seconds=int(setting("HOLD_TTL")))
+
+
 def hold(
     session: Session,
     owner_id: str,
@@ -140,9 +146,13 @@ def hold(
     currency: str,
     *,
     reference: str,
-    expires_in: timedelta,
+    expires_in: timedelta | None = None,
     idempotency_key: str | None = None,
 ) -> Hold:
+    """Reserve a wallet's money until ``expires_in`` from now (default: :func:`hold_ttl`)."""
+    ttl = hold_ttl() if expires_in is None else expires_in
+    if ttl <= timedelta(0):
+        raise ValueError("expires_in must be a positive timedelta")
     print_ = request_fingerprint("hold", owner_id, amount_minor, currency, reference)
     record, original = _replayed(session, idempotency_key, "hold", print_)
     if isinstance(original, Hold):
@@ -150,7 +160,7 @@ def hold(
     source = transfers.wallet(session, owner_id, currency)
     transfers.expire_holds(session, account_id=source.id)
     placed = transfers.place_hold(
-        session, source, amount_minor, reference=reference, expires_at=transfers.now() + expires_in
+        session, source, amount_minor, reference=reference, expires_at=transfers.now() + ttl
     )
     if record is not None:
         record.hold_id = placed.id

@@ -22,8 +22,6 @@ Functions here work inside the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
@@ -38,7 +36,6 @@ from flask_partialpay.core.vocabulary import HoldStatus, OrderStatus, PaymentSta
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host import signals
-from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Hold, LedgerAccount
 from flask_partialpay.payments import due, lifecycle, orders
@@ -86,7 +83,6 @@ def hold_for_checkout(
             amount_minor,
             currency,
             reference=f"checkout:{checkout_key}"[:64],
-            expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
             idempotency_key=_checkout_key(checkout_key),
         )
     except (InsufficientFunds, WalletLocked):
@@ -224,7 +220,6 @@ def hold_for_instalment(
         amount_minor,
         account.currency,
         reference=account.reference,
-        expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
         idempotency_key=f"instalment-hold:{rest.public_id}",
     )
     return _held_part(
@@ -329,7 +324,6 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
                     part.amount_minor,
                     account.currency,
                     reference=account.reference,
-                    expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
                     idempotency_key=f"retake-hold:{part.public_id}",
                 )
         except (InsufficientFunds, WalletLocked):

@@ -215,13 +215,13 @@ class Wallets:
     ) -> Hold:
         """Reserve money for an order in progress until it is captured, released or expires."""
         minor = positive_minor(value, currency)
-        ttl = timedelta(seconds=int(setting("HOLD_TTL"))) if expires_in is None else expires_in
-        if ttl <= timedelta(0):
+        if expires_in is not None and expires_in <= timedelta(0):
+            # Refused before the transaction, as a caller's mistake rather than a retry.
             raise ValueError("expires_in must be a positive timedelta")
         return self._transaction(
             lambda: hold(
                 self._session, owner_id, minor, currency, reference=reference,
-                expires_in=ttl, idempotency_key=idempotency_key,
+                expires_in=expires_in, idempotency_key=idempotency_key,
             )
         )  # fmt: skip
 
