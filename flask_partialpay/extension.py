@@ -277,7 +277,7 @@ class PartialPay(OfferMethods):
 
         def work() -> bool:
             account = self._account_or_load(state, reference)
-            previous = lifecycle.earlier_payment(state.session, key)
+            previous = lifecycle.payment_by_key(state.session, key)
             charge = amount if amount is not None else account.due
             if previous is not None and amount is None:
                 charge = previous.amount
@@ -527,7 +527,7 @@ class PartialPay(OfferMethods):
                 # "All that is due" was decided by the first request under this key: a
                 # repeat after it paid (the wallet settles at once) replays it. Otherwise
                 # it is the most the payment may be, by the same rule start() checks.
-                earlier = lifecycle.earlier_payment(state.session, idempotency_key)
+                earlier = lifecycle.payment_by_key(state.session, idempotency_key)
                 charge = (
                     earlier.amount
                     if earlier is not None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from flask_partialpay.core.errors import (
@@ -157,9 +157,7 @@ def _insert_payment(session: Session, payment: Payment) -> tuple[Payment, bool]:
     return insert_or_winner(
         session,
         payment,
-        select(Payment)
-        .where(Payment.idempotency_key == payment.idempotency_key)
-        .options(lazyload(Payment.order)),
+        _under_key(payment.idempotency_key).options(lazyload(Payment.order)),
     )
 
 
@@ -207,13 +205,24 @@ def new_payment(
     )
 
 
-def payment_by_key(session: Session, idempotency_key: str, *, lock: bool = False) -> Payment | None:
-    """The payment made under ``idempotency_key``, if any.
+def _under_key(idempotency_key: str) -> Select[Payment]:
+    """The query for the payment made under ``idempotency_key`` (keys are unique)."""
+    return select(Payment).where(Payment.idempotency_key == idempotency_key)
 
+
+def payment_by_key(
+    session: Session, idempotency_key: str | None, *, lock: bool = False
+) -> Payment | None:
+    """The payment made under ``idempotency_key``, if any (None without a key).
+
+    The one lookup of a payment by its key: a replayed request, a wallet part taken at
+    checkout and a top-up submitted twice all find their first payment here.
     ``lock``: a locking read, which sees a payment committed a moment ago by a concurrent
     request (MariaDB's REPEATABLE READ serves a plain read from an older snapshot).
     """
-    query = select(Payment).where(Payment.idempotency_key == idempotency_key)
+    if idempotency_key is None:
+        return None
+    query = _under_key(idempotency_key)
     if lock:
         query = (
             query.options(lazyload(Payment.order))
@@ -223,17 +232,10 @@ def payment_by_key(session: Session, idempotency_key: str, *, lock: bool = False
     return session.scalars(query).one_or_none()
 
 
-def earlier_payment(session: Session, idempotency_key: str | None) -> Payment | None:
-    """The payment made under ``idempotency_key``, if any."""
-    return None if idempotency_key is None else payment_by_key(session, idempotency_key)
-
-
 def _replay(
     session: Session, idempotency_key: str | None, fingerprint: str, *, lock: bool = False
 ) -> Payment | None:
     """The payment made earlier under this key, if any; a different request is a conflict."""
-    if idempotency_key is None:
-        return None
     existing = payment_by_key(session, idempotency_key, lock=lock)
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict()
