@@ -596,13 +596,10 @@ class PartialPay(OfferMethods):
             or account.customer_id != customer_id
             or account.status != OrderStatus.OPEN
             or account.purpose != OrderPurpose.ORDER
-            or not wallet_currencies.spendable_in(account.currency)
         ):
             return Decimal(0)
-        wallets = self.state().wallets
-        if wallets.is_locked(account.customer_id, account.currency):
-            return from_minor(0, account.currency)
-        return min(wallets.balance(account.customer_id, account.currency), account.due)
+        spendable = self.state().wallets.spendable(account.customer_id, account.currency)
+        return min(spendable, account.due)
 
     def payments_for(self, reference: HostId) -> list[Payment]:
         """The payments of the host's order ``reference``, oldest first (empty if none).

@@ -583,6 +583,20 @@ def test_the_wallet_may_pay_a_whole_instalment(app: Flask, shopper: Shopper) -> 
     assert_audit_clean()
 
 
+def test_an_instalment_takes_nothing_from_a_wallet_in_a_currency_not_kept(
+    app: Flask, shopper: Shopper
+) -> None:
+    credit_wallet("1000")
+    app.config["PARTIALPAY_WALLET_CURRENCIES"] = ("INR",)
+    reference = open_offer(shopper, link(app))
+    response = pay(shopper, reference, "2000", use_wallet=True)
+    assert response.status_code == 302
+    (card,) = invoices(reference)
+    assert (card.gateway, card.amount) == ("sandbox_card", Decimal("2000.00"))
+    assert wallet_balance("asha@example.com") == Decimal("1000.00")
+    assert_audit_clean()
+
+
 def test_a_wallet_part_with_a_bank_transfer_is_refused(app: Flask, shopper: Shopper) -> None:
     credit_wallet("100")
     reference = open_offer(shopper, link(app))

@@ -252,10 +252,7 @@ class OfferMethods:
         )
 
     def _wallet_share(self, account: OrderAccount, whole_minor: int) -> int:
-        wallets = self.state().wallets
-        if wallets.is_locked(account.customer_id, account.currency):
-            return 0
-        spendable = wallets.balance(account.customer_id, account.currency)
+        spendable = self.state().wallets.spendable(account.customer_id, account.currency)
         return min(to_minor(spendable, account.currency), whole_minor)
 
     def account(self, reference: HostId) -> OrderAccount | None:  # provided by PartialPay

@@ -11,13 +11,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import InvalidAmount
 from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.markers import N_
-from flask_partialpay.core.money import amount, to_minor
-from flask_partialpay.core.vocabulary import AccountKind, TransferReason
+from flask_partialpay.core.money import amount, from_minor, to_minor
+from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
@@ -25,6 +26,40 @@ from flask_partialpay.ledger import transfers, wallet_currencies
 from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
 
 Amount = Decimal | str | int
+
+
+def balance(session: Session, owner_id: str, currency: str) -> Decimal:
+    """The wallet's balance less what its holds reserve; a hold past its time reserves nothing.
+
+    What a debit may take (the ledger's guard frees lapsed holds first), before the
+    checkout's own rules: see :func:`spendable`.
+    """
+    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    if found is None:
+        return from_minor(0, currency)
+    lapsed_holds = session.scalar(
+        select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
+            Hold.account_id == found.id,
+            Hold.status == HoldStatus.ACTIVE,
+            Hold.expires_at <= transfers.now(),
+        )
+    )
+    return from_minor(found.balance_minor - found.held_minor + int(lapsed_holds or 0), currency)
+
+
+def spendable(session: Session, owner_id: str, currency: str) -> Decimal:
+    """What the wallet can spend on an order now: the one rule the checkout, the payment
+    step and instalments all offer the wallet by.
+
+    Nothing when wallets are not kept in ``currency`` (``PARTIALPAY_WALLET_CURRENCIES``)
+    or the wallet is locked; otherwise its :func:`balance`.
+    """
+    if not wallet_currencies.spendable_in(currency):
+        return from_minor(0, currency)
+    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    if found is not None and found.locked:
+        return from_minor(0, currency)
+    return balance(session, owner_id, currency)
 
 
 def positive_minor(value: Amount, currency: str) -> int:

@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import HoldNotActive
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import HoldStatus
 from flask_partialpay.db.paging import page_of
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
-from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.wallet.statements import describe, message_params
 
@@ -93,17 +92,12 @@ class Wallets:
 
     def balance(self, owner_id: str, currency: str) -> Decimal:
         """Spendable balance: posted minus holds that are still active and unexpired."""
-        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
-        if found is None:
-            return from_minor(0, currency)
-        stale_holds = self._session.scalar(
-            select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
-                Hold.account_id == found.id,
-                Hold.status == HoldStatus.ACTIVE,
-                Hold.expires_at <= transfers.now(),
-            )
-        )
-        return from_minor(found.balance_minor - found.held_minor + int(stale_holds or 0), currency)
+        return wallet_accounts.balance(self._session, owner_id, currency)
+
+    def spendable(self, owner_id: str, currency: str) -> Decimal:
+        """What the wallet can spend on an order now: its balance, or nothing when it is
+        locked or wallets are not kept in ``currency`` (``PARTIALPAY_WALLET_CURRENCIES``)."""
+        return wallet_accounts.spendable(self._session, owner_id, currency)
 
     def wallets_of(self, owner_id: str) -> list[LedgerAccount]:
         return list(
