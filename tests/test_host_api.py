@@ -39,6 +39,9 @@ from tests.conftest import Shopper, csrf_from, form_value
 USD, INR = "USD", "INR"
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 def user(email: str) -> User:
     return db.session.scalars(sa.select(User).where(User.email == email)).one()
 
@@ -50,6 +53,7 @@ def course() -> Product:
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("host")
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)  # a test host: the sandbox
     app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)

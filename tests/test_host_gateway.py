@@ -48,6 +48,9 @@ CALLBACK_URL = "/partialpay/gateways/fakepay/callback"
 # -- the host's gateway: all a host writes -------------------------------------------------
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 class FakePay:
     """A processor with a hosted payment page and signed notifications."""
 
@@ -150,6 +153,7 @@ def test_a_shopper_pays_an_invoice_with_the_hosts_own_gateway(host: Host) -> Non
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("bare")
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)  # a test host: the sandbox
     app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)

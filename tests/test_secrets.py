@@ -29,6 +29,9 @@ STRONG = "3f1c0e6b2a9d4c8e7f5a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e"
 CALLBACK_URL = "/partialpay/gateways/sandbox_card/callback"
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 @pytest.fixture
 def no_secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
@@ -159,7 +162,8 @@ def test_a_notification_signed_with_the_session_key_credits_nothing(
 
 def host(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("host")
-    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", **config)
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)
+    app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)
     return app, database

@@ -31,6 +31,9 @@ TEMPLATE_FOLDERS = [
 ]
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 def assert_protected(response: Any) -> None:
     url = response.request.path
     assert response.headers.get("X-Frame-Options") == "DENY", url
@@ -128,6 +131,7 @@ STYLESHEET = "/partialpay/static/partialpay.css"
 def bare_host(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("host")
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)  # a test host: the sandbox
     app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)

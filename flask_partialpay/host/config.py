@@ -45,10 +45,11 @@ SETTINGS: Mapping[str, Setting] = {
         "/partialpay/admin", "Where the extension's admin pages are mounted."
     ),
     "PARTIALPAY_GATEWAYS": Setting(
-        ("sandbox_card", "manual"),
+        ("manual",),
         "Names of the payment methods offered at checkout, in the order shown: built-in "
         "ones or those the host registered (checked against them by the gateway registry; "
-        "the wallet is offered by the extension itself).",
+        "the wallet is offered by the extension itself). The sandbox card is offered only "
+        "when named here: `(\"sandbox_card\", \"manual\")` in development.",
     ),
     "PARTIALPAY_MAX_AMOUNT": Setting(
         {"*": "1000000"},
