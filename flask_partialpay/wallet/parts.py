@@ -247,9 +247,7 @@ def drop_parts_of(session: Session, payment: Payment) -> None:
 def settle(session: Session, account: OrderAccount) -> None:
     """Capture the held wallet parts once the other payments cover the rest of the order."""
     session.refresh(account)
-    if account.closed_as is not None or account.paid_minor + account.reserved_minor < (
-        account.total_minor
-    ):
+    if account.closed_as is not None or account.due_minor > 0:
         return
     for part in pending_parts(session, account):
         capture(session, part)
@@ -312,8 +310,9 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
     )
     for part in list(lapsed):
         key = f"retake:{part.public_id}"
-        fits = account.paid_minor + account.reserved_minor + part.amount_minor
-        if fits > account.total_minor or lifecycle.payment_by_key(session, key, lock=True):
+        if part.amount_minor > account.due_minor or lifecycle.payment_by_key(
+            session, key, lock=True
+        ):
             continue
         try:
             # A savepoint: a refused hold must leave nothing behind (not even its key).
