@@ -189,6 +189,18 @@ def test_a_registered_gateway_that_is_not_enabled_is_not_offered_nor_found() -> 
     assert (answer.status_code, answer.get_data(as_text=True)) == (404, "unknown gateway")
 
 
+def test_the_pages_name_the_enabled_gateways_and_the_wallet_from_one_dict() -> None:
+    app, database = bare_app(PARTIALPAY_GATEWAYS=("fakepay", "manual"))
+    extension = PartialPay()
+    extension.init_app(app, database, gateways=[FakePay()])
+    with app.app_context():
+        by_name = extension.state().gateway_registry.by_name()
+        assert list(by_name) == ["fakepay", "manual", "wallet"]
+        assert by_name["wallet"] is extension.state().wallet_gateway
+        assert all(extension.state().gateway(name) is by_name[name] for name in by_name)
+        assert "sandbox_card" not in by_name  # registered, not enabled
+
+
 def test_an_enabled_name_nothing_registered_is_refused_with_the_registered_names() -> None:
     app, database = bare_app(PARTIALPAY_GATEWAYS=("manual", "fakepay", "paypal"))
     with pytest.raises(ConfigurationError) as refused:
