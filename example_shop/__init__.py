@@ -45,6 +45,8 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
         PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
+        # A demonstration shop: cards are paid on the sandbox's pretend card page.
+        PARTIALPAY_GATEWAYS=("sandbox_card", "manual"),
         # Scripts cannot read the cookies, and a form another site posts does not carry them.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -65,6 +65,7 @@ def create_app(database_url: str, gateways: Sequence[Gateway] = (), **config: An
     app = Flask(__name__)
     app.config.update(SECRET_KEY="minimal-host-secret", SQLALCHEMY_DATABASE_URI=database_url)
     app.config.update(PARTIALPAY_WALLET_CURRENCIES=("EUR", "INR"))  # wallets at checkout
+    app.config.update(PARTIALPAY_GATEWAYS=("sandbox_card", "manual"))  # a test host: the sandbox
     app.config.update(config)
     db.init_app(app)
     login_manager.init_app(app)

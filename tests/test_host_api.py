@@ -41,6 +41,9 @@ from tests.conftest import Shopper, csrf_from, form_value
 USD, INR = "USD", "INR"
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 def user(email: str) -> User:
     return db.session.scalars(sa.select(User).where(User.email == email)).one()
 
@@ -52,6 +55,7 @@ def course() -> Product:
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("host")
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)  # a test host: the sandbox
     app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)
@@ -535,7 +539,25 @@ def test_pay_all_submitted_twice_replays_even_if_it_missed_the_first_payment(
     """Two submissions at once: the second looked for the key before the first committed."""
     reference = instalment_order(app)
     first = pay_all(app, reference, gateway="sandbox_card")
-    monkeypatch.setattr(lifecycle, "earlier_payment", lambda session, key: None)
+    # Plain reads miss it (an older snapshot); only the locking read in start() sees it.
+    seen_by_locks = lifecycle.payment_by_key
+    monkeypatch.setattr(
+        lifecycle,
+        "payment_by_key",
+        lambda session, key, lock=False: seen_by_locks(session, key, lock=True) if lock else None,
+    )
     again = pay_all(app, reference, gateway="sandbox_card")
     assert again.id == first.id and again.amount == Decimal("5000.00")
     assert len(partialpay.orders.payments(reference)) == 1
+
+
+def test_a_payment_is_found_by_its_key_with_or_without_a_lock(app: Flask) -> None:
+    reference = instalment_order(app)
+    made = pay_all(app, reference)
+    key = "pay-all-" + reference
+    assert lifecycle.payment_by_key(db.session, key) is made
+    assert lifecycle.payment_by_key(db.session, key, lock=True) is made
+    db.session.commit()
+    assert lifecycle.payment_by_key(db.session, "pay-all-another") is None
+    # No key, no earlier payment: a request without one is never a replay.
+    assert lifecycle.payment_by_key(db.session, None) is None

@@ -48,6 +48,9 @@ CALLBACK_URL = "/partialpay/gateways/fakepay/callback"
 # -- the host's gateway: all a host writes -------------------------------------------------
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 class FakePay:
     """A processor with a hosted payment page and signed notifications."""
 
@@ -150,6 +153,7 @@ def test_a_shopper_pays_an_invoice_with_the_hosts_own_gateway(host: Host) -> Non
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("bare")
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)  # a test host: the sandbox
     app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)
@@ -183,6 +187,18 @@ def test_a_registered_gateway_that_is_not_enabled_is_not_offered_nor_found() -> 
     body, headers = signed_notification(id="evt_1")
     answer = app.test_client().post(CALLBACK_URL, data=body, headers=headers)
     assert (answer.status_code, answer.get_data(as_text=True)) == (404, "unknown gateway")
+
+
+def test_the_pages_name_the_enabled_gateways_and_the_wallet_from_one_dict() -> None:
+    app, database = bare_app(PARTIALPAY_GATEWAYS=("fakepay", "manual"))
+    extension = PartialPay()
+    extension.init_app(app, database, gateways=[FakePay()])
+    with app.app_context():
+        by_name = extension.state().gateway_registry.by_name()
+        assert list(by_name) == ["fakepay", "manual", "wallet"]
+        assert by_name["wallet"] is extension.state().wallet_gateway
+        assert all(extension.state().gateway(name) is by_name[name] for name in by_name)
+        assert "sandbox_card" not in by_name  # registered, not enabled
 
 
 def test_an_enabled_name_nothing_registered_is_refused_with_the_registered_names() -> None:

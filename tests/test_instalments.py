@@ -585,6 +585,33 @@ def test_the_wallet_may_pay_a_whole_instalment(app: Flask, shopper: Shopper) -> 
     assert_audit_clean()
 
 
+def test_an_instalment_takes_nothing_from_a_wallet_in_a_currency_not_kept(
+    app: Flask, shopper: Shopper
+) -> None:
+    credit_wallet("1000")
+    app.config["PARTIALPAY_WALLET_CURRENCIES"] = ("INR",)
+    reference = open_offer(shopper, link(app))
+    response = pay(shopper, reference, "2000", use_wallet=True)
+    assert response.status_code == 302
+    # A host calling the API directly gets the same: the rule is the wallet's, not the page's.
+    with app.test_request_context():
+        login_user(db.session.get(User, int(user_id("asha@example.com"))))
+        partialpay.instalments.pay(
+            reference,
+            gateway="sandbox_card",
+            amount=Decimal("500"),
+            return_url="/",
+            idempotency_key="wallet-not-kept",
+            use_wallet=True,
+        )
+    assert sorted((p.gateway, p.amount) for p in invoices(reference)) == [
+        ("sandbox_card", Decimal("500.00")),
+        ("sandbox_card", Decimal("2000.00")),
+    ]
+    assert wallet_balance("asha@example.com") == Decimal("1000.00")
+    assert_audit_clean()
+
+
 def test_a_wallet_part_with_a_bank_transfer_is_refused(app: Flask, shopper: Shopper) -> None:
     credit_wallet("100")
     reference = open_offer(shopper, link(app))

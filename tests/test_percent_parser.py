@@ -13,6 +13,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from flask_partialpay.core.errors import InvalidPercent
+from flask_partialpay.core.percent import parse_optional_percent, parse_percent
 from tests.conftest import Shopper
 from tests.test_instalments import course_id
 
@@ -62,3 +63,13 @@ def test_a_float_percentage_is_a_programming_error(app: Flask) -> None:
             minimum_percent=1.5,  # type: ignore[arg-type]
             success_percent=None,
         )
+
+
+def test_a_blank_optional_percentage_is_none_and_anything_typed_is_read_strictly() -> None:
+    assert parse_optional_percent("") is None
+    assert parse_optional_percent("   ") is None
+    assert parse_optional_percent(None) is None
+    assert parse_optional_percent(" 012.500 ") == parse_percent("12.5") == Decimal("12.5")
+    with pytest.raises(InvalidPercent) as error:
+        parse_optional_percent("٥")
+    assert error.value.code == "non_ascii_digit"

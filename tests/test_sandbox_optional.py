@@ -13,9 +13,11 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
 
-from flask_partialpay import PartialPayModel
+from flask_partialpay import PartialPay, PartialPayModel
 from flask_partialpay.audit import run_audit
+from flask_partialpay.core.errors import UnknownGateway
 from flask_partialpay.sandbox.models import SandboxModel
 from flask_partialpay.schema import metadatas, sandbox_enabled
 from tests.minimal_host import create_app, db
@@ -32,6 +34,20 @@ def test_the_extension_metadata_holds_no_sandbox_table() -> None:
     assert set(SandboxModel.metadata.tables) == SANDBOX_TABLES
     assert not set(PartialPayModel.metadata.tables) & SANDBOX_TABLES
     assert all(name.startswith("partialpay_") for name in SandboxModel.metadata.tables)
+
+
+def test_an_app_that_does_not_name_the_sandbox_card_is_not_offered_it() -> None:
+    app = Flask("production_host")
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x" * 64)
+    database = SQLAlchemy()
+    database.init_app(app)
+    PartialPay(app, database)
+    with app.app_context():
+        assert sandbox_enabled(app) is False
+        assert list(PartialPay.state().gateways) == ["manual"]
+        with pytest.raises(UnknownGateway):
+            PartialPay.state().gateway("sandbox_card")
+        assert not set(database.metadata.tables) & SANDBOX_TABLES
 
 
 @pytest.fixture(params=[False, True], ids=["without_sandbox", "with_sandbox"])

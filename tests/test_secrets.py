@@ -28,6 +28,9 @@ from tests.unit.test_secret_checks import OLD_DEMO_KEY, STRONG
 CALLBACK_URL = "/partialpay/gateways/sandbox_card/callback"
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 @pytest.fixture
 def no_secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)

@@ -30,6 +30,9 @@ TEMPLATE_FOLDERS = [
 ]
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 def assert_protected(response: Any) -> None:
     url = response.request.path
     assert response.headers.get("X-Frame-Options") == "DENY", url

@@ -393,6 +393,19 @@ def test_a_refund_beyond_what_is_left_changes_nothing_and_a_full_refund_credits_
 # -- 2. a hold that lapses ---------------------------------------------------------------------
 
 
+def test_the_wallet_part_is_held_for_the_configured_time_to_live(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moment: datetime = utcnow().replace(microsecond=0)
+    monkeypatch.setattr(transfers, "now", lambda: moment)
+    app.config["PARTIALPAY_HOLD_TTL"] = 75
+    with logged_in(app):
+        give("100")
+        reference, held = place_order()
+        assert held == Decimal("100.00")
+        assert hold_of(only_wallet_part(reference)).expires_at == moment + timedelta(seconds=75)
+
+
 @pytest.mark.parametrize("sweep", ["release_expired_holds", "expire_parts"])
 def test_a_lapsed_hold_is_swept_back_to_the_wallet(
     app: Flask, heard: Heard, monkeypatch: pytest.MonkeyPatch, sweep: str

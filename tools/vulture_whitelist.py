@@ -26,6 +26,7 @@ _.via_wallet
 _.complete_payment_link
 _.wallet_choice  # flask_partialpay.wallet_choice, the host's checkout view calls it
 _.release  # Wallets.release(hold_id)
+_.is_locked  # Wallets.is_locked(owner_id, currency)
 _.add_version_location  # migrate.configure(add_version_location)
 _.BRANCH  # the Alembic branch a host upgrades: "partialpay@head"
 _.SANDBOX_BRANCH  # the sandbox's branch: "sandbox@head", when the sandbox card is on

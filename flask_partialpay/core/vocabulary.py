@@ -139,6 +139,15 @@ class OrderPurpose(StrEnum):
     WALLET_TOPUP = "wallet_topup"
 
 
+class Overpayment(StrEnum):
+    """What ``PARTIALPAY_OVERPAYMENT`` does with confirmed payments beyond an order's total."""
+
+    #: Credit the excess to the customer's wallet.
+    WALLET = "wallet"
+    #: Report it with ``refund_owed`` for an admin to refund at the gateway.
+    REFUND = "refund"
+
+
 #: The name of the gateway that pays from the customer's wallet.
 WALLET_GATEWAY = "wallet"
 

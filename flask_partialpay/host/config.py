@@ -10,11 +10,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from flask import Flask, current_app
 
 from flask_partialpay.core.errors import ConfigurationError, UnknownSetting
+from flask_partialpay.core.vocabulary import Overpayment
 
 PREFIX = "PARTIALPAY_"
 
@@ -34,9 +36,6 @@ class Setting:
     choices: tuple[Any, ...] | None = None
 
 
-OVERPAYMENT_CHOICES = ("wallet", "refund")
-
-
 SETTINGS: Mapping[str, Setting] = {
     "PARTIALPAY_URL_PREFIX": Setting(
         "/partialpay", "Where the extension's shopper pages are mounted."
@@ -45,10 +44,11 @@ SETTINGS: Mapping[str, Setting] = {
         "/partialpay/admin", "Where the extension's admin pages are mounted."
     ),
     "PARTIALPAY_GATEWAYS": Setting(
-        ("sandbox_card", "manual"),
+        ("manual",),
         "Names of the payment methods offered at checkout, in the order shown: built-in "
         "ones or those the host registered (checked against them by the gateway registry; "
-        "the wallet is offered by the extension itself).",
+        "the wallet is offered by the extension itself). The sandbox card is offered only "
+        'when named here: `("sandbox_card", "manual")` in development.',
     ),
     "PARTIALPAY_MAX_AMOUNT": Setting(
         {"*": "1000000"},
@@ -112,11 +112,11 @@ SETTINGS: Mapping[str, Setting] = {
         "layout loads files from elsewhere; `None` sends none.",
     ),
     "PARTIALPAY_OVERPAYMENT": Setting(
-        "wallet",
+        Overpayment.WALLET,
         "What happens to confirmed payments beyond an order's total: `wallet` credits the "
         "excess to the customer's wallet; `refund` reports it with `refund_owed` for an "
         "admin to refund at the gateway.",
-        choices=OVERPAYMENT_CHOICES,
+        choices=tuple(Overpayment),
     ),
 }
 
@@ -145,7 +145,10 @@ def apply_defaults(app: Flask) -> None:
 
 
 def _allowed(choices: tuple[Any, ...]) -> str:
-    return ", ".join(repr(choice) for choice in choices)
+    # A StrEnum member is named by the string a host writes in its config.
+    return ", ".join(
+        repr(choice.value if isinstance(choice, Enum) else choice) for choice in choices
+    )
 
 
 def check_choice(name: str, value: Any) -> None:

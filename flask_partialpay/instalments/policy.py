@@ -13,34 +13,18 @@ accepted. A payment is never more than what is still due."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from flask_partialpay.core.errors import InvalidAmount, InvalidPercent
+from flask_partialpay.core.errors import InvalidPercent
 from flask_partialpay.core.markers import N_
-from flask_partialpay.core.money import (
-    MAX_INPUT_LENGTH,
-    check_plain_number,
-    percent_of,
-    to_minor,
-)
+from flask_partialpay.core.money import HUNDRED, percent_of, to_minor
+from flask_partialpay.core.percent import PERCENT_EXAMPLE, from_points, to_points
 from flask_partialpay.instalments.models import InstalmentPolicy
 from flask_partialpay.payments.models import OrderAccount
-
-HUNDRED = Decimal(100)
-
-
-# Percentages are typed with at most two decimals: 12.5 and 12.25, not 12.125.
-PERCENT_STEP = Decimal("0.01")
-
-
-_PERCENT_EXAMPLE = N_("Enter a percentage such as 1, 12.5 or 90, without the percent sign.")
-
-
-_NON_ASCII_DIGITS = N_("Type the percentage with the digits 0 to 9.")
 
 
 @dataclass(frozen=True)
@@ -66,33 +50,6 @@ class Policy:
 NO_POLICY_MINIMUM = Decimal(0)
 
 
-def parse_percent(text: str) -> Decimal:
-    """A percentage a person typed: 0 to 100, at most two decimals, nothing else.
-
-    The characters go through the amount parser's rules (:func:`.money.check_plain_number`):
-    ASCII digits and one decimal point only, so ``٥`` or ``५`` (five in other scripts),
-    signs, exponents, underscores, NaN and Infinity are refused as they are in amounts.
-    """
-    stripped = (text or "").strip()
-    if not stripped:
-        raise InvalidPercent("empty", N_("Enter a percentage."))
-    if len(stripped) > MAX_INPUT_LENGTH:
-        raise InvalidPercent("too_long", _PERCENT_EXAMPLE)
-    try:
-        check_plain_number(stripped)
-    except InvalidAmount as error:
-        message = _NON_ASCII_DIGITS if error.code == "non_ascii_digit" else _PERCENT_EXAMPLE
-        raise InvalidPercent(error.code, message) from None
-    value = Decimal(stripped)
-    # The range first: quantizing a 32-digit number would overflow the decimal context.
-    if value > HUNDRED:
-        raise InvalidPercent("range", N_("Enter a percentage from 0 to 100."))
-    if value != value.quantize(PERCENT_STEP, rounding=ROUND_DOWN):
-        raise InvalidPercent("too_many_decimals", _PERCENT_EXAMPLE)
-    # "12.500" and "012.5" are 12.5: the form the admin's settings show.
-    return _from_points(_to_points(value))
-
-
 def check_policy(
     *, minimum_percent: Decimal, success_percent: Decimal | None
 ) -> dict[str, InvalidPercent]:
@@ -105,7 +62,7 @@ def check_policy(
     problems: dict[str, InvalidPercent] = {}
     for field, percent in (("minimum", minimum_percent), ("success", success_percent)):
         if percent is not None and not _is_exact_percent(percent):
-            problems[field] = InvalidPercent("invalid", _PERCENT_EXAMPLE)
+            problems[field] = InvalidPercent("invalid", PERCENT_EXAMPLE)
     if problems:
         return problems
     if not 0 <= minimum_percent < HUNDRED:
@@ -150,17 +107,6 @@ def _is_exact_percent(percent: Decimal) -> bool:
     return not significant or exponent + (len(digits) - len(significant)) >= -2
 
 
-def _to_points(percent: Decimal) -> int:
-    return int(percent * 100)
-
-
-def _from_points(points: int) -> Decimal:
-    """100 -> 1, 1250 -> 12.5, 1225 -> 12.25 (never "1E+2")."""
-    if points % 100 == 0:
-        return Decimal(points // 100)
-    return (Decimal(points) / 100).quantize(Decimal("0.01")).normalize()
-
-
 def _policy(offer_id: str, row: InstalmentPolicy | None) -> Policy:
     """The policy a stored row says; an offer never set up does not allow partial payments."""
     if row is None:
@@ -168,9 +114,9 @@ def _policy(offer_id: str, row: InstalmentPolicy | None) -> Policy:
     return Policy(
         offer_id=offer_id,
         allow_partial=row.allow_partial,
-        minimum_percent=_from_points(row.minimum_basis_points),
+        minimum_percent=from_points(row.minimum_basis_points),
         success_percent=(
-            None if row.success_basis_points is None else _from_points(row.success_basis_points)
+            None if row.success_basis_points is None else from_points(row.success_basis_points)
         ),
     )
 
@@ -196,9 +142,9 @@ def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
         raise next(iter(problems.values()))
     values = {
         "allow_partial": policy.allow_partial,
-        "minimum_basis_points": _to_points(policy.minimum_percent),
+        "minimum_basis_points": to_points(policy.minimum_percent),
         "success_basis_points": (
-            None if policy.success_percent is None else _to_points(policy.success_percent)
+            None if policy.success_percent is None else to_points(policy.success_percent)
         ),
         "updated_by": by,
     }

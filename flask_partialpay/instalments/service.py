@@ -252,9 +252,9 @@ class InstalmentService:
         )
 
     def _wallet_share(self, account: OrderAccount, whole_minor: int) -> int:
-        """As much of ``whole_minor`` as the customer's wallet holds (none when locked)."""
-        session = self._state.session
-        if wallet_accounts.is_locked(session, account.customer_id, account.currency):
-            return 0
-        spendable = wallet_accounts.spendable_minor(session, account.customer_id, account.currency)
-        return min(spendable, whole_minor)
+        """As much of ``whole_minor`` as the customer's wallet can spend now (the one rule:
+        :func:`flask_partialpay.ledger.wallet_accounts.spendable`)."""
+        spendable = wallet_accounts.spendable(
+            self._state.session, account.customer_id, account.currency
+        )
+        return min(to_minor(spendable, account.currency), whole_minor)

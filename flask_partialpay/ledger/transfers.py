@@ -13,7 +13,6 @@ Functions here run inside the caller's transaction and never commit."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -379,10 +378,6 @@ def _unreserve(session: Session, hold: Hold) -> None:
         .where(LedgerAccount.id == hold.account_id)
         .values(held_minor=LedgerAccount.held_minor - hold.amount_minor),
     )
-
-
-def fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
 def claim_key(

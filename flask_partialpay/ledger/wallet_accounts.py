@@ -15,15 +15,51 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import InvalidAmount
+from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.markers import N_
-from flask_partialpay.core.money import amount, to_minor
+from flask_partialpay.core.money import amount, from_minor, to_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.host import signals
+from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import transfers, wallet_currencies
 from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
 
 Amount = Decimal | str | int
+
+
+def balance(session: Session, owner_id: str, currency: str) -> Decimal:
+    """The wallet's balance less what its holds reserve; a hold past its time reserves nothing.
+
+    What a debit may take (the ledger's guard frees lapsed holds first), before the
+    checkout's own rules: see :func:`spendable`.
+    """
+    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    if found is None:
+        return from_minor(0, currency)
+    lapsed_holds = session.scalar(
+        select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
+            Hold.account_id == found.id,
+            Hold.status == HoldStatus.ACTIVE,
+            Hold.expires_at <= transfers.now(),
+        )
+    )
+    return from_minor(found.balance_minor - found.held_minor + int(lapsed_holds or 0), currency)
+
+
+def spendable(session: Session, owner_id: str, currency: str) -> Decimal:
+    """What the wallet can spend on an order now: the one rule the checkout, the payment
+    step and instalments all offer the wallet by.
+
+    Nothing when wallets are not kept in ``currency`` (``PARTIALPAY_WALLET_CURRENCIES``)
+    or the wallet is locked; otherwise its :func:`balance`.
+    """
+    if not wallet_currencies.spendable_in(currency):
+        return from_minor(0, currency)
+    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    if found is not None and found.locked:
+        return from_minor(0, currency)
+    return balance(session, owner_id, currency)
 
 
 def positive_minor(value: Amount, currency: str) -> int:
@@ -108,7 +144,7 @@ def _transfer(
     created_by: str | None,
     reference: str | None = None,
 ) -> Transfer:
-    print_ = transfers.fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
+    print_ = request_fingerprint(direction, owner_id, amount_minor, currency, reason, memo)
     record, original = _replayed(session, idempotency_key, direction, print_)
     if isinstance(original, Transfer):
         return original
@@ -133,6 +169,11 @@ def _transfer(
     return transfer
 
 
+def hold_ttl() -> timedelta:
+    """How long a wallet hold reserves money before it lapses (``PARTIALPAY_HOLD_TTL``)."""
+    return timedelta(seconds=int(setting("HOLD_TTL")))
+
+
 def hold(
     session: Session,
     owner_id: str,
@@ -140,17 +181,21 @@ def hold(
     currency: str,
     *,
     reference: str,
-    expires_in: timedelta,
+    expires_in: timedelta | None = None,
     idempotency_key: str | None = None,
 ) -> Hold:
-    print_ = transfers.fingerprint("hold", owner_id, amount_minor, currency, reference)
+    """Reserve a wallet's money until ``expires_in`` from now (default: :func:`hold_ttl`)."""
+    ttl = hold_ttl() if expires_in is None else expires_in
+    if ttl <= timedelta(0):
+        raise ValueError("expires_in must be a positive timedelta")
+    print_ = request_fingerprint("hold", owner_id, amount_minor, currency, reference)
     record, original = _replayed(session, idempotency_key, "hold", print_)
     if isinstance(original, Hold):
         return original
     source = transfers.wallet(session, owner_id, currency)
     transfers.expire_holds(session, account_id=source.id)
     placed = transfers.place_hold(
-        session, source, amount_minor, reference=reference, expires_at=transfers.now() + expires_in
+        session, source, amount_minor, reference=reference, expires_at=transfers.now() + ttl
     )
     if record is not None:
         record.hold_id = placed.id
@@ -171,25 +216,6 @@ def capture(session: Session, hold_id: int, amount_minor: int | None, *, memo: s
     owner = session.get_one(LedgerAccount, captured.account_id).owner_id
     signals.wallet_debited.send(signals.sender(), transfer=transfer, owner_id=owner)
     return captured
-
-
-def spendable_minor(session: Session, owner_id: str, currency: str) -> int:
-    """The wallet's spendable balance: posted minus holds still active and unexpired.
-
-    Here rather than on the wallet's API so that the instalments, which may not import the
-    wallet, read the same number the wallet does.
-    """
-    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
-    if found is None:
-        return 0
-    stale_holds = session.scalar(
-        select(func.coalesce(func.sum(Hold.amount_minor), 0)).where(
-            Hold.account_id == found.id,
-            Hold.status == HoldStatus.ACTIVE,
-            Hold.expires_at <= transfers.now(),
-        )
-    )
-    return found.balance_minor - found.held_minor + int(stale_holds or 0)
 
 
 def is_locked(session: Session, owner_id: str, currency: str) -> bool:

@@ -10,13 +10,12 @@ service methods wrap them in :func:`..transactions.run_in_transaction`."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from flask_partialpay.core.errors import (
@@ -26,7 +25,7 @@ from flask_partialpay.core.errors import (
     OrderNotPayable,
     PaymentError,
 )
-from flask_partialpay.core.ids import payment_reference
+from flask_partialpay.core.ids import payment_reference, request_fingerprint
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
@@ -54,10 +53,6 @@ class Started:
     created: bool
     #: Filled in after the commit, by asking the gateway (see :func:`.gateway_calls.begin`).
     redirect_url: str = ""
-
-
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
 def start(
@@ -101,7 +96,7 @@ def start(
         if gateway.confirmed_by_manager:
             raise PaymentError(WALLET_PART_WITH_TRANSFER)
         parts += (wallet_part_minor,)
-    fingerprint = _fingerprint(*parts)
+    fingerprint = request_fingerprint(*parts)
     replay = _replay(session, idempotency_key, fingerprint)
     if replay is not None:
         return Started(replay, created=False)
@@ -162,9 +157,7 @@ def _insert_payment(session: Session, payment: Payment) -> tuple[Payment, bool]:
     return insert_or_winner(
         session,
         payment,
-        select(Payment)
-        .where(Payment.idempotency_key == payment.idempotency_key)
-        .options(lazyload(Payment.order)),
+        _under_key(payment.idempotency_key).options(lazyload(Payment.order)),
     )
 
 
@@ -209,18 +202,29 @@ def new_payment(
         refunded_minor=0,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint
-        or _fingerprint(account.reference, gateway, amount_minor, customer_id),
+        or request_fingerprint(account.reference, gateway, amount_minor, customer_id),
         return_url=return_url,
     )
 
 
-def payment_by_key(session: Session, idempotency_key: str, *, lock: bool = False) -> Payment | None:
-    """The payment made under ``idempotency_key``, if any.
+def _under_key(idempotency_key: str) -> Select[Payment]:
+    """The query for the payment made under ``idempotency_key`` (keys are unique)."""
+    return select(Payment).where(Payment.idempotency_key == idempotency_key)
 
+
+def payment_by_key(
+    session: Session, idempotency_key: str | None, *, lock: bool = False
+) -> Payment | None:
+    """The payment made under ``idempotency_key``, if any (None without a key).
+
+    The one lookup of a payment by its key: a replayed request, a wallet part taken at
+    checkout and a top-up submitted twice all find their first payment here.
     ``lock``: a locking read, which sees a payment committed a moment ago by a concurrent
     request (MariaDB's REPEATABLE READ serves a plain read from an older snapshot).
     """
-    query = select(Payment).where(Payment.idempotency_key == idempotency_key)
+    if idempotency_key is None:
+        return None
+    query = _under_key(idempotency_key)
     if lock:
         query = (
             query.options(lazyload(Payment.order))
@@ -230,17 +234,10 @@ def payment_by_key(session: Session, idempotency_key: str, *, lock: bool = False
     return session.scalars(query).one_or_none()
 
 
-def earlier_payment(session: Session, idempotency_key: str | None) -> Payment | None:
-    """The payment made under ``idempotency_key``, if any."""
-    return None if idempotency_key is None else payment_by_key(session, idempotency_key)
-
-
 def _replay(
     session: Session, idempotency_key: str | None, fingerprint: str, *, lock: bool = False
 ) -> Payment | None:
     """The payment made earlier under this key, if any; a different request is a conflict."""
-    if idempotency_key is None:
-        return None
     existing = payment_by_key(session, idempotency_key, lock=lock)
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise IdempotencyConflict()

@@ -124,11 +124,13 @@ class OrderAccount(PartialPayModel):
     @property
     def due_minor(self) -> int:
         """The amount due, in minor units: the total less what is paid and the wallet part
-        held for the order. A bank transfer awaiting a manager does not lower it (it is a
-        claim, not money), nor does a card payment under way: the most that may be paid
-        next is this less the card payments that may still charge
-        (``partialpay.instalments.payment_range(account).maximum``,
-        :func:`.payments.allowed_range`).
+        held for the order. The one definition of it: what may be paid now
+        (:func:`.due.payable_now`) and the capture and retake of wallet parts start here.
+
+        A bank transfer awaiting a manager does not lower it (it is a claim, not money),
+        nor does a card payment under way: the most that may be paid next is this less the
+        card payments that may still charge
+        (``partialpay.instalments.payment_range(account).maximum``, :func:`.due.allowed_range`).
         """
         return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
 

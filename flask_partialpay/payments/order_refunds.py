@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
 from flask_partialpay.core.errors import RefundNotPossible
+from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import PaymentStatus
 from flask_partialpay.db.transactions import update_rows
@@ -60,7 +61,7 @@ def refund_part(
         session,
         f"order-refund:{idempotency_key}",
         OPERATION,
-        transfers.fingerprint(account.reference, amount_minor),
+        request_fingerprint(account.reference, amount_minor),
     )
     if not new:
         zero = from_minor(0, currency)

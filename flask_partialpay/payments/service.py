@@ -90,7 +90,7 @@ class OrderService:
 
         def work() -> bool:
             account = self._account_or_load(reference)
-            previous = lifecycle.earlier_payment(state.session, key)
+            previous = lifecycle.payment_by_key(state.session, key)
             charge = amount if amount is not None else account.due
             if previous is not None and amount is None:
                 charge = previous.amount
@@ -240,7 +240,7 @@ class OrderService:
                 # "All that is due" was decided by the first request under this key: a
                 # repeat after it paid (the wallet settles at once) replays it. Otherwise
                 # it is the most the payment may be, by the same rule start() checks.
-                earlier = lifecycle.earlier_payment(state.session, idempotency_key)
+                earlier = lifecycle.payment_by_key(state.session, idempotency_key)
                 charge = (
                     earlier.amount
                     if earlier is not None

@@ -21,7 +21,6 @@ from flask import session as browser_session
 from flask_partialpay.core.money import from_minor, parse_amount, to_minor
 from flask_partialpay.db import store_settings
 from flask_partialpay.host.i18n import gettext
-from flask_partialpay.ledger import wallet_currencies
 
 if TYPE_CHECKING:
     from flask_partialpay.state import PartialPayState
@@ -124,18 +123,11 @@ def wallet_offer(state: PartialPayState, cart: CartSummary, choice: WalletChoice
     nothing = WalletOffer(
         currency=cart.currency, eligible=False, spendable=zero, maximum=zero, applied=zero
     )
-    if (
-        cart.customer_id is None
-        or cart.contains_wallet_topup
-        or not wallet_currencies.spendable_in(cart.currency)
-        or cart.total <= 0
-    ):
+    if cart.customer_id is None or cart.contains_wallet_topup or cart.total <= 0:
         return nothing
-    wallets = state.wallets
-    if wallets.is_locked(cart.customer_id, cart.currency):
-        # A locked wallet pays nothing: no choice, no discount, even with auto-deduct on.
-        return nothing
-    spendable = wallets.balance(cart.customer_id, cart.currency)
+    # A locked wallet, or one in a currency wallets are not kept in, pays nothing: no
+    # choice, no discount, even with auto-deduct on.
+    spendable = state.wallets.spendable(cart.customer_id, cart.currency)
     if spendable <= 0:
         return nothing
     covers_total = spendable >= cart.total

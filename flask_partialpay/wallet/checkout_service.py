@@ -19,7 +19,6 @@ from flask_partialpay.core.errors import WalletBalanceChanged
 from flask_partialpay.core.ids import HostId
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.core.vocabulary import OrderPurpose, OrderStatus
-from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderAccount
 from flask_partialpay.wallet import checkout, parts
@@ -164,10 +163,7 @@ class CheckoutService:
             or account.customer_id != customer_id
             or account.status != OrderStatus.OPEN
             or account.purpose != OrderPurpose.ORDER
-            or not wallet_currencies.spendable_in(account.currency)
         ):
             return Decimal(0)
-        wallets = self._state.wallets
-        if wallets.is_locked(account.customer_id, account.currency):
-            return from_minor(0, account.currency)
-        return min(wallets.balance(account.customer_id, account.currency), account.due)
+        spendable = self._state.wallets.spendable(account.customer_id, account.currency)
+        return min(spendable, account.due)

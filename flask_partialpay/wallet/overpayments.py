@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import OrderPurpose, TransferReason
+from flask_partialpay.core.vocabulary import OrderPurpose, Overpayment, TransferReason
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
@@ -52,7 +52,9 @@ def settle_excess(session: Session, account: OrderAccount, payment: Payment) -> 
     amount = from_minor(excess, account.currency)
     app = signals.sender()
     # A currency the shop keeps no wallets in can only be refunded.
-    if setting("OVERPAYMENT") == "refund" or not wallet_currencies.spendable_in(account.currency):
+    if setting("OVERPAYMENT") == Overpayment.REFUND or not wallet_currencies.spendable_in(
+        account.currency
+    ):
         signals.refund_owed.send(app, order=account, payment=payment, amount=amount)
         return excess
     transfer = wallet_accounts.credit(

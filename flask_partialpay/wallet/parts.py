@@ -22,8 +22,6 @@ Functions here work inside the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
@@ -38,7 +36,6 @@ from flask_partialpay.core.vocabulary import HoldStatus, OrderStatus, PaymentSta
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host import signals
-from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Hold, LedgerAccount
 from flask_partialpay.payments import due, lifecycle
@@ -85,7 +82,6 @@ def hold_for_checkout(
             amount_minor,
             currency,
             reference=f"checkout:{checkout_key}"[:64],
-            expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
             idempotency_key=_checkout_key(checkout_key),
         )
     except (InsufficientFunds, WalletLocked):
@@ -210,7 +206,6 @@ def hold_for_instalment(
         amount_minor,
         account.currency,
         reference=account.reference,
-        expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
         idempotency_key=f"instalment-hold:{rest.public_id}",
     )
     return _held_part(
@@ -238,9 +233,7 @@ def drop_parts_of(session: Session, payment: Payment) -> None:
 def settle(session: Session, account: OrderAccount) -> None:
     """Capture the held wallet parts once the other payments cover the rest of the order."""
     session.refresh(account)
-    if account.closed_as is not None or account.paid_minor + account.reserved_minor < (
-        account.total_minor
-    ):
+    if account.closed_as is not None or account.due_minor > 0:
         return
     for part in pending_parts(session, account):
         capture(session, part)
@@ -303,8 +296,9 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
     )
     for part in list(lapsed):
         key = f"retake:{part.public_id}"
-        fits = account.paid_minor + account.reserved_minor + part.amount_minor
-        if fits > account.total_minor or lifecycle.payment_by_key(session, key, lock=True):
+        if part.amount_minor > account.due_minor or lifecycle.payment_by_key(
+            session, key, lock=True
+        ):
             continue
         try:
             # A savepoint: a refused hold must leave nothing behind (not even its key).
@@ -315,7 +309,6 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
                     part.amount_minor,
                     account.currency,
                     reference=account.reference,
-                    expires_in=timedelta(seconds=int(setting("HOLD_TTL"))),
                     idempotency_key=f"retake-hold:{part.public_id}",
                 )
         except (InsufficientFunds, WalletLocked):

@@ -69,7 +69,7 @@ def start(
     The same idempotency key (a form submitted twice) returns the first top-up's payment;
     with another owner, amount or currency it is a conflict.
     """
-    earlier = lifecycle.earlier_payment(session, idempotency_key)
+    earlier = lifecycle.payment_by_key(session, idempotency_key)
     if earlier is not None:
         if (earlier.customer_id, earlier.currency, earlier.amount_minor) != (
             owner_id,

@@ -21,7 +21,7 @@ from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.paging import page_of
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
-from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.wallet.statements import describe, message_params
 
@@ -34,7 +34,6 @@ from flask_partialpay.ledger.wallet_accounts import (
     capture,
     hold,
     positive_minor,
-    spendable_minor,
 )
 from flask_partialpay.ledger.wallet_accounts import is_locked as wallet_is_locked
 
@@ -94,7 +93,12 @@ class Wallets:
 
     def balance(self, owner_id: str, currency: str) -> Decimal:
         """Spendable balance: posted minus holds that are still active and unexpired."""
-        return from_minor(spendable_minor(self._session, owner_id, currency), currency)
+        return wallet_accounts.balance(self._session, owner_id, currency)
+
+    def spendable(self, owner_id: str, currency: str) -> Decimal:
+        """What the wallet can spend on an order now: its balance, or nothing when it is
+        locked or wallets are not kept in ``currency`` (``PARTIALPAY_WALLET_CURRENCIES``)."""
+        return wallet_accounts.spendable(self._session, owner_id, currency)
 
     def wallets_of(self, owner_id: str) -> list[LedgerAccount]:
         return list(
@@ -198,13 +202,13 @@ class Wallets:
     ) -> Hold:
         """Reserve money for an order in progress until it is captured, released or expires."""
         minor = positive_minor(value, currency)
-        ttl = timedelta(seconds=int(setting("HOLD_TTL"))) if expires_in is None else expires_in
-        if ttl <= timedelta(0):
+        if expires_in is not None and expires_in <= timedelta(0):
+            # Refused before the transaction, as a caller's mistake rather than a retry.
             raise ValueError("expires_in must be a positive timedelta")
         return self._transaction(
             lambda: hold(
                 self._session, owner_id, minor, currency, reference=reference,
-                expires_in=ttl, idempotency_key=idempotency_key,
+                expires_in=expires_in, idempotency_key=idempotency_key,
             )
         )  # fmt: skip
 

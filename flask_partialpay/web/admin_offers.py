@@ -14,9 +14,10 @@ from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import InvalidPercent
 from flask_partialpay.core.money import currency_exponent, to_minor
+from flask_partialpay.core.percent import parse_optional_percent
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.instalments.offers import OfferInfo
-from flask_partialpay.instalments.policy import Policy, parse_percent, policies_for
+from flask_partialpay.instalments.policy import Policy, policies_for
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required
 from flask_partialpay.web.forms.admin import OfferPolicyForm
@@ -93,11 +94,9 @@ def _percent_text(percent: Decimal | None) -> str:
 
 def _typed_policy(form: OfferPolicyForm, offer_id: str) -> Policy | None:
     """The percentages as typed, where they parse (to show their amounts beside errors)."""
-    minimum_text = (form.minimum_percent.data or "").strip()
-    success_text = (form.success_percent.data or "").strip()
     try:
-        minimum = parse_percent(minimum_text) if minimum_text else Decimal(0)
-        success = parse_percent(success_text) if success_text else None
+        minimum = parse_optional_percent(form.minimum_percent.data) or Decimal(0)
+        success = parse_optional_percent(form.success_percent.data)
     except InvalidPercent:
         return None
     return Policy(offer_id, bool(form.allow_partial.data), minimum, success)

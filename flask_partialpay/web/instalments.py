@@ -17,11 +17,9 @@ from flask_partialpay.core.errors import (
     OrderNotPayable,
     PartialPayError,
 )
-from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.instalments.links import read_buy, read_complete
-from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.payments.due import awaits_manager
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderAccount, Payment
@@ -157,12 +155,7 @@ def _not_payable_message(account: OrderAccount) -> str:
 
 def _wallet_balance(account: OrderAccount) -> Decimal:
     """What the customer's wallet could pay now (nothing when locked or not kept)."""
-    state = current_partialpay
-    if not wallet_currencies.spendable_in(account.currency) or state.wallets.is_locked(
-        account.customer_id, account.currency
-    ):
-        return from_minor(0, account.currency)
-    return state.wallets.balance(account.customer_id, account.currency)
+    return current_partialpay.wallets.spendable(account.customer_id, account.currency)
 
 
 def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:

@@ -32,9 +32,13 @@ from tests.unit.bare import db
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
+
+
 def bare_app(**config: Any) -> tuple[Flask, SQLAlchemy]:
     app = Flask("bare")
     app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x", TESTING=True)
+    app.config.update(PARTIALPAY_GATEWAYS=SANDBOX_AND_MANUAL)  # a test host: the sandbox
     app.config.update(config)
     database = SQLAlchemy()
     database.init_app(app)

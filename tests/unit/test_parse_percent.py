@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from flask_partialpay.core.errors import InvalidPercent
-from flask_partialpay.instalments.policy import parse_percent
+from flask_partialpay.core.percent import parse_percent
 
 # Five, ten or fifty in scripts whose digits Python's int() and Decimal() also read.
 OTHER_DIGITS = ["٥", "۵", "५", "১০", "５", "𝟓", "٥٠", "1٥", "٥.5", "12.٥"]

@@ -13,15 +13,17 @@ from flask import Flask
 
 import flask_partialpay
 from flask_partialpay import OrderInfo
-from flask_partialpay.core.errors import IllegalTransition
+from flask_partialpay.core.errors import ConfigurationError, IllegalTransition
 from flask_partialpay.core.vocabulary import (
     CLOSED_AS,
     HoldStatus,
     Lifecycle,
     OrderStatus,
+    Overpayment,
     PaymentStatus,
     RefundStatus,
 )
+from flask_partialpay.host.config import SETTINGS, check_choice
 from flask_partialpay.payments import lifecycle, orders
 from flask_partialpay.payments.gateways.external import ExternalGateway
 from flask_partialpay.payments.models import OrderAccount, Payment
@@ -256,3 +258,12 @@ def test_an_order_status_never_moves_backwards(app: Flask) -> None:
     assert raised.value.params == {"state": "completed", "target": "open"}
     db.session.expire_all()
     assert db.session.get_one(OrderAccount, order_id).status == OrderStatus.COMPLETED
+
+
+def test_the_overpayment_setting_takes_the_overpayment_words_and_no_other() -> None:
+    overpayment = SETTINGS["PARTIALPAY_OVERPAYMENT"]
+    assert overpayment.choices == tuple(Overpayment) == ("wallet", "refund")
+    assert overpayment.default is Overpayment.WALLET
+    check_choice("PARTIALPAY_OVERPAYMENT", "refund")  # as a host writes it in its config
+    with pytest.raises(ConfigurationError, match="must be one of 'wallet', 'refund'"):
+        check_choice("PARTIALPAY_OVERPAYMENT", "refunds")

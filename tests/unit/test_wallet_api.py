@@ -587,6 +587,42 @@ def test_an_expired_hold_is_not_spendable_reserved_nor_capturable_and_is_release
     assert ledger_problems() == []
 
 
+def test_a_hold_given_no_time_to_live_lasts_the_configured_one(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    funded("100.00")
+    moment: datetime = utcnow().replace(microsecond=0)
+    monkeypatch.setattr(transfers, "now", lambda: moment)
+    app.config["PARTIALPAY_HOLD_TTL"] = 90
+    placed = wallets().hold(OWNER, "30.00", USD, reference="order-1")
+    assert placed.expires_at == moment + timedelta(seconds=90)
+    chosen = wallets().hold(
+        OWNER, "10.00", USD, reference="order-2", expires_in=timedelta(seconds=5)
+    )
+    assert chosen.expires_at == moment + timedelta(seconds=5)
+    with pytest.raises(ValueError, match="positive"):
+        wallets().hold(OWNER, "10.00", USD, reference="order-3", expires_in=timedelta(0))
+
+
+def test_what_a_wallet_can_spend_now_is_its_balance_unless_locked_or_not_kept(
+    app: Flask,
+) -> None:
+    funded("100.00")
+    wallets().hold(OWNER, "30.00", USD, reference="order-1", expires_in=timedelta(minutes=5))
+    assert wallets().spendable(OWNER, USD) == Decimal("70.00") == wallets().balance(OWNER, USD)
+    assert wallets().spendable("nobody", USD) == Decimal("0.00")
+
+    app.config["PARTIALPAY_WALLET_CURRENCIES"] = ("INR",)
+    assert wallets().spendable(OWNER, USD) == Decimal("0.00")
+    assert wallets().balance(OWNER, USD) == Decimal("70.00")  # still there, not offered
+
+    app.config["PARTIALPAY_WALLET_CURRENCIES"] = (USD,)
+    wallets().set_locked(OWNER, USD, True, by="admin")
+    assert wallets().spendable(OWNER, USD) == Decimal("0.00")
+    wallets().set_locked(OWNER, USD, False, by="admin")
+    assert wallets().spendable(OWNER, USD) == Decimal("70.00")
+
+
 def test_a_debit_may_spend_money_of_a_hold_past_its_time(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:

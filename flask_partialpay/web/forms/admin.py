@@ -17,9 +17,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length
 
 from flask_partialpay.core.errors import InvalidPercent
+from flask_partialpay.core.percent import parse_optional_percent, parse_percent
 from flask_partialpay.host.i18n import lazy_gettext as _l
 from flask_partialpay.host.i18n import translate_error
-from flask_partialpay.instalments.policy import check_policy, parse_percent
+from flask_partialpay.instalments.policy import check_policy
 from flask_partialpay.web.forms.common import AmountField, IdempotentForm
 
 
@@ -84,18 +85,16 @@ class OfferPolicyForm(FlaskForm):
         """
         minimum: Decimal | None = None
         success: Decimal | None = None
-        minimum_text = (self.minimum_percent.data or "").strip()
-        success_text = (self.success_percent.data or "").strip()
         try:
             minimum = (
-                parse_percent(minimum_text)
-                if minimum_text or self.allow_partial.data
-                else Decimal(0)
+                parse_percent(self.minimum_percent.data)
+                if self.allow_partial.data
+                else parse_optional_percent(self.minimum_percent.data) or Decimal(0)
             )
         except InvalidPercent as error:
             self.minimum_percent.errors = [translate_error(error)]
         try:
-            success = parse_percent(success_text) if success_text else None
+            success = parse_optional_percent(self.success_percent.data)
         except InvalidPercent as error:
             self.success_percent.errors = [translate_error(error)]
         if minimum is None or self.success_percent.errors:
