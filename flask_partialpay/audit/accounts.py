@@ -24,9 +24,6 @@ def _account_about(kind: str, owner_id: str, currency: str) -> str:
     return f"{kind}, {currency}"
 
 
-# -- accounts and their entries ---------------------------------------------------------
-
-
 @dataclass
 class _AccountRun:
     """What the audit remembers while it reads one account's entries in id order."""
@@ -49,6 +46,7 @@ class _AccountRun:
 
 
 def check_accounts(session: Session, report: AuditReport, progress: Progress | None) -> None:
+    """Read every account with its entries in one streamed pass; ``progress`` per batch."""
     active_holds = (
         select(
             Hold.account_id.label("account_id"),

@@ -17,6 +17,7 @@ _SETTLED_STATES = tuple(status for status in HoldStatus if status.is_final)
 
 
 def check_holds(session: Session, report: AuditReport) -> None:
+    """Each hold against its account and its capture transfer; no capture shared."""
     capture = aliased(Transfer)
     statement = (
         select(

@@ -13,6 +13,7 @@ from flask_partialpay.payments.order_refunds import OPERATION as ORDER_REFUND
 
 
 def check_idempotency(session: Session, report: AuditReport) -> None:
+    """Each idempotency key against its result; no result claimed by two keys."""
     statement = (
         select(
             IdempotencyRecord.id,

@@ -22,6 +22,7 @@ _PENDING = PaymentStatus.PENDING
 
 
 def check_orders(session: Session, report: AuditReport) -> None:
+    """Each order's counters and status against its payments and overpayment credits."""
     succeeded = (
         select(
             Payment.order_id.label("order_id"),

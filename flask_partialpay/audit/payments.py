@@ -24,6 +24,7 @@ _PART_HOLD_STATES = {
 
 
 def check_payments(session: Session, report: AuditReport) -> None:
+    """Each payment's refunded amount against its refunds, and a wallet part's hold."""
     refunds = (
         select(
             Refund.payment_id.label("payment_id"),

@@ -13,6 +13,7 @@ from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
 
 
 def check_transfers(session: Session, report: AuditReport) -> None:
+    """Each transfer against its two entries, its accounts and what it reverses."""
     owner = aliased(Transfer)
     sides = (
         select(
