@@ -89,9 +89,7 @@ def register(
         # Read before the account changes: the query's autoflush would claim the slot
         # outside the savepoint below.
         policy = policies.policy_for(session, offer.offer_id) if in_parts else None
-        account.offer_id = offer.offer_id
-        account.open_offer_id = offer.offer_id if account.status == OrderStatus.OPEN else None
-        account.title = offer.name[:255]
+        orders.attach_offer(account, offer_id=offer.offer_id, title=offer.name)
         if policy is not None:
             policies.apply_to_order(account, policy, price=info.total)
         try:

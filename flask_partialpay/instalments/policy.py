@@ -24,6 +24,7 @@ from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import HUNDRED, percent_of, to_minor
 from flask_partialpay.core.percent import PERCENT_EXAMPLE, from_points, to_points
 from flask_partialpay.instalments.models import InstalmentPolicy
+from flask_partialpay.payments import orders
 from flask_partialpay.payments.models import OrderAccount
 
 
@@ -164,9 +165,11 @@ def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
 
 def apply_to_order(account: OrderAccount, policy: Policy, *, price: Decimal) -> None:
     """Copy the offer's policy onto a new order placed through a partial Buy link."""
-    account.instalments = True
-    account.minimum_first_minor = to_minor(
-        policy.minimum_amount(price, account.currency), account.currency
-    )
     success = policy.success_amount(price, account.currency)
-    account.success_minor = None if success is None else to_minor(success, account.currency)
+    orders.set_instalment_terms(
+        account,
+        minimum_first_minor=to_minor(
+            policy.minimum_amount(price, account.currency), account.currency
+        ),
+        success_minor=None if success is None else to_minor(success, account.currency),
+    )

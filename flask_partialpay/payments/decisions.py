@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from flask_partialpay.core.errors import CompletionNotAllowed
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
-from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host import signals
 from flask_partialpay.payments import closing, due, lifecycle, orders
 from flask_partialpay.payments.gateways.base import Gateway
@@ -77,13 +76,7 @@ def complete_by_hand(
             lifecycle.fail(
                 session, payment, to_state=PaymentStatus.CANCELLED, reason="order completed"
             )
-    update_rows(
-        session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id, OrderAccount.completed_by.is_(None))
-        .values(completed_by=by),
-    )
-    orders.refresh_status(session, account)
+    orders.complete_by_hand(session, account, by=by)
     signals.order_completed.send(signals.sender(), order=account, by=by)
 
 
@@ -99,8 +92,7 @@ def decline(
     )
     if closed is None:
         raise CompletionNotAllowed(NOT_OPEN, status=account.status)
-    account.declined_by = by
-    session.flush()
+    orders.record_declined_by(session, account, by)
     signals.order_declined.send(signals.sender(), order=account, by=by)
     return closed
 

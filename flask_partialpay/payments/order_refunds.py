@@ -19,16 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from flask_partialpay.core.errors import RefundNotPossible
 from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import PaymentStatus
-from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.ledger import transfers
-from flask_partialpay.payments import closing
+from flask_partialpay.payments import closing, orders
 from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import WalletGateway
 from flask_partialpay.payments.models import OrderAccount, Payment
@@ -66,16 +65,8 @@ def refund_part(
     if not new:
         zero = from_minor(0, currency)
         return RefundSplit(from_minor(amount_minor, currency), zero, zero, created=False)
-    counted = update_rows(
-        session,
-        update(OrderAccount)
-        .where(
-            OrderAccount.id == account.id,
-            OrderAccount.refunded_minor + amount_minor <= OrderAccount.paid_minor,
-        )
-        .values(refunded_minor=OrderAccount.refunded_minor + amount_minor),
-    )
-    if amount_minor <= 0 or counted != 1:
+    counted = orders.record_refund(session, account, amount_minor)
+    if amount_minor <= 0 or not counted:
         raise RefundNotPossible(amount=from_minor(amount_minor, currency), currency=currency)
     session.refresh(account)
     succeeded = list(

@@ -1,7 +1,22 @@
 """Order accounts: the extension's record of what a host order costs and what was paid.
 
-An order's status is never set by hand: :func:`derive_status` computes it from the amounts
-and from how the host closed the order, and :func:`refresh_status` is the only writer.
+This module is the only writer of an :class:`.OrderAccount`'s columns (tests/
+test_order_counters_single_writer.py checks it): the other modules call its named
+functions, each one write with its guard, so that the counters, the closing and the status
+cannot drift apart. Counters move by atomic ``UPDATE ... SET col = col + x`` (never read,
+add and write back), most of them conditional on what they must not exceed.
+
+- Opening: :func:`open_account` / :func:`ensure_account` (a host's order),
+  :func:`add_topup_order` (a purchase of wallet credit), :func:`attach_offer` and
+  :func:`set_instalment_terms` (the offer and the policy it was placed under).
+- Counters: :func:`add_payment` (``paid_minor``), :func:`reserve`,
+  :func:`reserve_within_total` and :func:`unreserve` (``reserved_minor``, the wallet money
+  held at checkout), :func:`record_refund` (``refunded_minor``), :func:`record_overpayment`
+  (``overpaid_minor``).
+- Closing: :func:`close` (``closed_as``), :func:`complete_by_hand` (``completed_by``),
+  :func:`record_declined_by` (``declined_by``).
+- Status: never set by hand. :func:`derive_status` computes it from the amounts and from
+  how the order was closed, and :func:`refresh_status` is the only writer.
 """
 
 from __future__ import annotations
@@ -180,3 +195,138 @@ def open_order(session: Session, info: OrderInfo) -> OrderAccount:
     if info.checkout_key is not None:
         settlement.current().order_opened(session, account, info.checkout_key)
     return account
+
+
+def complete_by_hand(session: Session, account: OrderAccount, *, by: str) -> OrderStatus:
+    """Record the admin who completed the order by hand (only the first counts); its status."""
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id, OrderAccount.completed_by.is_(None))
+        .values(completed_by=by),
+    )
+    return refresh_status(session, account)
+
+
+def record_declined_by(session: Session, account: OrderAccount, by: str) -> None:
+    """Name the admin who declined the order (after :func:`close` as declined)."""
+    account.declined_by = by
+    session.flush()
+
+
+def add_topup_order(
+    session: Session, *, reference: str, customer_id: str, currency: str, total_minor: int
+) -> OrderAccount:
+    """A new order buying ``total_minor`` of wallet credit (its reference is new: no race)."""
+    account = OrderAccount(
+        reference=reference,
+        customer_id=customer_id,
+        currency=currency,
+        total_minor=total_minor,
+        paid_minor=0,
+        status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
+        purpose=WALLET_TOPUP,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def attach_offer(account: OrderAccount, *, offer_id: str, title: str) -> None:
+    """Record the host's offer a new order buys; the caller flushes (the slot may be taken).
+
+    While the order is Open it holds the customer's one Open slot for the offer
+    (``open_offer_id``, unique with the customer).
+    """
+    account.offer_id = offer_id
+    account.open_offer_id = offer_id if account.status == OrderStatus.OPEN else None
+    account.title = title[:255]
+
+
+def set_instalment_terms(
+    account: OrderAccount, *, minimum_first_minor: int, success_minor: int | None
+) -> None:
+    """Make the order one paid in instalments, with its first minimum and success threshold."""
+    account.instalments = True
+    account.minimum_first_minor = minimum_first_minor
+    account.success_minor = success_minor
+
+
+def reserve(session: Session, account: OrderAccount, amount_minor: int) -> None:
+    """Count a pending wallet part's hold as reserved for the order (an atomic increment)."""
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == account.id)
+        .values(reserved_minor=OrderAccount.reserved_minor + amount_minor),
+    )
+
+
+def reserve_within_total(
+    session: Session, account: OrderAccount, amount_minor: int, *, asked_elsewhere_minor: int
+) -> bool:
+    """Reserve ``amount_minor`` only if the Open order can still take it; whether it did.
+
+    In one conditional UPDATE, so two checkouts reserving at once cannot together exceed
+    the total: paid, reserved, what gateways are asked for and this part fit in it.
+    """
+    reserved = update_rows(
+        session,
+        update(OrderAccount)
+        .where(
+            OrderAccount.id == account.id,
+            OrderAccount.status == OrderStatus.OPEN,
+            OrderAccount.paid_minor
+            + OrderAccount.reserved_minor
+            + asked_elsewhere_minor
+            + amount_minor
+            <= OrderAccount.total_minor,
+        )
+        .values(reserved_minor=OrderAccount.reserved_minor + amount_minor),
+    )
+    return reserved == 1
+
+
+def unreserve(session: Session, order_id: int, amount_minor: int) -> None:
+    """A wallet part's hold no longer counts for the order (an atomic decrement)."""
+    update_rows(
+        session,
+        update(OrderAccount)
+        .where(OrderAccount.id == order_id)
+        .values(reserved_minor=OrderAccount.reserved_minor - amount_minor),
+    )
+
+
+def record_refund(session: Session, account: OrderAccount, amount_minor: int) -> bool:
+    """Count a host's refund of the order, unless it would exceed what was paid; whether it did.
+
+    Conditional in the UPDATE itself, so two refunds at once cannot together exceed it.
+    """
+    counted = update_rows(
+        session,
+        update(OrderAccount)
+        .where(
+            OrderAccount.id == account.id,
+            OrderAccount.refunded_minor + amount_minor <= OrderAccount.paid_minor,
+        )
+        .values(refunded_minor=OrderAccount.refunded_minor + amount_minor),
+    )
+    return counted == 1
+
+
+def record_overpayment(session: Session, account: OrderAccount, excess_minor: int) -> bool:
+    """Claim ``excess_minor`` more as handled overpayment; False if another handler did first.
+
+    Conditional on the overpaid amount ``account`` was read with: a second handler of the
+    same excess finds it changed and changes nothing.
+    """
+    claimed = update_rows(
+        session,
+        update(OrderAccount)
+        .where(
+            OrderAccount.id == account.id,
+            OrderAccount.overpaid_minor == account.overpaid_minor,
+        )
+        .values(overpaid_minor=account.overpaid_minor + excess_minor),
+    )
+    return claimed == 1

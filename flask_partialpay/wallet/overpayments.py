@@ -9,16 +9,15 @@ handled, so each cent of excess is handled exactly once; the audit checks it.
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import OrderPurpose, Overpayment, TransferReason
-from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import wallet_accounts, wallet_currencies
+from flask_partialpay.payments import orders
 from flask_partialpay.payments.models import OrderAccount, Payment
 
 OVERPAID_MEMO = N_("Overpayment of order #%(reference)s")
@@ -37,16 +36,7 @@ def settle_excess(session: Session, account: OrderAccount, payment: Payment) -> 
     if excess <= 0:
         return 0
     # Conditional on the amount read: a second handler of the same excess changes nothing.
-    claimed = update_rows(
-        session,
-        update(OrderAccount)
-        .where(
-            OrderAccount.id == account.id,
-            OrderAccount.overpaid_minor == account.overpaid_minor,
-        )
-        .values(overpaid_minor=account.overpaid_minor + excess),
-    )
-    if claimed != 1:
+    if not orders.record_overpayment(session, account, excess):
         return 0
     session.refresh(account)
     amount = from_minor(excess, account.currency)

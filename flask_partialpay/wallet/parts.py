@@ -22,7 +22,7 @@ Functions here work inside the caller's transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import (
@@ -34,11 +34,10 @@ from flask_partialpay.core.errors import (
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.vocabulary import HoldStatus, OrderStatus, PaymentStatus, TransferReason
 from flask_partialpay.db.records import IdempotencyRecord
-from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host import signals
 from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Hold, LedgerAccount
-from flask_partialpay.payments import due, lifecycle
+from flask_partialpay.payments import due, lifecycle, orders
 from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
 from flask_partialpay.payments.models import OrderAccount, Payment
@@ -108,21 +107,10 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     if (owner, hold.currency) != (account.customer_id, account.currency):
         raise WalletBalanceChanged()
     asked_elsewhere = due.asked_of_gateways(session, account)
-    reserved = update_rows(
-        session,
-        update(OrderAccount)
-        .where(
-            OrderAccount.id == account.id,
-            OrderAccount.status == OrderStatus.OPEN,
-            OrderAccount.paid_minor
-            + OrderAccount.reserved_minor
-            + asked_elsewhere
-            + hold.amount_minor
-            <= OrderAccount.total_minor,
-        )
-        .values(reserved_minor=OrderAccount.reserved_minor + hold.amount_minor),
+    reserved = orders.reserve_within_total(
+        session, account, hold.amount_minor, asked_elsewhere_minor=asked_elsewhere
     )
-    if reserved != 1:
+    if not reserved:
         # The order cannot take this much from the wallet (it is paid, or a gateway was
         # already asked for its whole total): give the money back rather than keep it.
         transfers.release_hold(session, hold.id)
@@ -331,12 +319,7 @@ def _held_part(
 
     ``part_of``: the payment paying the rest of the instalment this part belongs to.
     """
-    update_rows(
-        session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id)
-        .values(reserved_minor=OrderAccount.reserved_minor + hold.amount_minor),
-    )
+    orders.reserve(session, account, hold.amount_minor)
     part = lifecycle.new_payment(
         account,
         gateway=WALLET,
@@ -373,12 +356,7 @@ def on_dropped(session: Session, part: Payment, reason: str | None) -> None:
     except HoldNotActive:
         # Lapsed: expiring it frees the money just the same.
         transfers.expire_holds(session, account_id=_wallet_account_id(session, part))
-    update_rows(
-        session,
-        update(OrderAccount)
-        .where(OrderAccount.id == part.order_id)
-        .values(reserved_minor=OrderAccount.reserved_minor - part.amount_minor),
-    )
+    orders.unreserve(session, part.order_id, part.amount_minor)
     session.refresh(part.order)
     signals.wallet_released.send(
         signals.sender(), order=part.order, payment=part, amount=part.amount, reason=reason

@@ -22,10 +22,10 @@ from flask_partialpay.core.vocabulary import AccountKind, TransferReason
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import wallet_accounts, wallet_currencies
 from flask_partialpay.ledger.models import LedgerAccount
-from flask_partialpay.payments import lifecycle
+from flask_partialpay.payments import lifecycle, orders
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderAccount, Payment
-from flask_partialpay.payments.orders import WALLET_TOPUP, derive_status
+from flask_partialpay.payments.orders import WALLET_TOPUP
 
 PURPOSE = WALLET_TOPUP
 MEMO = N_("Wallet top-up")
@@ -42,8 +42,8 @@ def offered_currencies() -> list[str]:
     wallets = session.scalars(
         select(LedgerAccount.currency).where(LedgerAccount.kind == AccountKind.WALLET).distinct()
     )
-    orders = session.scalars(select(OrderAccount.currency).distinct())
-    return sorted({*wallets, *orders})
+    ordered = session.scalars(select(OrderAccount.currency).distinct())
+    return sorted({*wallets, *ordered})
 
 
 def limits(currency: str) -> tuple[Decimal, Decimal]:
@@ -85,17 +85,13 @@ def start(
     if not minimum <= amount <= maximum:
         raise AmountNotAllowed(minimum=minimum, maximum=maximum, currency=currency)
     total_minor = to_minor(amount, currency)
-    account = OrderAccount(
+    account = orders.add_topup_order(
+        session,
         reference="TOPUP-" + secrets.token_hex(8).upper(),
         customer_id=owner_id,
         currency=currency,
         total_minor=total_minor,
-        paid_minor=0,
-        status=derive_status(total_minor=total_minor, paid_minor=0, closed_as=None),
-        purpose=PURPOSE,
     )
-    session.add(account)
-    session.flush()
     return lifecycle.start(
         session,
         account=account,
