@@ -43,7 +43,7 @@ from flask_partialpay.host.i18n import translate_error
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
 from flask_partialpay.instalments.policy import Policy
 from flask_partialpay.payments.gateways.base import Gateway, GatewayEvent, StartOutcome
-from flask_partialpay.payments.models import OrderAccount, Payment, Refund
+from flask_partialpay.payments.models import OrderRecord, Payment, Refund
 from flask_partialpay.payments.order_refunds import RefundSplit
 from flask_partialpay.payments.orders import OrderInfo
 from flask_partialpay.payments.plan_range import PaymentRange
@@ -78,11 +78,11 @@ __all__ = [
     "LinkExpired",
     "OfferCatalogue",
     "OfferInfo",
-    "OrderAccount",
     "OrderDeclined",
     "OrderInfo",
     "OrderNotFound",
     "OrderNotPayable",
+    "OrderRecord",
     "PartialPay",
     "PartialPayError",
     "PartialPayModel",

@@ -23,8 +23,8 @@ from flask_partialpay import (
     CartSummary,
     Gateway,
     IdempotentForm,
-    OrderAccount,
     OrderInfo,
+    OrderRecord,
     PartialPay,
     PartialPayError,
     from_minor,
@@ -144,7 +144,7 @@ def pay_invoice(invoice: Invoice, form: IdempotentForm, gateway: str, back: str)
     return started.redirect_url
 
 
-def mark_invoice_paid(app: Flask, order: OrderAccount, **extra: Any) -> None:
+def mark_invoice_paid(app: Flask, order: OrderRecord, **extra: Any) -> None:
     """Runs inside PartialPay's transaction: this write commits with the payment."""
     invoice = invoice_by_reference(order.reference)
     if invoice is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 
 
-def order(*, paid: int = 0, reserved: int = 0, total: int = 35400) -> OrderAccount:
-    return OrderAccount(currency="INR", total_minor=total, paid_minor=paid, reserved_minor=reserved)
+def order(*, paid: int = 0, reserved: int = 0, total: int = 35400) -> OrderRecord:
+    return OrderRecord(currency="INR", total_minor=total, paid_minor=paid, reserved_minor=reserved)
 
 
 def test_the_due_is_the_total_less_paid_and_held_money() -> None:

@@ -23,7 +23,7 @@ from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.payments import events, lifecycle, orders
 from flask_partialpay.payments.gateways.base import GatewayEvent
 from flask_partialpay.payments.gateways.external import ExternalGateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.sandbox.models import SandboxCharge, SandboxRefund
 
 
@@ -86,7 +86,7 @@ def books(app: Flask) -> Iterator[Ledger]:
 
     def pay_in_cash() -> Payment:
         # The example shop loads orders from its own tables; this one exists only here.
-        order = orders.ensure_account(pp.session, OrderInfo("SHOP-1", "1", "USD", Decimal(80)))
+        order = orders.ensure_record(pp.session, OrderInfo("SHOP-1", "1", "USD", Decimal(80)))
         started = lifecycle.start(
             pp.session,
             account=order,
@@ -124,7 +124,7 @@ def books(app: Flask) -> Iterator[Ledger]:
         captured_hold=captured,
         released_hold=released,
         active_hold=active,
-        order=db.session.scalars(sa.select(OrderAccount.id)).one(),
+        order=db.session.scalars(sa.select(OrderRecord.id)).one(),
         payment=payment.id,
     )
     # MariaDB checks a foreign key row by row: emptying the transfers table in id order
@@ -366,7 +366,7 @@ def test_two_idempotency_keys_with_one_result_are_caught(app: Flask, books: Ledg
 
 
 def test_a_changed_paid_amount_of_an_order_is_caught(app: Flask, books: Ledger) -> None:
-    tamper(sa.update(OrderAccount).where(OrderAccount.id == books.order).values(paid_minor=8000))
+    tamper(sa.update(OrderRecord).where(OrderRecord.id == books.order).values(paid_minor=8000))
     violations = audit(db.session)
     assert found(violations) == {("order_paid", f"order {books.order}")}
     assert str(violations[0]) == (
@@ -392,7 +392,7 @@ def test_a_changed_refunded_amount_of_a_payment_is_caught(app: Flask, books: Led
 def test_an_order_status_that_its_amounts_do_not_give_is_caught(
     app: Flask, books: Ledger, values: dict[str, str], says: str
 ) -> None:
-    tamper(sa.update(OrderAccount).where(OrderAccount.id == books.order).values(**values))
+    tamper(sa.update(OrderRecord).where(OrderRecord.id == books.order).values(**values))
     violations = audit(db.session)
     assert found(violations) == {("order_status", f"order {books.order}")}
     assert says in violations[0].message, violations
@@ -402,7 +402,7 @@ def test_the_order_status_check_reports_a_changed_paid_amount_once(
     app: Flask, books: Ledger
 ) -> None:
     # The status is derived from the succeeded payments, so the one edit is one violation.
-    tamper(sa.update(OrderAccount).where(OrderAccount.id == books.order).values(paid_minor=8000))
+    tamper(sa.update(OrderRecord).where(OrderRecord.id == books.order).values(paid_minor=8000))
     assert found(audit(db.session)) == {("order_paid", f"order {books.order}")}
 
 
@@ -562,21 +562,21 @@ EDITS = {
     ),
     "order holding more wallet money than its wallet parts": Edit(
         lambda b: [
-            sa.update(OrderAccount).where(OrderAccount.id == b.order).values(reserved_minor=500)
+            sa.update(OrderRecord).where(OrderRecord.id == b.order).values(reserved_minor=500)
         ],
         lambda b: {("order_reserved", f"order {b.order}")},
         "it records 5.00 held in the wallet but its pending wallet parts add up to 0.00",
     ),
     "order refunded beyond what was paid": Edit(
         lambda b: [
-            sa.update(OrderAccount).where(OrderAccount.id == b.order).values(refunded_minor=3001)
+            sa.update(OrderRecord).where(OrderRecord.id == b.order).values(refunded_minor=3001)
         ],
         lambda b: {("order_refunded", f"order {b.order}")},
         "30.01 of 30.00 paid was refunded",
     ),
     "order recording an overpayment its payments do not make": Edit(
         lambda b: [
-            sa.update(OrderAccount).where(OrderAccount.id == b.order).values(overpaid_minor=1)
+            sa.update(OrderRecord).where(OrderRecord.id == b.order).values(overpaid_minor=1)
         ],
         lambda b: {("order_overpaid", f"order {b.order}")},
         "it records 0.01 overpaid but its payments exceed the total by 0.00",
@@ -644,7 +644,7 @@ def test_more_hand_edits_are_caught(app: Flask, backend: str, books: Ledger, edi
 
 
 def test_the_command_prints_each_violation_and_exits_1(app: Flask, books: Ledger) -> None:
-    tamper(sa.update(OrderAccount).where(OrderAccount.id == books.order).values(paid_minor=8000))
+    tamper(sa.update(OrderRecord).where(OrderRecord.id == books.order).values(paid_minor=8000))
     result = run_cli(app)
     assert result.exit_code == 1
     assert result.output.splitlines() == [

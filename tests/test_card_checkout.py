@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from example_shop.models import Order, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from tests.conftest import Shopper
 
 SUCCESS_CARD = "4242 4242 4242 4242"
@@ -47,7 +47,7 @@ def test_success_card_pays_the_order(shopper):  # type: ignore[no-untyped-def]
     html = shopper.get(response.location).get_data(as_text=True)
     assert "Payment received" in html
     assert "Paid" in html
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.status, account.paid_minor, account.total_minor) == ("completed", 35400, 35400)
 
 
@@ -60,7 +60,7 @@ def test_declined_card_shows_failure_and_leaves_order_unpaid(shopper):  # type: 
     assert order.status == "awaiting_payment"
     payment = db.session.scalars(sa.select(Payment)).one()
     assert payment.status == "failed"
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.paid_minor == 0 and account.status == "open"
 
 
@@ -112,7 +112,7 @@ def test_submitting_the_card_form_twice_charges_once(shopper):  # type: ignore[n
     shopper.client.post(card_url, data=data)
     again = shopper.client.post(card_url, data=data)
     assert again.status_code == 302  # the payment is decided: back to the order
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.paid_minor == 35400
 
 

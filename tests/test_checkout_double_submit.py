@@ -24,7 +24,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.ledger.models import Hold
 from flask_partialpay.sandbox.models import SandboxCharge
@@ -146,7 +146,7 @@ def test_a_checkout_submitted_at_once_charges_the_card_the_total_less_the_wallet
         assert db.session.get(Order, order.id).status == "paid"
         assert partialpay.state().wallets.balance(asha_id(), "INR") == Decimal("0.00")
         payments = db.session.scalars(
-            sa.select(Payment).join(OrderAccount).where(OrderAccount.reference == order.number)
+            sa.select(Payment).join(OrderRecord).where(OrderRecord.reference == order.number)
         ).all()
         assert sorted((p.gateway, p.status) for p in payments) == [
             ("sandbox_card", "succeeded"),

@@ -35,7 +35,7 @@ from flask_partialpay.db import store_settings
 from flask_partialpay.host.config import SETTINGS, setting
 from flask_partialpay.payments import lifecycle
 from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from tests.conftest import Shopper, csrf_from, form_value
 
 USD, INR = "USD", "INR"
@@ -436,7 +436,7 @@ def pay_all(app: Flask, reference: str, gateway: str = "manual") -> Payment:
     return started.payment
 
 
-def account_of(reference: str) -> OrderAccount:
+def account_of(reference: str) -> OrderRecord:
     db.session.expire_all()
     found = partialpay.orders.find(reference)
     assert found is not None

@@ -16,7 +16,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import CartLine, Order, Product, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.ledger.models import Transfer
 from flask_partialpay.payments.models import GatewayEvent
 from tests.conftest import Shopper, csrf_from, form_value
@@ -297,7 +297,7 @@ def test_a_key_no_page_made_pays_nothing_on_the_payment_step(app: Flask, shopper
 
 def test_any_page_number_shows_a_page_of_the_list(shopper: Shopper, admin: Shopper) -> None:
     order = place_order(shopper)
-    customer = db.session.scalars(sa.select(OrderAccount.customer_id)).one()
+    customer = db.session.scalars(sa.select(OrderRecord.customer_id)).one()
     for page in [*TOO_BIG, "-1", "0", "\u00b2", "\u0662", "NaN", "1e3", ""]:
         for url in [f"{PAYMENTS_TAB}?page={page}", f"/partialpay/admin/orders?page={page}"]:
             response = admin.get(url)

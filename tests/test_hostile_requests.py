@@ -43,7 +43,7 @@ from example_shop import partialpay
 from example_shop.models import CartLine, Message, Order, Product, User, db
 from flask_partialpay.audit import audit
 from flask_partialpay.ledger.models import LedgerAccount
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from tests.conftest import Shopper, csrf_from
 
 # Values that broke something once, or that break the usual assumptions about text.
@@ -318,7 +318,7 @@ def _set_the_scene(app: Flask) -> dict[str, list[str]]:
         )
     return {
         "number": [order.number for order in db.session.scalars(sa.select(Order))],
-        "reference": list(db.session.scalars(sa.select(OrderAccount.reference))),
+        "reference": list(db.session.scalars(sa.select(OrderRecord.reference))),
         "public_id": [
             *db.session.scalars(sa.select(Payment.public_id)),
             *db.session.scalars(sa.select(LedgerAccount.public_id)),

@@ -32,7 +32,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import Product, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.core.errors import AmountNotAllowed
 from flask_partialpay.core.money import to_minor
 from flask_partialpay.host import signals
@@ -138,7 +138,7 @@ def order_after_first_payment(app: Flask, customer_id: int, label: str) -> str:
     return reference
 
 
-def order(reference: str) -> OrderAccount:
+def order(reference: str) -> OrderRecord:
     db.session.expire_all()
     account = partialpay.orders.find(reference)
     assert account is not None
@@ -484,7 +484,7 @@ def test_two_transfers_confirmed_at_once_both_count_and_the_excess_is_credited_o
     # Every round's order was completed by its transfers: none is left open.
     open_orders = db.session.scalar(
         sa.select(sa.func.count())
-        .select_from(OrderAccount)
-        .where(OrderAccount.customer_id == str(customer_id), OrderAccount.status == "open")
+        .select_from(OrderRecord)
+        .where(OrderRecord.customer_id == str(customer_id), OrderRecord.status == "open")
     )
     assert open_orders == 0

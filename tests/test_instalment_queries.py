@@ -21,7 +21,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import User, db
-from flask_partialpay import OrderAccount
+from flask_partialpay import OrderRecord
 from flask_partialpay.payments import lifecycle
 from flask_partialpay.sandbox import processor
 from tests.conftest import Shopper
@@ -146,7 +146,7 @@ def test_order_pages_read_all_invoices_in_a_fixed_number_of_statements(
         add_invoices(app, reference, gateway, invoices)
         db.session.expire_all()
         account = db.session.scalars(
-            sa.select(OrderAccount).where(OrderAccount.reference == reference)
+            sa.select(OrderRecord).where(OrderRecord.reference == reference)
         ).one()
         assert account.paid == FIRST + CENT * (invoices - 1)
         counts["open", invoices] = measure(shopper, admin, reference, invoices)

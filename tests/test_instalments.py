@@ -22,7 +22,7 @@ from flask_login import login_user
 
 from example_shop import partialpay
 from example_shop.models import Product, User, db
-from flask_partialpay import OrderAccount, OrderNotFound, OrderNotPayable, Payment
+from flask_partialpay import OrderNotFound, OrderNotPayable, OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.host import signals
 from flask_partialpay.ledger.models import Transfer
@@ -97,7 +97,7 @@ def pay_by_card(person: Shopper, reference: str, amount: str | None, card: str =
     return person.pay_card(card_url, card)
 
 
-def account(reference: str) -> OrderAccount:
+def account(reference: str) -> OrderRecord:
     db.session.expire_all()
     found = partialpay.orders.find(reference)
     assert found is not None
@@ -256,7 +256,7 @@ def test_a_tampered_or_forged_buy_link_is_refused(app: Flask, shopper: Shopper) 
     app.config["SECRET_KEY"] = "test-secret"
     assert shopper.get(forged).status_code == 400
     # Nothing was placed.
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderAccount)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderRecord)) == 0
 
 
 def test_an_expired_buy_link_is_refused(app: Flask, shopper: Shopper, monkeypatch: Any) -> None:

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from tests.conftest import Shopper, csrf_from
 
 PAYMENTS_TAB = "/partialpay/admin/payments"
@@ -28,7 +28,7 @@ def test_a_pending_transfer_counts_for_nothing(shopper: Shopper) -> None:
     order = db.session.scalars(sa.select(Order)).one()
     order_page = shopper.get(f"/orders/{order.number}").get_data(as_text=True)
     assert "Still due" in order_page
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.paid_minor, account.due) == (0, account.total)
     assert order.status == "awaiting_payment"
 
@@ -48,7 +48,7 @@ def test_the_manager_confirms_a_transfer_and_the_order_is_paid(
     admin_user = db.session.scalars(sa.select(User).where(User.email == "admin@example.com")).one()
     assert confirmed.decided_by == admin_user.get_id()
     assert db.session.scalars(sa.select(Order)).one().status == "paid"
-    assert db.session.scalars(sa.select(OrderAccount)).one().status == "completed"
+    assert db.session.scalars(sa.select(OrderRecord)).one().status == "completed"
 
 
 def test_confirming_twice_counts_the_transfer_once(shopper: Shopper, admin: Shopper) -> None:
@@ -58,7 +58,7 @@ def test_confirming_twice_counts_the_transfer_once(shopper: Shopper, admin: Shop
     admin.client.post(url, data={"csrf_token": token})
     second = admin.client.post(url, data={"csrf_token": token}, follow_redirects=True)
     assert "already decided" in second.get_data(as_text=True)
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.paid_minor == payment.amount_minor
 
 
@@ -75,7 +75,7 @@ def test_a_rejected_transfer_never_counts(shopper: Shopper, admin: Shopper) -> N
     rejected = db.session.get(Payment, payment.id)
     assert rejected is not None
     assert (rejected.status, rejected.failure_message) == ("rejected", "No transfer arrived.")
-    assert db.session.scalars(sa.select(OrderAccount)).one().paid_minor == 0
+    assert db.session.scalars(sa.select(OrderRecord)).one().paid_minor == 0
     page = shopper.get(f"/partialpay/payments/{payment.public_id}").get_data(as_text=True)
     assert "No transfer arrived." in page
 

@@ -3,14 +3,14 @@
 An order's counters (``paid_minor``, ``reserved_minor``, ``refunded_minor``,
 ``overpaid_minor``), its closing, its completion by hand and its status must move together
 and under the same locks; a second writer is how they drift apart. Every module of the
-package is parsed, and each write to an :class:`OrderAccount` column outside
+package is parsed, and each write to an :class:`OrderRecord` column outside
 payments/orders.py is reported: an assignment (plain, augmented or ``setattr``) to a column
-of something known to be an order, an ``update(OrderAccount)`` (or ``insert``, ``delete``,
-``query(OrderAccount).update``), and creating an ``OrderAccount(...)``.
+of something known to be an order, an ``update(OrderRecord)`` (or ``insert``, ``delete``,
+``query(OrderRecord).update``), and creating an ``OrderRecord(...)``.
 
 What is "known to be an order" is read from the source: a parameter or variable annotated
-``OrderAccount``, a variable assigned (or looped over) from an expression that names
-``OrderAccount`` or calls a function of the package declared to return one, and a
+``OrderRecord``, a variable assigned (or looped over) from an expression that names
+``OrderRecord`` or calls a function of the package declared to return one, and a
 relationship to the order (``payment.order``).
 """
 
@@ -25,19 +25,19 @@ import sqlalchemy as sa
 
 import flask_partialpay
 from flask_partialpay.db.base import PartialPayModel
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 
 PACKAGE = Path(flask_partialpay.__file__).parent
-MODEL = "OrderAccount"
+MODEL = "OrderRecord"
 #: The one writer, the model itself, and the migrations (which create the table).
 ALLOWED = ("payments/orders.py", "payments/models.py", "migrations/")
-COLUMNS = frozenset(attribute.key for attribute in sa.inspect(OrderAccount).column_attrs)
+COLUMNS = frozenset(attribute.key for attribute in sa.inspect(OrderRecord).column_attrs)
 #: Relationships of other models that lead to an order (``Payment.order``).
 ORDER_RELATIONSHIPS = frozenset(
     relationship.key
     for mapper in PartialPayModel.registry.mappers
     for relationship in mapper.relationships
-    if relationship.mapper.class_ is OrderAccount
+    if relationship.mapper.class_ is OrderRecord
 )
 STATEMENTS = frozenset({"update", "insert", "delete"})
 
@@ -71,7 +71,7 @@ def _names_model(node: ast.AST | None) -> bool:
 
 
 def _selects_model(node: ast.AST) -> bool:
-    """``OrderAccount`` itself, or ``select(OrderAccount)`` and the methods chained to it."""
+    """``OrderRecord`` itself, or ``select(OrderRecord)`` and the methods chained to it."""
     if isinstance(node, ast.Name):
         return node.id == MODEL
     if not isinstance(node, ast.Call):
@@ -115,7 +115,7 @@ class _Scope:
             name = _called_name(node)
             if name == MODEL or name in self.returning_orders:
                 return True
-            # session.get(OrderAccount, ...), session.scalars(select(OrderAccount)...).one()
+            # session.get(OrderRecord, ...), session.scalars(select(OrderRecord)...).one()
             return any(_selects_model(argument) for argument in node.args) or (
                 isinstance(node.func, ast.Attribute) and self.is_order(node.func.value)
             )
@@ -207,15 +207,15 @@ def _writes_of_expression(
             continue
         name = _called_name(node)
         if name == MODEL:
-            yield Write(module, node.lineno, "creates an OrderAccount")
+            yield Write(module, node.lineno, "creates an OrderRecord")
         elif name in STATEMENTS and node.args and _names_model(node.args[0]):
-            yield Write(module, node.lineno, f"{name}(OrderAccount)")
+            yield Write(module, node.lineno, f"{name}(OrderRecord)")
         elif (
             name in STATEMENTS
             and isinstance(node.func, ast.Attribute)
             and _names_model(node.func.value)
         ):
-            # session.query(OrderAccount).update(...), OrderAccount.__table__.update()
+            # session.query(OrderRecord).update(...), OrderRecord.__table__.update()
             yield Write(module, node.lineno, f"{ast.unparse(node.func)}(...)")
         elif name == "setattr" and node.args and scope.is_order(node.args[0]):
             column = node.args[1] if len(node.args) > 1 else None
@@ -247,7 +247,7 @@ def test_only_orders_writes_an_order() -> None:
         for write in writes_of_tree(tree, module, returning_orders)
     ]
     assert writes == [], "\n".join(
-        ["OrderAccount written outside payments/orders.py:", *map(str, writes)]
+        ["OrderRecord written outside payments/orders.py:", *map(str, writes)]
     )
 
 
@@ -257,29 +257,29 @@ def test_the_one_writer_is_seen_writing() -> None:
     returning_orders = order_returning_functions(modules.values())
     orders = writes_of_tree(modules["payments/orders.py"], "payments/orders.py", returning_orders)
     found = {write.what for write in orders}
-    assert "creates an OrderAccount" in found
-    assert "update(OrderAccount)" in found
+    assert "creates an OrderRecord" in found
+    assert "update(OrderRecord)" in found
     assert "assigns account.status" in found
 
 
 def test_each_way_of_writing_an_order_is_found() -> None:
     source = """
-def by_annotation(account: OrderAccount, other: "OrderAccount | None") -> None:
+def by_annotation(account: OrderRecord, other: "OrderRecord | None") -> None:
     account.reserved_minor = 1
     other.completed_by = "admin"
 
 def by_value(session, payment, hold):
-    found = session.get(OrderAccount, 1)
+    found = session.get(OrderRecord, 1)
     found.refunded_minor += 5
     locked = lock_order(session, 1)
     locked.status = "completed"
     payment.order.overpaid_minor = 3
     setattr(locked, "closed_as", "cancelled")
-    for each in session.scalars(select(OrderAccount)):
+    for each in session.scalars(select(OrderRecord)):
         each.paid_minor = 0
-    session.execute(update(OrderAccount).values(paid_minor=0))
-    session.query(OrderAccount).update({"paid_minor": 0})
-    session.add(OrderAccount(reference="x"))
+    session.execute(update(OrderRecord).values(paid_minor=0))
+    session.query(OrderRecord).update({"paid_minor": 0})
+    session.add(OrderRecord(reference="x"))
     hold.reference = "not an order"
     payment.status = "not an order either"
 """
@@ -292,7 +292,7 @@ def by_value(session, payment, hold):
         (11, "assigns payment.order.overpaid_minor"),
         (12, "setattr(locked, 'closed_as', 'cancelled')"),
         (14, "assigns each.paid_minor"),
-        (15, "update(OrderAccount)"),
-        (16, "session.query(OrderAccount).update(...)"),
-        (17, "creates an OrderAccount"),
+        (15, "update(OrderRecord)"),
+        (16, "session.query(OrderRecord).update(...)"),
+        (17, "creates an OrderRecord"),
     ]

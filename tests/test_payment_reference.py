@@ -50,16 +50,16 @@ def test_a_reference_spells_the_first_sixty_bits_of_the_public_id() -> None:
 
 
 @pytest.fixture
-def account(app: Flask) -> orders.OrderAccount:
+def account(app: Flask) -> orders.OrderRecord:
     info = orders.OrderInfo(
         reference="ref-test", customer_id="1", currency="USD", total=Decimal("500.00")
     )
-    found, _created = orders.open_account(db.session, info)
+    found, _created = orders.open_record(db.session, info)
     db.session.commit()
     return found
 
 
-def pay(account: orders.OrderAccount) -> Payment:
+def pay(account: orders.OrderRecord) -> Payment:
     payment = lifecycle.new_payment(
         account,
         gateway="manual",
@@ -86,7 +86,7 @@ def public_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return planned
 
 
-def test_each_payment_shows_the_reference_of_its_public_id(account: orders.OrderAccount) -> None:
+def test_each_payment_shows_the_reference_of_its_public_id(account: orders.OrderRecord) -> None:
     made = [pay(account) for _ in range(30)]
     db.session.expire_all()
     stored = db.session.scalars(sa.select(Payment).order_by(Payment.id)).all()
@@ -99,7 +99,7 @@ def test_each_payment_shows_the_reference_of_its_public_id(account: orders.Order
 
 
 def test_the_reference_follows_the_random_id_and_not_the_row_id(
-    account: orders.OrderAccount, public_ids: list[str]
+    account: orders.OrderRecord, public_ids: list[str]
 ) -> None:
     # Payments made one after the other with public ids that go down: their references go
     # down too, while the row ids go up. What a reference says is the random id's.
@@ -112,7 +112,7 @@ def test_the_reference_follows_the_random_id_and_not_the_row_id(
 
 
 def test_two_payments_never_share_a_reference(
-    account: orders.OrderAccount, public_ids: list[str]
+    account: orders.OrderRecord, public_ids: list[str]
 ) -> None:
     first = pay(account)
     # A public id whose first 60 bits are the first payment's: the unique key refuses it.

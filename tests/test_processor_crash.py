@@ -30,7 +30,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.ledger.models import Hold
@@ -107,7 +107,7 @@ def assert_charged_but_not_recorded(placed: Placed) -> None:
     assert "reconcile" in problems[0].message
 
 
-def assert_paid_once(placed: Placed, *, paid: Decimal) -> OrderAccount:
+def assert_paid_once(placed: Placed, *, paid: Decimal) -> OrderRecord:
     db.session.expire_all()
     account = partialpay.orders.find(placed.number)
     assert account is not None

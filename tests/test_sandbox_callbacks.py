@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import Order, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.host import signals
 from flask_partialpay.payments.models import GatewayEvent, Refund
@@ -84,7 +84,7 @@ def test_a_repeated_notification_is_applied_once(app: Flask, shopper: Shopper) -
         (200, "duplicate"),
     ]
     assert len(succeeded) == 1
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.paid_minor == payment.amount_minor
     assert db.session.scalars(sa.select(Order)).one().status == "paid"
 
@@ -148,7 +148,7 @@ def test_success_arriving_after_the_order_was_cancelled_is_recorded_and_owed_bac
     late = reload(payment)
     assert late.status == "succeeded"
     assert [call["amount"] for call in owed] == [late.amount]
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.status == "cancelled"
     assert db.session.scalars(sa.select(Order)).one().status == "cancelled"
 
@@ -228,7 +228,7 @@ def test_five_concurrent_deliveries_record_one_payment(app: Flask, shopper: Shop
     assert sorted(answers) == [(200, "duplicate")] * 4 + [(200, "ok")]
     assert len(succeeded) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(GatewayEvent)) == 1
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.paid_minor == expected_minor
     assert reload(payment).status == "succeeded"
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_partialpay import ConfigurationError, OrderAccount, Payment
+from flask_partialpay import ConfigurationError, OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.host import signals
 from flask_partialpay.ledger.models import Hold, Transfer
@@ -344,10 +344,10 @@ def test_signals_stay_with_the_app_that_sent_them(host: Host, host_b: Host) -> N
     heard_by_a: list[str] = []
     heard_by_b: list[str] = []
 
-    def on_a(app: Flask, order: OrderAccount, **extra: Any) -> None:
+    def on_a(app: Flask, order: OrderRecord, **extra: Any) -> None:
         heard_by_a.append(order.reference)
 
-    def on_b(app: Flask, order: OrderAccount, **extra: Any) -> None:
+    def on_b(app: Flask, order: OrderRecord, **extra: Any) -> None:
         heard_by_b.append(order.reference)
 
     with (

@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 from example_shop import partialpay, shop
 from example_shop.models import CartLine, Order, OrderLine, Product, User, db
 from example_shop.pricing import tax_on
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.transactions import run_in_transaction
@@ -331,7 +331,7 @@ def test_buy_clicked_twenty_times_at_once_places_one_open_order(
     assert len(pay_steps) == 1, pay_steps
     db.session.expire_all()
     [order] = db.session.scalars(sa.select(Order).where(Order.is_offer.is_(True))).all()
-    [account] = db.session.scalars(sa.select(OrderAccount)).all()
+    [account] = db.session.scalars(sa.select(OrderRecord)).all()
     assert account.reference == order.number and account.status == "open"
     assert pay_steps == {f"/partialpay/orders/{order.number}/pay"}
     assert account.open_offer_id == course_id()
@@ -356,7 +356,7 @@ def test_buy_clicked_twenty_times_at_once_places_one_open_order(
     assert new_step != pay_steps.pop()
     db.session.expire_all()
     assert len(db.session.scalars(sa.select(Order).where(Order.is_offer.is_(True))).all()) == 2
-    assert sorted(a.status for a in db.session.scalars(sa.select(OrderAccount))) == [
+    assert sorted(a.status for a in db.session.scalars(sa.select(OrderRecord))) == [
         "declined",
         "open",
     ]
@@ -368,8 +368,8 @@ def test_the_database_refuses_a_second_open_order_for_one_customer_and_offer(
 ) -> None:
     """The rule is a unique key, not a check before the insert: a second row is refused."""
 
-    def account(reference: str, open_offer_id: str | None) -> OrderAccount:
-        return OrderAccount(
+    def account(reference: str, open_offer_id: str | None) -> OrderRecord:
+        return OrderRecord(
             reference=reference,
             customer_id="7",
             currency="USD",
@@ -388,7 +388,7 @@ def test_the_database_refuses_a_second_open_order_for_one_customer_and_offer(
     # Closed orders hold no slot: any number of them, next to the open one.
     db.session.add_all([account("R3", None), account("R4", None)])
     db.session.commit()
-    assert len(db.session.scalars(sa.select(OrderAccount)).all()) == 3
+    assert len(db.session.scalars(sa.select(OrderRecord)).all()) == 3
 
 
 def test_a_buy_link_in_parts_after_buy_now_turns_the_one_unpaid_order_to_parts(
@@ -400,12 +400,12 @@ def test_a_buy_link_in_parts_after_buy_now_turns_the_one_unpaid_order_to_parts(
         r.location for r in post_together(app, shopper, [(f"/offers/{course_id()}/buy", {})])
     }
     db.session.expire_all()
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert not account.instalments
     [again] = {r.location for r in post_together(app, shopper, buy_link_posts(app, shopper, 2))}
     assert again == in_full
     db.session.expire_all()
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.instalments and account.minimum_first == Decimal("50.00")
     assert "Make Payment Partial" in shopper.get(in_full).get_data(as_text=True)
 
@@ -430,4 +430,4 @@ def test_an_order_with_a_payment_started_keeps_being_paid_in_full(
     [again] = {r.location for r in post_together(app, shopper, buy_link_posts(app, shopper, 1))}
     assert again == in_full
     db.session.expire_all()
-    assert not db.session.scalars(sa.select(OrderAccount)).one().instalments
+    assert not db.session.scalars(sa.select(OrderRecord)).one().instalments

@@ -17,7 +17,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import Order, Product, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.ledger.models import Hold
 from flask_partialpay.web.reasons import SENTENCES, shopper_reason
 from tests.conftest import Shopper, csrf_from, form_value
@@ -56,7 +56,7 @@ def payments(reference: str) -> list[Payment]:
     return partialpay.orders.payments(reference)
 
 
-def account(reference: str) -> OrderAccount:
+def account(reference: str) -> OrderRecord:
     db.session.expire_all()
     found = partialpay.orders.find(reference)
     assert found is not None

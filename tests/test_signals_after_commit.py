@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from example_shop import partialpay
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount
+from flask_partialpay import OrderRecord
 from flask_partialpay.host import signals
 
 
@@ -42,7 +42,7 @@ def committed_status(reference: str) -> str | None:
     """The order's status as another connection sees it: only what was committed."""
     with db.engine.connect() as connection:
         return connection.scalar(
-            sa.select(OrderAccount.status).where(OrderAccount.reference == reference)
+            sa.select(OrderRecord.status).where(OrderRecord.reference == reference)
         )
 
 

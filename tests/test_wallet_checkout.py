@@ -18,7 +18,7 @@ from flask import Flask
 
 from example_shop import partialpay
 from example_shop.models import CartLine, Order, Product, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.db import store_settings
 from flask_partialpay.host import signals
@@ -86,7 +86,7 @@ def test_the_seed_example_end_to_end(app: Flask, shopper: Shopper) -> None:
     response = shopper.pay_card(card_url, SUCCESS_CARD)
     order = only_order()
     assert order.status == "paid"
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.paid_minor, account.reserved_minor, account.status) == (35400, 0, "completed")
     assert len(captured) == 1
     wallet_payment = db.session.scalars(sa.select(Payment).where(Payment.gateway == "wallet")).one()
@@ -340,7 +340,7 @@ def test_a_top_up_cart_has_no_wallet_choice_and_credits_the_wallet(shopper: Shop
     assert (card.status, card.amount_minor) == ("succeeded", 50000)
     assert wallet_payments() == [] and count(Hold) == 0
     assert balance(ASHA) == Decimal("1100.00")
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.purpose, account.status, account.paid_minor) == (
         "wallet_topup",
         "completed",
@@ -375,7 +375,7 @@ def test_the_wallet_method_pays_the_whole_order_when_the_balance_covers_it(
     [payment] = wallet_payments()
     assert (payment.status, payment.amount_minor, payment.hold_id) == ("succeeded", 35400, None)
     assert card_payments() == [] and count(Hold) == 0
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.status, account.paid_minor, account.reserved_minor) == ("completed", 35400, 0)
     page = statement(shopper)
     assert f"For order payment #{order.number}" in page
@@ -402,7 +402,7 @@ def test_a_wallet_part_covering_the_whole_total_leaves_nothing_to_pay(shopper: S
     payments = wallet_payments()
     assert [(p.status, p.amount_minor) for p in payments] == [("succeeded", 35400)]
     assert card_payments() == []
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.status, account.paid_minor, account.reserved_minor) == ("completed", 35400, 0)
     assert f"For order payment #{order.number}" in statement(shopper)
     assert audit(db.session()) == []
@@ -508,7 +508,7 @@ def test_a_declined_card_releases_the_wallet_part(shopper: Shopper) -> None:
     assert part.status == "cancelled"
     assert db.session.get(Hold, part.hold_id).status == "released"  # type: ignore[union-attr]
     assert balance(ASHA) == Decimal("100.00")
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.status, account.paid_minor, account.reserved_minor) == ("open", 0, 0)
     assert [p.status for p in card_payments()] == ["failed"]
 
@@ -613,7 +613,7 @@ def test_submitting_checkout_twice_holds_once(shopper: Shopper) -> None:
     assert count(Order) == 1 and count(Hold) == 1
     assert len(wallet_payments()) == 1 and len(card_payments()) == 1
     assert balance(ASHA) == Decimal("0.00")
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.reserved_minor == 10000
     shopper.pay_card(first.location, SUCCESS_CARD)
     assert only_order().status == "paid"
@@ -686,7 +686,7 @@ def test_cancelling_a_paid_order_credits_the_wallet_part_once(
     assert only_order().status == "cancelled"
     assert balance(ASHA) == Decimal("100.00")
     assert refund_transfers() == 1
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.status == "cancelled"
     [part] = wallet_payments()
     assert part.refunded_minor == 10000
@@ -735,7 +735,7 @@ def test_refunding_a_paid_order_credits_the_wallet_part_once(
     assert "₹254.00 paid by sandbox card is owed" in page
     db.session.expire_all()
     assert only_order().status == "refunded"
-    assert db.session.scalars(sa.select(OrderAccount)).one().status == "refunded"
+    assert db.session.scalars(sa.select(OrderRecord)).one().status == "refunded"
     assert balance(ASHA) == Decimal("100.00")
     assert refund_transfers() == 1
 

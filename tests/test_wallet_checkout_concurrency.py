@@ -35,7 +35,7 @@ from flask_login import login_user
 
 from example_shop import partialpay
 from example_shop.models import Order, User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.audit import audit
 from flask_partialpay.core.errors import RefundNotPossible, WalletBalanceChanged
 from flask_partialpay.core.money import to_minor
@@ -425,7 +425,7 @@ def test_parallel_checkouts_hold_at_most_what_the_wallet_has(
     # The refused ones placed nothing: no shop order, no account, no payment, no hold.
     numbers = sorted(number for _held, number in placed)
     assert sorted(o.number for o in db.session.scalars(sa.select(Order))) == numbers
-    assert sorted(a.reference for a in db.session.scalars(sa.select(OrderAccount))) == numbers
+    assert sorted(a.reference for a in db.session.scalars(sa.select(OrderRecord))) == numbers
     holds = list(db.session.scalars(sa.select(Hold)))
     assert sorted(h.reference for h in holds) == numbers
     assert all((h.status, h.amount_minor) == ("active", 10000) for h in holds)
@@ -734,7 +734,7 @@ def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wall
     read_the_order, card_succeeded = threading.Event(), threading.Event()
     account = partialpay.orders.find
 
-    def account_then_wait(reference: str) -> OrderAccount | None:
+    def account_then_wait(reference: str) -> OrderRecord | None:
         found = account(reference)
         if threading.current_thread() is not threading.main_thread():
             read_the_order.set()

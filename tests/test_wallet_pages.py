@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop.models import User, db
-from flask_partialpay import OrderAccount, Payment
+from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.ledger.models import LedgerAccount, Transfer
 from flask_partialpay.sandbox import processor
@@ -181,7 +181,7 @@ def test_submitting_the_topup_form_twice_starts_one_payment(shopper: Shopper) ->
     second = shopper.client.post(WALLET, data=data)
     assert first.status_code == second.status_code == 302
     assert first.location == second.location
-    assert count(Payment) == 1 and count(OrderAccount) == 1
+    assert count(Payment) == 1 and count(OrderRecord) == 1
 
 
 def test_a_topup_can_start_from_a_wallets_own_page(shopper: Shopper) -> None:
@@ -215,7 +215,7 @@ def test_a_bad_topup_amount_is_explained_next_to_the_field(
     page = text(response)
     assert field_error(page, "amount") == message
     assert f'value="{amount}"' in response.get_data(as_text=True)  # what was typed stays
-    assert count(Payment) == 0 and count(OrderAccount) == 0 and count(LedgerAccount) == 0
+    assert count(Payment) == 0 and count(OrderRecord) == 0 and count(LedgerAccount) == 0
 
 
 def test_a_topup_in_a_currency_not_offered_is_refused(shopper: Shopper) -> None:

@@ -31,7 +31,7 @@ from example_shop.models import Order, User, db
 from flask_partialpay import (
     CartSummary,
     InsufficientFunds,
-    OrderAccount,
+    OrderRecord,
     Payment,
     PaymentError,
     Refund,
@@ -154,7 +154,7 @@ def deliver(app: Flask, body: bytes, headers: Any, *, expected: str) -> None:
     assert (response.status_code, response.get_data(as_text=True)) == (200, expected)
 
 
-def account(reference: str) -> OrderAccount:
+def account(reference: str) -> OrderRecord:
     db.session.expire_all()
     found = partialpay.orders.find(reference)
     assert found is not None
@@ -230,7 +230,7 @@ Heard = dict[str, list[dict[str, Any]]]
 
 def _plain(value: Any) -> Any:
     """What a receiver saw, read when it was sent (a request's rows do not outlive it)."""
-    if isinstance(value, OrderAccount):
+    if isinstance(value, OrderRecord):
         return ("order", value.reference)
     if isinstance(value, Payment):
         return ("payment", value.public_id)

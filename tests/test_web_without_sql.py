@@ -78,7 +78,7 @@ def test_no_web_module_issues_sql(path: Path) -> None:
         "db.session().add(row)",
         "page = state.db.paginate(query)",
         "total = connection.scalar(query)",
-        "orders = OrderAccount.query.all()",
+        "orders = OrderRecord.query.all()",
     ],
 )
 def test_the_check_sees_sql(source: str) -> None:

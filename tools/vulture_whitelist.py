@@ -38,8 +38,8 @@ _.owed_at_gateways  # RefundSplit, returned by orders.refunded
 _.paid_from_wallet  # admin/payments.html: the wallet part of an order is not refunded here
 _.auto_deducted  # WalletOffer, _wallet_choice.html
 _.email  # CustomerInfo, admin wallet pages
-_.minimum_first  # OrderAccount, admin/order.html
-_.overpaid  # OrderAccount, admin/order.html
+_.minimum_first  # OrderRecord, admin/order.html
+_.overpaid  # OrderRecord, admin/order.html
 _.switch_fields  # StoreSettingsForm, admin/settings.html
 _.balance_after  # statement lines, wallet.html
 _.description  # statement lines, wallet.html

@@ -33,7 +33,7 @@ What it checks, by the code a :class:`Violation` carries, and where:
 :mod:`.holds`
     ``hold_state``: a hold has a known status; a captured one names the transfer that took
     the captured amount from the hold's account; one that was not captured captured
-    nothing; a settled one has a settlement time; no two holds share a capture transfer.
+    nothing; an ended one has its end time (``settled_at``); no two holds share a capture transfer.
 :mod:`.idempotency`
     ``idempotency``: an idempotency key has exactly one result (a transfer or a hold) that
     exists, and no result belongs to two keys.

@@ -14,7 +14,7 @@ from flask_partialpay.audit.reading import as_int, stream
 from flask_partialpay.audit.report import AuditReport, money_text
 from flask_partialpay.core.vocabulary import PaymentStatus, TransferReason
 from flask_partialpay.ledger.models import Transfer
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.orders import derive_status
 
 _SUCCEEDED = PaymentStatus.SUCCEEDED
@@ -53,26 +53,26 @@ def check_orders(session: Session, report: AuditReport) -> None:
     )
     statement = (
         select(
-            OrderAccount.id,
-            OrderAccount.reference,
-            OrderAccount.currency,
-            OrderAccount.total_minor,
-            OrderAccount.paid_minor,
-            OrderAccount.reserved_minor,
-            OrderAccount.refunded_minor,
-            OrderAccount.overpaid_minor,
-            OrderAccount.closed_as,
-            OrderAccount.completed_by,
-            OrderAccount.status,
+            OrderRecord.id,
+            OrderRecord.reference,
+            OrderRecord.currency,
+            OrderRecord.total_minor,
+            OrderRecord.paid_minor,
+            OrderRecord.reserved_minor,
+            OrderRecord.refunded_minor,
+            OrderRecord.overpaid_minor,
+            OrderRecord.closed_as,
+            OrderRecord.completed_by,
+            OrderRecord.status,
             succeeded.c.succeeded_minor,
             held.c.held_minor,
             overpayments.c.credited_minor,
         )
-        .select_from(OrderAccount)
-        .outerjoin(succeeded, succeeded.c.order_id == OrderAccount.id)
-        .outerjoin(held, held.c.order_id == OrderAccount.id)
-        .outerjoin(overpayments, overpayments.c.reference == OrderAccount.reference)
-        .order_by(OrderAccount.id)
+        .select_from(OrderRecord)
+        .outerjoin(succeeded, succeeded.c.order_id == OrderRecord.id)
+        .outerjoin(held, held.c.order_id == OrderRecord.id)
+        .outerjoin(overpayments, overpayments.c.reference == OrderRecord.reference)
+        .order_by(OrderRecord.id)
     )
     for rows in stream(session, statement):
         for row in rows:

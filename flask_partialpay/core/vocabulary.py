@@ -76,7 +76,7 @@ class OrderStatus(Lifecycle):
     REFUNDED = "refunded"
 
 
-#: The statuses an order is closed as (``OrderAccount.closed_as``); only the first counts.
+#: The statuses an order is closed as (``OrderRecord.closed_as``); only the first counts.
 CLOSED_AS = frozenset({OrderStatus.DECLINED, OrderStatus.CANCELLED, OrderStatus.REFUNDED})
 
 

@@ -3,7 +3,7 @@
 Opening an offer places the host's order once: a customer has at most one Open order per
 offer, and opening the offer again while it is Open (by any link) comes back to it (paid in
 parts from then on if the link allows it and no payment was started). The
-database keeps that rule (``OrderAccount.open_offer_id`` is unique with the customer), not a
+database keeps that rule (``OrderRecord.open_offer_id`` is unique with the customer), not a
 check before the insert: of several requests opening the offer at once, one places the order
 and the others get it. The order remembers whether it is paid in instalments, with the
 offer's policy as it was then (see :mod:`.instalments`).
@@ -21,34 +21,34 @@ from flask_partialpay.db.transactions import StaleSnapshot
 from flask_partialpay.instalments import policy as policies
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
 from flask_partialpay.payments import lifecycle, orders
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.orders import OrderInfo
 
 
 def open_order_for(
     session: Session, customer_id: str, offer_id: str, *, instalments_only: bool | None = None
-) -> OrderAccount | None:
+) -> OrderRecord | None:
     """The customer's newest Open order for the offer (optionally: paid in parts or not)."""
-    query = select(OrderAccount).where(
-        OrderAccount.customer_id == customer_id,
-        OrderAccount.offer_id == offer_id,
-        OrderAccount.status == OrderStatus.OPEN,
+    query = select(OrderRecord).where(
+        OrderRecord.customer_id == customer_id,
+        OrderRecord.offer_id == offer_id,
+        OrderRecord.status == OrderStatus.OPEN,
     )
     if instalments_only is not None:
-        query = query.where(OrderAccount.instalments.is_(instalments_only))
-    return session.scalars(query.order_by(OrderAccount.id.desc()).limit(1)).first()
+        query = query.where(OrderRecord.instalments.is_(instalments_only))
+    return session.scalars(query.order_by(OrderRecord.id.desc()).limit(1)).first()
 
 
-def holding_slot(session: Session, customer_id: str, offer_id: str) -> OrderAccount | None:
+def holding_slot(session: Session, customer_id: str, offer_id: str) -> OrderRecord | None:
     """The customer's one Open order for the offer: the order holding its slot, if any."""
     return session.scalars(
-        select(OrderAccount).where(
-            OrderAccount.customer_id == customer_id, OrderAccount.open_offer_id == offer_id
+        select(OrderRecord).where(
+            OrderRecord.customer_id == customer_id, OrderRecord.open_offer_id == offer_id
         )
     ).one_or_none()
 
 
-def allow_parts_if_unpaid(session: Session, account: OrderAccount) -> OrderAccount:
+def allow_parts_if_unpaid(session: Session, account: OrderRecord) -> OrderRecord:
     """Let the customer's Open order be paid in parts, if no payment was started on it.
 
     A customer who opened the offer to pay in full (its "Buy now") and then a Buy link
@@ -75,16 +75,14 @@ def paid_in_parts(session: Session, offer_id: str, *, allow_partial: bool) -> bo
     return allow_partial and policies.policy_for(session, offer_id).allow_partial
 
 
-def register(
-    session: Session, info: OrderInfo, offer: OfferInfo, *, in_parts: bool
-) -> OrderAccount:
+def register(session: Session, info: OrderInfo, offer: OfferInfo, *, in_parts: bool) -> OrderRecord:
     """Open the account of the order the host just placed for ``offer``.
 
     The offer's policy is copied now: later changes to the offer leave this order alone.
     """
     if info.customer_id == "" or info.currency != offer.currency:
         raise OrderNotFound(reference=info.reference)
-    account = orders.ensure_account(session, info)
+    account = orders.ensure_record(session, info)
     if account.offer_id is None:
         # Read before the account changes: the query's autoflush would claim the slot
         # outside the savepoint below.
@@ -111,14 +109,14 @@ def find_for_link(
     *,
     reference: str | None,
     offer_name: str | None,
-) -> OrderAccount:
+) -> OrderRecord:
     """The customer's Open order a "Complete Payment" button should lead to.
 
     By the order's number, or by the offer's name (the customer's open order for it).
     """
     if reference:
         account = session.scalars(
-            select(OrderAccount).where(OrderAccount.reference == reference.strip())
+            select(OrderRecord).where(OrderRecord.reference == reference.strip())
         ).one_or_none()
         if (
             account is None

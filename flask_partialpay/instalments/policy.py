@@ -25,7 +25,7 @@ from flask_partialpay.core.money import HUNDRED, percent_of, to_minor
 from flask_partialpay.core.percent import PERCENT_EXAMPLE, from_points, to_points
 from flask_partialpay.instalments.models import InstalmentPolicy
 from flask_partialpay.payments import orders
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
     session.flush()
 
 
-def apply_to_order(account: OrderAccount, policy: Policy, *, price: Decimal) -> None:
+def apply_to_order(account: OrderRecord, policy: Policy, *, price: Decimal) -> None:
     """Copy the offer's policy onto a new order placed through a partial Buy link."""
     success = policy.success_amount(price, account.currency)
     orders.set_instalment_terms(

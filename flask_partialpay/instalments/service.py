@@ -32,7 +32,7 @@ from flask_partialpay.instalments.policy import Policy
 from flask_partialpay.ledger import wallet_accounts
 from flask_partialpay.payments import due, gateway_calls, lifecycle
 from flask_partialpay.payments.gateways.base import Gateway
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.payments.plan_range import PaymentRange
 from flask_partialpay.payments.service import SIGN_IN_TO_PAY
 
@@ -136,7 +136,7 @@ class InstalmentService:
 
     # -- orders for offers ---------------------------------------------------------------
 
-    def order_for_offer(self, offer_id: HostId, *, allow_partial: bool) -> OrderAccount:
+    def order_for_offer(self, offer_id: HostId, *, allow_partial: bool) -> OrderRecord:
         """The current customer's Open order for the offer, placed with the host if new."""
         offer_id = host_id(offer_id, "offer_id")
         state = self._state
@@ -148,7 +148,7 @@ class InstalmentService:
         if offer is None:
             raise OrderNotFound(reference=offer_id)
 
-        def work() -> OrderAccount:
+        def work() -> OrderRecord:
             in_parts = offer_orders.paid_in_parts(
                 state.session, offer_id, allow_partial=allow_partial
             )
@@ -184,7 +184,7 @@ class InstalmentService:
 
     # -- paying ---------------------------------------------------------------------------
 
-    def payment_range(self, account: OrderAccount) -> PaymentRange:
+    def payment_range(self, account: OrderRecord) -> PaymentRange:
         """What the order's customer may pay next (for the payment step's hint)."""
         state = self._state
         allowed, _ = due.allowed_range(
@@ -251,7 +251,7 @@ class InstalmentService:
             record=record,
         )
 
-    def _wallet_share(self, account: OrderAccount, whole_minor: int) -> int:
+    def _wallet_share(self, account: OrderRecord, whole_minor: int) -> int:
         """As much of ``whole_minor`` as the customer's wallet can spend now (the one rule:
         :func:`flask_partialpay.ledger.wallet_accounts.spendable`)."""
         spendable = wallet_accounts.spendable(

@@ -37,9 +37,6 @@ from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.db.transactions import insert_or_winner, update_rows
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 
-WALLET = AccountKind.WALLET
-
-
 # Which system account holds the other side of a movement, by its reason.
 REASON_ACCOUNTS: dict[str, str] = {
     TransferReason.TOPUP: AccountKind.TOPUPS,
@@ -101,7 +98,7 @@ def account(session: Session, kind: str, owner_id: str, currency: str) -> Ledger
 
 
 def wallet(session: Session, owner_id: str, currency: str) -> LedgerAccount:
-    return account(session, WALLET, owner_id, currency)
+    return account(session, AccountKind.WALLET, owner_id, currency)
 
 
 def system(session: Session, kind: str, currency: str) -> LedgerAccount:
@@ -238,7 +235,7 @@ def reverse(session: Session, transfer: Transfer, *, memo: str, created_by: str 
         memo=memo,
         reference=transfer.reference,
         created_by=created_by,
-        guard_spendable=source.kind == WALLET,
+        guard_spendable=source.kind == AccountKind.WALLET,
         reverses_id=transfer.id,
     )
 
@@ -281,10 +278,10 @@ def place_hold(
     return hold
 
 
-def _settle_hold(session: Session, hold_id: int, status: HoldStatus, **values: object) -> Hold:
+def _end_hold(session: Session, hold_id: int, status: HoldStatus, **values: object) -> Hold:
     """Move an active, unexpired hold to ``status``; else raise why it cannot be."""
     moment = now()
-    settled = update_rows(
+    ended = update_rows(
         session,
         update(Hold)
         .where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE, Hold.expires_at > moment)
@@ -295,7 +292,7 @@ def _settle_hold(session: Session, hold_id: int, status: HoldStatus, **values: o
     ).one_or_none()
     if hold is None:
         raise HoldNotActive(status="unknown")
-    if settled != 1:
+    if ended != 1:
         raise HoldNotActive(
             status=HoldStatus.EXPIRED if hold.status == HoldStatus.ACTIVE else hold.status
         )
@@ -325,7 +322,7 @@ def capture_hold(
             currency=hold.currency,
         )
     source = session.get_one(LedgerAccount, hold.account_id)
-    hold = _settle_hold(session, hold_id, HoldStatus.CAPTURED, captured_minor=take)
+    hold = _end_hold(session, hold_id, HoldStatus.CAPTURED, captured_minor=take)
     transfer = move(
         session,
         source=source,
@@ -344,7 +341,7 @@ def capture_hold(
 
 def release_hold(session: Session, hold_id: int) -> Hold:
     """Give a hold's money back to the spendable balance."""
-    hold = _settle_hold(session, hold_id, HoldStatus.RELEASED)
+    hold = _end_hold(session, hold_id, HoldStatus.RELEASED)
     _unreserve(session, hold)
     return hold
 

@@ -34,7 +34,7 @@ def balance(session: Session, owner_id: str, currency: str) -> Decimal:
     What a debit may take (the ledger's guard frees lapsed holds first), before the
     checkout's own rules: see :func:`spendable`.
     """
-    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    found = transfers.find_account(session, AccountKind.WALLET, owner_id, currency)
     if found is None:
         return from_minor(0, currency)
     lapsed_holds = session.scalar(
@@ -56,7 +56,7 @@ def spendable(session: Session, owner_id: str, currency: str) -> Decimal:
     """
     if not wallet_currencies.spendable_in(currency):
         return from_minor(0, currency)
-    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    found = transfers.find_account(session, AccountKind.WALLET, owner_id, currency)
     if found is not None and found.locked:
         return from_minor(0, currency)
     return balance(session, owner_id, currency)
@@ -220,5 +220,5 @@ def capture(session: Session, hold_id: int, amount_minor: int | None, *, memo: s
 
 def is_locked(session: Session, owner_id: str, currency: str) -> bool:
     """Whether an admin locked the wallet (a wallet never opened is not locked)."""
-    found = transfers.find_account(session, transfers.WALLET, owner_id, currency)
+    found = transfers.find_account(session, AccountKind.WALLET, owner_id, currency)
     return bool(found and found.locked)

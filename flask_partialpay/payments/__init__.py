@@ -7,7 +7,7 @@ status (:mod:`.orders`, their only writer), what may be paid now (:mod:`.due`,
 (:mod:`.closing`), admin decisions (:mod:`.decisions`), calls to gateways outside the
 transaction (:mod:`.gateway_calls`), the notification inbox (:mod:`.notifications`),
 reconciliation (:mod:`.reconcile`), the order service the host calls,
-``partialpay.orders`` (:mod:`.service`), what follows a settled payment (:mod:`.settlement`)
+``partialpay.orders`` (:mod:`.service`), what follows a payment's outcome (:mod:`.settlement`)
 and the gateway protocol, registry and built-in gateways (:mod:`.gateways`). It imports
 the ledger and the layers below, never :mod:`~flask_partialpay.wallet` or
 :mod:`~flask_partialpay.instalments`.

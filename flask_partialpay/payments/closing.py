@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import PaymentStatus
+from flask_partialpay.core.vocabulary import WALLET_GATEWAY, PaymentStatus
 from flask_partialpay.host import signals
 from flask_partialpay.payments import orders
-from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import WalletGateway
 from flask_partialpay.payments.lifecycle import fail, lock_payment
-from flask_partialpay.payments.models import OrderAccount, Payment, Refund
+from flask_partialpay.payments.models import OrderRecord, Payment, Refund
 from flask_partialpay.payments.refunds import refund
 
 
@@ -37,7 +36,7 @@ class Closed:
 
 def close_order(
     session: Session,
-    account: OrderAccount,
+    account: OrderRecord,
     closed_as: orders.ClosedAs,
     wallet_gateway: WalletGateway | None = None,
 ) -> Closed | None:
@@ -67,7 +66,7 @@ def close_order(
             fail(session, payment, to_state=PaymentStatus.CANCELLED, reason="order " + closed_as)
         elif payment.status != PaymentStatus.SUCCEEDED:
             continue
-        elif payment.gateway == WALLET and wallet_gateway is not None:
+        elif payment.gateway == WALLET_GATEWAY and wallet_gateway is not None:
             key = f"close:{payment.public_id}"
             back = refund_rest(session, payment, wallet_gateway, idempotency_key=key)
             to_wallet += back.amount_minor if back is not None else 0
@@ -79,7 +78,7 @@ def close_order(
     return Closed(to_wallet, report_owed(account, others, owed))
 
 
-def report_owed(account: OrderAccount, others: list[Payment], owed_minor: int) -> int:
+def report_owed(account: OrderRecord, others: list[Payment], owed_minor: int) -> int:
     """Say which gateway payments ``owed_minor`` should be refunded from, oldest first.
 
     Returns how much was reported: at most what those payments have left to refund.

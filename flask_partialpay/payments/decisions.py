@@ -27,7 +27,7 @@ from flask_partialpay.host import signals
 from flask_partialpay.payments import closing, due, lifecycle, orders
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.wallet import WalletGateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 NO_THRESHOLD = N_(
     "This order has no percentage for payment to be considered successful: it is completed "
@@ -43,7 +43,7 @@ TRANSFERS_PENDING = N_(
 NOT_OPEN = N_("Only an open order can be completed or declined; this one is %(status)s.")
 
 
-def can_complete(account: OrderAccount) -> CompletionNotAllowed | None:
+def can_complete(account: OrderRecord) -> CompletionNotAllowed | None:
     """Why the admin cannot complete the order by hand now, or None when they can."""
     if account.status != OrderStatus.OPEN:
         return CompletionNotAllowed(NOT_OPEN, status=account.status)
@@ -60,7 +60,7 @@ def can_complete(account: OrderAccount) -> CompletionNotAllowed | None:
 
 
 def complete_by_hand(
-    session: Session, account: OrderAccount, *, by: str, gateways: Callable[[str], Gateway]
+    session: Session, account: OrderRecord, *, by: str, gateways: Callable[[str], Gateway]
 ) -> None:
     """Complete an Open order whose confirmed payments reached its success threshold."""
     account = lifecycle.lock_order(session, account.id)
@@ -81,7 +81,7 @@ def complete_by_hand(
 
 
 def decline(
-    session: Session, account: OrderAccount, *, by: str, wallet_gateway: WalletGateway
+    session: Session, account: OrderRecord, *, by: str, wallet_gateway: WalletGateway
 ) -> closing.Closed:
     """Decline an Open order: no more payments; money taken goes back or is owed."""
     account = lifecycle.lock_order(session, account.id)
@@ -97,7 +97,7 @@ def decline(
     return closed
 
 
-def _pending(session: Session, account: OrderAccount) -> list[Payment]:
+def _pending(session: Session, account: OrderRecord) -> list[Payment]:
     return list(
         session.scalars(
             select(Payment)

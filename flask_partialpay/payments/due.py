@@ -25,7 +25,7 @@ from flask_partialpay.core.markers import N_
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
 from flask_partialpay.payments import plan_range
 from flask_partialpay.payments.gateways.base import Gateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 # Nothing more may be asked of the order now: card payments under way (or the wallet part
 # held for it) cover what is due.
@@ -34,7 +34,7 @@ COVERED_BY_PAYMENTS_UNDER_WAY = N_("Payments already under way cover what is due
 
 def payable_now(
     session: Session,
-    account: OrderAccount,
+    account: OrderRecord,
     customer_id: str,
     gateways: Callable[[str], Gateway] | None,
     *,
@@ -64,7 +64,7 @@ def payable_now(
 
 def allowed_range(
     session: Session,
-    account: OrderAccount,
+    account: OrderRecord,
     customer_id: str,
     gateways: Callable[[str], Gateway] | None,
     *,
@@ -118,7 +118,7 @@ class Pending:
     def of(
         cls,
         session: Session,
-        account: OrderAccount,
+        account: OrderRecord,
         customer_id: str,
         gateways: Callable[[str], Gateway] | None,
         *,
@@ -175,7 +175,7 @@ def awaits_manager(gateways: Callable[[str], Gateway], payment: Payment) -> bool
     )
 
 
-def asked_of_gateways(session: Session, account: OrderAccount) -> int:
+def asked_of_gateways(session: Session, account: OrderRecord) -> int:
     """Minor units the order's pending payments ask of gateways (wallet parts excluded)."""
     return int(
         session.scalar(

@@ -40,7 +40,7 @@ from flask_partialpay.core.vocabulary import PaymentStatus, RefundStatus
 from flask_partialpay.db.transactions import in_transaction
 from flask_partialpay.payments import lifecycle, refunds
 from flask_partialpay.payments.gateways.wallet import WalletGateway
-from flask_partialpay.payments.models import OrderAccount, Payment, Refund
+from flask_partialpay.payments.models import OrderRecord, Payment, Refund
 
 if TYPE_CHECKING:
     from flask_partialpay.state import PartialPayState
@@ -118,9 +118,9 @@ def cancel_abandoned(
     session = state.session
     query = (
         select(Payment)
-        .join(OrderAccount, OrderAccount.id == Payment.order_id)
+        .join(OrderRecord, OrderRecord.id == Payment.order_id)
         .where(
-            OrderAccount.reference == reference,
+            OrderRecord.reference == reference,
             Payment.customer_id == customer_id,
             Payment.status == PaymentStatus.PENDING,
             Payment.hold_id.is_(None),

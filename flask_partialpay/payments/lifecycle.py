@@ -37,7 +37,7 @@ from flask_partialpay.payments import orders, settlement
 from flask_partialpay.payments.due import allowed_range
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.wallet import WalletGateway
-from flask_partialpay.payments.models import RETURN_URL_LENGTH, OrderAccount, Payment
+from flask_partialpay.payments.models import RETURN_URL_LENGTH, OrderRecord, Payment
 
 # A gateway may report success after the shop gave up on a payment (the shopper left, the
 # order was cancelled): the money was taken all the same, so it is recorded.
@@ -58,7 +58,7 @@ class Started:
 def start(
     session: Session,
     *,
-    account: OrderAccount,
+    account: OrderRecord,
     gateway: Gateway,
     amount: Decimal,
     customer_id: str,
@@ -173,7 +173,7 @@ REPLACED = "replaced by a newer payment"
 
 
 def new_payment(
-    account: OrderAccount,
+    account: OrderRecord,
     *,
     gateway: str,
     amount_minor: int,
@@ -244,7 +244,7 @@ def _replay(
     return existing
 
 
-def lock_order(session: Session, order_id: int) -> OrderAccount:
+def lock_order(session: Session, order_id: int) -> OrderRecord:
     """The order, read with its row lock, before any of its payments is changed.
 
     Every path that changes an order and its payments locks the order first, then the
@@ -253,7 +253,7 @@ def lock_order(session: Session, order_id: int) -> OrderAccount:
     The locking read also sees the latest committed row where MariaDB's REPEATABLE READ
     would serve a plain read from an older snapshot.
     """
-    return session.get_one(OrderAccount, order_id, with_for_update=True, populate_existing=True)
+    return session.get_one(OrderRecord, order_id, with_for_update=True, populate_existing=True)
 
 
 def lock_payment(session: Session, payment_id: int) -> Payment:

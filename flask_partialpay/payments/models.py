@@ -36,7 +36,7 @@ from flask_partialpay.db.base import PartialPayModel, UTCDateTime, utcnow
 RETURN_URL_LENGTH = 512
 
 
-class OrderAccount(PartialPayModel):
+class OrderRecord(PartialPayModel):
     """The extension's view of one host order: what it costs and what has been paid.
 
     ``status`` is written only by :func:`flask_partialpay.payments.orders.derive_status`.
@@ -190,7 +190,7 @@ class Payment(PartialPayModel):
         ForeignKey("partialpay_payment.id"), default=None
     )
 
-    order: Mapped[OrderAccount] = relationship(lazy="joined")
+    order: Mapped[OrderRecord] = relationship(lazy="joined")
 
     @property
     def amount(self) -> Decimal:

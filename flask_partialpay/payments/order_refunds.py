@@ -25,12 +25,11 @@ from sqlalchemy.orm import Session, lazyload
 from flask_partialpay.core.errors import RefundNotPossible
 from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import PaymentStatus
+from flask_partialpay.core.vocabulary import WALLET_GATEWAY, PaymentStatus
 from flask_partialpay.ledger import transfers
 from flask_partialpay.payments import closing, orders
-from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import WalletGateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 # The idempotency record of a host's partial refund (its result is the order's refunded sum).
 OPERATION = "order_refund"
@@ -49,7 +48,7 @@ class RefundSplit:
 
 def refund_part(
     session: Session,
-    account: OrderAccount,
+    account: OrderRecord,
     amount_minor: int,
     *,
     idempotency_key: str,
@@ -78,7 +77,7 @@ def refund_part(
             .with_for_update()
         )
     )
-    from_wallet = [p for p in succeeded if p.gateway == WALLET]
+    from_wallet = [p for p in succeeded if p.gateway == WALLET_GATEWAY]
     wallet_paid = sum(p.amount_minor for p in from_wallet)
     wallet_refunded = sum(p.refunded_minor for p in from_wallet)
     target = account.refunded_minor * wallet_paid // account.paid_minor
@@ -96,7 +95,7 @@ def refund_part(
         )
         left -= refund.amount_minor if refund is not None else 0
     owed = amount_minor - (share - left)
-    closing.report_owed(account, [p for p in succeeded if p.gateway != WALLET], owed)
+    closing.report_owed(account, [p for p in succeeded if p.gateway != WALLET_GATEWAY], owed)
     return RefundSplit(
         amount=from_minor(amount_minor, currency),
         to_wallet=from_minor(share - left, currency),

@@ -1,12 +1,12 @@
 """Order accounts: the extension's record of what a host order costs and what was paid.
 
-This module is the only writer of an :class:`.OrderAccount`'s columns (tests/
+This module is the only writer of an :class:`.OrderRecord`'s columns (tests/
 test_order_counters_single_writer.py checks it): the other modules call its named
 functions, each one write with its guard, so that the counters, the closing and the status
 cannot drift apart. Counters move by atomic ``UPDATE ... SET col = col + x`` (never read,
 add and write back), most of them conditional on what they must not exceed.
 
-- Opening: :func:`open_account` / :func:`ensure_account` (a host's order),
+- Opening: :func:`open_record` / :func:`ensure_record` (a host's order),
   :func:`add_topup_order` (a purchase of wallet credit), :func:`attach_offer` and
   :func:`set_instalment_terms` (the offer and the policy it was placed under).
 - Counters: :func:`add_payment` (``paid_minor``), :func:`reserve`,
@@ -34,7 +34,7 @@ from flask_partialpay.core.money import amount, to_minor
 from flask_partialpay.core.vocabulary import CLOSED_AS, OrderPurpose, OrderStatus
 from flask_partialpay.db.transactions import insert_or_winner, update_rows
 from flask_partialpay.payments import settlement
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 
 ClosedAs = Literal[OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.DECLINED]
 # The purpose of an order that buys wallet credit (see :mod:`.topups`).
@@ -84,7 +84,7 @@ def derive_status(
     return OrderStatus.OPEN
 
 
-def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
+def refresh_status(session: Session, account: OrderRecord) -> OrderStatus:
     """Re-read the account (after a write in this transaction) and store its status.
 
     The move is checked against :class:`.OrderStatus`'s table: a status the amounts would
@@ -107,12 +107,12 @@ def refresh_status(session: Session, account: OrderAccount) -> OrderStatus:
     return status
 
 
-def ensure_account(session: Session, info: OrderInfo) -> OrderAccount:
-    """The account for ``info.reference``, created on first use (see :func:`open_account`)."""
-    return open_account(session, info)[0]
+def ensure_record(session: Session, info: OrderInfo) -> OrderRecord:
+    """The account for ``info.reference``, created on first use (see :func:`open_record`)."""
+    return open_record(session, info)[0]
 
 
-def open_account(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]:
+def open_record(session: Session, info: OrderInfo) -> tuple[OrderRecord, bool]:
     """The account for ``info.reference``, and whether this call created it.
 
     Registering the same order again is harmless; registering it with another customer,
@@ -135,9 +135,9 @@ def open_account(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]
     return account, created
 
 
-def _insert(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]:
+def _insert(session: Session, info: OrderInfo) -> tuple[OrderRecord, bool]:
     total_minor = to_minor(info.total, info.currency)
-    candidate = OrderAccount(
+    candidate = OrderRecord(
         reference=info.reference,
         customer_id=info.customer_id,
         currency=info.currency,
@@ -147,43 +147,43 @@ def _insert(session: Session, info: OrderInfo) -> tuple[OrderAccount, bool]:
         purpose=WALLET_TOPUP if info.wallet_topup else OrderPurpose.ORDER,
     )
     return insert_or_winner(
-        session, candidate, select(OrderAccount).where(OrderAccount.reference == info.reference)
+        session, candidate, select(OrderRecord).where(OrderRecord.reference == info.reference)
     )
 
 
-def _by_reference(session: Session, reference: str) -> OrderAccount | None:
+def _by_reference(session: Session, reference: str) -> OrderRecord | None:
     return session.scalars(
-        select(OrderAccount).where(OrderAccount.reference == reference)
+        select(OrderRecord).where(OrderRecord.reference == reference)
     ).one_or_none()
 
 
 def add_payment(
-    session: Session, account: OrderAccount, amount_minor: int, *, unreserve: bool = False
+    session: Session, account: OrderRecord, amount_minor: int, *, unreserve: bool = False
 ) -> OrderStatus:
     """Count a confirmed payment towards the order (an atomic increment, not read-modify-write).
 
     ``unreserve``: the payment is a held wallet part, counted in ``reserved_minor`` until now.
     """
-    values = {"paid_minor": OrderAccount.paid_minor + amount_minor}
+    values = {"paid_minor": OrderRecord.paid_minor + amount_minor}
     if unreserve:
-        values["reserved_minor"] = OrderAccount.reserved_minor - amount_minor
-    update_rows(session, update(OrderAccount).where(OrderAccount.id == account.id).values(values))
+        values["reserved_minor"] = OrderRecord.reserved_minor - amount_minor
+    update_rows(session, update(OrderRecord).where(OrderRecord.id == account.id).values(values))
     return refresh_status(session, account)
 
 
-def close(session: Session, account: OrderAccount, closed_as: ClosedAs) -> bool:
+def close(session: Session, account: OrderRecord, closed_as: ClosedAs) -> bool:
     """Mark the order cancelled, refunded or declined; only the first close counts."""
     changed = update_rows(
         session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id, OrderAccount.closed_as.is_(None))
+        update(OrderRecord)
+        .where(OrderRecord.id == account.id, OrderRecord.closed_as.is_(None))
         .values(closed_as=closed_as),
     )
     refresh_status(session, account)
     return changed == 1
 
 
-def open_order(session: Session, info: OrderInfo) -> OrderAccount:
+def open_order(session: Session, info: OrderInfo) -> OrderRecord:
     """The order's account, with the wallet part of its checkout attached.
 
     Whichever call comes first (the host placing the order, or a second submission of the
@@ -191,24 +191,24 @@ def open_order(session: Session, info: OrderInfo) -> OrderAccount:
     so no payment ever sees the order without its "Via wallet" part subtracted. The part
     is the wallet's: the installed settlement attaches it.
     """
-    account = ensure_account(session, info)
+    account = ensure_record(session, info)
     if info.checkout_key is not None:
         settlement.current().order_opened(session, account, info.checkout_key)
     return account
 
 
-def complete_by_hand(session: Session, account: OrderAccount, *, by: str) -> OrderStatus:
+def complete_by_hand(session: Session, account: OrderRecord, *, by: str) -> OrderStatus:
     """Record the admin who completed the order by hand (only the first counts); its status."""
     update_rows(
         session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id, OrderAccount.completed_by.is_(None))
+        update(OrderRecord)
+        .where(OrderRecord.id == account.id, OrderRecord.completed_by.is_(None))
         .values(completed_by=by),
     )
     return refresh_status(session, account)
 
 
-def record_declined_by(session: Session, account: OrderAccount, by: str) -> None:
+def record_declined_by(session: Session, account: OrderRecord, by: str) -> None:
     """Name the admin who declined the order (after :func:`close` as declined)."""
     account.declined_by = by
     session.flush()
@@ -216,9 +216,9 @@ def record_declined_by(session: Session, account: OrderAccount, by: str) -> None
 
 def add_topup_order(
     session: Session, *, reference: str, customer_id: str, currency: str, total_minor: int
-) -> OrderAccount:
+) -> OrderRecord:
     """A new order buying ``total_minor`` of wallet credit (its reference is new: no race)."""
-    account = OrderAccount(
+    account = OrderRecord(
         reference=reference,
         customer_id=customer_id,
         currency=currency,
@@ -232,7 +232,7 @@ def add_topup_order(
     return account
 
 
-def attach_offer(account: OrderAccount, *, offer_id: str, title: str) -> None:
+def attach_offer(account: OrderRecord, *, offer_id: str, title: str) -> None:
     """Record the host's offer a new order buys; the caller flushes (the slot may be taken).
 
     While the order is Open it holds the customer's one Open slot for the offer
@@ -244,7 +244,7 @@ def attach_offer(account: OrderAccount, *, offer_id: str, title: str) -> None:
 
 
 def set_instalment_terms(
-    account: OrderAccount, *, minimum_first_minor: int, success_minor: int | None
+    account: OrderRecord, *, minimum_first_minor: int, success_minor: int | None
 ) -> None:
     """Make the order one paid in instalments, with its first minimum and success threshold."""
     account.instalments = True
@@ -252,18 +252,18 @@ def set_instalment_terms(
     account.success_minor = success_minor
 
 
-def reserve(session: Session, account: OrderAccount, amount_minor: int) -> None:
+def reserve(session: Session, account: OrderRecord, amount_minor: int) -> None:
     """Count a pending wallet part's hold as reserved for the order (an atomic increment)."""
     update_rows(
         session,
-        update(OrderAccount)
-        .where(OrderAccount.id == account.id)
-        .values(reserved_minor=OrderAccount.reserved_minor + amount_minor),
+        update(OrderRecord)
+        .where(OrderRecord.id == account.id)
+        .values(reserved_minor=OrderRecord.reserved_minor + amount_minor),
     )
 
 
 def reserve_within_total(
-    session: Session, account: OrderAccount, amount_minor: int, *, asked_elsewhere_minor: int
+    session: Session, account: OrderRecord, amount_minor: int, *, asked_elsewhere_minor: int
 ) -> bool:
     """Reserve ``amount_minor`` only if the Open order can still take it; whether it did.
 
@@ -272,17 +272,17 @@ def reserve_within_total(
     """
     reserved = update_rows(
         session,
-        update(OrderAccount)
+        update(OrderRecord)
         .where(
-            OrderAccount.id == account.id,
-            OrderAccount.status == OrderStatus.OPEN,
-            OrderAccount.paid_minor
-            + OrderAccount.reserved_minor
+            OrderRecord.id == account.id,
+            OrderRecord.status == OrderStatus.OPEN,
+            OrderRecord.paid_minor
+            + OrderRecord.reserved_minor
             + asked_elsewhere_minor
             + amount_minor
-            <= OrderAccount.total_minor,
+            <= OrderRecord.total_minor,
         )
-        .values(reserved_minor=OrderAccount.reserved_minor + amount_minor),
+        .values(reserved_minor=OrderRecord.reserved_minor + amount_minor),
     )
     return reserved == 1
 
@@ -291,30 +291,30 @@ def unreserve(session: Session, order_id: int, amount_minor: int) -> None:
     """A wallet part's hold no longer counts for the order (an atomic decrement)."""
     update_rows(
         session,
-        update(OrderAccount)
-        .where(OrderAccount.id == order_id)
-        .values(reserved_minor=OrderAccount.reserved_minor - amount_minor),
+        update(OrderRecord)
+        .where(OrderRecord.id == order_id)
+        .values(reserved_minor=OrderRecord.reserved_minor - amount_minor),
     )
 
 
-def record_refund(session: Session, account: OrderAccount, amount_minor: int) -> bool:
+def record_refund(session: Session, account: OrderRecord, amount_minor: int) -> bool:
     """Count a host's refund of the order, unless it would exceed what was paid; whether it did.
 
     Conditional in the UPDATE itself, so two refunds at once cannot together exceed it.
     """
     counted = update_rows(
         session,
-        update(OrderAccount)
+        update(OrderRecord)
         .where(
-            OrderAccount.id == account.id,
-            OrderAccount.refunded_minor + amount_minor <= OrderAccount.paid_minor,
+            OrderRecord.id == account.id,
+            OrderRecord.refunded_minor + amount_minor <= OrderRecord.paid_minor,
         )
-        .values(refunded_minor=OrderAccount.refunded_minor + amount_minor),
+        .values(refunded_minor=OrderRecord.refunded_minor + amount_minor),
     )
     return counted == 1
 
 
-def record_overpayment(session: Session, account: OrderAccount, excess_minor: int) -> bool:
+def record_overpayment(session: Session, account: OrderRecord, excess_minor: int) -> bool:
     """Claim ``excess_minor`` more as handled overpayment; False if another handler did first.
 
     Conditional on the overpaid amount ``account`` was read with: a second handler of the
@@ -322,10 +322,10 @@ def record_overpayment(session: Session, account: OrderAccount, excess_minor: in
     """
     claimed = update_rows(
         session,
-        update(OrderAccount)
+        update(OrderRecord)
         .where(
-            OrderAccount.id == account.id,
-            OrderAccount.overpaid_minor == account.overpaid_minor,
+            OrderRecord.id == account.id,
+            OrderRecord.overpaid_minor == account.overpaid_minor,
         )
         .values(overpaid_minor=account.overpaid_minor + excess_minor),
     )

@@ -18,7 +18,7 @@ from decimal import Decimal
 from flask_partialpay.core.money import (
     from_minor,
 )
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class PaymentRange:
     first: bool
 
 
-def payment_range(account: OrderAccount, *, counted_minor: int, room_minor: int) -> PaymentRange:
+def payment_range(account: OrderRecord, *, counted_minor: int, room_minor: int) -> PaymentRange:
     """The allowed amounts of the next payment.
 
     ``counted_minor``: what the order's payments already put towards the first minimum

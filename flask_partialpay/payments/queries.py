@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from flask_partialpay.core.vocabulary import OrderPurpose, PaymentStatus
 from flask_partialpay.db.paging import Page, page_of
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 
 def payment_by_public_id(session: Session, public_id: str) -> Payment | None:
@@ -40,15 +40,15 @@ def payments_page(
 
 def orders_page(
     db: SQLAlchemy, *, instalments_only: bool, page: int, per_page: int
-) -> Page[OrderAccount]:
+) -> Page[OrderRecord]:
     """Every order (only those paid in instalments, when asked), newest first.
 
     Top-ups and other records that are not a host's order are left out.
     """
-    query = select(OrderAccount).where(OrderAccount.purpose == OrderPurpose.ORDER)
+    query = select(OrderRecord).where(OrderRecord.purpose == OrderPurpose.ORDER)
     if instalments_only:
-        query = query.where(OrderAccount.instalments.is_(True))
-    return page_of(db, query.order_by(OrderAccount.id.desc()), page=page, per_page=per_page)
+        query = query.where(OrderRecord.instalments.is_(True))
+    return page_of(db, query.order_by(OrderRecord.id.desc()), page=page, per_page=per_page)
 
 
 def invoice_counts(session: Session, order_ids: Collection[int]) -> dict[int, int]:

@@ -20,11 +20,10 @@ from flask_partialpay.core.errors import (
     RefundNotPossible,
 )
 from flask_partialpay.core.money import from_minor, to_minor
-from flask_partialpay.core.vocabulary import PaymentStatus, RefundStatus
+from flask_partialpay.core.vocabulary import WALLET_GATEWAY, PaymentStatus, RefundStatus
 from flask_partialpay.db.transactions import insert_or_winner, update_rows
 from flask_partialpay.host import signals
 from flask_partialpay.payments import settlement
-from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import WalletGateway
 from flask_partialpay.payments.models import Payment, Refund
 
@@ -205,7 +204,7 @@ def _record_refund(
     session.refresh(payment)
     app = signals.sender()
     signals.payment_refunded.send(app, payment=payment, refund=record)
-    if payment.gateway == WALLET:
+    if payment.gateway == WALLET_GATEWAY:
         signals.wallet_refunded.send(
             app, order=payment.order, payment=payment, amount=record.amount, refund=record
         )

@@ -30,7 +30,7 @@ from flask_partialpay.payments import (
     orders,
 )
 from flask_partialpay.payments.gateways.external import ExternalGateway
-from flask_partialpay.payments.models import RETURN_URL_LENGTH, OrderAccount, Payment
+from flask_partialpay.payments.models import RETURN_URL_LENGTH, OrderRecord, Payment
 from flask_partialpay.payments.order_refunds import RefundSplit
 from flask_partialpay.payments.orders import OrderInfo
 
@@ -48,7 +48,7 @@ class OrderService:
 
     # -- the host's order events ---------------------------------------------------------
 
-    def placed(self, info: OrderInfo, *, checkout_key: str | None = None) -> OrderAccount:
+    def placed(self, info: OrderInfo, *, checkout_key: str | None = None) -> OrderRecord:
         """The host placed an order; the extension opens its account (idempotent).
 
         ``info.checkout_key`` (or ``checkout_key`` here): the key given to
@@ -63,7 +63,7 @@ class OrderService:
         if checkout_key is not None:
             info = replace(info, checkout_key=checkout_key)
 
-        def work() -> OrderAccount:
+        def work() -> OrderRecord:
             account = orders.open_order(state.session, info)
             state.session.refresh(account)
             return account
@@ -174,11 +174,11 @@ class OrderService:
 
     # -- queries -------------------------------------------------------------------------
 
-    def find(self, reference: HostId) -> OrderAccount | None:
+    def find(self, reference: HostId) -> OrderRecord | None:
         """The extension's account of the host's order ``reference``; None if it has none."""
         reference = host_id(reference, "reference")
         return self._state.session.scalars(
-            select(OrderAccount).where(OrderAccount.reference == reference)
+            select(OrderRecord).where(OrderRecord.reference == reference)
         ).one_or_none()
 
     def payments(self, reference: HostId) -> list[Payment]:
@@ -192,8 +192,8 @@ class OrderService:
         return list(
             self._state.session.scalars(
                 select(Payment)
-                .join(OrderAccount)
-                .where(OrderAccount.reference == reference)
+                .join(OrderRecord)
+                .where(OrderRecord.reference == reference)
                 .order_by(Payment.id)
             )
         )
@@ -273,7 +273,7 @@ class OrderService:
             record=record,
         )
 
-    def _account_or_load(self, reference: str) -> OrderAccount:
+    def _account_or_load(self, reference: str) -> OrderRecord:
         """The order's account, checked against the host's order as it is now.
 
         With an order loader, the host's order is read on every payment: if its total,

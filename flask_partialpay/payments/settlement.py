@@ -18,19 +18,19 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 
 class Settlement(Protocol):
     """The steps the lifecycle hands on; each runs inside the payment's transaction."""
 
-    def order_opened(self, session: Session, account: OrderAccount, checkout_key: str) -> None:
+    def order_opened(self, session: Session, account: OrderRecord, checkout_key: str) -> None:
         """The host placed ``account``'s order from the checkout that held ``checkout_key``."""
 
     def started(self, session: Session, payment: Payment, *, wallet_part_minor: int) -> None:
         """``payment`` pays the rest of an instalment whose other part is the wallet's."""
 
-    def succeeded(self, session: Session, account: OrderAccount, payment: Payment) -> None:
+    def succeeded(self, session: Session, account: OrderRecord, payment: Payment) -> None:
         """``payment`` now counts towards ``account`` (an order still open or completed)."""
 
     def succeeded_after_close(self, session: Session, payment: Payment) -> None:

@@ -20,7 +20,7 @@ from flask_partialpay.core.ids import HostId
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.core.vocabulary import OrderPurpose, OrderStatus
 from flask_partialpay.payments.gateways.base import Gateway
-from flask_partialpay.payments.models import OrderAccount
+from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.wallet import checkout, parts
 from flask_partialpay.wallet.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
 
@@ -138,7 +138,7 @@ class CheckoutService:
             self.wallet_offer(summary).covers_total
         )
 
-    def via_wallet(self, order: OrderAccount) -> Decimal:
+    def via_wallet(self, order: OrderRecord) -> Decimal:
         """The order's "Via wallet" part now: held for it at checkout, or taken for it.
 
         It drops to zero when the part goes back to the wallet (the card failed, the hold

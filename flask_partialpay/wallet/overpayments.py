@@ -18,13 +18,13 @@ from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import wallet_accounts, wallet_currencies
 from flask_partialpay.payments import orders
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 OVERPAID_MEMO = N_("Overpayment of order #%(reference)s")
 REASON = TransferReason.OVERPAYMENT
 
 
-def settle_excess(session: Session, account: OrderAccount, payment: Payment) -> int:
+def credit_excess(session: Session, account: OrderRecord, payment: Payment) -> int:
     """Handle what ``payment`` took beyond the total; the excess in minor units (or 0).
 
     Called under the order's lock, in the transaction that counted ``payment``.

@@ -9,7 +9,7 @@ The life of a "Via wallet" line, start to end:
 2. **Order placed.** :func:`attach` turns the hold into a pending payment of the order
    through the "Wallet" gateway, and counts it in the order's ``reserved_minor``, so the
    other gateways are asked only for the rest.
-3. **The rest is paid.** :func:`settle` captures the hold ("For order payment #1234
+3. **The rest is paid.** :func:`capture_for_order` captures the hold ("For order payment #1234
    (Partial)"): the wallet payment succeeds and the order is paid in full. A hold that
    lapsed meanwhile is replaced by a debit if the wallet still covers it.
 4. **The rest fails, is abandoned, or the hold expires.** :func:`drop` releases the hold;
@@ -32,15 +32,20 @@ from flask_partialpay.core.errors import (
     WalletLocked,
 )
 from flask_partialpay.core.markers import N_
-from flask_partialpay.core.vocabulary import HoldStatus, OrderStatus, PaymentStatus, TransferReason
+from flask_partialpay.core.vocabulary import (
+    WALLET_GATEWAY,
+    HoldStatus,
+    OrderStatus,
+    PaymentStatus,
+    TransferReason,
+)
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.host import signals
 from flask_partialpay.ledger import transfers, wallet_accounts
 from flask_partialpay.ledger.models import Hold, LedgerAccount
 from flask_partialpay.payments import due, lifecycle, orders
-from flask_partialpay.payments.gateways.wallet import NAME as WALLET
 from flask_partialpay.payments.gateways.wallet import PARTIAL_MEMO
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 
 RELEASED_FAILED = N_("the other payment did not go through")
 RELEASED_EXPIRED = N_("the wallet reservation expired")
@@ -87,7 +92,7 @@ def hold_for_checkout(
         raise WalletBalanceChanged() from None
 
 
-def attach(session: Session, account: OrderAccount, checkout_key: str) -> Payment | None:
+def attach(session: Session, account: OrderRecord, checkout_key: str) -> Payment | None:
     """Make the checkout's hold the order's pending wallet payment (once per checkout).
 
     Under the order's lock, so two requests attaching at once queue. A hold that no longer
@@ -119,7 +124,7 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     hold.reference = account.reference
     payment = lifecycle.new_payment(
         account,
-        gateway=WALLET,
+        gateway=WALLET_GATEWAY,
         amount_minor=hold.amount_minor,
         customer_id=account.customer_id,
         idempotency_key=key,
@@ -132,22 +137,22 @@ def attach(session: Session, account: OrderAccount, checkout_key: str) -> Paymen
     app = signals.sender()
     signals.payment_recorded.send(app, payment=payment)
     signals.wallet_applied.send(app, order=account, payment=payment, amount=payment.amount)
-    settle(session, account)
+    capture_for_order(session, account)
     return payment
 
 
-def _checkout_parts(account: OrderAccount, *statuses: str) -> tuple[ColumnElement[bool], ...]:
+def _checkout_parts(account: OrderRecord, *statuses: str) -> tuple[ColumnElement[bool], ...]:
     """Conditions for the order's wallet parts applied at checkout (not an instalment's)."""
     return (
         Payment.order_id == account.id,
-        Payment.gateway == WALLET,
+        Payment.gateway == WALLET_GATEWAY,
         Payment.hold_id.is_not(None),
         Payment.part_of_id.is_(None),
         Payment.status.in_(statuses),
     )
 
 
-def via_wallet_minor(session: Session, account: OrderAccount) -> int:
+def via_wallet_minor(session: Session, account: OrderRecord) -> int:
     """The order's "Via wallet" line: its checkout parts held now or taken, in minor units."""
     total = session.scalar(
         select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
@@ -157,7 +162,7 @@ def via_wallet_minor(session: Session, account: OrderAccount) -> int:
     return int(total or 0)
 
 
-def pending_parts(session: Session, account: OrderAccount) -> list[Payment]:
+def pending_parts(session: Session, account: OrderRecord) -> list[Payment]:
     """The order's held checkout parts (those of an instalment wait for their own payment)."""
     query = select(Payment).where(*_checkout_parts(account, PaymentStatus.PENDING))
     return list(session.scalars(query.order_by(Payment.id)))
@@ -176,7 +181,7 @@ def parts_of(session: Session, payment: Payment) -> list[Payment]:
 
 def hold_for_instalment(
     session: Session,
-    account: OrderAccount,
+    account: OrderRecord,
     *,
     rest: Payment,
     amount_minor: int,
@@ -206,7 +211,7 @@ def hold_for_instalment(
     )
 
 
-def settle_parts_of(session: Session, payment: Payment) -> None:
+def capture_parts_of(session: Session, payment: Payment) -> None:
     """``payment`` paid the rest of its instalment: take the wallet part held with it."""
     for part in parts_of(session, payment):
         capture(session, part)
@@ -218,7 +223,7 @@ def drop_parts_of(session: Session, payment: Payment) -> None:
         drop(session, part, reason=RELEASED_FAILED)
 
 
-def settle(session: Session, account: OrderAccount) -> None:
+def capture_for_order(session: Session, account: OrderRecord) -> None:
     """Capture the held wallet parts once the other payments cover the rest of the order."""
     session.refresh(account)
     if account.closed_as is not None or account.due_minor > 0:
@@ -228,7 +233,7 @@ def settle(session: Session, account: OrderAccount) -> None:
 
 
 def capture(session: Session, part: Payment) -> bool:
-    """Take a wallet part's money for good; False if it was settled already."""
+    """Take a wallet part's money for good; False if it was captured or released already."""
     assert part.hold_id is not None
     reference = part.order.reference
     try:
@@ -262,7 +267,7 @@ def capture(session: Session, part: Payment) -> bool:
     return True
 
 
-def retake_lapsed(session: Session, account: OrderAccount) -> None:
+def retake_lapsed(session: Session, account: OrderRecord) -> None:
     """The rest was paid after the wallet part's hold lapsed: take that part again.
 
     A card payment can be recorded long after the shopper paid (the shop's worker died and
@@ -308,7 +313,7 @@ def retake_lapsed(session: Session, account: OrderAccount) -> None:
 
 def _held_part(
     session: Session,
-    account: OrderAccount,
+    account: OrderRecord,
     hold: Hold,
     *,
     idempotency_key: str,
@@ -322,7 +327,7 @@ def _held_part(
     orders.reserve(session, account, hold.amount_minor)
     part = lifecycle.new_payment(
         account,
-        gateway=WALLET,
+        gateway=WALLET_GATEWAY,
         amount_minor=hold.amount_minor,
         customer_id=account.customer_id,
         idempotency_key=idempotency_key,
@@ -363,7 +368,7 @@ def on_dropped(session: Session, part: Payment, reason: str | None) -> None:
     )
 
 
-def on_other_payment_failed(session: Session, account: OrderAccount) -> None:
+def on_other_payment_failed(session: Session, account: OrderRecord) -> None:
     """The card (or transfer) meant to pay the rest failed: release the wallet parts.
 
     Unless another payment for the rest is still under way: then the wallet waits for it.

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.ledger import transfers
+from flask_partialpay.core.vocabulary import AccountKind
 from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
 from flask_partialpay.wallet.wallets import StatementLine
 
@@ -17,7 +17,7 @@ def wallet_by_public_id(session: Session, public_id: str) -> LedgerAccount | Non
     """The customer wallet known as ``public_id``; None if there is none (or it is no wallet)."""
     return session.scalars(
         select(LedgerAccount).where(
-            LedgerAccount.public_id == public_id, LedgerAccount.kind == transfers.WALLET
+            LedgerAccount.public_id == public_id, LedgerAccount.kind == AccountKind.WALLET
         )
     ).one_or_none()
 

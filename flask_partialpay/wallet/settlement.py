@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from flask_partialpay.payments.gateways.wallet import NAME as WALLET
+from flask_partialpay.core.vocabulary import WALLET_GATEWAY
 from flask_partialpay.payments.lifecycle import WALLET_PARTS_WAIT
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.wallet import overpayments, parts, topups
 
 
 class WalletSettlement:
     """:class:`flask_partialpay.payments.settlement.Settlement` for the customer wallet."""
 
-    def order_opened(self, session: Session, account: OrderAccount, checkout_key: str) -> None:
+    def order_opened(self, session: Session, account: OrderRecord, checkout_key: str) -> None:
         parts.attach(session, account, checkout_key)
 
     def started(self, session: Session, payment: Payment, *, wallet_part_minor: int) -> None:
@@ -32,15 +32,15 @@ class WalletSettlement:
         if payment.order.purpose == topups.PURPOSE:
             topups.credit_paid_topup(session, payment)
 
-    def succeeded(self, session: Session, account: OrderAccount, payment: Payment) -> None:
+    def succeeded(self, session: Session, account: OrderRecord, payment: Payment) -> None:
         if payment.hold_id is None:
             # This payment paid the rest of an instalment, or of the order: the wallet money
             # held for it is taken now (and held again first, if its hold lapsed meanwhile).
-            parts.settle_parts_of(session, payment)
-            parts.settle(session, account)
-            if payment.gateway != WALLET:
+            parts.capture_parts_of(session, payment)
+            parts.capture_for_order(session, account)
+            if payment.gateway != WALLET_GATEWAY:
                 parts.retake_lapsed(session, account)
-        overpayments.settle_excess(session, account, payment)
+        overpayments.credit_excess(session, account, payment)
 
     def failed(self, session: Session, payment: Payment, *, reason: str | None) -> None:
         if payment.hold_id is not None:

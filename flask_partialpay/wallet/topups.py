@@ -24,7 +24,7 @@ from flask_partialpay.ledger import wallet_accounts, wallet_currencies
 from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.payments import lifecycle, orders
 from flask_partialpay.payments.gateways.base import Gateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.orders import WALLET_TOPUP
 
 PURPOSE = WALLET_TOPUP
@@ -42,7 +42,7 @@ def offered_currencies() -> list[str]:
     wallets = session.scalars(
         select(LedgerAccount.currency).where(LedgerAccount.kind == AccountKind.WALLET).distinct()
     )
-    ordered = session.scalars(select(OrderAccount.currency).distinct())
+    ordered = session.scalars(select(OrderRecord.currency).distinct())
     return sorted({*wallets, *ordered})
 
 

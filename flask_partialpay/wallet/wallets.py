@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import HoldNotActive
 from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import AccountKind
 from flask_partialpay.db.paging import page_of
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
@@ -104,7 +105,7 @@ class Wallets:
         return list(
             self._session.scalars(
                 select(LedgerAccount)
-                .where(LedgerAccount.kind == transfers.WALLET, LedgerAccount.owner_id == owner_id)
+                .where(LedgerAccount.kind == AccountKind.WALLET, LedgerAccount.owner_id == owner_id)
                 .order_by(LedgerAccount.currency)
             )
         )
@@ -114,7 +115,7 @@ class Wallets:
     ) -> StatementPage:
         """The wallet's entries, newest first, one page at a time."""
         size = per_page or int(setting("STATEMENT_PAGE_SIZE"))
-        found = transfers.find_account(self._session, transfers.WALLET, owner_id, currency)
+        found = transfers.find_account(self._session, AccountKind.WALLET, owner_id, currency)
         if found is None:
             return StatementPage(lines=[], page=1, pages=1, total=0)
         shown = page_of(

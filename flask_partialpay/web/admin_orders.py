@@ -13,7 +13,7 @@ from flask_partialpay.host.config import setting
 from flask_partialpay.host.i18n import format_money, gettext, translate_error
 from flask_partialpay.payments.decisions import can_complete
 from flask_partialpay.payments.due import awaits_manager
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.queries import invoice_counts, orders_page
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required, people_named
@@ -47,7 +47,7 @@ def orders_list() -> str:
     )
 
 
-def _order_or_404(reference: str) -> OrderAccount:
+def _order_or_404(reference: str) -> OrderRecord:
     account = current_partialpay.orders.find(reference)
     if account is None:
         abort(404)
@@ -56,7 +56,8 @@ def _order_or_404(reference: str) -> OrderAccount:
 
 @admin_required
 def order_detail(reference: str) -> str:
-    """One order and all its invoices: date, amount, method, status, who confirmed."""
+    """One order and all its payments (its invoices and the attempts): date, amount,
+    method, status, who confirmed."""
     return order_page(reference)
 
 
@@ -64,16 +65,16 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
     """The order's page; ``rejecting`` is a rejection just sent without its reason."""
     state = current_partialpay
     account = _order_or_404(reference)
-    invoices = state.orders.payments(reference)
+    payments = state.orders.payments(reference)
     gateways = state.gateway_registry.by_name()
-    deciders = {p.decided_by for p in invoices if p.decided_by}
+    deciders = {p.decided_by for p in payments if p.decided_by}
     closed = account.status in CLOSED_AS
-    refund_forms = {p.public_id: refund_form(p) for p in invoices if p.refundable > 0}
-    awaiting = [p for p in invoices if awaits_manager(state.gateway, p)]
+    refund_forms = {p.public_id: refund_form(p) for p in payments if p.refundable > 0}
+    awaiting = [p for p in payments if awaits_manager(state.gateway, p)]
     return render_template(
         "partialpay/admin/order.html",
         order=account,
-        invoices=invoices,
+        payments=payments,
         gateways=gateways,
         people=people_named(deciders | {account.customer_id}),
         completion_refusal=can_complete(account),
@@ -85,7 +86,7 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
         # A closed order's confirmed payments, for the admin to give back.
         to_refund=[
             p
-            for p in invoices
+            for p in payments
             if closed
             and p.public_id in refund_forms
             and p.gateway in gateways

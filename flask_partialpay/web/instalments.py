@@ -22,14 +22,14 @@ from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.instalments.links import read_buy, read_complete
 from flask_partialpay.payments.due import awaits_manager
 from flask_partialpay.payments.gateways.base import Gateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.forms.instalments import InstalmentPaymentForm
 
 
-def _own_order_or_404(reference: str) -> OrderAccount:
+def _own_order_or_404(reference: str) -> OrderRecord:
     """The current customer's order; anyone else's (or none) is a 404, the same page."""
     customer_id = login_required_here()
     account = current_partialpay.orders.find(reference)
@@ -145,7 +145,7 @@ def pay_step(reference: str) -> str | Response:
     )
 
 
-def _not_payable_message(account: OrderAccount) -> str:
+def _not_payable_message(account: OrderRecord) -> str:
     if account.status == OrderStatus.DECLINED:
         return translate_error(OrderDeclined())
     if account.status == OrderStatus.OPEN:
@@ -153,12 +153,12 @@ def _not_payable_message(account: OrderAccount) -> str:
     return translate_error(OrderNotPayable())
 
 
-def _wallet_balance(account: OrderAccount) -> Decimal:
+def _wallet_balance(account: OrderRecord) -> Decimal:
     """What the customer's wallet could pay now (nothing when locked or not kept)."""
     return current_partialpay.wallets.spendable(account.customer_id, account.currency)
 
 
-def _awaiting_confirmation(account: OrderAccount) -> list[Payment]:
+def _awaiting_confirmation(account: OrderRecord) -> list[Payment]:
     """Bank transfers the shopper made that a manager has not confirmed yet."""
     state = current_partialpay
     return [p for p in state.orders.payments(account.reference) if awaits_manager(state.gateway, p)]
@@ -212,7 +212,7 @@ class ThankYouOutcome(StrEnum):
 
 
 def _outcome(
-    account: OrderAccount, latest: Payment | None, gateways: Mapping[str, Gateway]
+    account: OrderRecord, latest: Payment | None, gateways: Mapping[str, Gateway]
 ) -> ThankYouOutcome:
     """What the thank-you page says happened, one word the template turns into a sentence.
 

@@ -15,8 +15,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_partialpay import (
     ConfigurationError,
     IdempotencyConflict,
-    OrderAccount,
     OrderInfo,
+    OrderRecord,
     PartialPay,
     PartialPayModel,
     Payment,
@@ -171,7 +171,7 @@ def test_placing_the_same_order_twice_keeps_one_account(without_loader: PartialP
     first = partialpay.orders.placed(info())
     again = partialpay.orders.placed(info())
     assert first.id == again.id
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderAccount)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderRecord)) == 1
 
 
 def test_an_order_cannot_change_its_total_once_placed(without_loader: PartialPay) -> None:
@@ -179,7 +179,7 @@ def test_an_order_cannot_change_its_total_once_placed(without_loader: PartialPay
     partialpay.orders.placed(info())
     with pytest.raises(IdempotencyConflict):
         partialpay.orders.placed(info(total="90.00"))
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert account.total == Decimal("100.00")
 
 
@@ -198,7 +198,7 @@ def test_money_collected_by_the_host_completes_the_order_once(without_loader: Pa
     finally:
         signals.order_fully_paid.disconnect(receiver)
     assert calls == ["A-1"]
-    account = db.session.scalars(sa.select(OrderAccount)).one()
+    account = db.session.scalars(sa.select(OrderRecord)).one()
     assert (account.status, account.paid) == ("completed", Decimal("100.00"))
     payment = db.session.scalars(sa.select(Payment)).one()
     assert (payment.gateway, payment.status) == ("cash", "succeeded")

@@ -26,7 +26,7 @@ from flask_partialpay.core.vocabulary import (
 from flask_partialpay.host.config import SETTINGS, check_choice
 from flask_partialpay.payments import lifecycle, orders
 from flask_partialpay.payments.gateways.external import ExternalGateway
-from flask_partialpay.payments.models import OrderAccount, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment
 from tests.unit.bare import db
 
 LIFECYCLES: tuple[type[Lifecycle], ...] = (OrderStatus, PaymentStatus, RefundStatus, HoldStatus)
@@ -207,7 +207,7 @@ def _paid_cash_order(app: Flask, total: str, paid: str) -> tuple[int, int]:
     cash = ExternalGateway("cash")
 
     def work() -> Payment:
-        order = orders.ensure_account(pp.session, OrderInfo("SHOP-9", "1", "USD", Decimal(total)))
+        order = orders.ensure_record(pp.session, OrderInfo("SHOP-9", "1", "USD", Decimal(total)))
         started = lifecycle.start(
             pp.session,
             account=order,
@@ -243,21 +243,21 @@ def test_a_payment_writer_refuses_a_move_the_table_forbids(app: Flask) -> None:
 def test_an_order_status_never_moves_backwards(app: Flask) -> None:
     pp = app.extensions["partialpay"]
     order_id, _ = _paid_cash_order(app, "30.00", "30.00")
-    assert db.session.get_one(OrderAccount, order_id).status == OrderStatus.COMPLETED
+    assert db.session.get_one(OrderRecord, order_id).status == OrderStatus.COMPLETED
     # As if the paid amount had gone down: derive_status would now say Open.
     db.session.execute(
-        sa.update(OrderAccount).where(OrderAccount.id == order_id).values(paid_minor=0)
+        sa.update(OrderRecord).where(OrderRecord.id == order_id).values(paid_minor=0)
     )
     db.session.commit()
 
     def refresh() -> str:
-        return orders.refresh_status(pp.session, pp.session.get_one(OrderAccount, order_id))
+        return orders.refresh_status(pp.session, pp.session.get_one(OrderRecord, order_id))
 
     with pytest.raises(IllegalTransition) as raised:
         pp.transaction(refresh)
     assert raised.value.params == {"state": "completed", "target": "open"}
     db.session.expire_all()
-    assert db.session.get_one(OrderAccount, order_id).status == OrderStatus.COMPLETED
+    assert db.session.get_one(OrderRecord, order_id).status == OrderStatus.COMPLETED
 
 
 def test_the_overpayment_setting_takes_the_overpayment_words_and_no_other() -> None:

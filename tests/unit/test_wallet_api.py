@@ -26,6 +26,7 @@ from flask_partialpay.core.errors import (
     InvalidAmount,
     WalletLocked,
 )
+from flask_partialpay.core.vocabulary import AccountKind
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
@@ -49,7 +50,7 @@ def wallets() -> Wallets:
 def wallet_account(owner_id: str, currency: str = USD) -> LedgerAccount | None:
     return db.session.scalars(
         sa.select(LedgerAccount).where(
-            LedgerAccount.kind == transfers.WALLET,
+            LedgerAccount.kind == AccountKind.WALLET,
             LedgerAccount.owner_id == owner_id,
             LedgerAccount.currency == currency,
         )
@@ -169,7 +170,7 @@ def ledger_problems() -> list[str]:
         )
         if account.held_minor != active:
             problems.append(f"account {account.id}: held {account.held_minor}, holds {active}")
-        if account.kind == transfers.WALLET and account.balance_minor - account.held_minor < 0:
+        if account.kind == AccountKind.WALLET and account.balance_minor - account.held_minor < 0:
             problems.append(f"wallet {account.id} is below zero spendable")
     for currency, total in per_currency.items():
         if total != 0:

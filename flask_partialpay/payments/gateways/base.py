@@ -43,9 +43,6 @@ class StartOutcome:
     """Where the shopper goes next once a payment was started."""
 
     redirect_url: str
-    #: The gateway took the money at once (the wallet): the payment succeeds right away,
-    #: in the transaction that started it.
-    settled: bool = False
 
 
 @dataclass(frozen=True)

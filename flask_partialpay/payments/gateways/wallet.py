@@ -47,7 +47,7 @@ class WalletGateway(NoCallbacks):
 
     def start(self, payment: Payment) -> StartOutcome:
         # The money moved in the transaction that recorded the payment (see take()).
-        return StartOutcome(redirect_url=payment.return_url, settled=True)
+        return StartOutcome(redirect_url=payment.return_url)
 
     def take(self, payment: Payment) -> None:
         """Take ``payment`` from the wallet, in the transaction that records it.
