@@ -15,7 +15,8 @@ UNREACHABLE = "mysql+pymysql://root@127.0.0.1:9/test"  # the discard port: nothi
 
 # One test of each tier: both take their databases from tests/backends.py.
 MARIADB_TESTS = {
-    "integration": "tests/test_card_checkout.py::test_cart_shows_subtotal_tax_and_total[mariadb]",
+    "integration": "tests/payments/test_card_checkout.py::"
+    "test_cart_shows_subtotal_tax_and_total[mariadb]",
     "unit": "tests/unit/test_wallet_api.py::"
     "test_a_wallet_never_used_has_a_zero_balance_and_no_account[mariadb]",
 }

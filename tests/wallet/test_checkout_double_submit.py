@@ -29,7 +29,7 @@ from flask_partialpay.audit import audit
 from flask_partialpay.ledger.models import Hold
 from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from, form_value
-from tests.test_wallet_checkout_concurrency import run_together
+from tests.wallet.test_wallet_checkout_concurrency import run_together
 
 ASHA = "asha@example.com"
 SUCCESS_CARD = "4242 4242 4242 4242"

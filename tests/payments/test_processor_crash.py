@@ -36,9 +36,9 @@ from flask_partialpay.db.base import utcnow
 from flask_partialpay.ledger.models import Hold
 from flask_partialpay.sandbox.models import SandboxCharge, SandboxNotification
 from tests.conftest import Shopper
-from tests.test_checkout_double_submit import fill_cart_with_wallet
+from tests.wallet.test_checkout_double_submit import fill_cart_with_wallet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOTAL, WALLET_PART, CARD_PART = Decimal("354.00"), Decimal("100.00"), Decimal("254.00")
 
 
@@ -81,7 +81,7 @@ def pay_in_a_worker_that_dies(app: Flask, database_url: str, placed: Placed) -> 
         [
             sys.executable,
             "-m",
-            "tests.processor_crash_worker",
+            "tests.payments.processor_crash_worker",
             database_url,
             app.instance_path,
             placed.card_public_id,

@@ -1,6 +1,6 @@
 """A host's own gateway: registered in a few lines, offered, paid with, and refused when wrong.
 
-The end-to-end test runs the minimal host (``tests/minimal_host.py``) on SQLite, PostgreSQL
+The end-to-end test runs the minimal host (``tests/host/minimal_host.py``) on SQLite, PostgreSQL
 and MariaDB with a gateway defined here: a hosted page elsewhere and notifications signed
 with HMAC, applied through the extension's callback route as a real processor's would be.
 """
@@ -31,8 +31,8 @@ from flask_partialpay import (
 from flask_partialpay.audit import audit
 from flask_partialpay.core.errors import UnknownGateway
 from flask_partialpay.payments.gateways import registry as gateway_registry
-from tests.minimal_host import db
-from tests.test_second_host import (  # noqa: F401 (new_database is a fixture)
+from tests.host.minimal_host import db
+from tests.host.test_second_host import (  # noqa: F401 (new_database is a fixture)
     REFERENCE,
     Host,
     _start_host,
@@ -273,7 +273,7 @@ def installed(monkeypatch: pytest.MonkeyPatch, *entries: tuple[str, str]) -> Non
 def test_a_gateway_an_installed_package_declares_is_registered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    installed(monkeypatch, ("fakepay", "tests.test_host_gateway:FakePay"))
+    installed(monkeypatch, ("fakepay", "tests.payments.test_host_gateway:FakePay"))
     app, database = bare_app(PARTIALPAY_GATEWAYS=("fakepay", "manual"))
     extension = PartialPay(app, database)
     assert offered(app, extension) == ["fakepay", "manual"]
@@ -282,7 +282,7 @@ def test_a_gateway_an_installed_package_declares_is_registered(
 def test_an_entry_point_not_named_after_its_gateway_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    installed(monkeypatch, ("acme", "tests.test_host_gateway:FakePay"))
+    installed(monkeypatch, ("acme", "tests.payments.test_host_gateway:FakePay"))
     app, database = bare_app()
     with pytest.raises(ConfigurationError, match="makes a gateway named 'fakepay'"):
         PartialPay(app, database)
@@ -291,7 +291,7 @@ def test_an_entry_point_not_named_after_its_gateway_is_refused(
 def test_an_entry_point_and_a_host_gateway_with_one_name_are_both_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    installed(monkeypatch, ("fakepay", "tests.test_host_gateway:FakePay"))
+    installed(monkeypatch, ("fakepay", "tests.payments.test_host_gateway:FakePay"))
     app, database = bare_app()
     with pytest.raises(ConfigurationError) as refused:
         PartialPay().init_app(app, database, gateways=[FakePay()])

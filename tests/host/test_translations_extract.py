@@ -14,7 +14,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAPPING = "translations/babel.cfg"
 TEMPLATE = "translations/flask_partialpay.pot"
 # The keywords are in the mapping file too; Babel before 2.18 reads them only from here.

@@ -17,13 +17,13 @@ from example_shop.demo import seed
 from example_shop.models import Order, db
 from flask_partialpay import PartialPay, Payment
 from tests.conftest import Shopper
-from tests.test_instalments import link, open_offer, pay_by_card, pay_step
+from tests.instalments.test_instalments import link, open_offer, pay_by_card, pay_step
 from tests.unit.test_security_header_settings import bare_host
 
 # Headers do not depend on the database: SQLite is enough.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FOLDERS = [
     ROOT / "flask_partialpay" / "templates",
     ROOT / "example_shop" / "templates",

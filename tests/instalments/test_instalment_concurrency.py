@@ -42,7 +42,7 @@ from flask_partialpay.sandbox import processor
 from flask_partialpay.sandbox.card import SandboxCardGateway
 from flask_partialpay.sandbox.models import SandboxCharge
 from tests.conftest import Shopper, csrf_from
-from tests.test_wallet_checkout_concurrency import (
+from tests.wallet.test_wallet_checkout_concurrency import (
     SUCCESS_CARD,
     Outcome,
     after,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-WEB = Path(__file__).resolve().parent.parent / "flask_partialpay" / "web"
+WEB = Path(__file__).resolve().parents[2] / "flask_partialpay" / "web"
 DATABASE_LIBRARIES = ("sqlalchemy", "flask_sqlalchemy")
 RUNS_A_STATEMENT = {"execute", "scalars", "scalar", "paginate"}
 

@@ -1,6 +1,6 @@
 """The host contract, proved on a second host that is not the example shop.
 
-``tests/minimal_host.py`` has its own customers, invoices ("INV-7"), admin column and no
+``tests/host/minimal_host.py`` has its own customers, invoices ("INV-7"), admin column and no
 layout of its own; one ``PartialPay`` object serves every app it creates. Each test runs
 on SQLite, PostgreSQL and MariaDB; on the servers each app gets a database of its own, as
 the example shop's tables (the extension's included) live in ``test``.
@@ -27,7 +27,7 @@ from flask_partialpay.ledger.models import Hold, Transfer
 from flask_partialpay.sandbox import processor as sandbox_processor
 from tests.backends import check_reachable, server_url
 from tests.conftest import csrf_from, form_value
-from tests.minimal_host import Customer, Invoice, create_app, db, partialpay
+from tests.host.minimal_host import Customer, Invoice, create_app, db, partialpay
 
 SUCCESS_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"

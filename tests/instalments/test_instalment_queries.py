@@ -25,7 +25,7 @@ from flask_partialpay import OrderRecord
 from flask_partialpay.payments import lifecycle
 from flask_partialpay.sandbox import processor
 from tests.conftest import Shopper
-from tests.test_instalment_concurrency import (
+from tests.instalments.test_instalment_concurrency import (
     ADMIN_EMAIL,
     CARD,
     FIRST,

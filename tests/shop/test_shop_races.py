@@ -34,7 +34,7 @@ from flask_partialpay.audit import audit
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.transactions import run_in_transaction
 from tests.conftest import Shopper, csrf_from, form_value
-from tests.test_wallet_checkout_concurrency import Outcome, after, run_together
+from tests.wallet.test_wallet_checkout_concurrency import Outcome, after, run_together
 
 ASHA = "asha@example.com"
 # (first request, second request): seconds after the barrier. Kept short: each backend

@@ -1,6 +1,6 @@
 """A shop worker that dies between the card processor's charge and its own commit.
 
-Run as ``python -m tests.processor_crash_worker <database url> <instance folder> <payment
+Run as ``python -m tests.payments.processor_crash_worker <database url> <instance folder> <payment
 public id>`` (the folder holds the shop's generated secrets, shared with the test): it
 submits the sandbox card page's charge for the payment, and is killed (SIGKILL, as the
 kernel's OOM killer or a deploy would) inside the shop's transaction that records the

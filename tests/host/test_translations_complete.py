@@ -20,7 +20,7 @@ from flask import Flask
 from flask_partialpay.core.money import format_money
 from tests.conftest import Shopper
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "translations" / "flask_partialpay.pot"
 CATALOGS = ROOT / "flask_partialpay" / "translations"
 LANGUAGES = ("ru", "hi", "es")

@@ -22,7 +22,7 @@ from flask_partialpay import Payment
 from flask_partialpay.audit import audit
 from tests.conftest import Shopper, csrf_from, form_value
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 SUCCESS_CARD = "4242 4242 4242 4242"
 PAYMENTS_TAB = "/partialpay/admin/payments"
 WALLET = "/partialpay/wallet"

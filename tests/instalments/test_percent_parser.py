@@ -15,7 +15,7 @@ from example_shop import partialpay
 from flask_partialpay.core.errors import InvalidPercent
 from flask_partialpay.core.percent import parse_optional_percent, parse_percent
 from tests.conftest import Shopper
-from tests.test_instalments import course_id
+from tests.instalments.test_instalments import course_id
 
 
 @pytest.mark.parametrize("field", ["minimum_percent", "success_percent"])

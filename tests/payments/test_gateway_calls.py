@@ -34,7 +34,7 @@ from flask_partialpay.sandbox import processor
 from flask_partialpay.sandbox.card import SandboxCardGateway
 from flask_partialpay.sandbox.models import SandboxRefund
 from tests.conftest import Shopper, csrf_from, form_value
-from tests.test_refunds import paid_card_payment, refund, refund_form
+from tests.payments.test_refunds import paid_card_payment, refund, refund_form
 
 
 class SerializationFailure(Exception):
