@@ -317,7 +317,7 @@ def succeed(
     signals.payment_succeeded.send(app, payment=payment, order=account, confirmed_by=confirmed_by)
     if confirmed_by is not None:
         signals.payment_confirmed.send(app, payment=payment, order=account, by=confirmed_by)
-    settlement.current().succeeded_after_close(session, payment)
+    settlement.current().deliver(session, payment)
     if was_open and status == OrderStatus.COMPLETED:
         signals.order_fully_paid.send(app, order=account)
         signals.order_completed.send(app, order=account, by=None)

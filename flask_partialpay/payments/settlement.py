@@ -33,7 +33,7 @@ class Settlement(Protocol):
     def succeeded(self, session: Session, account: OrderRecord, payment: Payment) -> None:
         """``payment`` now counts towards ``account`` (an order still open or completed)."""
 
-    def succeeded_after_close(self, session: Session, payment: Payment) -> None:
+    def deliver(self, session: Session, payment: Payment) -> None:
         """``payment`` counted, on any order: what it bought must be delivered (a top-up)."""
 
     def failed(self, session: Session, payment: Payment, *, reason: str | None) -> None:

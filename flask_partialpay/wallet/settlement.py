@@ -28,7 +28,7 @@ class WalletSettlement:
             session, payment.order, rest=payment, amount_minor=wallet_part_minor
         )
 
-    def succeeded_after_close(self, session: Session, payment: Payment) -> None:
+    def deliver(self, session: Session, payment: Payment) -> None:
         if payment.order.purpose == topups.PURPOSE:
             topups.credit_paid_topup(session, payment)
 
