@@ -1,9 +1,11 @@
-"""The extension's tables, all prefixed ``partialpay_``.
+"""The declarative base every table of the extension is declared on, and its column types.
 
-They live on their own declarative base and metadata, so they never mix with the host's
-models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
-Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
-properties convert through :mod:`flask_partialpay.core.money`."""
+The extension's tables (all prefixed ``partialpay_``) live on their own base and metadata,
+so they never mix with the host's models, yet are read and written through the host's
+Flask-SQLAlchemy session and engine. Amounts are integer minor units (``*_minor``) next to
+their currency; the models' Decimal properties convert through
+:mod:`flask_partialpay.core.money`. Times are stored in UTC (:class:`UTCDateTime`).
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The extension's tables, all prefixed ``partialpay_``.
+"""Tables the layers above share: idempotency records and stored settings.
 
-They live on their own declarative base and metadata, so they never mix with the host's
-models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
-Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
-properties convert through :mod:`flask_partialpay.core.money`."""
+An :class:`IdempotencyRecord` ties a caller's key to what it asked (a fingerprint) and to
+the transfer or hold it made, so a repeat returns the first result. A :class:`StoreSetting`
+is one setting an admin switched at run time (see :mod:`.store_settings`).
+"""
 
 from __future__ import annotations
 

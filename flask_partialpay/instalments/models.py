@@ -1,9 +1,8 @@
-"""The extension's tables, all prefixed ``partialpay_``.
+"""The instalment policy table: per offer, whether it may be paid in parts and its minimum.
 
-They live on their own declarative base and metadata, so they never mix with the host's
-models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
-Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
-properties convert through :mod:`flask_partialpay.core.money`."""
+Read and written through :mod:`.policy`; an order placed through a Buy link copies the
+policy, so later changes to the offer leave orders already placed alone.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""The extension's tables, all prefixed ``partialpay_``.
+"""The ledger's tables: accounts, transfers, entries and holds.
 
-They live on their own declarative base and metadata, so they never mix with the host's
-models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
-Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
-properties convert through :mod:`flask_partialpay.core.money`."""
+A :class:`LedgerAccount` (a customer's wallet, or a system account such as top-ups
+received) caches its balance and what its holds reserve; every change is a
+:class:`Transfer` between two accounts with one :class:`Entry` per side, and a :class:`Hold`
+reserves part of a balance until it is captured, released or expires. Only
+:mod:`.transfers` writes them.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Customers' wallets: the public API on ``app.extensions["partialpay"].wallets``.
+"""A customer's wallet account in the ledger: credit, debit, hold, capture, what it may spend.
 
-Each method is one database transaction (retried on contention) built from the ledger's
-primitives; an idempotency key, when given, is claimed in that same transaction. The
-session-level functions below the class are for code that moves wallet money inside a
-larger unit of work (a gateway callback crediting a top-up, say)."""
+Functions here work inside the caller's transaction, on top of :mod:`.transfers`: the
+wallet service (:mod:`flask_partialpay.wallet.wallets`) wraps them in a transaction each,
+and code that moves wallet money inside a larger unit of work (a gateway callback crediting
+a top-up, say) calls them directly. An idempotency key, when given, is claimed in the same
+transaction. :func:`spendable` is the one rule for what a wallet can pay now.
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,8 @@
-"""Payments towards orders: start, succeed, fail, confirm, reject, refund.
+"""Closing an order: cancelled, refunded or declined, and what happens to its payments.
 
-This is the one module that changes a payment's status or an order's paid amount. Each
-change is a conditional update (``... WHERE status = 'pending'``) whose row count says
-whether this call made it; a duplicate, late or concurrent repeat finds nothing to change
-and does nothing. Signals are sent only by the call that made the change.
-
-Functions here work inside the caller's transaction and do not commit; the extension's
-service methods wrap them in :func:`..transactions.run_in_transaction`."""
+Pending payments stop, the wallet's part goes back to the wallet, and money a gateway has
+taken is reported as owed (``refund_owed``) or refunded, each once.
+"""
 
 from __future__ import annotations
 

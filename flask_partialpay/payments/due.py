@@ -1,12 +1,10 @@
-"""Payments towards orders: start, succeed, fail, confirm, reject, refund.
+"""What may be paid towards an order now, given the payments already under way.
 
-This is the one module that changes a payment's status or an order's paid amount. Each
-change is a conditional update (``... WHERE status = 'pending'``) whose row count says
-whether this call made it; a duplicate, late or concurrent repeat finds nothing to change
-and does nothing. Signals are sent only by the call that made the change.
-
-Functions here work inside the caller's transaction and do not commit; the extension's
-service methods wrap them in :func:`..transactions.run_in_transaction`."""
+:func:`payable_now` and :func:`allowed_range` start from the order's amount due
+(:attr:`~flask_partialpay.payments.models.OrderRecord.due_minor`, its one definition) and
+take off what card payments not yet decided may still charge, so that two payments started
+at once can never together ask for more than is due.
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
-"""Payments towards orders: start, succeed, fail, confirm, reject, refund.
+"""A gateway's notification applied to its payment or refund, once.
 
-This is the one module that changes a payment's status or an order's paid amount. Each
-change is a conditional update (``... WHERE status = 'pending'``) whose row count says
-whether this call made it; a duplicate, late or concurrent repeat finds nothing to change
-and does nothing. Signals are sent only by the call that made the change.
-
-Functions here work inside the caller's transaction and do not commit; the extension's
-service methods wrap them in :func:`..transactions.run_in_transaction`."""
+:func:`apply_event` records the event under its id (a redelivery finds it and does
+nothing) and moves the payment or the refund it names; an event that arrives out of order
+is refused, so the processor sends it again later.
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,15 @@
-"""Payments towards orders: start, succeed, fail, confirm, reject, refund.
+"""A payment's life: started, succeeded or failed, under the order's lock and a key.
 
-This is the one module that changes a payment's status or an order's paid amount. Each
-change is a conditional update (``... WHERE status = 'pending'``) whose row count says
-whether this call made it; a duplicate, late or concurrent repeat finds nothing to change
-and does nothing. Signals are sent only by the call that made the change.
+This is the one module that changes a payment's status (refunds aside, see
+:mod:`.refunds`). Each change is a conditional update (``... WHERE status = 'pending'``)
+whose row count says whether this call made it; a duplicate, late or concurrent repeat
+finds nothing to change and does nothing. Signals are sent only by the call that made the
+change, and what follows for the wallet is handed to the installed settlement
+(:mod:`.settlement`).
 
-Functions here work inside the caller's transaction and do not commit; the extension's
-service methods wrap them in :func:`..transactions.run_in_transaction`."""
+Functions here work inside the caller's transaction and do not commit; the services wrap
+them in :func:`flask_partialpay.db.transactions.run_in_transaction`.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""The extension's tables, all prefixed ``partialpay_``.
+"""The tables of orders and payments: the order record, payments, refunds, gateway events.
 
-They live on their own declarative base and metadata, so they never mix with the host's
-models, yet are read and written through the host's Flask-SQLAlchemy session and engine.
-Amounts are integer minor units (``*_minor``) next to their currency; the Decimal
-properties convert through :mod:`flask_partialpay.core.money`."""
+:class:`OrderRecord` is the extension's record of a host's order (its total, counters and
+status; written only by :mod:`.orders`). A :class:`Payment` is an amount asked of one
+gateway towards it; a :class:`Refund` returns part of a payment; a :class:`GatewayEvent`
+is a processor's notification, recorded once.
+"""
 
 from __future__ import annotations
 

@@ -1,14 +1,10 @@
-"""Instalment offers: the "Allow Partial Payments" policy and what each payment may be.
+"""What a single payment on an order may be: at least the first minimum, at most what is due.
 
-An admin sets two percentages on an offer. Both become amounts of the offer's price,
-rounded **up** to the currency's smallest unit, so neither is ever undercut: 1% of $5000 is
-$50.00, and 1% of $10.05 is $0.11 (not $0.10). The policy is copied onto an order when it
-is placed through a Buy link with "Allow Partial Payments" ticked; changing the offer later
-does not change orders already placed.
-
-The minimum applies to the first payments: together (confirmed and awaiting confirmation)
-they must reach it, so a first payment of $49.99 is refused and, once $50 is paid, $0.01 is
-accepted. A payment is never more than what is still due."""
+For an instalment order the first payments together (confirmed and awaiting confirmation)
+must reach the minimum copied from the offer's policy; once they have, any amount up to
+what is due is accepted. An offer bought without instalments is paid in full in one
+payment; a host's own order takes any amount up to what is due (the host decides).
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
-"""Payments towards orders: start, succeed, fail, confirm, reject, refund.
+"""Refunds of a payment: requested, confirmed or refused, never more than was paid.
 
-This is the one module that changes a payment's status or an order's paid amount. Each
-change is a conditional update (``... WHERE status = 'pending'``) whose row count says
-whether this call made it; a duplicate, late or concurrent repeat finds nothing to change
-and does nothing. Signals are sent only by the call that made the change.
-
-Functions here work inside the caller's transaction and do not commit; the extension's
-service methods wrap them in :func:`..transactions.run_in_transaction`."""
+Each refund is recorded under its idempotency key before the processor is asked (outside
+the transaction, :mod:`.gateway_calls`); the payment's refunded amount is reserved at once,
+so two refunds at the same time cannot together exceed what the payment took.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Customers' wallets: the public API on ``app.extensions["partialpay"].wallets``.
+"""Customers' wallets: the service at ``partialpay.wallets``.
 
-Each method is one database transaction (retried on contention) built from the ledger's
-primitives; an idempotency key, when given, is claimed in that same transaction. The
-session-level functions below the class are for code that moves wallet money inside a
-larger unit of work (a gateway callback crediting a top-up, say)."""
+Each method is one database transaction (retried on contention) built from
+:mod:`flask_partialpay.ledger.wallet_accounts`; an idempotency key, when given, is claimed
+in that same transaction. It also reads balances and statements for the wallet pages.
+"""
 
 from __future__ import annotations
 

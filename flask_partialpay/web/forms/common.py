@@ -1,7 +1,9 @@
-"""WTForms for the extension's pages; every amount field reads through the strict parser.
+"""What every form of the extension's pages shares: the amount field and idempotency keys.
 
-WTForms' own ``DecimalField`` accepts NaN, Infinity, ``-5``, ``1e3`` and ``10.005``, so
-money is never read with it. Hosts may subclass these forms to add fields."""
+Every amount field reads through the strict parser: WTForms' own ``DecimalField`` accepts
+NaN, Infinity, ``-5``, ``1e3`` and ``10.005``, so money is never read with it. Hosts may
+subclass these forms to add fields.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""WTForms for the extension's pages; every amount field reads through the strict parser.
-
-WTForms' own ``DecimalField`` accepts NaN, Infinity, ``-5``, ``1e3`` and ``10.005``, so
-money is never read with it. Hosts may subclass these forms to add fields."""
+"""The sandbox card form: a test card number, expiry and code, never a real card's."""
 
 from __future__ import annotations
 
