@@ -67,6 +67,8 @@ if TYPE_CHECKING:
 # What each public name is imported from, on first use (PEP 562): importing one module of the
 # package, flask_partialpay.core.money say, runs this file, and must not load Flask,
 # SQLAlchemy and every layer with it.
+# Exports that are modules themselves rather than names in one.
+_MODULE_EXPORTS = frozenset({"signals"})
 _HOMES: dict[str, str] = {
     "AmountField": "flask_partialpay.web.forms.common",
     "AmountNotAllowed": "flask_partialpay.core.errors",
@@ -203,7 +205,7 @@ def __getattr__(name: str) -> Any:
     if home is None:
         raise AttributeError(f"module 'flask_partialpay' has no attribute {name!r}")
     module = import_module(home)
-    value = module if home.endswith("." + name) else getattr(module, name)
+    value = module if name in _MODULE_EXPORTS else getattr(module, name)
     globals()[name] = value
     return value
 

@@ -46,10 +46,13 @@ def test_the_public_names_still_come_from_the_package() -> None:
     from flask_partialpay.core.money import parse_amount
     from flask_partialpay.extension import PartialPay
     from flask_partialpay.host import signals
+    from flask_partialpay.web.forms.wallet_choice import wallet_choice
 
     assert flask_partialpay.PartialPay is PartialPay
     assert flask_partialpay.parse_amount is parse_amount
     assert flask_partialpay.signals is signals
+    # A function named like the module it lives in is the function, not the module.
+    assert flask_partialpay.wallet_choice is wallet_choice
     assert set(flask_partialpay.__all__) <= set(dir(flask_partialpay))
     with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
         _ = flask_partialpay.NoSuchThing  # type: ignore[attr-defined]
