@@ -28,6 +28,8 @@ _.wallet_choice  # flask_partialpay.wallet_choice, the host's checkout view call
 _.release  # Wallets.release(hold_id)
 _.is_locked  # Wallets.is_locked(owner_id, currency)
 _.add_version_location  # migrate.configure(add_version_location)
+__getattr__  # flask_partialpay's lazy exports (PEP 562): Python calls them
+__dir__
 _.BRANCH  # the Alembic branch a host upgrades: "partialpay@head"
 _.SANDBOX_BRANCH  # the sandbox's branch: "sandbox@head", when the sandbox card is on
 _.target_metadatas  # the host's migrations/env.py: autogenerate sees the extension's tables
