@@ -67,7 +67,7 @@ class Lifecycle(StrEnum):
 
 
 class OrderStatus(Lifecycle):
-    """An order account's status, derived from its amounts by ``orders.derive_status``."""
+    """An order record's status, derived from its amounts by ``orders.derive_status``."""
 
     OPEN = "open"
     COMPLETED = "completed"
@@ -133,7 +133,7 @@ class TransferReason(StrEnum):
 
 
 class OrderPurpose(StrEnum):
-    """What an order account buys: the host's goods, or wallet credit (a top-up)."""
+    """What an order record buys: the host's goods, or wallet credit (a top-up)."""
 
     ORDER = "order"
     WALLET_TOPUP = "wallet_topup"

@@ -46,7 +46,7 @@ def warn_committed_order() -> None:
     log.warning(
         "OfferCatalogue.place_order committed its order: a concurrent request that loses "
         "the offer's slot can then leave a second host order behind. Add and flush the "
-        "order there; the extension commits it with the order's account."
+        "order there; the extension commits it with the order's record."
     )
 
 

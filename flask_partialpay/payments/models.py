@@ -103,7 +103,7 @@ class OrderRecord(PartialPayModel):
         session = object_session(self)
         if session is None:
             raise RuntimeError(
-                "This order account is not in a session: use "
+                "This order record is not in a session: use "
                 "partialpay.orders.payments(reference) to list its payments."
             )
         return list(

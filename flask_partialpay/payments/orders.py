@@ -57,7 +57,7 @@ class OrderInfo:
     #: not itself be paid from the wallet.
     wallet_topup: bool = False
     #: The key the host gave :meth:`PartialPay.hold_wallet` at this order's checkout.
-    #: Whichever call opens the order's account first (placing it, or paying it from a
+    #: Whichever call opens the order's record first (placing it, or paying it from a
     #: second submission of the same checkout) attaches the wallet part held under it, so
     #: no gateway is ever asked for the total before the "Via wallet" part is subtracted.
     checkout_key: str | None = None
@@ -184,7 +184,7 @@ def close(session: Session, account: OrderRecord, closed_as: ClosedAs) -> bool:
 
 
 def open_order(session: Session, info: OrderInfo) -> OrderRecord:
-    """The order's account, with the wallet part of its checkout attached.
+    """The order's record, with the wallet part of its checkout attached.
 
     Whichever call comes first (the host placing the order, or a second submission of the
     same checkout paying it) opens the account and attaches the part in one transaction,

@@ -49,7 +49,7 @@ class OrderService:
     # -- the host's order events ---------------------------------------------------------
 
     def placed(self, info: OrderInfo, *, checkout_key: str | None = None) -> OrderRecord:
-        """The host placed an order; the extension opens its account (idempotent).
+        """The host placed an order; the extension opens its record (idempotent).
 
         ``info.checkout_key`` (or ``checkout_key`` here): the key given to
         ``partialpay.checkout.hold_wallet`` for this checkout. The wallet money held then
@@ -274,7 +274,7 @@ class OrderService:
         )
 
     def _account_or_load(self, reference: str) -> OrderRecord:
-        """The order's account, checked against the host's order as it is now.
+        """The order's record, checked against the host's order as it is now.
 
         With an order loader, the host's order is read on every payment: if its total,
         currency or customer changed since the account was opened, the payment is refused

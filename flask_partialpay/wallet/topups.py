@@ -1,6 +1,6 @@
 """Wallet top-ups: a purchase of wallet credit, never mixed with goods.
 
-A top-up is an order account of its own (``purpose="wallet_topup"``) paid through a
+A top-up is an order record of its own (``purpose="wallet_topup"``) paid through a
 gateway like any order. The wallet is credited inside the transaction that records the
 payment's success, which happens once per payment however often the gateway calls back;
 the credit's idempotency key (one per payment) makes that doubly sure.
