@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from flask_partialpay import ConfigurationError, OrderRecord, Payment, PartialPay
+from flask_partialpay import ConfigurationError, OrderRecord, PartialPay, Payment
 from flask_partialpay.core.errors import UnknownGateway
 from flask_partialpay.ledger.models import Transfer
 from flask_partialpay.wallet import topups
@@ -42,9 +42,9 @@ WALLET = "/partialpay/wallet"
 ALL_THREE = ("fakepay", "sandbox_card", "manual")
 
 
-def host_with(new_database: Callable[[str], str], **config: Any) -> Iterator[Host]:
+def host_with(make_database: Callable[[str], str], **config: Any) -> Iterator[Host]:
     yield from _start_host(
-        new_database("partialpay_topup_gateways"),
+        make_database("partialpay_topup_gateways"),
         gateways=[FakePay()],
         PARTIALPAY_GATEWAYS=ALL_THREE,
         **config,

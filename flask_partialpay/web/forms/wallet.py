@@ -120,11 +120,6 @@ class TopUpForm(WalletAmountForm):
         super().__init__(*args, **kwargs)
         self.gateway.choices = [(name, gateway.label()) for name, gateway in allowed.items()]
 
-    @property
-    def single_gateway(self) -> bool:
-        """True when only one method is offered: the page names it instead of a choice."""
-        return len(self.gateway.choices or []) == 1
-
     def validate_amount(self, field: AmountField) -> None:
         if field.amount is None or self.currency.data not in wallet_currencies():
             return
