@@ -130,6 +130,7 @@ class PartialPay:
             wallet=state.wallet_gateway,
             enabled_names=app.config["PARTIALPAY_GATEWAYS"],
         )
+        state.gateway_registry.allow_topups(app.config["PARTIALPAY_TOPUP_GATEWAYS"])
         # After the registry checked PARTIALPAY_GATEWAYS: the sandbox's secret is needed
         # only when it is offered, and its tables only then.
         check_secrets(app)

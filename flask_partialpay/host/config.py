@@ -95,6 +95,15 @@ SETTINGS: Mapping[str, Setting] = {
     "PARTIALPAY_TOPUP_MAXIMUM": Setting(
         {"*": "10000"}, "Largest top-up per currency code in major units; `*` for the rest."
     ),
+    "PARTIALPAY_TOPUP_GATEWAYS": Setting(
+        None,
+        "Names of the enabled gateways a wallet top-up may be paid with, in the order "
+        "offered. `None`: every gateway in `PARTIALPAY_GATEWAYS` whose processor confirms "
+        "the payment itself, so that the wallet is credited when the money arrived, never "
+        "on a promise; a bank transfer (`manual`), which a manager confirms by hand, only "
+        "when listed. The wallet can never pay for its own top-up and is refused at start. "
+        "An empty list: no top-ups.",
+    ),
     "PARTIALPAY_STATEMENT_PAGE_SIZE": Setting(20, "Entries per page of a wallet statement."),
     "PARTIALPAY_LINK_SECRET": Setting(
         None,

@@ -15,7 +15,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flask_partialpay.core.errors import AmountNotAllowed, CurrencyMismatch, IdempotencyConflict
+from flask_partialpay.core.errors import (
+    AmountNotAllowed,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    UnknownGateway,
+)
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import maximum_for, to_minor
 from flask_partialpay.core.vocabulary import AccountKind, TransferReason
@@ -46,6 +51,12 @@ def offered_currencies() -> list[str]:
     return sorted({*wallets, *ordered})
 
 
+def allowed_gateways() -> dict[str, Gateway]:
+    """The gateways a top-up may be paid with, by name (``PARTIALPAY_TOPUP_GATEWAYS``)."""
+    topup: dict[str, Gateway] = current_app.extensions["partialpay"].gateway_registry.topup
+    return topup
+
+
 def limits(currency: str) -> tuple[Decimal, Decimal]:
     """The smallest and largest top-up allowed in ``currency``."""
     return (
@@ -67,14 +78,18 @@ def start(
     """Open a top-up purchase of ``amount`` and start paying it.
 
     The same idempotency key (a form submitted twice) returns the first top-up's payment;
-    with another owner, amount or currency it is a conflict.
+    with another owner, amount, currency or gateway it is a conflict. A gateway that
+    ``PARTIALPAY_TOPUP_GATEWAYS`` does not allow (the wallet above all) is refused.
     """
+    if allowed_gateways().get(gateway.name) is not gateway:
+        raise UnknownGateway(name=gateway.name)
     earlier = lifecycle.payment_by_key(session, idempotency_key)
     if earlier is not None:
-        if (earlier.customer_id, earlier.currency, earlier.amount_minor) != (
+        if (earlier.customer_id, earlier.currency, earlier.amount_minor, earlier.gateway) != (
             owner_id,
             currency,
             to_minor(amount, currency),
+            gateway.name,
         ) or earlier.order.purpose != PURPOSE:
             raise IdempotencyConflict()
         return lifecycle.Started(earlier, created=False)

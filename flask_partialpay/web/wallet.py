@@ -27,7 +27,6 @@ from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.payments import gateway_calls, lifecycle
-from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.wallet import topups
 from flask_partialpay.wallet.queries import statement_batches, wallet_by_public_id
@@ -37,8 +36,6 @@ from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.wallet import TopUpForm, wallet_currencies
 from flask_partialpay.web.paging import requested_page
 
-# The gateway a top-up is paid through.
-TOPUP_GATEWAY = "sandbox_card"
 # Entries on each wallet of the overview; the wallet's own page has the whole statement.
 RECENT_LINES = 5
 # Entries read from the database at a time while a CSV statement streams out.
@@ -104,13 +101,10 @@ def refuse_without_csrf(form: FlaskForm) -> None:
         abort(400)
 
 
-def topup_gateway() -> Gateway | None:
-    return current_partialpay.gateways.get(TOPUP_GATEWAY)
-
-
 def can_top_up() -> bool:
-    """A top-up needs its card gateway and a currency to offer (see wallet_currencies)."""
-    return topup_gateway() is not None and bool(wallet_currencies())
+    """A top-up needs a gateway to pay it (``PARTIALPAY_TOPUP_GATEWAYS``) and a currency to
+    offer (see wallet_currencies)."""
+    return bool(topups.allowed_gateways()) and bool(wallet_currencies())
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -170,13 +164,14 @@ def _top_up(form: TopUpForm, customer_id: str) -> Response | None:
     """
     if not form.is_submitted():
         return None
-    gateway = topup_gateway()
-    if gateway is None or not can_top_up():
+    if not can_top_up():
         abort(404)
     valid = form.validate()
     refuse_without_csrf(form)
     if not valid or form.amount.amount is None:
         return None
+    # The form checked the name against the allowed gateways.
+    gateway = topups.allowed_gateways()[form.gateway.data]
     state = current_partialpay
     amount = form.amount.amount
     currency = form.chosen_currency

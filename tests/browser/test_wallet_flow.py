@@ -28,7 +28,7 @@ def test_wallet_pays_part_of_an_order(
     page.get_by_label("Currency").select_option(label="Indian Rupee (INR)")
     page.get_by_label("Amount", exact=True).fill("100")
     screenshot(page, "wallet empty, top-up of 100 typed")
-    page.get_by_role("button", name="Top up by card").click()
+    page.get_by_role("button", name="Top up", exact=True).click()
 
     expect(page.get_by_role("heading", name="Pay by card")).to_be_visible()
     accessibility.check(page)

@@ -36,6 +36,7 @@ ENTRY_POINT_GROUP = "flask_partialpay.gateways"
 #: Stored in ``partialpay_payment.gateway`` (32 characters) and used as a URL segment.
 GATEWAY_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 SETTING = "PARTIALPAY_GATEWAYS"
+TOPUP_SETTING = "PARTIALPAY_TOPUP_GATEWAYS"
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,9 @@ class GatewayRegistry:
         self.enabled: dict[str, Gateway] = {
             name: self.registered[name].gateway for name in self._checked_names(enabled_names)
         }
+        #: The enabled gateways a wallet top-up may be paid with (:meth:`allow_topups`).
+        self.topup: dict[str, Gateway] = {}
+        self.allow_topups(None)
 
     def _checked_names(self, names: Any) -> Sequence[str]:
         offerable = sorted(name for name in self.registered if name != self.wallet.name)
@@ -155,6 +159,39 @@ class GatewayRegistry:
                 "Register your own with init_app(app, db, gateways=[...])."
             )
         return names
+
+    def allow_topups(self, names: Any) -> None:
+        """Check ``PARTIALPAY_TOPUP_GATEWAYS`` and keep the gateways it allows in :attr:`topup`.
+
+        ``None`` allows every enabled gateway whose processor confirms its payments (not a
+        bank transfer a manager confirms by hand). A list must name enabled gateways and
+        never the wallet: money from the wallet cannot buy credit for the wallet.
+        """
+        if names is None:
+            self.topup = {
+                name: gateway
+                for name, gateway in self.enabled.items()
+                if not gateway.confirmed_by_manager
+            }
+            return
+        enabled = ", ".join(repr(name) for name in self.enabled) or "none"
+        if isinstance(names, str) or not isinstance(names, (list, tuple)):
+            raise ConfigurationError(
+                f"{TOPUP_SETTING} must be None or a list or tuple of gateway names, for "
+                f"example ('sandbox_card',); got {names!r}. The enabled gateways are {enabled}."
+            )
+        if self.wallet.name in names:
+            raise ConfigurationError(
+                f"{TOPUP_SETTING} names {self.wallet.name!r}: a top-up cannot be paid from "
+                f"the wallet it credits. The enabled gateways are {enabled}."
+            )
+        unknown = [name for name in names if name not in self.enabled]
+        if unknown:
+            raise ConfigurationError(
+                f"{TOPUP_SETTING} names {', '.join(repr(name) for name in unknown)}, which "
+                f"{SETTING} does not enable; the enabled gateways are {enabled}."
+            )
+        self.topup = {name: self.enabled[name] for name in names}
 
     def get(self, name: str) -> Gateway:
         """The enabled gateway (or the wallet) called ``name``; UnknownGateway if none."""

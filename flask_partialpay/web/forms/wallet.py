@@ -21,7 +21,7 @@ from flask_partialpay.core.errors import AmountNotAllowed
 from flask_partialpay.core.money import quantum
 from flask_partialpay.host.i18n import current_locale, translate_error
 from flask_partialpay.host.i18n import lazy_gettext as _l
-from flask_partialpay.wallet.topups import limits, offered_currencies
+from flask_partialpay.wallet.topups import allowed_gateways, limits, offered_currencies
 from flask_partialpay.web.forms.common import AmountField, IdempotentForm, _strip
 
 
@@ -101,7 +101,24 @@ class WalletAmountForm(IdempotentForm):
 
 
 class TopUpForm(WalletAmountForm):
-    """A shopper buying wallet credit; the amount must lie within ``topups.limits``."""
+    """A shopper buying wallet credit; the amount must lie within ``topups.limits``.
+
+    ``gateway`` offers the gateways ``PARTIALPAY_TOPUP_GATEWAYS`` allows; a name not among
+    them (a forged form) is refused here, before anything is written.
+    """
+
+    gateway = RadioField(
+        _l("Pay with"), invalid_choice_message=_l("Choose one of the payment methods offered.")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        allowed = allowed_gateways()
+        # One method needs no choosing: it is the default when the form does not name one,
+        # and a name the form does send is still checked against the choices.
+        if len(allowed) == 1:
+            kwargs.setdefault("gateway", next(iter(allowed)))
+        super().__init__(*args, **kwargs)
+        self.gateway.choices = [(name, gateway.label()) for name, gateway in allowed.items()]
 
     def validate_amount(self, field: AmountField) -> None:
         if field.amount is None or self.currency.data not in wallet_currencies():
