@@ -245,7 +245,14 @@ def test_two_instalments_charged_at_once_cannot_both_be_taken(app: Flask) -> Non
             lost_id, lost_charge = loser.value
             lost = payment_row(lost_id)
             assert lost_charge is None, where
-            assert (lost.status, lost.failure_message) == ("cancelled", lifecycle.REPLACED), where
+            assert lost.status == "cancelled", where
+            # Replaced in the winner's transaction, or cancelled at the processor first by
+            # the winner's request (cancel_abandoned) when that call came before the commit:
+            # both say it was never charged, which the charges below check.
+            assert lost.failure_message in (
+                lifecycle.REPLACED,
+                lifecycle.CANCELLED_AT_PROCESSOR,
+            ), where
             assert [c.status for c in charges_for([lost_id])] == ["cancelled"], where
             seen["replaced"] += 1
         assert_audit_clean()
