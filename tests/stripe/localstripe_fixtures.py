@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from werkzeug.serving import BaseWSGIServer, make_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,6 @@ WEBHOOK_SECRET = "whsec_partialpay_localstripe"
 # One webhook id for the whole run: registering it again (each test's shop has its own
 # URL) replaces the last test's, so localstripe never posts to a shop that is gone.
 WEBHOOK_ID = "partialpay-tests"
-CALLBACK_PATH = "/partialpay/callback/stripe"
 
 
 # -- localstripe ----------------------------------------------------------------------------
@@ -202,11 +201,12 @@ class WebhookRecorder:
     """WSGI middleware: records every POST to the Stripe callback, passes it on unchanged."""
 
     app: Callable[..., Any]
+    path: str
     deliveries: list[Delivery] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") != CALLBACK_PATH or environ.get("REQUEST_METHOD") != "POST":
+        if environ.get("PATH_INFO") != self.path or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
@@ -262,7 +262,7 @@ class StripeShop:
     def post_webhook(self, body: bytes, signature: str) -> int:
         """POST a webhook to the shop over HTTP, as Stripe would; the status it answers."""
         request = urllib.request.Request(  # noqa: S310 (the loopback shop of this test)
-            self.url + CALLBACK_PATH,
+            self.url + self.webhooks.path,
             data=body,
             method="POST",
             headers={"Content-Type": "application/json", "Stripe-Signature": signature},
@@ -301,12 +301,14 @@ def event_body(event_type: str, obj: dict[str, Any], *, event_id: str | None = N
 def stripe_shop(app: Flask, localstripe_data: LocalStripe) -> Iterator[StripeShop]:
     """The test's shop (``app``, on the test's backend) served on 127.0.0.1, localstripe's
     webhook pointed at it."""
-    recorder = WebhookRecorder(app.wsgi_app)
+    with app.test_request_context():
+        callback = url_for("partialpay_callbacks.gateway_callback", gateway_name="stripe")
+    recorder = WebhookRecorder(app.wsgi_app, callback)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, recorder, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="stripe-shop", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
-    localstripe_data.register_webhook(url + CALLBACK_PATH, WEBHOOK_SECRET)
+    localstripe_data.register_webhook(url + callback, WEBHOOK_SECRET)
     try:
         yield StripeShop(url=url, app=app, localstripe=localstripe_data, webhooks=recorder)
     finally:

@@ -2,7 +2,7 @@
 
 Run as ``python -m tests.stripe.localstripe_server --port N`` (``--port 0``: a free port the
 system picks). It prints ``localstripe listening on port N`` once the socket is bound, then
-serves localstripe's application unchanged except for the three additions below, each made
+serves localstripe's application unchanged except for the four additions below, each made
 because the tests would otherwise exercise localstripe's limits rather than the shop:
 
 1. **No shared state file.** localstripe pickles its whole store to
@@ -18,6 +18,13 @@ because the tests would otherwise exercise localstripe's limits rather than the 
    and the intent names the PaymentMethod's own id (a test card such as ``pm_card_visa`` is
    turned into a stored ``pm_…`` first). This happens before the ``payment_intent.succeeded``
    event is made, so the webhook carries the saved card's id, as Stripe's does.
+4. **Idempotency keys.** localstripe ignores the ``Idempotency-Key`` header, so a POST sent
+   again (the SDK's own retries after a dropped answer, the shop asking again for a refund
+   whose answer was lost) would create a second refund or intent, where Stripe answers the
+   first one's result again. Here, as at Stripe, the answer to a POST is kept by API key and
+   idempotency key and replayed (with ``Idempotent-Replayed: true``) for the same key; an
+   answer of 5xx or 409 is not kept (Stripe lets those be retried); ``DELETE /_config/data``
+   forgets the keys with the objects.
 
 Everything else (amounts, declines, refunds, events, webhooks) is localstripe's own.
 The socket is bound to 127.0.0.1 only: the fake API never listens beyond the machine.
@@ -71,9 +78,41 @@ def accept_setup_future_usage() -> None:
     intent_class._on_success = on_success
 
 
+def replay_idempotent_requests() -> None:
+    """Addition 4: the first answer to a POST is kept by its idempotency key and replayed."""
+    answers: dict[tuple[str, str], tuple[int, bytes]] = {}
+
+    @web.middleware
+    async def idempotency(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "DELETE" and request.path == "/_config/data":
+            answers.clear()
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key:
+            return await handler(request)
+        scope = (request.headers.get("Authorization", ""), key)
+        if scope in answers:
+            status, body = answers[scope]
+            return web.Response(
+                status=status,
+                body=body,
+                content_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        response = await handler(request)
+        if isinstance(response, web.Response) and response.status < 500 and response.status != 409:
+            body = response.body
+            if isinstance(body, bytes):
+                answers[scope] = (response.status, body)
+        return response
+
+    # Outermost, so that it keeps the answers localstripe's own error handler made.
+    server.app.middlewares.insert(0, idempotency)
+
+
 def serve(port: int) -> None:
     keep_store_in_memory()
     accept_setup_future_usage()
+    replay_idempotent_requests()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))

@@ -95,3 +95,29 @@ def test_the_data_fixture_leaves_no_object_of_an_earlier_test(
         assert localstripe_data.call("GET", "/v1/customers")["data"] == []
         localstripe_data.call("POST", "/v1/customers", {"email": "asha@example.com"})
         localstripe_data.flush()
+
+
+def test_a_post_sent_again_with_its_idempotency_key_is_answered_as_the_first(api: Any) -> None:
+    intent = api.payment_intents.create(
+        {"amount": 500, "currency": "inr", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    first = api.refunds.create(
+        {"payment_intent": intent.id, "amount": 100}, {"idempotency_key": "refund-1"}
+    )
+    again = api.refunds.create(
+        {"payment_intent": intent.id, "amount": 100}, {"idempotency_key": "refund-1"}
+    )
+    other = api.refunds.create(
+        {"payment_intent": intent.id, "amount": 100}, {"idempotency_key": "refund-2"}
+    )
+    assert again.id == first.id and other.id != first.id
+    listed = api.refunds.list({"payment_intent": intent.id}).data
+    assert sorted(refund.id for refund in listed) == sorted([first.id, other.id])
+
+
+def test_flushing_forgets_the_idempotency_keys(localstripe_data: LocalStripe, api: Any) -> None:
+    first = api.customers.create({"email": "a@example.com"}, {"idempotency_key": "customer-1"})
+    localstripe_data.flush()
+    again = api.customers.create({"email": "a@example.com"}, {"idempotency_key": "customer-1"})
+    assert again.id != first.id
+    assert [c.id for c in api.customers.list().data] == [again.id]
