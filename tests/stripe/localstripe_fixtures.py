@@ -7,12 +7,12 @@
   ``PARTIALPAY_REQUIRE_BACKENDS=1`` (CI), and skips the tests otherwise.
 * ``localstripe_data``: localstripe's objects flushed (``DELETE /_config/data``) before and
   after the test.
-* ``stripe_settings``: the shop's settings with the ``stripe`` gateway on localstripe.
+* ``localstripe_settings``: the shop's settings with the ``stripe`` gateway on localstripe.
 * ``stripe_shop``: the integration tier's ``app`` served over HTTP on 127.0.0.1 in a thread,
   localstripe's webhook registered to its callback URL with the shop's secret, and every
   webhook delivery recorded (body, signature, answer) so a test can wait for it or replay it.
 
-A module uses them by overriding the tier's ``shop_config`` with ``stripe_settings``.
+A module uses them by overriding the tier's ``shop_config`` with ``localstripe_settings``.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def localstripe_data(localstripe: LocalStripe) -> Iterator[LocalStripe]:
 
 
 @pytest.fixture
-def stripe_settings(localstripe: LocalStripe) -> dict[str, Any]:
+def localstripe_settings(localstripe: LocalStripe) -> dict[str, Any]:
     """The shop's settings with the ``stripe`` gateway talking to localstripe."""
     return {
         "PARTIALPAY_GATEWAYS": ("stripe", "sandbox_card", "manual"),
