@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.stripe.localstripe_fixtures import SECRET_KEY, LocalStripe
+from tests.stripe.localstripe_fixtures import SECRET_KEY, LocalStripe, stripe_sdk
 
-stripe = pytest.importorskip("stripe")
+stripe = stripe_sdk()
 
 
 @pytest.fixture
@@ -121,3 +121,15 @@ def test_flushing_forgets_the_idempotency_keys(localstripe_data: LocalStripe, ap
     again = api.customers.create({"email": "a@example.com"}, {"idempotency_key": "customer-1"})
     assert again.id != first.id
     assert [c.id for c in api.customers.list().data] == [again.id]
+
+
+def test_the_generic_decline_card_is_declined_when_charged(api: Any) -> None:
+    intent = api.payment_intents.create(
+        {"amount": 500, "currency": "inr", "payment_method": "pm_card_visa_chargeDeclined"}
+    )
+    with pytest.raises(stripe.CardError) as declined:
+        api.payment_intents.confirm(intent.id)
+    assert declined.value.code == "card_declined"
+    intent = api.payment_intents.retrieve(intent.id)
+    assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error.message == "Your card was declined."
