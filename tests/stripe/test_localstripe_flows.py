@@ -53,8 +53,8 @@ REPLAYS = 20
 
 
 @pytest.fixture
-def shop_config(stripe_settings: dict[str, Any]) -> dict[str, Any]:
-    return stripe_settings
+def shop_config(localstripe_settings: dict[str, Any]) -> dict[str, Any]:
+    return localstripe_settings
 
 
 @pytest.fixture
@@ -86,13 +86,20 @@ def balance(currency: str = "INR") -> Decimal:
     return partialpay.state().wallets.balance(user_id(), currency)
 
 
-def only_order() -> Order:
+def fresh() -> None:
+    """End the test's transaction, so it reads what the shop's server thread committed
+    (MariaDB's repeatable read would show the snapshot taken before)."""
+    db.session.commit()
     db.session.expire_all()
+
+
+def only_order() -> Order:
+    fresh()
     return db.session.scalars(sa.select(Order)).one()
 
 
 def payments(gateway: str) -> list[Payment]:
-    db.session.expire_all()
+    fresh()
     return list(
         db.session.scalars(
             sa.select(Payment).where(Payment.gateway == gateway).order_by(Payment.id)
@@ -161,7 +168,7 @@ def assert_nothing_to_reconcile(app: Flask) -> None:
 
 def books() -> dict[str, Any]:
     """Everything a webhook could change: ledger, holds, payments, refunds, events."""
-    db.session.expire_all()
+    fresh()
 
     def rows(model: Any, *columns: Any) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in db.session.execute(sa.select(*columns).order_by(model.id))]
@@ -273,7 +280,7 @@ def test_a_webhook_signed_with_another_secret_is_refused(
 def test_a_declined_card_fails_the_payment_and_releases_the_wallet_part(
     app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
 ) -> None:
-    checkout_with_wallet(shopper)
+    pay_page = checkout_with_wallet(shopper)
     [card] = payments(STRIPE)
     intent = intent_of(card)
     declined = pay_as_stripe_js(api, intent, "pm_card_visa_chargeDeclined")
@@ -293,8 +300,17 @@ def test_a_declined_card_fails_the_payment_and_releases_the_wallet_part(
     assert account is not None
     assert (account.status, account.paid_minor, account.reserved_minor) == ("open", 0, 0)
     page = text(shopper.get(f"/orders/{order.number}"))
-    assert "nothing was charged" in page, page
+    assert "Your card was declined." in page
+    assert "your wallet balance was given back" in page
     assert "Pay ₹354.00" in page  # the whole total again: the wallet part is not held
+    # The extension's page of the order says what became of the money.
+    thanks = text(shopper.get(f"/partialpay/orders/{order.number}/thanks"))
+    assert "Your payment was unsuccessful: nothing was charged" in thanks
+    assert "Your payment of ₹254.00 was not charged. Your card was declined." in thanks
+    # Back on the pay page (the browser's back button), the shopper is told, not charged.
+    again = shopper.get(pay_page)
+    assert again.status_code == 302
+    assert "Your card was declined." in text(shopper.get(again.location))
 
     before = books()
     for _ in range(3):
@@ -370,8 +386,20 @@ def test_a_cancelled_order_gets_the_wallet_part_back_and_the_card_part_refunded_
     assert sorted(r.amount for r in at_stripe) == [10000, 15400]
     assert {r.status for r in at_stripe} == {"succeeded"}
 
-    # Nothing is left to refund: refused by the shop, never sent to Stripe.
-    assert "cannot be refunded" in refund(admin, card, "0.01")
+    # Nothing is left to refund: no form, and a refund posted all the same is refused by
+    # the shop, never sent to Stripe.
+    page = admin.get(PAYMENTS_TAB).get_data(as_text=True)
+    assert f'name="refund-{card.id}-idempotency_key"' not in page
+    forced = admin.client.post(
+        f"{PAYMENTS_TAB}/{card.public_id}/refund",
+        data={
+            "csrf_token": csrf_from(page),
+            f"refund-{card.id}-idempotency_key": "one-more-refund-0123456789",
+            f"refund-{card.id}-amount": "0.01",
+        },
+        follow_redirects=True,
+    )
+    assert "cannot be refunded" in text(forced)
     assert len(refunds_at_stripe(api, intent)) == 2
     assert balance() == Decimal("100.00")
     assert_nothing_to_reconcile(app)
@@ -417,7 +445,7 @@ def test_a_refund_whose_answer_was_lost_is_finished_by_reconcile_once(
     assert result.exit_code == 0, result.output
     assert result.output.count("fixed:") == 1, result.output
     assert f"confirmed refund {record.idempotency_key} ({made.id})" in result.output
-    db.session.expire_all()
+    fresh()
     record = db.session.get_one(Refund, record.id)
     assert (record.status, record.gateway_reference) == ("succeeded", made.id)
     assert [r.id for r in refunds_at_stripe(api, intent)] == [made.id]  # not made again
@@ -447,6 +475,7 @@ def test_an_instalment_order_is_completed_through_two_stripe_payments(
         assert (at_stripe.amount, at_stripe.currency) == (paid - sum_paid(reference), "usd")
         assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
         assert stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent).status == 200
+        fresh()
         assert instalments.account(reference).paid_minor == paid
         intents.append(intent)
 
