@@ -128,13 +128,17 @@ def stripe_sdk() -> Any:
     return importlib.import_module("stripe")
 
 
-def start_localstripe(log: Path) -> LocalStripe:
+# Our launcher of localstripe (tests/stripe/localstripe_server.py), run as a module.
+LAUNCHER = "tests.stripe.localstripe_server"
+
+
+def start_localstripe(log: Path, launcher: str = LAUNCHER) -> LocalStripe:
     """Start the launcher on a free port and wait until it answers; fail the run if not."""
     if importlib.util.find_spec("localstripe") is None:
         _missing("localstripe")
     with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.stripe.localstripe_server", "--port", "0"],
+        process = subprocess.Popen(  # noqa: S603 (a module of ours, the venv's Python)
+            [sys.executable, "-m", launcher, "--port", "0"],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=log_file,

@@ -287,6 +287,11 @@ def test_a_declined_card_fails_the_payment_and_releases_the_wallet_part(
     assert isinstance(declined, stripe.CardError)
     delivery = stripe_shop.webhooks.wait_for("payment_intent.payment_failed", intent)
     assert delivery.status == 200
+    # The shop failed the payment, so the intent is cancelled at Stripe: another card typed
+    # into the page still open in the browser cannot be charged for it.
+    assert api.payment_intents.retrieve(intent).status == "canceled"
+    with pytest.raises(stripe.InvalidRequestError):
+        pay_as_stripe_js(api, intent, "pm_card_visa")
 
     order = only_order()
     assert order.status == "awaiting_payment"

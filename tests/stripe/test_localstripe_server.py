@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.stripe.localstripe_fixtures import SECRET_KEY, LocalStripe, stripe_sdk
+from tests.stripe.localstripe_fixtures import (
+    SECRET_KEY,
+    LocalStripe,
+    start_localstripe,
+    stripe_sdk,
+)
 
 stripe = stripe_sdk()
 
@@ -133,3 +139,11 @@ def test_the_generic_decline_card_is_declined_when_charged(api: Any) -> None:
     intent = api.payment_intents.retrieve(intent.id)
     assert intent.status == "requires_payment_method"
     assert intent.last_payment_error.message == "Your card was declined."
+
+
+def test_a_localstripe_that_does_not_start_fails_the_run_rather_than_skipping(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(pytest.fail.Exception, match="localstripe did not start"):
+        start_localstripe(tmp_path / "log", launcher="tests.stripe.no_such_launcher")
+    assert "No module named tests.stripe.no_such_launcher" in (tmp_path / "log").read_text()
