@@ -411,6 +411,46 @@ def test_a_cancelled_order_gets_the_wallet_part_back_and_the_card_part_refunded_
     assert_audit_clean(app)
 
 
+def test_an_order_refunded_in_part_then_in_full_refunds_the_wallet_share_and_stripe_the_rest(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, admin: Shopper, api: Any
+) -> None:
+    paid_order_with_wallet(stripe_shop, shopper, api)
+    order = only_order()
+    [card] = payments(STRIPE)
+    intent = intent_of(card)
+
+    # The shop takes back half the goods: ₹177.00 of ₹354.00, paid 100 : 254.
+    split = partialpay.orders.refunded(
+        order.number, amount=Decimal("177.00"), idempotency_key="return-half-of-1001"
+    )
+    assert split is not None
+    assert (split.to_wallet, split.owed_at_gateways) == (Decimal("50.00"), Decimal("127.00"))
+    assert balance() == Decimal("50.00")
+    assert refunds_at_stripe(api, intent) == []  # the card part waits for the admin
+    assert "Refund sent." in refund(admin, card, "127.00")
+    assert [r.amount for r in refunds_at_stripe(api, intent)] == [12700]
+
+    # Then the rest of the order, with the shop's Refund button.
+    response = admin.post_form(
+        "/admin/orders", f"/admin/orders/{order.number}/refund", {}, follow_redirects=True
+    )
+    page = text(response)
+    assert "₹100.00 went back to the customer's wallet." in page  # in all, both times
+    assert "₹127.00 paid by stripe is owed" in page
+    assert only_order().status == "refunded"
+    assert balance() == Decimal("100.00")
+    [card] = payments(STRIPE)
+    assert card.refunded_minor == 12700
+    assert "Refund sent." in refund(admin, card, "127.00")
+    [card] = payments(STRIPE)
+    assert card.refunded_minor == 25400
+    assert sorted(r.amount for r in refunds_at_stripe(api, intent)) == [12700, 12700]
+    account = partialpay.orders.find(order.number)
+    assert account is not None and account.closed_as == "refunded"
+    assert_nothing_to_reconcile(app)
+    assert_audit_clean(app)
+
+
 def test_a_refund_whose_answer_was_lost_is_finished_by_reconcile_once(
     app: Flask,
     stripe_shop: StripeShop,
@@ -433,6 +473,7 @@ def test_a_refund_whose_answer_was_lost_is_finished_by_reconcile_once(
     assert made.amount == 25400
     [record] = db.session.scalars(sa.select(Refund).where(Refund.payment_id == card.id))
     assert record.status == "requested", page
+    assert "Refund requested, but the payment processor has not confirmed it yet." in page
     assert record.gateway_reference is None
     [card] = payments(STRIPE)
     assert card.refunded_minor == 25400  # counted while requested: never refunded twice
