@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -50,6 +51,8 @@ STRIPE = "stripe"
 PAY_PAGE = "/partialpay/stripe/pay/"
 PAYMENTS_TAB = "/partialpay/admin/payments"
 REPLAYS = 20
+# localstripe posts a webhook this many seconds after the event.
+WEBHOOK_DELAY = 1.0
 
 
 @pytest.fixture
@@ -257,6 +260,43 @@ def test_a_wallet_partial_order_is_paid_by_stripe_once_whatever_the_webhook_repl
     assert [p.status for p in payments(STRIPE)] == ["succeeded"]
     assert_audit_clean(app)
     assert_nothing_to_reconcile(app)
+
+
+def test_a_payment_whose_webhook_never_arrived_is_recorded_by_reconcile_once(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    checkout_with_wallet(shopper)
+    [card] = payments(STRIPE)
+    intent = intent_of(card)
+    # The shop's endpoint is misconfigured at Stripe: the webhook goes nowhere.
+    stripe_shop.localstripe.register_webhook(stripe_shop.url + "/nowhere", WEBHOOK_SECRET)
+    assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
+    # localstripe makes the event at once and posts it a second later: wait past that.
+    wait_until(lambda: any(e.type == "payment_intent.succeeded" for e in api.events.list().data))
+    time.sleep(WEBHOOK_DELAY + 0.5)
+    assert stripe_shop.webhooks.deliveries == []
+    assert only_order().status == "awaiting_payment"
+
+    result = cli(app, "reconcile")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("fixed:") == 1, result.output
+    assert f"stripe: recorded the payment {card.public_id} (₹254.00, {intent})" in result.output
+    assert only_order().status == "paid"
+    [wallet_part] = payments("wallet")
+    assert (wallet_part.status, wallet_part.amount_minor) == ("succeeded", 10000)
+    [card] = payments(STRIPE)
+    assert card.status == "succeeded"
+    before = books()
+    assert_nothing_to_reconcile(app)
+    assert books() == before
+    assert_audit_clean(app)
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def test_a_webhook_signed_with_another_secret_is_refused(
