@@ -308,3 +308,21 @@ def test_the_keys_never_reach_the_logs(
     for secret in (SECRET_KEY, WEBHOOK_SECRET):
         assert secret not in logged  # ...without the keys
         assert secret[8:] not in logged
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"type": "payment_intent.succeeded"}',
+        b'{"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": '
+        b'{"id": "pi_1", "amount": 10.5, "currency": "usd", '
+        b'"metadata": {"partialpay_payment": "x"}}}}',
+    ],
+)
+def test_a_signed_event_that_cannot_be_read_is_refused_not_a_500(
+    stripe_app: Flask, body: bytes
+) -> None:
+    assert deliver({}, body=body, header=signature(body)) == ("bad signature", 400)
+    assert event_rows() == 0
