@@ -90,7 +90,7 @@ def test_cancel_says_whether_stripe_will_never_charge(
 def test_cancel_of_a_payment_never_begun_at_stripe_asks_nothing(stripe_app: Flask) -> None:
     payment = Payment(public_id="p" * 32, gateway="stripe", gateway_reference=None)
     assert gateway().cancel(payment) is True
-    assert gateway().api.calls == []
+    assert list(gateway().api.calls) == []
 
 
 def test_cancel_raises_when_stripe_does_not_answer(

@@ -54,7 +54,7 @@ def test_the_client_refuses_to_call_stripe_inside_a_transaction(
     with pytest.raises(RuntimeError, match="inside a database transaction"):
         state.transaction(lambda: gateway().api.retrieve_payment_intent("pi_any"))
     assert recorded_stripe.sent == []
-    assert gateway().api.calls == []
+    assert list(gateway().api.calls) == []
 
 
 def test_every_call_of_the_client_goes_through_the_guard(
@@ -98,7 +98,7 @@ def test_a_deadlock_retry_never_repeats_a_stripe_call(
     assert len(attempts) == 2  # the transaction ran twice...
     assert len(recorded_stripe.sent) == 1  # ...and Stripe was asked once
     assert len(recorded_stripe.executed_to(*CREATE)) == 1
-    assert gateway().api.calls == [CREATE]
+    assert list(gateway().api.calls) == [CREATE]
     stored = payment_named(payment.public_id)
     assert stored.status == "pending"
     assert stored.gateway_reference is not None and stored.gateway_reference.startswith("pi_")
