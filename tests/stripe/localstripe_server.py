@@ -30,7 +30,7 @@ because the tests would otherwise exercise localstripe's limits rather than the 
    the charge is declined ("Your card was declined.", ``card_declined``), which is the card
    the tests use for a decline.
 
-Everything else (amounts, declines, refunds, events, webhooks) is localstripe's own.
+Everything else (amounts, the other declines, refunds, events, webhooks) is localstripe's own.
 The socket is bound to 127.0.0.1 only: the fake API never listens beyond the machine.
 """
 

@@ -13,6 +13,7 @@ Each flow ends with ``flask partialpay audit`` clean; the refund flows with
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -311,6 +312,42 @@ def test_a_webhook_signed_with_another_secret_is_refused(
     assert stripe_shop.post_webhook(body, "t=1,v1=" + "0" * 64) == 400
     assert books() == before
     assert only_order().status == "awaiting_payment"
+    assert_audit_clean(app)
+
+
+def test_a_payment_of_another_system_on_the_same_account_is_answered_and_ignored(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    checkout_with_wallet(shopper)
+    before = books()
+    # Another application of the shop's Stripe account charges a card: no partialpay
+    # metadata on its PaymentIntent. Its webhook reaches the shop too.
+    foreign = api.payment_intents.create(
+        {"amount": 25400, "currency": "inr", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    delivery = stripe_shop.webhooks.wait_for("payment_intent.succeeded", foreign.id)
+    assert delivery.status == 200  # answered, so Stripe does not send it again
+    assert books() == before
+    assert only_order().status == "awaiting_payment"
+    assert_audit_clean(app)
+
+
+def test_a_signed_event_for_another_amount_is_refused_and_changes_nothing(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    checkout_with_wallet(shopper)
+    [card] = payments(STRIPE)
+    intent = intent_of(card)
+    assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
+    delivery = stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent)
+    before = books()
+    for field in ("amount", "amount_received"):
+        event = delivery.event
+        event["id"] = f"evt_other_{field}"
+        event["data"]["object"][field] = 100
+        body = json.dumps(event).encode()
+        assert stripe_shop.post_webhook(body, sign(body)) == 422
+    assert books() == before
     assert_audit_clean(app)
 
 
