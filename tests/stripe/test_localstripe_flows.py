@@ -200,6 +200,17 @@ def books() -> dict[str, Any]:
     }
 
 
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def sum_paid(reference: str) -> int:
+    return instalments.account(reference).paid_minor
+
+
 def paid_order_with_wallet(shop: StripeShop, shopper: Shopper, api: Any) -> Delivery:
     """The wallet-partial order paid; the webhook that paid it."""
     pay_page = checkout_with_wallet(shopper)
@@ -291,13 +302,6 @@ def test_a_payment_whose_webhook_never_arrived_is_recorded_by_reconcile_once(
     assert_nothing_to_reconcile(app)
     assert books() == before
     assert_audit_clean(app)
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_a_webhook_signed_with_another_secret_is_refused(
@@ -608,10 +612,6 @@ def test_an_instalment_order_is_completed_through_two_stripe_payments(
     assert len(set(intents)) == 2
     assert_audit_clean(app)
     assert_nothing_to_reconcile(app)
-
-
-def sum_paid(reference: str) -> int:
-    return instalments.account(reference).paid_minor
 
 
 class LostRefundAnswers(stripe.RequestsClient):  # type: ignore[misc]
