@@ -106,17 +106,20 @@ class StripeGateway:
         )
 
     def client_secret(self, payment: Payment) -> str:
-        """What Stripe.js needs on the card page to confirm the payment's PaymentIntent."""
-        return str(self._intent_of(payment).client_secret)
+        """What Stripe.js needs on the card page to confirm the payment's PaymentIntent.
 
-    def _intent_of(self, payment: Payment) -> stripe.PaymentIntent:
-        if payment.gateway_reference is None:
+        The session's transaction is ended first: nothing stays open while Stripe answers.
+        """
+        intent_id = payment.gateway_reference
+        params, key = _intent_params(payment), payment_key(payment)
+        self._session().commit()
+        if intent_id is None:
             # Started, but its id was not recorded (a crash between the two): the key
             # gives back the same PaymentIntent.
-            return self.api.create_payment_intent(
-                _intent_params(payment), idempotency_key=payment_key(payment)
-            )
-        return self.api.retrieve_payment_intent(payment.gateway_reference)
+            intent = self.api.create_payment_intent(params, idempotency_key=key)
+        else:
+            intent = self.api.retrieve_payment_intent(intent_id)
+        return str(intent.client_secret)
 
     def cancel(self, payment: Payment) -> bool:
         """True when Stripe will never charge ``payment``: the shop may replace it.
