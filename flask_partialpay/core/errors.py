@@ -171,6 +171,32 @@ class RefundNotPossible(PaymentError):
     template = N_("This payment cannot be refunded by %(amount)s.")
 
 
+class SavedCardNotCharged(PaymentError):
+    """A saved card the shop charged (in one click, or off-session for a payment plan) was
+    not charged. Nothing was taken; the shopper can pay with a card they enter."""
+
+    code = "saved_card_not_charged"
+    template = N_("Your saved card was not charged. Pay with another card.")
+
+
+class CardDeclined(SavedCardNotCharged):
+    """The card's bank refused the charge (insufficient funds, a blocked card, ...)."""
+
+    code = "card_declined"
+    template = N_("Your saved card was declined, so nothing was charged. Pay with another card.")
+
+
+class AuthenticationRequired(SavedCardNotCharged):
+    """The bank wants the cardholder to confirm the payment (3-D Secure), which a charge
+    made without the shopper cannot do: they pay on the payment page instead."""
+
+    code = "authentication_required"
+    template = N_(
+        "Your bank asks you to confirm this payment, so your saved card was not charged. "
+        "Pay it on the payment page, where your bank can ask you."
+    )
+
+
 class WalletError(PartialPayError):
     """Base of the wallet's refusals; a refused movement changes nothing."""
 
