@@ -171,29 +171,20 @@ class RefundNotPossible(PaymentError):
     template = N_("This payment cannot be refunded by %(amount)s.")
 
 
-class SavedCardNotCharged(PaymentError):
-    """A saved card the shop charged (in one click, or off-session for a payment plan) was
-    not charged. Nothing was taken; the shopper can pay with a card they enter."""
-
-    code = "saved_card_not_charged"
-    template = N_("Your saved card was not charged. Pay with another card.")
-
-
-class CardDeclined(SavedCardNotCharged):
-    """The card's bank refused the charge (insufficient funds, a blocked card, ...)."""
+class CardDeclined(PaymentError):
+    """The card processor refused to charge a card the shopper is not there to use."""
 
     code = "card_declined"
-    template = N_("Your saved card was declined, so nothing was charged. Pay with another card.")
+    template = N_("The card was declined. Pay with another card or another way.")
 
 
-class AuthenticationRequired(SavedCardNotCharged):
-    """The bank wants the cardholder to confirm the payment (3-D Secure), which a charge
-    made without the shopper cannot do: they pay on the payment page instead."""
+class CardAuthenticationRequired(CardDeclined):
+    """The card's bank wants the cardholder to confirm the charge (3-D Secure)."""
 
-    code = "authentication_required"
+    code = "card_authentication_required"
     template = N_(
-        "Your bank asks you to confirm this payment, so your saved card was not charged. "
-        "Pay it on the payment page, where your bank can ask you."
+        "The card's bank asks the cardholder to confirm this payment: pay it on the card "
+        "page, where the bank can ask."
     )
 
 
@@ -239,6 +230,18 @@ class SignatureError(PartialPayError):
 
     code = "signature"
     template = N_("This message's signature is not valid.")
+
+
+class NotificationIgnored(PartialPayError):
+    """A verified notification that is not about the shop's payments.
+
+    A processor account serves more than this shop (payments made elsewhere on the same
+    Stripe account, event types the shop does not use): such a notification is answered
+    as received, so it is not sent again, and changes nothing.
+    """
+
+    code = "notification_ignored"
+    template = N_("This notification is not about this shop's payments.")
 
 
 class LinkError(PartialPayError):
