@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -127,3 +129,15 @@ def test_the_first_processor_customer_kept_is_the_one_every_card_uses(app: Flask
     assert saved_cards.processor_customer(db.session, "stripe", ASHA) == "cus_first"
     assert saved_cards.processor_customer(db.session, "stripe", RAVI) is None
     assert count(ProcessorCustomer) == 1
+
+
+def test_the_schema_alone_registers_the_saved_card_tables() -> None:
+    """An app's metadata has the tables even when no page or gateway imported the module
+    (create_all and the migrations' autogenerate read the metadata, not the imports)."""
+    code = (
+        "from flask_partialpay.schema import metadatas\n"
+        "from flask_partialpay.db.base import PartialPayModel\n"
+        "tables = PartialPayModel.metadata.tables\n"
+        "assert {'partialpay_saved_card', 'partialpay_processor_customer'} <= set(tables)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)  # noqa: S603

@@ -50,9 +50,7 @@ def remove_url(card: SavedCard) -> str:
     return f"{SAVED_CARDS}/{card.public_id}/remove"
 
 
-def test_the_page_lists_the_shoppers_cards_and_no_one_elses(
-    app: Flask, shopper: Shopper
-) -> None:
+def test_the_page_lists_the_shoppers_cards_and_no_one_elses(app: Flask, shopper: Shopper) -> None:
     give_card("asha@example.com")
     give_card("asha@example.com", "pm_asha_2", brand="mastercard", last4="4444")
     give_card("ravi@example.com", "pm_ravi", last4="1881")

@@ -19,9 +19,11 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from flask_partialpay import PartialPay
+from flask_partialpay.core.errors import PaymentError
 from flask_partialpay.payments import saved_cards
 from flask_partialpay.payments.models import Payment
 from flask_partialpay.payments.saved_cards import ProcessorCustomer, SavedCard
+from flask_partialpay.stripe_gateway.gateway import StripeGateway
 from tests.conftest import csrf_from
 from tests.stripe import recorded
 from tests.stripe.helpers import (
@@ -385,6 +387,10 @@ def test_the_card_is_saved_when_the_payment_it_paid_succeeds(
 def test_no_card_is_saved_without_consent(stripe_app: Flask, watched: WatchedStripe) -> None:
     payment = start(stripe_app, watched, "C-7")
     keep_customer()
+    # Stripe would describe the card if asked: only the missing consent keeps it unsaved.
+    watched.expect(
+        "GET", "/v1/payment_methods/pm_new", Answer(200, card_method("pm_new", "cus_of_7"))
+    )
 
     answer = succeed(watched, payment, customer="cus_of_7", payment_method="pm_new")
 
@@ -428,7 +434,10 @@ def test_a_redelivered_success_does_not_ask_stripe_again(
         payment_method="pm_new",
     )
     watched.expect(
-        "GET", f"/v1/payment_intents/{payment.gateway_reference}", Answer(200, succeeded)
+        "GET",
+        f"/v1/payment_intents/{payment.gateway_reference}",
+        Answer(200, succeeded),
+        times=None,
     )
     event = recorded.event("payment_intent.succeeded", succeeded)
 
@@ -636,3 +645,30 @@ def test_a_card_stripe_cannot_detach_is_removed_all_the_same(
     assert "was removed from your saved cards" in html.unescape(response.get_data(as_text=True))
     assert saved_of() == []
     assert "did not forget payment method pm_saved" in caplog.text
+
+
+def test_the_gateway_refuses_another_shoppers_card_before_asking_stripe(
+    stripe_app: Flask, watched: WatchedStripe
+) -> None:
+    ravis_card = keep_card(RAVI, method_id="pm_ravi", last4="5556")
+    payment = start(stripe_app, watched, "C-16")
+    gateway = PartialPay.state().gateway("stripe")
+    assert isinstance(gateway, StripeGateway)
+
+    with pytest.raises(PaymentError):
+        gateway.pay_with_saved_card(payment, ravis_card, return_url="/", attempt_key="k" * 20)
+
+    assert watched.executed_to("POST", f"/v1/payment_intents/{payment.gateway_reference}") == []
+
+
+def test_removing_a_card_needs_the_csrf_token_where_the_host_has_no_csrf_protection(
+    stripe_app: Flask, asha: Browser, watched: WatchedStripe
+) -> None:
+    assert "csrf" not in stripe_app.extensions  # no CSRFProtect: the page's own check
+    card = keep_card()
+
+    response = asha.post(f"{SAVED_CARDS}/{card.public_id}/remove", data={})
+
+    assert response.status_code == 400
+    assert len(saved_of()) == 1
+    assert watched.executed == []
