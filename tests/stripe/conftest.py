@@ -81,3 +81,14 @@ def stripe_app(
         if backend != "sqlite":
             backends.empty_tables(bare.db.engine, tables)
         bare.db.engine.dispose()
+
+
+# -- localstripe, and the example shop it sends webhooks to (tests/stripe/localstripe_fixtures.py)
+from tests.stripe.localstripe_fixtures import (  # noqa: E402
+    localstripe,
+    localstripe_data,
+    localstripe_settings,
+    stripe_shop,
+)
+
+__all__ = ["localstripe", "localstripe_data", "localstripe_settings", "stripe_shop"]
