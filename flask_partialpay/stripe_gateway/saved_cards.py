@@ -124,18 +124,12 @@ class StripeSavedCards:
 
         Called by the notification inbox after the payment's success was committed, outside
         any transaction (see :func:`flask_partialpay.payments.notifications.receive`).
-        Stripe is asked what the PaymentIntent became, never the webhook's copy trusted
-        for it: the card is saved only if the intent was set up for future use, for the
-        Customer the shop made for the payment's shopper.
+        Only for a shopper who once agreed to save a card (the shop made them a Stripe
+        Customer): any other payment costs no call. Stripe is asked what the PaymentIntent
+        became, never the webhook's copy trusted for it: the card is saved only if the
+        intent was set up for future use, for the Customer the shop made for the shopper.
         """
         if event.kind != "payment.succeeded":
-            return
-        intent = self.api.retrieve_payment_intent(event.gateway_reference)
-        customer = _id_of(getattr(intent, "customer", None))
-        method_id = _id_of(getattr(intent, "payment_method", None))
-        if getattr(intent, "setup_future_usage", None) not in _SAVES_THE_CARD:
-            return
-        if customer is None or method_id is None:
             return
         public_id = event.payment_public_id
 
@@ -148,14 +142,25 @@ class StripeSavedCards:
             return payment.customer_id, kept
 
         found = self._transaction(owner)
-        if found is None or found[1] != customer:
+        if found is None:
+            return
+        customer_id, kept = found
+        if kept is None:
+            return  # the shopper never agreed to save a card: Stripe is not asked anything
+        intent = self.api.retrieve_payment_intent(event.gateway_reference)
+        customer = _id_of(getattr(intent, "customer", None))
+        method_id = _id_of(getattr(intent, "payment_method", None))
+        if getattr(intent, "setup_future_usage", None) not in _SAVES_THE_CARD:
+            return
+        if customer is None or method_id is None:
+            return
+        if customer != kept:
             log.warning(
                 "payment %s was set up to save its card for a Stripe customer the shop did "
                 "not make for its shopper; the card was not saved",
                 public_id,
             )
             return
-        customer_id = found[0]
         method = self._call(
             "GET",
             f"/v1/payment_methods/{method_id}",
@@ -169,7 +174,7 @@ class StripeSavedCards:
                 self._session(),
                 customer_id=customer_id,
                 gateway=NAME,
-                processor_customer=customer,
+                processor_customer=kept,
                 payment_method=method_id,
                 brand=str(card.brand),
                 last4=str(card.last4),

@@ -452,6 +452,7 @@ def test_a_failing_follow_up_leaves_the_payment_recorded_and_answers_200(
     stripe_app: Flask, watched: WatchedStripe, caplog: pytest.LogCaptureFixture
 ) -> None:
     payment = start(stripe_app, watched, "C-10")
+    keep_customer()
     succeeded = intent_of(payment, status="succeeded")
     watched.expect(
         "GET",
@@ -672,3 +673,16 @@ def test_removing_a_card_needs_the_csrf_token_where_the_host_has_no_csrf_protect
     assert response.status_code == 400
     assert len(saved_of()) == 1
     assert watched.executed == []
+
+
+def test_a_shopper_who_never_agreed_to_save_a_card_costs_no_call_to_stripe(
+    stripe_app: Flask, watched: WatchedStripe
+) -> None:
+    payment = start(stripe_app, watched, "C-17")
+    succeeded = intent_of(payment, status="succeeded")
+    sent_before = len(watched.sent)
+
+    assert deliver(recorded.event("payment_intent.succeeded", succeeded)) == ("ok", 200)
+
+    assert len(watched.sent) == sent_before
+    assert payment_named(payment.public_id).status == "succeeded"
