@@ -686,3 +686,49 @@ def test_a_shopper_who_never_agreed_to_save_a_card_costs_no_call_to_stripe(
 
     assert len(watched.sent) == sent_before
     assert payment_named(payment.public_id).status == "succeeded"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(
+            402,
+            {
+                "error": {
+                    "type": "card_error",
+                    "code": "authentication_required",
+                    "decline_code": "authentication_required",
+                    "message": "Your card was declined. This transaction requires authentication.",
+                }
+            },
+        ),
+        # A bank check Stripe can only show through Stripe.js, not send the shopper to.
+        Answer(
+            200,
+            recorded.payment_intent(
+                amount=2500,
+                currency="usd",
+                metadata={},
+                status="requires_action",
+                next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}},
+            ),
+        ),
+    ],
+    ids=["authentication_required", "use_stripe_sdk"],
+)
+def test_a_bank_check_the_shop_cannot_offer_asks_the_shopper_to_type_the_card(
+    stripe_app: Flask, asha: Browser, watched: WatchedStripe, answer: Answer
+) -> None:
+    card = keep_card()
+    payment = start(stripe_app, watched, "C-18")
+    page = pay_page(asha, watched, payment)
+    intent_path = f"/v1/payment_intents/{payment.gateway_reference}"
+    watched.expect("POST", f"{intent_path}/confirm", answer)
+    watched.expect("POST", intent_path, Answer(200, intent_of(payment)))
+
+    response = one_click(asha, payment, card, page)
+
+    assert response.headers["Location"] == f"/partialpay/stripe/pay/{payment.public_id}"
+    shown = pay_page(asha, watched, payment)
+    assert "The card's bank asks the cardholder to confirm this payment" in shown
+    assert payment_named(payment.public_id).status == "pending"
