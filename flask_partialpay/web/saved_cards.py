@@ -45,7 +45,7 @@ def saved_cards_page() -> str:
     )
 
 
-def remove_saved_card(public_id: str) -> Response:
+def remove_saved_card(card_id: str) -> Response:
     """Forget the card: the shop never offers or charges it again, then the processor
     forgets it too.
 
@@ -55,7 +55,7 @@ def remove_saved_card(public_id: str) -> Response:
     stays removed here and the failure is logged for a person, because what the shopper
     asked for, that the shop never charges this card again, is already true.
     """
-    card = own_saved_card_or_404(public_id)
+    card = own_saved_card_or_404(card_id)
     form = CsrfForm()
     if not form.validate_on_submit():
         refuse_without_csrf(form)
@@ -91,4 +91,4 @@ def _forget_at_processor(card: SavedCard) -> None:
 def add_routes(blueprint: Blueprint) -> None:
     """Saved cards and their removal, on the shopper blueprint."""
     blueprint.get("/saved-cards")(saved_cards_page)
-    blueprint.post("/saved-cards/<public_id>/remove")(remove_saved_card)
+    blueprint.post("/saved-cards/<card_id>/remove")(remove_saved_card)
