@@ -24,6 +24,7 @@ from flask_partialpay.core.errors import (
     PaymentError,
     ProcessorUnavailable,
 )
+from flask_partialpay.core.markers import N_
 from flask_partialpay.db.transactions import in_transaction, run_in_transaction
 from flask_partialpay.host.config import setting
 from flask_partialpay.payments import saved_cards
@@ -204,7 +205,7 @@ class StripeSavedCards:
         intent_id, customer_id = self._intent_of_payment(payment)
         refs = self._card_refs(card)
         if refs is None or refs.customer_id != customer_id:
-            raise PaymentError("This card cannot pay this payment.")
+            raise PaymentError(N_("This card cannot pay this payment."))
         self._update_intent(
             intent_id,
             {"payment_method": refs.payment_method, "customer": refs.processor_customer},
@@ -286,7 +287,7 @@ class StripeSavedCards:
 
         found = self._transaction(read)
         if found is None or found[0] is None or found[2] != NAME:
-            raise PaymentError("This payment has no card payment at Stripe to change.")
+            raise PaymentError(N_("This payment has no card payment at Stripe to change."))
         return found[0], found[1]
 
     def _card_refs(self, card: SavedCard, *, removed_too: bool = False) -> _CardRefs | None:
