@@ -326,3 +326,28 @@ def test_a_signed_event_that_cannot_be_read_is_refused_not_a_500(
 ) -> None:
     assert deliver({}, body=body, header=signature(body)) == ("bad signature", 400)
     assert event_rows() == 0
+
+
+def test_a_start_whose_answer_was_lost_is_asked_again_and_begins_one_payment_intent(
+    stripe_app: Flask, recorded_stripe: RecordedStripe
+) -> None:
+    recorded_stripe.expect(*CREATE, recorded.created_intent, lose_answer=True)
+    place_order("B-2", "30.00")
+    payment, goes_to = pay_with_stripe(stripe_app, "B-2")
+    assert goes_to.endswith(payment.public_id)  # the SDK's retry got Stripe's answer
+    assert len(recorded_stripe.sent) == 2
+    assert len(recorded_stripe.executed_to(*CREATE)) == 1
+    assert payment_named(payment.public_id).gateway_reference is not None
+
+
+def test_stripe_unreachable_at_start_cancels_the_payment_and_charges_nothing(
+    stripe_app: Flask, recorded_stripe: RecordedStripe
+) -> None:
+    down = recorded.Answer(503, {"error": {"type": "api_error", "message": "Unavailable."}})
+    recorded_stripe.expect(*CREATE, down, times=None)
+    place_order("B-3", "30.00")
+    with pytest.raises(ProcessorUnavailable):
+        pay_with_stripe(stripe_app, "B-3")
+    assert len(recorded_stripe.sent) == 3  # asked, then retried twice by the SDK
+    [payment] = bare.db.session.query(Payment).all()
+    assert (payment.status, payment.gateway_reference) == ("cancelled", None)

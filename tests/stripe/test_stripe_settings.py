@@ -101,3 +101,11 @@ def test_the_extension_works_without_the_sdk_and_stripe_needs_it() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "pip install 'flask-partialpay[stripe]'" in done.stdout
+
+
+def test_the_settings_command_hides_the_secret_keys() -> None:
+    app = registered(stripe_settings())
+    printed = app.test_cli_runner().invoke(args=["partialpay", "settings"]).output
+    assert "PARTIALPAY_STRIPE_SECRET_KEY = '(set)'" in printed
+    assert "PARTIALPAY_STRIPE_WEBHOOK_SECRET = '(set)'" in printed
+    assert SECRET_KEY not in printed and WEBHOOK_SECRET not in printed
