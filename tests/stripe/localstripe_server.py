@@ -2,7 +2,7 @@
 
 Run as ``python -m tests.stripe.localstripe_server --port N`` (``--port 0``: a free port the
 system picks). It prints ``localstripe listening on port N`` once the socket is bound, then
-serves localstripe's application unchanged except for the five additions below, each made
+serves localstripe's application unchanged except for the six additions below, each made
 because the tests would otherwise exercise localstripe's limits rather than the shop:
 
 1. **No shared state file.** localstripe pickles its whole store to
@@ -30,13 +30,13 @@ because the tests would otherwise exercise localstripe's limits rather than the 
    the charge is declined ("Your card was declined.", ``card_declined``), which is the card
    the tests use for a decline.
 
-4. **``return_url`` when a PaymentIntent is confirmed.** localstripe answers 400 "Unexpected
+6. **``return_url`` when a PaymentIntent is confirmed.** localstripe answers 400 "Unexpected
    return_url"; Stripe requires it to confirm, on the server, a PaymentIntent open to
    payment methods that may redirect (the pinned API version's default), and sends the
    shopper's bank's 3-D Secure page back to it. A saved card paid in one click is confirmed
    so; localstripe has no redirect to make, so the URL is accepted and kept, nothing more.
 
-Everything else (amounts, declines, refunds, events, webhooks) is localstripe's own.
+Everything else (amounts, the other declines, refunds, events, webhooks) is localstripe's own.
 The socket is bound to 127.0.0.1 only: the fake API never listens beyond the machine.
 """
 
@@ -137,7 +137,7 @@ def decline_the_declined_test_card() -> None:
 
 
 def accept_return_url() -> None:
-    """Addition 4, on localstripe's PaymentIntent: confirm (and create) take ``return_url``."""
+    """Addition 6, on localstripe's PaymentIntent: confirm (and create) take ``return_url``."""
     intent_class: Any = resources.PaymentIntent
     original_init = intent_class.__init__
     original_confirm = intent_class._api_confirm.__func__

@@ -13,7 +13,9 @@ Each flow ends with ``flask partialpay audit`` clean; the refund flows with
 from __future__ import annotations
 
 import html
+import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -50,6 +52,8 @@ STRIPE = "stripe"
 PAY_PAGE = "/partialpay/stripe/pay/"
 PAYMENTS_TAB = "/partialpay/admin/payments"
 REPLAYS = 20
+# localstripe posts a webhook this many seconds after the event.
+WEBHOOK_DELAY = 1.0
 
 
 @pytest.fixture
@@ -196,6 +200,17 @@ def books() -> dict[str, Any]:
     }
 
 
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def sum_paid(reference: str) -> int:
+    return instalments.account(reference).paid_minor
+
+
 def paid_order_with_wallet(shop: StripeShop, shopper: Shopper, api: Any) -> Delivery:
     """The wallet-partial order paid; the webhook that paid it."""
     pay_page = checkout_with_wallet(shopper)
@@ -259,6 +274,36 @@ def test_a_wallet_partial_order_is_paid_by_stripe_once_whatever_the_webhook_repl
     assert_nothing_to_reconcile(app)
 
 
+def test_a_payment_whose_webhook_never_arrived_is_recorded_by_reconcile_once(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    checkout_with_wallet(shopper)
+    [card] = payments(STRIPE)
+    intent = intent_of(card)
+    # The shop's endpoint is misconfigured at Stripe: the webhook goes nowhere.
+    stripe_shop.localstripe.register_webhook(stripe_shop.url + "/nowhere", WEBHOOK_SECRET)
+    assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
+    # localstripe makes the event at once and posts it a second later: wait past that.
+    wait_until(lambda: any(e.type == "payment_intent.succeeded" for e in api.events.list().data))
+    time.sleep(WEBHOOK_DELAY + 0.5)
+    assert stripe_shop.webhooks.deliveries == []
+    assert only_order().status == "awaiting_payment"
+
+    result = cli(app, "reconcile")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("fixed:") == 1, result.output
+    assert f"stripe: recorded the payment {card.public_id} (₹254.00, {intent})" in result.output
+    assert only_order().status == "paid"
+    [wallet_part] = payments("wallet")
+    assert (wallet_part.status, wallet_part.amount_minor) == ("succeeded", 10000)
+    [card] = payments(STRIPE)
+    assert card.status == "succeeded"
+    before = books()
+    assert_nothing_to_reconcile(app)
+    assert books() == before
+    assert_audit_clean(app)
+
+
 def test_a_webhook_signed_with_another_secret_is_refused(
     app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
 ) -> None:
@@ -271,6 +316,42 @@ def test_a_webhook_signed_with_another_secret_is_refused(
     assert stripe_shop.post_webhook(body, "t=1,v1=" + "0" * 64) == 400
     assert books() == before
     assert only_order().status == "awaiting_payment"
+    assert_audit_clean(app)
+
+
+def test_a_payment_of_another_system_on_the_same_account_is_answered_and_ignored(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    checkout_with_wallet(shopper)
+    before = books()
+    # Another application of the shop's Stripe account charges a card: no partialpay
+    # metadata on its PaymentIntent. Its webhook reaches the shop too.
+    foreign = api.payment_intents.create(
+        {"amount": 25400, "currency": "inr", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    delivery = stripe_shop.webhooks.wait_for("payment_intent.succeeded", foreign.id)
+    assert delivery.status == 200  # answered, so Stripe does not send it again
+    assert books() == before
+    assert only_order().status == "awaiting_payment"
+    assert_audit_clean(app)
+
+
+def test_a_signed_event_for_another_amount_is_refused_and_changes_nothing(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    checkout_with_wallet(shopper)
+    [card] = payments(STRIPE)
+    intent = intent_of(card)
+    assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
+    delivery = stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent)
+    before = books()
+    for field in ("amount", "amount_received"):
+        event = delivery.event
+        event["id"] = f"evt_other_{field}"
+        event["data"]["object"][field] = 100
+        body = json.dumps(event).encode()
+        assert stripe_shop.post_webhook(body, sign(body)) == 422
+    assert books() == before
     assert_audit_clean(app)
 
 
@@ -411,6 +492,46 @@ def test_a_cancelled_order_gets_the_wallet_part_back_and_the_card_part_refunded_
     assert_audit_clean(app)
 
 
+def test_an_order_refunded_in_part_then_in_full_refunds_the_wallet_share_and_stripe_the_rest(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, admin: Shopper, api: Any
+) -> None:
+    paid_order_with_wallet(stripe_shop, shopper, api)
+    order = only_order()
+    [card] = payments(STRIPE)
+    intent = intent_of(card)
+
+    # The shop takes back half the goods: ₹177.00 of ₹354.00, paid 100 : 254.
+    split = partialpay.orders.refunded(
+        order.number, amount=Decimal("177.00"), idempotency_key="return-half-of-1001"
+    )
+    assert split is not None
+    assert (split.to_wallet, split.owed_at_gateways) == (Decimal("50.00"), Decimal("127.00"))
+    assert balance() == Decimal("50.00")
+    assert refunds_at_stripe(api, intent) == []  # the card part waits for the admin
+    assert "Refund sent." in refund(admin, card, "127.00")
+    assert [r.amount for r in refunds_at_stripe(api, intent)] == [12700]
+
+    # Then the rest of the order, with the shop's Refund button.
+    response = admin.post_form(
+        "/admin/orders", f"/admin/orders/{order.number}/refund", {}, follow_redirects=True
+    )
+    page = text(response)
+    assert "₹100.00 went back to the customer's wallet." in page  # in all, both times
+    assert "₹127.00 paid by stripe is owed" in page
+    assert only_order().status == "refunded"
+    assert balance() == Decimal("100.00")
+    [card] = payments(STRIPE)
+    assert card.refunded_minor == 12700
+    assert "Refund sent." in refund(admin, card, "127.00")
+    [card] = payments(STRIPE)
+    assert card.refunded_minor == 25400
+    assert sorted(r.amount for r in refunds_at_stripe(api, intent)) == [12700, 12700]
+    account = partialpay.orders.find(order.number)
+    assert account is not None and account.closed_as == "refunded"
+    assert_nothing_to_reconcile(app)
+    assert_audit_clean(app)
+
+
 def test_a_refund_whose_answer_was_lost_is_finished_by_reconcile_once(
     app: Flask,
     stripe_shop: StripeShop,
@@ -433,6 +554,7 @@ def test_a_refund_whose_answer_was_lost_is_finished_by_reconcile_once(
     assert made.amount == 25400
     [record] = db.session.scalars(sa.select(Refund).where(Refund.payment_id == card.id))
     assert record.status == "requested", page
+    assert "Refund requested, but the payment processor has not confirmed it yet." in page
     assert record.gateway_reference is None
     [card] = payments(STRIPE)
     assert card.refunded_minor == 25400  # counted while requested: never refunded twice
@@ -490,10 +612,6 @@ def test_an_instalment_order_is_completed_through_two_stripe_payments(
     assert len(set(intents)) == 2
     assert_audit_clean(app)
     assert_nothing_to_reconcile(app)
-
-
-def sum_paid(reference: str) -> int:
-    return instalments.account(reference).paid_minor
 
 
 class LostRefundAnswers(stripe.RequestsClient):  # type: ignore[misc]
