@@ -105,7 +105,8 @@ class StripeSavedCards:
         Sent by the card page before Stripe.js confirms: the PaymentIntent gets the
         shopper's Customer and ``setup_future_usage``, so Stripe attaches the card to the
         Customer when the payment succeeds (and only then). Unticked again (a second
-        attempt after a decline, say), the intent is told to save nothing.
+        attempt after a decline, say), the intent is told to save nothing; a shopper who
+        never consented costs no call.
         """
         intent_id, customer_id = self._intent_of_payment(payment)
         if save:
@@ -114,6 +115,11 @@ class StripeSavedCards:
                 intent_id, {"customer": customer, "setup_future_usage": FUTURE_USAGE}
             )
             return
+        kept = self._transaction(
+            lambda: saved_cards.processor_customer(self._session(), NAME, customer_id)
+        )
+        if kept is None:
+            return  # never consented: no intent of theirs was set up to save a card
         intent = self.api.retrieve_payment_intent(intent_id)
         if getattr(intent, "setup_future_usage", None):
             self._update_intent(intent_id, {"setup_future_usage": ""})  # "": unset at Stripe

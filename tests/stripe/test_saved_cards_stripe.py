@@ -294,6 +294,14 @@ def test_unticked_consent_undoes_an_earlier_one_and_otherwise_changes_nothing(
     payment = start(stripe_app, watched, "C-3")
     page = pay_page(asha, watched, payment)
     intent_path = f"/v1/payment_intents/{payment.gateway_reference}"
+    sent_before = len(watched.sent)
+
+    never = consent(asha, payment, page, save=False)
+
+    assert (never.status_code, never.get_json()) == (200, {"saved": False})
+    assert len(watched.sent) == sent_before  # never consented: Stripe is not asked
+
+    keep_customer()
     watched.expect("GET", intent_path, Answer(200, intent_of(payment)))
 
     plain = consent(asha, payment, page, save=False)
