@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Integer, String, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -73,6 +73,10 @@ class SavedCard(PartialPayModel):
     @property
     def removed(self) -> bool:
         return self.removed_at is not None
+
+    def expired(self, on: date) -> bool:
+        """Whether the card's expiry month is over on ``on`` (it is good to its last day)."""
+        return (self.exp_year, self.exp_month) < (on.year, on.month)
 
 
 def saved_cards(

@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response
 
 from flask_partialpay.core.errors import PaymentError, UnknownGateway
 from flask_partialpay.core.vocabulary import PaymentStatus
+from flask_partialpay.db.base import utcnow
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.host.redirects import safe_local_path
 from flask_partialpay.payments import saved_cards
@@ -49,9 +50,14 @@ def saved_card_choices(payment: Payment) -> dict[str, Any]:
     """What the card page shows of saved cards: the consent box and one button per card."""
     return {
         "save_form": SaveCardForm(),
-        "saved_cards": saved_cards.saved_cards(
-            current_partialpay.session, payment.customer_id, gateway=NAME
-        ),
+        # An expired card would only be declined: it stays on "Saved cards" to be removed.
+        "saved_cards": [
+            card
+            for card in saved_cards.saved_cards(
+                current_partialpay.session, payment.customer_id, gateway=NAME
+            )
+            if not card.expired(utcnow().date())
+        ],
         "pay_form": PayWithSavedCardForm(),
         "card_label": card_label,
     }

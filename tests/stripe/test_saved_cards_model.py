@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from typing import Any
 
 import pytest
@@ -141,3 +142,12 @@ def test_the_schema_alone_registers_the_saved_card_tables() -> None:
         "assert {'partialpay_saved_card', 'partialpay_processor_customer'} <= set(tables)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)  # noqa: S603
+
+
+def test_a_card_is_good_to_the_last_day_of_its_expiry_month(app: Flask) -> None:
+    card = save(exp_month=4, exp_year=2031)
+
+    assert not card.expired(date(2031, 4, 30))
+    assert card.expired(date(2031, 5, 1))
+    assert card.expired(date(2032, 1, 1))
+    assert not card.expired(date(2030, 12, 31))

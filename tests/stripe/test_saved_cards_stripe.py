@@ -481,6 +481,32 @@ def test_a_failing_follow_up_leaves_the_payment_recorded_and_answers_200(
 # -- one click -----------------------------------------------------------------------------
 
 
+def test_the_card_page_leaves_out_an_expired_card(
+    stripe_app: Flask, asha: Browser, watched: WatchedStripe
+) -> None:
+    state = PartialPay.state()
+    state.transaction(
+        lambda: saved_cards.save_card(
+            state.session,
+            customer_id=ASHA.get_id(),
+            gateway="stripe",
+            processor_customer="cus_of_7",
+            payment_method="pm_old",
+            brand="visa",
+            last4="0005",
+            exp_month=1,
+            exp_year=2020,
+        )
+    )
+    keep_card(method_id="pm_new", last4="4242")
+    payment = start(stripe_app, watched, "C-19")
+
+    page = pay_page(asha, watched, payment)
+
+    assert "Pay with Visa •••• 4242" in page
+    assert "0005" not in page
+
+
 def test_the_card_page_shows_a_button_per_saved_card(
     stripe_app: Flask, asha: Browser, watched: WatchedStripe
 ) -> None:
