@@ -16,6 +16,11 @@ from sqlalchemy import MetaData
 
 from flask_partialpay.db.base import PartialPayModel
 from flask_partialpay.host.config import setting
+
+# Imported for its tables' registration on PartialPayModel.metadata: saved cards are read
+# only by gateways that save cards, so nothing else may have imported them before
+# create_all or autogenerate look at the metadata.
+from flask_partialpay.payments import saved_cards  # noqa: F401
 from flask_partialpay.sandbox.card import NAME as SANDBOX_GATEWAY
 from flask_partialpay.sandbox.models import SandboxModel
 

@@ -21,6 +21,7 @@ from flask_partialpay.core.errors import (
     UnknownGateway,
 )
 from flask_partialpay.payments import events
+from flask_partialpay.payments.gateways.base import Gateway, GatewayEvent
 
 log = logging.getLogger(__name__)
 
@@ -62,4 +63,26 @@ def receive(gateway_name: str, body: bytes, headers: Mapping[str, str]) -> tuple
     except PartialPayError as error:
         log.error("could not apply %s event %s: %s", gateway_name, event.event_id, error)
         return "event does not fit the payment", 422
+    if changed:
+        _after_event(gateway, event)
     return ("ok" if changed else "duplicate"), 200
+
+
+def _after_event(gateway: Gateway, event: GatewayEvent) -> None:
+    """The gateway's follow-up of an event the shop just committed (``after_event``).
+
+    Here, after the commit, rather than in :func:`events.apply_event`: the follow-up may
+    call the processor (saving the card a succeeded payment used asks Stripe for the
+    card's brand and last digits), which is never done inside the shop's transaction, and
+    reconcile applies events in transactions of its own. Only for an event that changed
+    something, so a redelivery does not repeat it. A failure is logged and the answer
+    stays 200: the payment is recorded, and a follow-up that failed (a card not saved)
+    must not make the processor send the payment's news again and again.
+    """
+    follow_up = getattr(gateway, "after_event", None)
+    if follow_up is None:
+        return
+    try:
+        follow_up(event)
+    except Exception:
+        log.exception("the follow-up of %s event %s failed", gateway.name, event.event_id)

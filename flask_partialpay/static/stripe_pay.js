@@ -30,17 +30,44 @@
   }
   button.disabled = false;
 
+  // The "Save this card" choice goes to the shop before the card is confirmed, ticked or
+  // not: an earlier attempt on this payment may have asked to save, and an unticked box
+  // must undo that. The shop answers JSON; anything else means the choice was not kept,
+  // and the card is not confirmed.
+  function sendSaveChoice() {
+    if (!data.saveCardUrl || !form.querySelector("input[name=save]")) {
+      return Promise.resolve();
+    }
+    return fetch(data.saveCardUrl, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: {"Accept": "application/json"}
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (!response.ok) throw new Error(answer.error || data.unavailable);
+      });
+    });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     button.disabled = true;
     message.hidden = true;
-    stripe.confirmPayment({elements: elements, confirmParams: {return_url: data.returnUrl}})
+    sendSaveChoice()
+      .then(function () {
+        return stripe.confirmPayment({elements: elements, confirmParams: {return_url: data.returnUrl}});
+      })
       .then(function (result) {
         // Only an error comes back here; a success leaves for return_url.
         if (result.error) {
           show(result.error.message || data.unavailable);
           button.disabled = false;
         }
+      })
+      .catch(function (error) {
+        show(error.message || data.unavailable);
+        button.disabled = false;
       });
   });
 })();

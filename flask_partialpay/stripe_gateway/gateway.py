@@ -36,6 +36,7 @@ from flask_partialpay.payments.gateways.base import GatewayEvent, StartOutcome
 from flask_partialpay.payments.models import Payment, Refund
 from flask_partialpay.stripe_gateway import NAME, events
 from flask_partialpay.stripe_gateway.client import StripeApi
+from flask_partialpay.stripe_gateway.saved_cards import StripeSavedCards
 
 if TYPE_CHECKING:
     import stripe
@@ -78,7 +79,7 @@ def _intent_params(payment: Payment) -> dict[str, Any]:
     }
 
 
-class StripeGateway:
+class StripeGateway(StripeSavedCards):
     """Cards through Stripe (see the module's description)."""
 
     name = NAME

@@ -21,8 +21,10 @@ from flask_partialpay.web import (
     admin_wallets,
     callbacks,
     instalments,
+    saved_cards,
     shopper,
     stripe_pay,
+    stripe_saved_cards,
     wallet,
 )
 from flask_partialpay.web.input_guard import refuse_control_characters
@@ -46,7 +48,7 @@ def create_blueprints() -> Blueprints:
         static_folder="../static",
         static_url_path="/static",
     )
-    for module in (shopper, stripe_pay, wallet, instalments):
+    for module in (shopper, stripe_pay, stripe_saved_cards, wallet, saved_cards, instalments):
         module.add_routes(pages)
     admin_pages = Blueprint("partialpay_admin", __name__, template_folder="../templates")
     for module in (admin, admin_orders, admin_offers, admin_settings, admin_wallets):

@@ -25,6 +25,7 @@ from flask_partialpay.stripe_gateway.gateway import StripeGateway
 from flask_partialpay.web.access import own_payment_or_404
 from flask_partialpay.web.reasons import shopper_reason
 from flask_partialpay.web.security_headers import widened_policy
+from flask_partialpay.web.stripe_saved_cards import saved_card_choices
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def stripe_pay(public_id: str) -> str | Response:
         return_url=urljoin(request.host_url, _shop_page(payment)),
         stripe_js_url=setting("STRIPE_JS_URL"),
         back_url=_shop_page(payment),
+        **saved_card_choices(payment),
     )
     response = make_response(page)
     policy = _policy()

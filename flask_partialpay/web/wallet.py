@@ -26,7 +26,7 @@ from flask_partialpay.db.base import utcnow
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import LedgerAccount
-from flask_partialpay.payments import gateway_calls, lifecycle
+from flask_partialpay.payments import gateway_calls, lifecycle, saved_cards
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.wallet import topups
 from flask_partialpay.wallet.queries import statement_batches, wallet_by_public_id
@@ -122,6 +122,8 @@ def wallet_overview() -> str | Response:
         "partialpay/wallet.html",
         summaries=[summarise(account, per_page=RECENT_LINES) for account in wallets],
         wallet=None,
+        # The way to "Saved cards", shown once the customer has one to see or remove.
+        has_saved_cards=bool(saved_cards.saved_cards(current_partialpay.session, customer_id)),
         form=form,
         can_top_up=can_top_up(),
         limits={code: topups.limits(code) for code in wallet_currencies()},

@@ -335,6 +335,29 @@ def test_payments_made_before_pp0007_get_the_reference_of_their_public_id(
     assert kept == set(public_ids)
 
 
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+def test_pp0008_adds_the_saved_card_tables_and_its_downgrade_takes_them_away(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    saved = {"partialpay_saved_card", "partialpay_processor_customer"}
+    flask_migrate.upgrade(revision="pp0007")
+    assert not _table_names() & saved
+
+    flask_migrate.upgrade(revision="pp0008")
+
+    assert saved <= _table_names()
+    card = sa.Table("partialpay_saved_card", sa.MetaData(), autoload_with=db.engine)
+    row = _filled_row(card, public_id="c1", gateway="stripe", payment_method="pm_1")
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(card).values(row))
+    with db.engine.begin() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(sa.insert(card).values({**row, "public_id": "c2"}))
+
+    flask_migrate.downgrade(revision="pp0007")
+
+    assert not _table_names() & saved
+
+
 # -- a production-like host: no example shop, Flask-Migrate set up as the README says --------
 
 

@@ -2,7 +2,7 @@
 
 Run as ``python -m tests.stripe.localstripe_server --port N`` (``--port 0``: a free port the
 system picks). It prints ``localstripe listening on port N`` once the socket is bound, then
-serves localstripe's application unchanged except for the five additions below, each made
+serves localstripe's application unchanged except for the six additions below, each made
 because the tests would otherwise exercise localstripe's limits rather than the shop:
 
 1. **No shared state file.** localstripe pickles its whole store to
@@ -29,6 +29,12 @@ because the tests would otherwise exercise localstripe's limits rather than the 
    (4000 0000 0000 0002) only when it is attached to a customer, and charges it; at Stripe
    the charge is declined ("Your card was declined.", ``card_declined``), which is the card
    the tests use for a decline.
+
+6. **``return_url`` when a PaymentIntent is confirmed.** localstripe answers 400 "Unexpected
+   return_url"; Stripe requires it to confirm, on the server, a PaymentIntent open to
+   payment methods that may redirect (the pinned API version's default), and sends the
+   shopper's bank's 3-D Secure page back to it. A saved card paid in one click is confirmed
+   so; localstripe has no redirect to make, so the URL is accepted and kept, nothing more.
 
 Everything else (amounts, the other declines, refunds, events, webhooks) is localstripe's own.
 The socket is bound to 127.0.0.1 only: the fake API never listens beyond the machine.
@@ -130,9 +136,37 @@ def decline_the_declined_test_card() -> None:
     method_class._charging_is_declined = charging_is_declined
 
 
+def accept_return_url() -> None:
+    """Addition 6, on localstripe's PaymentIntent: confirm (and create) take ``return_url``."""
+    intent_class: Any = resources.PaymentIntent
+    original_init = intent_class.__init__
+    original_confirm = intent_class._api_confirm.__func__
+
+    def init(self: Any, *args: Any, return_url: Any = None, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.return_url = return_url
+
+    def confirm(cls: Any, id: str, return_url: Any = None, **kwargs: Any) -> Any:
+        confirmed = original_confirm(cls, id, **kwargs)
+        if return_url is not None:
+            confirmed.return_url = return_url
+        return confirmed
+
+    intent_class.__init__ = init
+    intent_class._api_confirm = classmethod(confirm)
+    # localstripe's router was built at import with the original function: its confirm
+    # route is given a handler made the same way around the new one.
+    path = "/v1/payment_intents/{id}/confirm"
+    for route in server.app.router.routes():
+        resource = route.resource
+        if route.method == "POST" and resource is not None and resource.canonical == path:
+            route._handler = server.api_extra(intent_class._api_confirm, path)
+
+
 def serve(port: int) -> None:
     keep_store_in_memory()
     accept_setup_future_usage()
+    accept_return_url()
     replay_idempotent_requests()
     decline_the_declined_test_card()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

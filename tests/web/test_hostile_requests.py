@@ -43,7 +43,9 @@ from example_shop import partialpay
 from example_shop.models import CartLine, Message, Order, Product, User, db
 from flask_partialpay.audit import audit
 from flask_partialpay.ledger.models import LedgerAccount
+from flask_partialpay.payments import saved_cards
 from flask_partialpay.payments.models import OrderRecord, Payment
+from flask_partialpay.payments.saved_cards import SavedCard
 from tests.conftest import Shopper, csrf_from
 
 # Values that broke something once, or that break the usual assumptions about text.
@@ -308,6 +310,20 @@ def _set_the_scene(app: Flask) -> dict[str, list[str]]:
     partialpay.state().wallets.credit(
         str(user.id), "50", "INR", reason="adjustment", idempotency_key="walk-credit"
     )
+    state = partialpay.state()
+    state.transaction(
+        lambda: saved_cards.save_card(
+            state.session,
+            customer_id=str(user.id),
+            gateway="stripe",
+            processor_customer="cus_walk",
+            payment_method="pm_walk",
+            brand="visa",
+            last4="4242",
+            exp_month=4,
+            exp_year=2031,
+        )
+    )
     buy_url = db.session.scalars(sa.select(Message.button_url)).one()
     buy_page = asha.get(buy_url).get_data(as_text=True)
     asha.client.post(buy_url, data={"csrf_token": csrf_from(buy_page)})
@@ -323,6 +339,7 @@ def _set_the_scene(app: Flask) -> dict[str, list[str]]:
             *db.session.scalars(sa.select(Payment.public_id)),
             *db.session.scalars(sa.select(LedgerAccount.public_id)),
         ],
+        "card_id": list(db.session.scalars(sa.select(SavedCard.public_id))),
         "token": [buy_url.rsplit("/", 1)[-1], complete_url.rsplit("/", 1)[-1]],
         "offer_id": [str(course.id)],
         "product_id": [str(id_) for id_ in db.session.scalars(sa.select(Product.id))],

@@ -21,6 +21,11 @@ Beyond the protocol, a gateway may offer (the extension looks for them):
   has about payments and refunds since then, for ``flask partialpay reconcile``.
 * ``refund_made(idempotency_key) -> str | None``: the processor's id of a refund asked
   under that key, if it made it (reconcile finishes refunds whose answer was lost).
+* ``after_event(event) -> None``: a follow-up of a notification the shop applied, run after
+  its commit and outside any transaction (Stripe saves the card a payment used, when the
+  shopper agreed). A failure is logged; the notification stays applied.
+* ``forget_saved_card(card) -> None``: have the processor forget a saved card the
+  shopper removed (:mod:`..saved_cards`); a :class:`..errors.PaymentError` is logged.
 """
 
 from __future__ import annotations
