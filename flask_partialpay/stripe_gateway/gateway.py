@@ -98,11 +98,12 @@ class StripeGateway(StripeSavedCards):
 
     def start(self, payment: Payment) -> StartOutcome:
         """Create the PaymentIntent (once, by its key); the shopper pays on the card page."""
-        intent = self.api.create_payment_intent(
-            _intent_params(payment), idempotency_key=payment_key(payment)
-        )
+        params, key = _intent_params(payment), payment_key(payment)
+        redirect_url = url_for("partialpay.stripe_pay", public_id=payment.public_id)
+        self._session().commit()  # reading the payment may have begun one: end it
+        intent = self.api.create_payment_intent(params, idempotency_key=key)
         return StartOutcome(
-            redirect_url=url_for("partialpay.stripe_pay", public_id=payment.public_id),
+            redirect_url=redirect_url,
             gateway_reference=intent.id,
         )
 
@@ -127,9 +128,11 @@ class StripeGateway(StripeSavedCards):
 
         A Stripe error propagates: the payment may still be charged, so it stays under way.
         """
-        if payment.gateway_reference is None:
+        intent_id, public_id = payment.gateway_reference, payment.public_id
+        self._session().commit()  # nothing stays open while Stripe answers
+        if intent_id is None:
             return True  # nothing was created at Stripe
-        return self._cancel_intent(payment.gateway_reference, payment.public_id)
+        return self._cancel_intent(intent_id, public_id)
 
     def _cancel_intent(self, intent_id: str, public_id: str) -> bool:
         import stripe
@@ -171,10 +174,12 @@ class StripeGateway(StripeSavedCards):
             "confirm": True,
             "off_session": True,
         }
+        key, public_id = payment_key(payment), payment.public_id
+        self._session().commit()  # nothing stays open while Stripe answers
         try:
-            intent = self.api.create_payment_intent(params, idempotency_key=payment_key(payment))
+            intent = self.api.create_payment_intent(params, idempotency_key=key)
         except stripe.CardError as error:
-            log.info("Stripe declined payment %s: %s", payment.public_id, error.code)
+            log.info("Stripe declined payment %s: %s", public_id, error.code)
             if error.code == "authentication_required":
                 raise CardAuthenticationRequired() from None
             raise CardDeclined() from None
@@ -264,15 +269,17 @@ class StripeGateway(StripeSavedCards):
                 events.PAYMENT_KEY: payment.public_id,
             },
         }
+        currency = payment.currency
+        self._session().commit()  # nothing stays open while Stripe answers
         try:
             made = self.api.create_refund(
                 params, idempotency_key=f"partialpay-refund-{idempotency_key}"
             )
         except (stripe.InvalidRequestError, stripe.CardError) as error:
             log.warning("Stripe refused refund %s: %s", idempotency_key, error.user_message)
-            raise RefundNotPossible(amount=amount, currency=payment.currency) from None
+            raise RefundNotPossible(amount=amount, currency=currency) from None
         if made.status in _REFUSED_REFUND:
-            raise RefundNotPossible(amount=amount, currency=payment.currency)
+            raise RefundNotPossible(amount=amount, currency=currency)
         return str(made.id)
 
     def refund_made(self, idempotency_key: str) -> str | None:
