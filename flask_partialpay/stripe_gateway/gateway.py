@@ -159,9 +159,13 @@ class StripeGateway(StripeSavedCards):
             )
         return True
 
-    def charge_saved_card(self, payment: Payment, saved_card: SavedCard) -> str:
+    def charge_saved_card(self, payment: Payment, saved_card: SavedCard, *, return_url: str) -> str:
         """Charge a saved card without the shopper (off session); the PaymentIntent's id.
 
+        ``return_url`` (absolute) is where a shopper would come back after a bank's page:
+        Stripe requires one to confirm a PaymentIntent open to every payment method of the
+        account, even off session, where a bank that wants the cardholder fails the charge
+        instead (:class:`CardAuthenticationRequired`).
         The outcome arrives by webhook, as for any payment. A decline, or a bank that wants
         the cardholder to authenticate, raises a :class:`CardDeclined` the caller shows.
         """
@@ -173,6 +177,7 @@ class StripeGateway(StripeSavedCards):
             "payment_method": saved_card.payment_method,
             "confirm": True,
             "off_session": True,
+            "return_url": return_url,
         }
         key, public_id = payment_key(payment), payment.public_id
         self._session().commit()  # nothing stays open while Stripe answers

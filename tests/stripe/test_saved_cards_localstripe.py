@@ -26,6 +26,9 @@ from flask_partialpay.stripe_gateway.gateway import StripeGateway
 from tests.conftest import Shopper, csrf_from, form_value
 from tests.stripe.localstripe_fixtures import SECRET_KEY, StripeShop, stripe_sdk
 
+#: Where a shopper would come back after a bank's page (Stripe requires one).
+RETURN_URL = "https://shop.example/orders/1"
+
 stripe = stripe_sdk()
 
 ASHA = "asha@example.com"
@@ -172,7 +175,7 @@ def test_a_card_saved_at_the_first_payment_pays_the_second_in_one_click_and_a_th
         )
 
     third = state.transaction(record).payment
-    intent_id = gateway.charge_saved_card(third, card)
+    intent_id = gateway.charge_saved_card(third, card, return_url=RETURN_URL)
     assert stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent_id).status == 200
     fresh()
     assert db.session.get_one(Payment, third.id).status == "succeeded"

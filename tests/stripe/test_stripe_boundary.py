@@ -36,6 +36,9 @@ from tests.stripe.helpers import (
 from tests.stripe.recorded import RecordedStripe
 from tests.unit import bare
 
+#: Where a shopper would come back after a bank's page (Stripe requires one).
+RETURN_URL = "https://shop.example/orders/1"
+
 CREATE = ("POST", "/v1/payment_intents")
 
 
@@ -96,10 +99,11 @@ def test_a_declined_off_session_charge_raises_card_declined(
         recorded.card_error("card_declined", "Your card was declined.", decline_code="generic"),
     )
     with pytest.raises(CardDeclined) as raised:
-        gateway().charge_saved_card(unsaved_payment(), Card())
+        gateway().charge_saved_card(unsaved_payment(), Card(), return_url=RETURN_URL)
     assert type(raised.value) is CardDeclined
     [sent] = recorded_stripe.sent
     assert (sent.params["confirm"], sent.params["off_session"]) == ("true", "true")
+    assert sent.params["return_url"] == RETURN_URL
     assert (sent.params["customer"], sent.params["payment_method"]) == (
         Card.processor_customer,
         Card.payment_method,
@@ -119,7 +123,7 @@ def test_authentication_required_off_session_says_the_cardholder_must_confirm(
         ),
     )
     with pytest.raises(CardAuthenticationRequired):
-        gateway().charge_saved_card(unsaved_payment(), Card())
+        gateway().charge_saved_card(unsaved_payment(), Card(), return_url=RETURN_URL)
 
 
 def test_a_charge_whose_answer_was_lost_takes_the_money_once(
@@ -128,11 +132,11 @@ def test_a_charge_whose_answer_was_lost_takes_the_money_once(
     # Stripe charges, then the connection drops before its answer arrives.
     recorded_stripe.expect(*CREATE, recorded.created_intent, lose_answer=True)
     payment = unsaved_payment()
-    first = gateway().charge_saved_card(payment, Card())
+    first = gateway().charge_saved_card(payment, Card(), return_url=RETURN_URL)
     # The SDK asked again (max_network_retries) under the same key: Stripe's stored answer.
     assert len(recorded_stripe.sent) == 2
     # The shop asks again too (a crash, a replayed request): the same PaymentIntent.
-    again = gateway().charge_saved_card(payment, Card())
+    again = gateway().charge_saved_card(payment, Card(), return_url=RETURN_URL)
     assert first == again
     assert len(recorded_stripe.sent) == 3
     assert len({sent.idempotency_key for sent in recorded_stripe.sent}) == 1
