@@ -166,6 +166,7 @@ class StripeGateway(StripeSavedCards):
         Stripe requires one to confirm a PaymentIntent open to every payment method of the
         account, even off session, where a bank that wants the cardholder fails the charge
         instead (:class:`CardAuthenticationRequired`).
+
         The outcome arrives by webhook, as for any payment. A decline, or a bank that wants
         the cardholder to authenticate, raises a :class:`CardDeclined` the caller shows.
         """
