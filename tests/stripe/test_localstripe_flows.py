@@ -32,7 +32,8 @@ from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.payments.models import GatewayEvent, Refund
-from tests.conftest import Shopper, csrf_from
+from flask_partialpay.payments.saved_cards import SavedCard
+from tests.conftest import Shopper, csrf_from, form_value
 from tests.instalments import test_instalments as instalments
 from tests.stripe.localstripe_fixtures import (
     PUBLISHABLE_KEY,
@@ -583,33 +584,73 @@ def test_a_refund_whose_answer_was_lost_is_finished_by_reconcile_once(
     assert_audit_clean(app)
 
 
-# -- 4. an instalment order completed through two Stripe payments -----------------------------
+# -- 4. an instalment order: two Stripe payments, then one with the card saved at the first ---
 
 
-def test_an_instalment_order_is_completed_through_two_stripe_payments(
+def saved_cards() -> list[SavedCard]:
+    fresh()
+    return list(db.session.scalars(sa.select(SavedCard).where(SavedCard.removed_at.is_(None))))
+
+
+def test_an_instalment_order_is_completed_by_two_stripe_payments_and_a_saved_card(
     app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
 ) -> None:
     reference = instalments.open_offer(shopper, instalments.link(app))
     intents = []
-    for amount, paid in (("2000", 200000), (None, 500000)):
+    # 1. $2,000 typed on the card page, the card saved; 2. $1,000 typed again, not saved.
+    for amount, paid, save in (("2000", 200000, "y"), ("1000", 300000, "")):
         response = instalments.pay(shopper, reference, amount, gateway=STRIPE)
         assert response.status_code == 302, text(response)
-        assert PAY_PAGE in response.headers["Location"]
+        pay_page = response.headers["Location"]
+        assert PAY_PAGE in pay_page
         pending = [p for p in partialpay.orders.payments(reference) if p.status == "pending"]
         [card] = [p for p in pending if p.gateway == STRIPE]
         intent = intent_of(card)
         at_stripe = api.payment_intents.retrieve(intent)
         assert (at_stripe.amount, at_stripe.currency) == (paid - sum_paid(reference), "usd")
+        page = text(shopper.get(pay_page))
+        consent = shopper.client.post(
+            pay_page + "/save-card", data={"csrf_token": csrf_from(page), "save": save}
+        )
+        assert consent.status_code == 200, text(consent)
         assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
         assert stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent).status == 200
         fresh()
         assert instalments.account(reference).paid_minor == paid
         intents.append(intent)
+    [saved] = saved_cards()  # the first payment's card only
 
+    # 3. The $2,000 left, in one click with the saved card.
+    response = instalments.pay(shopper, reference, None, gateway=STRIPE)
+    assert response.status_code == 302, text(response)
+    pay_page = response.headers["Location"]
+    page = text(shopper.get(pay_page))
+    assert "Pay with Visa •••• 4242" in page
+    [last] = [
+        p
+        for p in partialpay.orders.payments(reference)
+        if p.status == "pending" and p.gateway == STRIPE
+    ]
+    clicked = shopper.client.post(
+        f"{pay_page}/saved-cards/{saved.public_id}",
+        data={
+            "csrf_token": csrf_from(page),
+            "idempotency_key": form_value(page, "idempotency_key"),
+        },
+    )
+    assert clicked.status_code == 302, text(clicked)
+    intent = intent_of(last)
+    assert stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent).status == 200
+    charged = api.payment_intents.retrieve(intent)
+    assert (charged.amount, charged.payment_method) == (200000, saved.payment_method)
+    intents.append(intent)
+
+    fresh()
     account = instalments.account(reference)
-    assert account.status == "completed"
-    assert [p.status for p in instalments.invoices(reference)] == ["succeeded", "succeeded"]
-    assert len(set(intents)) == 2
+    assert (account.status, account.paid_minor) == ("completed", 500000)
+    assert [p.status for p in instalments.invoices(reference)] == ["succeeded"] * 3
+    assert len(set(intents)) == 3
+    assert len(saved_cards()) == 1
     assert_audit_clean(app)
     assert_nothing_to_reconcile(app)
 
