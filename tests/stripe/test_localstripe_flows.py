@@ -684,3 +684,38 @@ def lost_refund_answers(stripe_shop: StripeShop) -> Iterator[LostRefundAnswers]:
         yield client
     finally:
         api.use_http_client(None)
+
+
+# -- 5. a wallet top-up paid by Stripe ---------------------------------------------------------
+
+
+def test_a_topup_paid_by_stripe_credits_the_wallet_once(
+    app: Flask, stripe_shop: StripeShop, shopper: Shopper, api: Any
+) -> None:
+    page = text(shopper.get("/partialpay/wallet"))
+    assert 'value="stripe"' in page  # offered for top-ups: Stripe confirms its payments
+    response = shopper.client.post(
+        "/partialpay/wallet",
+        data={
+            "csrf_token": csrf_from(page),
+            "idempotency_key": form_value(page, "idempotency_key"),
+            "currency": "INR",
+            "amount": "500",
+            "gateway": STRIPE,
+        },
+    )
+    assert response.status_code == 302, text(response)
+    assert PAY_PAGE in response.headers["Location"]
+    [topup] = payments(STRIPE)
+    intent = intent_of(topup)
+    assert balance() == Decimal("0.00")  # nothing before Stripe takes the money
+    assert pay_as_stripe_js(api, intent, "pm_card_visa").status == "succeeded"
+    delivery = stripe_shop.webhooks.wait_for("payment_intent.succeeded", intent)
+    assert delivery.status == 200
+    fresh()
+    assert balance() == Decimal("500.00")
+    for _ in range(3):  # a redelivery credits nothing more
+        assert stripe_shop.post_webhook(delivery.body, delivery.signature) == 200
+    fresh()
+    assert balance() == Decimal("500.00")
+    assert_audit_clean(app)
