@@ -19,6 +19,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from example_shop import create_app
+from example_shop.card_gateways import STRIPE_ENDPOINTS, STRIPE_KEYS
 from example_shop.demo import seed
 from example_shop.models import db
 from flask_partialpay import PartialPayModel
@@ -51,6 +52,14 @@ class IsolatedClient(FlaskClient):
         if has_app_context() and db.session.registry.has():
             db.session.commit()
         return response
+
+
+@pytest.fixture(autouse=True)
+def shop_without_stripe_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example shop offers Stripe when its keys are in the environment (the README's
+    local Stripe set-up exports them): the tests choose for themselves, in the config."""
+    for name in (*STRIPE_KEYS, *STRIPE_ENDPOINTS):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(params=backends.BACKENDS)
