@@ -36,6 +36,8 @@ from flask_partialpay.payments.service import OrderService
 from flask_partialpay.sandbox.card import SandboxCardGateway
 from flask_partialpay.schema import metadatas
 from flask_partialpay.state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
+from flask_partialpay.stripe_gateway.gateway import StripeGateway
+from flask_partialpay.stripe_gateway.settings import check_settings as check_stripe_settings
 from flask_partialpay.wallet.checkout_service import CheckoutService
 from flask_partialpay.wallet.settlement import WalletSettlement
 from flask_partialpay.wallet.wallets import Wallets
@@ -134,6 +136,7 @@ class PartialPay:
         # After the registry checked PARTIALPAY_GATEWAYS: the sandbox's secret is needed
         # only when it is offered, and its tables only then.
         check_secrets(app)
+        check_stripe_settings(app)
         check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
 
@@ -168,6 +171,9 @@ class PartialPay:
                 # The processor posts its notifications to the shop's own handler.
                 lambda body, headers: notifications.receive("sandbox_card", body, headers),
             ),
+            # Offered only when PARTIALPAY_GATEWAYS names it; Stripe's SDK is loaded at
+            # its first call, so an app without it runs without the SDK.
+            StripeGateway(lambda: state.session),
             ManualGateway(),
         ]
 

@@ -73,12 +73,21 @@ def database_url(backend: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(backend: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+def shop_config() -> dict[str, Any]:
+    """Settings a test module gives the shop over the tier's own (override it there)."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    backend: str, database_url: str, tmp_path: Path, shop_config: dict[str, Any]
+) -> Iterator[Flask]:
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            **shop_config,
         },
         instance_path=str(tmp_path),
     )

@@ -171,6 +171,23 @@ class RefundNotPossible(PaymentError):
     template = N_("This payment cannot be refunded by %(amount)s.")
 
 
+class CardDeclined(PaymentError):
+    """The card processor refused to charge a card the shopper is not there to use."""
+
+    code = "card_declined"
+    template = N_("The card was declined. Pay with another card or another way.")
+
+
+class CardAuthenticationRequired(CardDeclined):
+    """The card's bank wants the cardholder to confirm the charge (3-D Secure)."""
+
+    code = "card_authentication_required"
+    template = N_(
+        "The card's bank asks the cardholder to confirm this payment: pay it on the card "
+        "page, where the bank can ask."
+    )
+
+
 class WalletError(PartialPayError):
     """Base of the wallet's refusals; a refused movement changes nothing."""
 
@@ -213,6 +230,18 @@ class SignatureError(PartialPayError):
 
     code = "signature"
     template = N_("This message's signature is not valid.")
+
+
+class NotificationIgnored(PartialPayError):
+    """A verified notification that is not about the shop's payments.
+
+    A processor account serves more than this shop (payments made elsewhere on the same
+    Stripe account, event types the shop does not use): such a notification is answered
+    as received, so it is not sent again, and changes nothing.
+    """
+
+    code = "notification_ignored"
+    template = N_("This notification is not about this shop's payments.")
 
 
 class LinkError(PartialPayError):

@@ -120,6 +120,40 @@ SETTINGS: Mapping[str, Setting] = {
         "one): scripts, styles and forms of this site only, never framed. Widen it if your "
         "layout loads files from elsewhere; `None` sends none.",
     ),
+    "PARTIALPAY_STRIPE_SECRET_KEY": Setting(
+        None,
+        "The Stripe account's secret API key (`sk_test_...` in test mode, `sk_live_...`). "
+        "Required with `stripe` in `PARTIALPAY_GATEWAYS`. Never logged or shown.",
+    ),
+    "PARTIALPAY_STRIPE_PUBLISHABLE_KEY": Setting(
+        None,
+        "The Stripe account's publishable key (`pk_...`), which the card page gives to "
+        "Stripe.js. Required with `stripe` in `PARTIALPAY_GATEWAYS`.",
+    ),
+    "PARTIALPAY_STRIPE_WEBHOOK_SECRET": Setting(
+        None,
+        "The signing secret of the Stripe webhook endpoint (`whsec_...`) that posts to "
+        "`<URL_PREFIX>/gateways/stripe/callback`. Required with `stripe` in "
+        "`PARTIALPAY_GATEWAYS`. Never logged or shown.",
+    ),
+    "PARTIALPAY_STRIPE_API_BASE": Setting(
+        None,
+        "Where the Stripe API is reached. `None`: Stripe itself; a local Stripe-compatible "
+        "server for tests (`http://127.0.0.1:8420` for localstripe).",
+    ),
+    "PARTIALPAY_STRIPE_JS_URL": Setting(
+        "https://js.stripe.com/v3/",
+        "Stripe.js, which the card page loads; its origin is allowed to run scripts and "
+        "frames on that page only.",
+    ),
+    "PARTIALPAY_STRIPE_API_VERSION": Setting(
+        "2026-10-28.endive",
+        "The Stripe API version sent with every call, the one the gateway is written for "
+        "(its webhook endpoint should use the same).",
+    ),
+    "PARTIALPAY_STRIPE_WEBHOOK_TOLERANCE": Setting(
+        300, "Seconds a Stripe webhook's signature stays valid after it was signed."
+    ),
     "PARTIALPAY_OVERPAYMENT": Setting(
         Overpayment.WALLET,
         "What happens to confirmed payments beyond an order's total: `wallet` credits the "

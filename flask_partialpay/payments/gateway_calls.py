@@ -58,6 +58,8 @@ def begin(state: PartialPayState, started: lifecycle.Started) -> lifecycle.Start
 
     If the processor cannot be reached, the payment is cancelled (nothing was charged: the
     shopper never reached the processor's page) and :class:`ProcessorUnavailable` says so.
+    The id of what the processor created at start, if it names one, is recorded on the
+    payment (the committed transaction expires it, so it reads the id back when used).
     """
     _outside_transaction("gateway_calls.begin")
     payment = started.payment
@@ -78,6 +80,13 @@ def begin(state: PartialPayState, started: lifecycle.Started) -> lifecycle.Start
             )
         )
         raise ProcessorUnavailable() from error
+    reference = outcome.gateway_reference
+    if reference is not None and payment.gateway_reference is None:
+        # In a transaction of its own, after the processor answered: never under its locks.
+        payment_id = payment.id
+        state.transaction(
+            lambda: lifecycle.note_gateway_reference(state.session, payment_id, reference)
+        )
     return replace(started, redirect_url=outcome.redirect_url)
 
 

@@ -332,6 +332,22 @@ def succeed(
     return True
 
 
+def note_gateway_reference(session: Session, payment_id: int, reference: str) -> bool:
+    """Record the processor's id for a payment that has none yet; whether this call did.
+
+    A processor that creates its object at start (a Stripe PaymentIntent) names it before
+    any notification arrives; the pay page and ``cancel`` find it by this id. A payment
+    that already has one keeps it (a replayed start names the same object anyway).
+    """
+    changed = update_rows(
+        session,
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.gateway_reference.is_(None))
+        .values(gateway_reference=reference),
+    )
+    return changed == 1
+
+
 def fail(
     session: Session,
     payment: Payment,

@@ -22,6 +22,7 @@ from flask_partialpay.web import (
     callbacks,
     instalments,
     shopper,
+    stripe_pay,
     wallet,
 )
 from flask_partialpay.web.input_guard import refuse_control_characters
@@ -45,7 +46,7 @@ def create_blueprints() -> Blueprints:
         static_folder="../static",
         static_url_path="/static",
     )
-    for module in (shopper, wallet, instalments):
+    for module in (shopper, stripe_pay, wallet, instalments):
         module.add_routes(pages)
     admin_pages = Blueprint("partialpay_admin", __name__, template_folder="../templates")
     for module in (admin, admin_orders, admin_offers, admin_settings, admin_wallets):

@@ -10,6 +10,8 @@ everywhere (``example_shop`` does).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from werkzeug.wrappers import Response
 
 from flask_partialpay.host.config import setting
@@ -31,3 +33,21 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def widened_policy(policy: str, allowed: Mapping[str, Sequence[str]]) -> str:
+    """``policy`` with more sources allowed for some directives (one page's needs).
+
+    A directive the policy lacks starts from its ``default-src``, so that allowing one
+    origin for frames does not allow every other source ``default-src`` refused.
+    """
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    default = directives.get("default-src", [])
+    for name, sources in allowed.items():
+        present = directives.setdefault(name, list(default))
+        present.extend(source for source in sources if source not in present)
+    return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())

@@ -43,6 +43,10 @@ class StartOutcome:
     """Where the shopper goes next once a payment was started."""
 
     redirect_url: str
+    #: The processor's id of what it created for the payment (a Stripe PaymentIntent),
+    #: when it created one at start: recorded on the payment, so that the pay page and
+    #: ``cancel`` find it again.
+    gateway_reference: str | None = None
 
 
 @dataclass(frozen=True)
