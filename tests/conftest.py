@@ -55,9 +55,12 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(autouse=True)
-def shop_without_stripe_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_stripe_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The example shop offers Stripe when its keys are in the environment (the README's
-    local Stripe set-up exports them): the tests choose for themselves, in the config."""
+    local Stripe set-up exports them): the tests choose for themselves, in the config.
+
+    Autouse, and also asked for by the shop's fixtures, which pytest-flask's own autouse
+    fixtures may make before this one."""
     for name in (*STRIPE_KEYS, *STRIPE_ENDPOINTS):
         monkeypatch.delenv(name, raising=False)
 
@@ -80,7 +83,11 @@ def shop_config() -> dict[str, Any]:
 
 @pytest.fixture
 def app(
-    backend: str, database_url: str, tmp_path: Path, shop_config: dict[str, Any]
+    no_stripe_keys_in_the_environment: None,
+    backend: str,
+    database_url: str,
+    tmp_path: Path,
+    shop_config: dict[str, Any],
 ) -> Iterator[Flask]:
     app = create_app(
         {

@@ -25,13 +25,24 @@ OPTIONS = ("Card (sandbox)", "Card (Stripe)", "Bank transfer")
 
 
 @pytest.fixture
-def stripe_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def stripe_environment(
+    no_stripe_keys_in_the_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The keys (and a local Stripe) exported, as the README's set-up does."""
     for name, value in (STRIPE_SETTINGS | LOCAL_STRIPE).items():
         monkeypatch.setenv(name, value)
 
 
-def shop_config(tmp_path: Path, **config: object) -> dict[str, object]:
+@pytest.fixture
+def shop_config(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Nothing in the shop's config; with ``indirect`` "exported", the keys in its
+    environment before the shop is made."""
+    if getattr(request, "param", None) == "exported":
+        request.getfixturevalue("stripe_environment")
+    return {}
+
+
+def config_of_a_shop(tmp_path: Path, **config: object) -> dict[str, object]:
     app = create_app(
         {
             "TESTING": True,
@@ -56,7 +67,7 @@ def test_without_the_keys_the_shop_offers_the_sandbox_and_bank_transfer(shopper:
     assert offered(shopper) == ["Card (sandbox)", "Bank transfer"]
 
 
-@pytest.mark.usefixtures("stripe_environment")  # before the app is made
+@pytest.mark.parametrize("shop_config", ["exported"], indirect=True)
 def test_with_the_keys_in_the_environment_the_cart_offers_stripe_beside_the_sandbox(
     shopper: Shopper,
 ) -> None:
@@ -69,14 +80,14 @@ def test_with_the_keys_in_the_environment_the_cart_offers_stripe_beside_the_sand
 
 @pytest.mark.usefixtures("stripe_environment")
 def test_the_environment_gives_the_keys_and_where_stripe_is(tmp_path: Path) -> None:
-    config = shop_config(tmp_path)
+    config = config_of_a_shop(tmp_path)
     assert config["PARTIALPAY_GATEWAYS"] == WITH_STRIPE
     for name, value in (STRIPE_SETTINGS | LOCAL_STRIPE).items():
         assert config[name] == value
 
 
 def test_the_keys_in_the_config_offer_stripe_too(tmp_path: Path) -> None:
-    config = shop_config(tmp_path, **STRIPE_SETTINGS)
+    config = config_of_a_shop(tmp_path, **STRIPE_SETTINGS)
     assert config["PARTIALPAY_GATEWAYS"] == WITH_STRIPE
     assert config.get("PARTIALPAY_STRIPE_API_BASE") is None  # Stripe itself
 
@@ -84,13 +95,13 @@ def test_the_keys_in_the_config_offer_stripe_too(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("stripe_environment")
 def test_the_config_wins_over_the_environment(tmp_path: Path) -> None:
     mine = {"PARTIALPAY_STRIPE_SECRET_KEY": "sk_test_fromTheConfig9Kd"}
-    config = shop_config(tmp_path, **mine, PARTIALPAY_GATEWAYS=("manual",))
+    config = config_of_a_shop(tmp_path, **mine, PARTIALPAY_GATEWAYS=("manual",))
     assert config["PARTIALPAY_STRIPE_SECRET_KEY"] == mine["PARTIALPAY_STRIPE_SECRET_KEY"]
     assert config["PARTIALPAY_GATEWAYS"] == ("manual",)  # the config chose the gateways
 
 
 def test_without_the_keys_nothing_changes(tmp_path: Path) -> None:
-    config = shop_config(tmp_path)
+    config = config_of_a_shop(tmp_path)
     assert config["PARTIALPAY_GATEWAYS"] == WITHOUT_STRIPE
     assert config.get("PARTIALPAY_STRIPE_SECRET_KEY") is None
 
@@ -102,7 +113,7 @@ def test_some_keys_but_not_all_leave_stripe_off_and_say_which_is_missing(
     monkeypatch.setenv(secret, STRIPE_SETTINGS[secret])
     monkeypatch.setenv(publishable, STRIPE_SETTINGS[publishable])
     with caplog.at_level(logging.WARNING, logger="example_shop"):
-        config = shop_config(tmp_path)
+        config = config_of_a_shop(tmp_path)
     assert config["PARTIALPAY_GATEWAYS"] == WITHOUT_STRIPE
     assert "PARTIALPAY_STRIPE_WEBHOOK_SECRET not set" in caplog.text
     for value in STRIPE_SETTINGS.values():
