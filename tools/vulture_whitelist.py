@@ -85,3 +85,7 @@ _.downgrade
 # -- the ledger's correction: README "a correction is a reversing transfer"; no caller in
 # the package yet, tests/test_audit.py writes one to check the append_only audit ----------
 _.reverse
+
+# -- the stripe gateway ----------------------------------------------------------------------
+_.use_http_client  # StripeApi: tests answer Stripe's API from recorded responses through it
+_.charge_saved_card  # StripeGateway: charging a saved card off session (saved cards, plans)

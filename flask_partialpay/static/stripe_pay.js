@@ -18,9 +18,16 @@
     show(data.unavailable);
     return;
   }
-  var stripe = window.Stripe(data.publishableKey, {locale: data.locale});
-  var elements = stripe.elements({clientSecret: data.clientSecret});
-  elements.create("payment").mount("#pp-payment-element");
+  var stripe, elements;
+  try {
+    stripe = window.Stripe(data.publishableKey, {locale: data.locale});
+    elements = stripe.elements({clientSecret: data.clientSecret});
+    elements.create("payment").mount("#pp-payment-element");
+  } catch (error) {
+    // A Stripe.js that cannot show the Payment Element: say so rather than a dead form.
+    show(data.unavailable);
+    return;
+  }
   button.disabled = false;
 
   form.addEventListener("submit", function (event) {

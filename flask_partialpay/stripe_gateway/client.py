@@ -17,6 +17,7 @@ loads without it.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +32,9 @@ T = TypeVar("T")
 
 #: Retries the SDK makes on a dropped connection, a 409 or a 5xx, under the same key.
 MAX_NETWORK_RETRIES = 2
+#: How many of the latest calls :attr:`StripeApi.calls` remembers (a long-running app
+#: must not keep them all).
+CALLS_KEPT = 200
 
 
 class StripeApi:
@@ -40,8 +44,8 @@ class StripeApi:
         self._client: stripe.StripeClient | None = None
         self._http_client: stripe.HTTPClient | None = None
         self._lock = threading.Lock()
-        #: ``(method, path)`` of every call made, in order (the tests count them).
-        self.calls: list[tuple[str, str]] = []
+        #: ``(method, path)`` of the latest calls made, in order (the tests count them).
+        self.calls: deque[tuple[str, str]] = deque(maxlen=CALLS_KEPT)
 
     def use_http_client(self, client: stripe.HTTPClient | None) -> None:
         """Send the calls through ``client`` (tests answer from recorded responses)."""

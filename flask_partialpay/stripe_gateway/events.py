@@ -21,6 +21,12 @@ PAYMENT_KEY = "partialpay_payment"
 REFERENCE_KEY = "partialpay_reference"
 REFUND_KEY = "partialpay_refund_key"
 
+# Stripe's status words (of PaymentIntents and Refunds), not the extension's statuses,
+# though two are spelt alike.
+STRIPE_SUCCEEDED = "succeeded"
+STRIPE_FAILED = "failed"
+STRIPE_CANCELED = "canceled"
+
 _PAYMENT_EVENTS: Mapping[str, EventKind] = {
     "payment_intent.succeeded": "payment.succeeded",
     "payment_intent.payment_failed": "payment.failed",
@@ -102,7 +108,7 @@ def _newest_refund(charge: Mapping[str, Any], lookups: StripeLookups) -> Mapping
 
 
 def _refund_event(event_id: str, refund: Mapping[str, Any], lookups: StripeLookups) -> GatewayEvent:
-    if refund.get("status") != "succeeded":
+    if refund.get("status") != STRIPE_SUCCEEDED:
         raise NotificationIgnored()  # pending, failed or cancelled: no money went back yet
     metadata = _metadata(refund)
     public_id = metadata.get(PAYMENT_KEY) or _payment_of_intent(refund, lookups)

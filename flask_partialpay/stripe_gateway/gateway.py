@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # PaymentIntent states in which money was taken, or may still be without the shopper.
-_CHARGED_OR_CHARGING = frozenset({"succeeded", "processing", "requires_capture"})
-_REFUSED_REFUND = frozenset({"failed", "canceled"})
+_CHARGED_OR_CHARGING = frozenset({events.STRIPE_SUCCEEDED, "processing", "requires_capture"})
+_REFUSED_REFUND = frozenset({events.STRIPE_FAILED, events.STRIPE_CANCELED})
 
 
 class SavedCard(Protocol):
@@ -128,7 +128,7 @@ class StripeGateway:
         intent = self.api.retrieve_payment_intent(intent_id)
         if intent.status in _CHARGED_OR_CHARGING:
             return False
-        if intent.status == "canceled":
+        if intent.status == events.STRIPE_CANCELED:
             return True
         try:
             self.api.cancel_payment_intent(
@@ -136,7 +136,7 @@ class StripeGateway:
             )
         except stripe.InvalidRequestError:
             # Confirmed meanwhile, in the shopper's other tab: ask what it is now.
-            return self.api.retrieve_payment_intent(intent_id).status == "canceled"
+            return self.api.retrieve_payment_intent(intent_id).status == events.STRIPE_CANCELED
         return True
 
     def charge_saved_card(self, payment: Payment, saved_card: SavedCard) -> str:

@@ -207,7 +207,7 @@ def test_an_enabled_name_nothing_registered_is_refused_with_the_registered_names
         PartialPay().init_app(app, database, gateways=[FakePay()])
     message = str(refused.value)
     assert "PARTIALPAY_GATEWAYS names 'paypal'," in message
-    assert "the registered gateways are 'fakepay', 'manual', 'sandbox_card'." in message
+    assert "the registered gateways are 'fakepay', 'manual', 'sandbox_card', 'stripe'." in message
 
 
 def test_enabling_the_wallet_says_it_is_offered_by_the_extension() -> None:
@@ -221,6 +221,7 @@ def test_enabling_the_wallet_says_it_is_offered_by_the_extension() -> None:
     [
         ("manual", "the built-in 'manual' gateway"),
         ("sandbox_card", "the built-in 'sandbox_card' gateway"),
+        ("stripe", "the built-in 'stripe' gateway"),
         ("wallet", "the built-in wallet gateway"),
     ],
 )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from flask_login import LoginManager, UserMixin, login_user
 
 from flask_partialpay import OrderInfo, PartialPay
@@ -31,6 +31,12 @@ ASHA = Customer("7")
 def sign_in_support(app: Flask) -> None:
     if not hasattr(app, "login_manager"):
         LoginManager(app).user_loader(lambda user_id: Customer(user_id))
+
+
+def signed_out() -> None:
+    """Forget who was signed in: Flask-Login keeps the user on ``g``, which a test's
+    requests share with the app context the fixture holds open."""
+    g.pop("_login_user", None)
 
 
 def place_order(
@@ -59,6 +65,7 @@ def pay_with_stripe(
             return_url=f"/orders/{reference}",
             idempotency_key=key or f"checkout-{reference}-0000000000",
         )
+    signed_out()
     bare.db.session.commit()
     return started.payment, started.redirect_url
 

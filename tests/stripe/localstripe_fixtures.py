@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import importlib.util
 import io
 import json
@@ -31,10 +32,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from flask import Flask, url_for
@@ -113,16 +114,31 @@ def _answers(server: LocalStripe) -> bool:
     return True
 
 
-def start_localstripe(log: Path) -> LocalStripe:
+def _missing(package: str) -> NoReturn:
+    message = f"{package} is not installed (pip install -e '.[test]')"
+    if REQUIRED:
+        pytest.fail(message + " and PARTIALPAY_REQUIRE_BACKENDS=1")
+    pytest.skip(message, allow_module_level=True)
+
+
+def stripe_sdk() -> Any:
+    """The ``stripe`` SDK module; a test module without it is skipped, or fails in CI."""
+    if importlib.util.find_spec("stripe") is None:
+        _missing("stripe")
+    return importlib.import_module("stripe")
+
+
+# Our launcher of localstripe (tests/stripe/localstripe_server.py), run as a module.
+LAUNCHER = "tests.stripe.localstripe_server"
+
+
+def start_localstripe(log: Path, launcher: str = LAUNCHER) -> LocalStripe:
     """Start the launcher on a free port and wait until it answers; fail the run if not."""
     if importlib.util.find_spec("localstripe") is None:
-        message = "localstripe is not installed (pip install -e '.[test]')"
-        if REQUIRED:
-            pytest.fail(message + " and PARTIALPAY_REQUIRE_BACKENDS=1")
-        pytest.skip(message)
+        _missing("localstripe")
     with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.stripe.localstripe_server", "--port", "0"],
+        process = subprocess.Popen(  # noqa: S603 (a module of ours, the venv's Python)
+            [sys.executable, "-m", launcher, "--port", "0"],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -315,10 +331,3 @@ def stripe_shop(app: Flask, localstripe_data: LocalStripe) -> Iterator[StripeSho
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-def only(items: Iterable[Any]) -> Any:
-    """The one item; fails with the items when there is not exactly one."""
-    listed = list(items)
-    assert len(listed) == 1, listed
-    return listed[0]

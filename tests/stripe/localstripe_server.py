@@ -2,7 +2,7 @@
 
 Run as ``python -m tests.stripe.localstripe_server --port N`` (``--port 0``: a free port the
 system picks). It prints ``localstripe listening on port N`` once the socket is bound, then
-serves localstripe's application unchanged except for the four additions below, each made
+serves localstripe's application unchanged except for the five additions below, each made
 because the tests would otherwise exercise localstripe's limits rather than the shop:
 
 1. **No shared state file.** localstripe pickles its whole store to
@@ -25,8 +25,12 @@ because the tests would otherwise exercise localstripe's limits rather than the 
    idempotency key and replayed (with ``Idempotent-Replayed: true``) for the same key; an
    answer of 5xx or 409 is not kept (Stripe lets those be retried); ``DELETE /_config/data``
    forgets the keys with the objects.
+5. **``pm_card_visa_chargeDeclined`` declines the charge.** localstripe declines its card
+   (4000 0000 0000 0002) only when it is attached to a customer, and charges it; at Stripe
+   the charge is declined ("Your card was declined.", ``card_declined``), which is the card
+   the tests use for a decline.
 
-Everything else (amounts, declines, refunds, events, webhooks) is localstripe's own.
+Everything else (amounts, the other declines, refunds, events, webhooks) is localstripe's own.
 The socket is bound to 127.0.0.1 only: the fake API never listens beyond the machine.
 """
 
@@ -109,10 +113,28 @@ def replay_idempotent_requests() -> None:
     server.app.middlewares.insert(0, idempotency)
 
 
+#: Cards Stripe declines when charged that localstripe charges (addition 5).
+DECLINED_WHEN_CHARGED = ("4000000000000002",)
+
+
+def decline_the_declined_test_card() -> None:
+    """Addition 5: charging Stripe's generic-decline test card is declined."""
+    method_class: Any = resources.PaymentMethod
+    original = method_class._charging_is_declined
+
+    def charging_is_declined(self: Any) -> bool:
+        if getattr(self, "_card_number", None) in DECLINED_WHEN_CHARGED:
+            return True
+        return bool(original(self))
+
+    method_class._charging_is_declined = charging_is_declined
+
+
 def serve(port: int) -> None:
     keep_store_in_memory()
     accept_setup_future_usage()
     replay_idempotent_requests()
+    decline_the_declined_test_card()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))

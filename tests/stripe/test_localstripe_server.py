@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.stripe.localstripe_fixtures import SECRET_KEY, LocalStripe
+from tests.stripe.localstripe_fixtures import (
+    SECRET_KEY,
+    LocalStripe,
+    start_localstripe,
+    stripe_sdk,
+)
 
-stripe = pytest.importorskip("stripe")
+stripe = stripe_sdk()
 
 
 @pytest.fixture
@@ -121,3 +127,23 @@ def test_flushing_forgets_the_idempotency_keys(localstripe_data: LocalStripe, ap
     again = api.customers.create({"email": "a@example.com"}, {"idempotency_key": "customer-1"})
     assert again.id != first.id
     assert [c.id for c in api.customers.list().data] == [again.id]
+
+
+def test_the_generic_decline_card_is_declined_when_charged(api: Any) -> None:
+    intent = api.payment_intents.create(
+        {"amount": 500, "currency": "inr", "payment_method": "pm_card_visa_chargeDeclined"}
+    )
+    with pytest.raises(stripe.CardError) as declined:
+        api.payment_intents.confirm(intent.id)
+    assert declined.value.code == "card_declined"
+    intent = api.payment_intents.retrieve(intent.id)
+    assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error.message == "Your card was declined."
+
+
+def test_a_localstripe_that_does_not_start_fails_the_run_rather_than_skipping(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(pytest.fail.Exception, match="localstripe did not start"):
+        start_localstripe(tmp_path / "log", launcher="tests.stripe.no_such_launcher")
+    assert "No module named tests.stripe.no_such_launcher" in (tmp_path / "log").read_text()

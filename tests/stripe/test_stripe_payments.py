@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import Flask
 
 from flask_partialpay import PartialPay
-from flask_partialpay.payments import gateway_calls
+from flask_partialpay.payments import gateway_calls, lifecycle
 from tests.stripe import recorded
 from tests.stripe.helpers import deliver, pay_with_stripe, payment_named, place_order
 from tests.stripe.recorded import RecordedStripe
@@ -68,3 +68,19 @@ def test_a_signed_succeeded_event_counts_the_payment_and_a_refund_goes_to_stripe
     }
     assert asked.idempotency_key == "partialpay-refund-refund-one-0000000001"
     assert refund.gateway_reference is not None and refund.gateway_reference.startswith("re_")
+
+
+def test_a_recorded_reference_is_never_replaced(
+    stripe_app: Flask, recorded_stripe: RecordedStripe
+) -> None:
+    recorded_stripe.expect("POST", "/v1/payment_intents", recorded.created_intent)
+    place_order("S-3", "1.00")
+    payment, _ = pay_with_stripe(stripe_app, "S-3")
+    first = payment_named(payment.public_id).gateway_reference
+    state = PartialPay.state()
+    payment_id = payment_named(payment.public_id).id
+    changed = state.transaction(
+        lambda: lifecycle.note_gateway_reference(state.session, payment_id, "pi_other")
+    )
+    assert changed is False
+    assert payment_named(payment.public_id).gateway_reference == first
