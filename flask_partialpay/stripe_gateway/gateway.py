@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 # PaymentIntent states in which money was taken, or may still be without the shopper.
 _CHARGED_OR_CHARGING = frozenset({events.STRIPE_SUCCEEDED, "processing", "requires_capture"})
+# PaymentIntent states Stripe lets the shop cancel.
+_CANCELABLE = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"}
+)
 _REFUSED_REFUND = frozenset({events.STRIPE_FAILED, events.STRIPE_CANCELED})
 
 
@@ -101,17 +106,20 @@ class StripeGateway:
         )
 
     def client_secret(self, payment: Payment) -> str:
-        """What Stripe.js needs on the card page to confirm the payment's PaymentIntent."""
-        return str(self._intent_of(payment).client_secret)
+        """What Stripe.js needs on the card page to confirm the payment's PaymentIntent.
 
-    def _intent_of(self, payment: Payment) -> stripe.PaymentIntent:
-        if payment.gateway_reference is None:
+        The session's transaction is ended first: nothing stays open while Stripe answers.
+        """
+        intent_id = payment.gateway_reference
+        params, key = _intent_params(payment), payment_key(payment)
+        self._session().commit()
+        if intent_id is None:
             # Started, but its id was not recorded (a crash between the two): the key
             # gives back the same PaymentIntent.
-            return self.api.create_payment_intent(
-                _intent_params(payment), idempotency_key=payment_key(payment)
-            )
-        return self.api.retrieve_payment_intent(payment.gateway_reference)
+            intent = self.api.create_payment_intent(params, idempotency_key=key)
+        else:
+            intent = self.api.retrieve_payment_intent(intent_id)
+        return str(intent.client_secret)
 
     def cancel(self, payment: Payment) -> bool:
         """True when Stripe will never charge ``payment``: the shop may replace it.
@@ -135,8 +143,16 @@ class StripeGateway:
                 intent_id, idempotency_key=f"partialpay-cancel-{public_id}"
             )
         except stripe.InvalidRequestError:
-            # Confirmed meanwhile, in the shopper's other tab: ask what it is now.
-            return self.api.retrieve_payment_intent(intent_id).status == events.STRIPE_CANCELED
+            # Refused: confirmed meanwhile (in the shopper's other tab), or Stripe replays
+            # its refusal of an earlier cancel under this key (the PaymentIntent was
+            # processing then). Ask what it is now, and cancel anew if it still can be:
+            # cancelling is harmless to repeat, so a fresh key is safe.
+            now = self.api.retrieve_payment_intent(intent_id).status
+            if now not in _CANCELABLE:
+                return now == events.STRIPE_CANCELED
+            self.api.cancel_payment_intent(
+                intent_id, idempotency_key=f"partialpay-cancel-{public_id}-{uuid.uuid4().hex}"
+            )
         return True
 
     def charge_saved_card(self, payment: Payment, saved_card: SavedCard) -> str:

@@ -49,5 +49,7 @@ def widened_policy(policy: str, allowed: Mapping[str, Sequence[str]]) -> str:
     default = directives.get("default-src", [])
     for name, sources in allowed.items():
         present = directives.setdefault(name, list(default))
+        if "'none'" in present:
+            present.remove("'none'")  # 'none' beside a source would be ignored or refused
         present.extend(source for source in sources if source not in present)
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())

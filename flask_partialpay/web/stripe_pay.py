@@ -73,7 +73,6 @@ def stripe_pay(public_id: str) -> str | Response:
         else:
             flash(shopper_reason(payment), "error")
         return redirect(_shop_page(payment))
-    current_partialpay.session.commit()  # nothing stays open while Stripe answers
     try:
         client_secret = gateway.client_secret(payment)
     except Exception:

@@ -211,3 +211,33 @@ def test_reconcile_lists_every_page_of_events_and_skips_foreign_ones(
     asked = [sent for sent in recorded_stripe.sent if sent.path == "/v1/events"]
     assert asked[0].params["created[gte]"] == str(int(since.replace(tzinfo=UTC).timestamp()))
     assert asked[1].params["starting_after"] == other_type["id"]
+
+
+def test_an_earlier_refusal_replayed_under_the_cancel_key_does_not_stop_a_cancel(
+    stripe_app: Flask, recorded_stripe: RecordedStripe
+) -> None:
+    payment = started(stripe_app, recorded_stripe, "C-3", "10.00")
+    path = f"/v1/payment_intents/{payment.gateway_reference}"
+    # Asked to cancel while it was processing, Stripe refused; that answer is stored
+    # under the key. Later the PaymentIntent failed and may be cancelled.
+    refused = Answer(
+        400,
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "payment_intent_unexpected_state",
+                "message": "You cannot cancel this PaymentIntent because it has a status "
+                "of processing.",
+            }
+        },
+    )
+    recorded_stripe.expect("POST", f"{path}/cancel", refused)
+    waiting = Answer(200, intent_of(payment, status="requires_payment_method"))
+    recorded_stripe.expect("GET", path, waiting, times=2)
+    recorded_stripe.expect(
+        "POST", f"{path}/cancel", Answer(200, intent_of(payment, status="canceled"))
+    )
+    assert gateway().cancel(payment) is True
+    first, second = recorded_stripe.executed_to("POST", f"{path}/cancel")
+    assert first.idempotency_key == f"partialpay-cancel-{payment.public_id}"
+    assert second.idempotency_key != first.idempotency_key

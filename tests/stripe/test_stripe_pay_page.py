@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_partialpay import PartialPay
+from flask_partialpay.web.security_headers import widened_policy
 from tests.stripe import recorded
 from tests.stripe.conftest import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
 from tests.stripe.helpers import (
@@ -176,3 +177,24 @@ def test_stripe_unreachable_sends_the_shopper_back_with_a_message(
     assert (page.status_code, page.headers["Location"]) == (302, "/orders/P-7")
     with client.session_transaction() as session:
         assert "could not be reached" in str(session["_flashes"])
+
+
+@pytest.mark.parametrize(
+    ("policy", "widened"),
+    [
+        (
+            "default-src 'self'; script-src 'self'",
+            "default-src 'self'; script-src 'self' https://js.example; "
+            "frame-src 'self' https://js.example",
+        ),
+        (
+            "default-src 'none'; script-src 'self' https://js.example",
+            "default-src 'none'; script-src 'self' https://js.example; "
+            "frame-src https://js.example",
+        ),
+        ("script-src 'self'", "script-src 'self' https://js.example; frame-src https://js.example"),
+    ],
+)
+def test_a_pages_policy_is_widened_for_the_sources_it_needs_only(policy: str, widened: str) -> None:
+    allowed = {"script-src": ["https://js.example"], "frame-src": ["https://js.example"]}
+    assert widened_policy(policy, allowed) == widened
