@@ -20,6 +20,7 @@ from flask_partialpay.host.customers import CustomerInfo
 from flask_partialpay.migrations import add_version_location
 from flask_partialpay.web.security_headers import add_security_headers
 
+from .card_gateways import choose_gateways
 from .instance_secrets import load_secrets
 from .language import LanguageForm, select_locale
 from .models import User, db, naive_utcnow, order_by_number
@@ -45,8 +46,6 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
             "DATABASE_URL", "sqlite:///" + os.path.join(app.instance_path, "shop.sqlite")
         ),
         PARTIALPAY_WALLET_CURRENCIES=("INR", "USD"),
-        # A demonstration shop: cards are paid on the sandbox's pretend card page.
-        PARTIALPAY_GATEWAYS=("sandbox_card", "manual"),
         # Scripts cannot read the cookies, and a form another site posts does not carry them.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -54,6 +53,9 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         REMEMBER_COOKIE_SAMESITE="Lax",
     )
     app.config.update(config or {})
+    # A demonstration shop: cards are paid on the sandbox's pretend card page, and through
+    # Stripe too when its keys are in the config or the environment.
+    choose_gateways(app, config or {})
     # SECRET_KEY and PARTIALPAY_SANDBOX_SECRET: the config, else the environment, else
     # random ones made on the first run and kept in the instance folder.
     load_secrets(app)

@@ -19,6 +19,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from example_shop import create_app
+from example_shop.card_gateways import STRIPE_ENDPOINTS, STRIPE_KEYS
 from example_shop.demo import seed
 from example_shop.models import db
 from flask_partialpay import PartialPayModel
@@ -53,6 +54,17 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+@pytest.fixture(autouse=True)
+def no_stripe_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example shop offers Stripe when its keys are in the environment (the README's
+    local Stripe set-up exports them): the tests choose for themselves, in the config.
+
+    Autouse, and also asked for by the shop's fixtures, which pytest-flask's own autouse
+    fixtures may make before this one."""
+    for name in (*STRIPE_KEYS, *STRIPE_ENDPOINTS):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(params=backends.BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -71,7 +83,11 @@ def shop_config() -> dict[str, Any]:
 
 @pytest.fixture
 def app(
-    backend: str, database_url: str, tmp_path: Path, shop_config: dict[str, Any]
+    no_stripe_keys_in_the_environment: None,
+    backend: str,
+    database_url: str,
+    tmp_path: Path,
+    shop_config: dict[str, Any],
 ) -> Iterator[Flask]:
     app = create_app(
         {

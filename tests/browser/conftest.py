@@ -67,13 +67,25 @@ def welcome_credit() -> bool:
 
 
 @pytest.fixture
-def shop(tmp_path: Path, welcome_credit: bool) -> Iterator[Shop]:
+def shop_config() -> dict[str, Any]:
+    """Settings a module gives the shop over these (the Stripe test's gateways, say)."""
+    return {}
+
+
+@pytest.fixture
+def shop(
+    no_stripe_keys_in_the_environment: None,
+    tmp_path: Path,
+    welcome_credit: bool,
+    shop_config: dict[str, Any],
+) -> Iterator[Shop]:
     """A fresh example shop with demo data, served over HTTP on 127.0.0.1."""
     app = create_app(
         {
             "SECRET_KEY": "browser-test-secret",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
             "WTF_CSRF_ENABLED": True,
+            **shop_config,
         },
         instance_path=str(tmp_path),
     )
