@@ -21,6 +21,7 @@
   var stripe, elements;
   try {
     stripe = window.Stripe(data.publishableKey, {locale: data.locale});
+    if (typeof stripe.confirmPayment !== "function") throw new Error("no confirmPayment");
     elements = stripe.elements({clientSecret: data.clientSecret});
     elements.create("payment").mount("#pp-payment-element");
   } catch (error) {

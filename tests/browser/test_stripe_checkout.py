@@ -80,6 +80,10 @@ def pay_on_stripe(page: Any, shop: Any, stripe: LocalStripe, amount: str) -> Non
     # Where Stripe.js mounts the Payment Element, and what the page gives it: the
     # PaymentIntent's client secret and where to send the shopper back.
     expect(page.locator("#pp-payment-element")).to_be_attached()
+    # localstripe's Stripe.js has no Payment Element and no confirmPayment: the page says
+    # the card form could not be loaded and keeps its Pay button off, rather than a dead form.
+    expect(page.get_by_role("alert")).to_contain_text("The card form could not be loaded")
+    expect(page.locator(".pp-stripe-form button[type=submit]")).to_be_disabled()
     card_page = page.locator("section.pp-stripe-pay")
     client_secret = card_page.get_attribute("data-client-secret")
     return_url = card_page.get_attribute("data-return-url")
