@@ -13,6 +13,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from flask_partialpay import format_money
+from flask_partialpay.core.errors import UnknownGateway
 from flask_partialpay.db.transactions import run_in_transaction
 from flask_partialpay.host.config import setting
 from flask_partialpay.payments.orders import ClosedAs
@@ -108,6 +109,14 @@ def _close_locked(order_id: int, number: str, closed_as: ClosedAs) -> tuple[str,
     return order.status, True
 
 
+def _method(gateway: str) -> str:
+    """How the admin knows a payment method: its gateway's label ("Card (Stripe)")."""
+    try:
+        return partialpay.state().gateway(gateway).label()
+    except UnknownGateway:
+        return gateway  # a method the shop no longer offers: its stored name
+
+
 def _money_back(number: str) -> str:
     """What happened to the money: the wallet part is back, the card part is owed."""
     parts = []
@@ -120,6 +129,6 @@ def _money_back(number: str) -> str:
         elif payment.gateway != "wallet" and payment.refundable > 0:
             parts.append(
                 f"{format_money(payment.refundable, payment.currency)} paid by "
-                f"{payment.gateway.replace('_', ' ')} is owed: refund it under Payments."
+                f"{_method(payment.gateway)} is owed: refund it under Payments."
             )
     return " ".join(parts)

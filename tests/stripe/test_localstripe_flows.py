@@ -449,7 +449,7 @@ def test_a_cancelled_order_gets_the_wallet_part_back_and_the_card_part_refunded_
 
     page = cancel(admin, order.number)
     assert "₹100.00 went back to the customer's wallet." in page
-    assert "₹254.00 paid by stripe is owed" in page
+    assert "₹254.00 paid by Card (Stripe) is owed" in page
     assert only_order().status == "cancelled"
     assert balance() == Decimal("100.00")
     [wallet_part] = payments("wallet")
@@ -518,7 +518,7 @@ def test_an_order_refunded_in_part_then_in_full_refunds_the_wallet_share_and_str
     )
     page = text(response)
     assert "₹100.00 went back to the customer's wallet." in page  # in all, both times
-    assert "₹127.00 paid by stripe is owed" in page
+    assert "₹127.00 paid by Card (Stripe) is owed" in page
     assert only_order().status == "refunded"
     assert balance() == Decimal("100.00")
     [card] = payments(STRIPE)

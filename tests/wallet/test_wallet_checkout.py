@@ -681,7 +681,7 @@ def test_cancelling_a_paid_order_credits_the_wallet_part_once(
     page = close(admin, order, "cancel")
     assert f"Order {order.number} is cancelled." in page
     assert "₹100.00 went back to the customer's wallet." in page
-    assert "₹254.00 paid by sandbox card is owed" in page
+    assert "₹254.00 paid by Card (sandbox) is owed" in page
     db.session.expire_all()
     assert only_order().status == "cancelled"
     assert balance(ASHA) == Decimal("100.00")
@@ -732,7 +732,7 @@ def test_refunding_a_paid_order_credits_the_wallet_part_once(
     page = close(admin, order, "refund")
     assert f"Order {order.number} is refunded." in page
     assert "₹100.00 went back to the customer's wallet." in page
-    assert "₹254.00 paid by sandbox card is owed" in page
+    assert "₹254.00 paid by Card (sandbox) is owed" in page
     db.session.expire_all()
     assert only_order().status == "refunded"
     assert db.session.scalars(sa.select(OrderRecord)).one().status == "refunded"
