@@ -26,6 +26,8 @@ REFUND_KEY = "partialpay_refund_key"
 STRIPE_SUCCEEDED = "succeeded"
 STRIPE_FAILED = "failed"
 STRIPE_CANCELED = "canceled"
+#: PaymentIntent states in which Stripe took, or is taking, the money.
+CHARGED_OR_CHARGING = frozenset({STRIPE_SUCCEEDED, "processing", "requires_capture"})
 
 _PAYMENT_EVENTS: Mapping[str, EventKind] = {
     "payment_intent.succeeded": "payment.succeeded",

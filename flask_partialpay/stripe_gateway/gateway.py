@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# PaymentIntent states in which money was taken, or may still be without the shopper.
-_CHARGED_OR_CHARGING = frozenset({events.STRIPE_SUCCEEDED, "processing", "requires_capture"})
 # PaymentIntent states Stripe lets the shop cancel.
 _CANCELABLE = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"}
@@ -138,7 +136,7 @@ class StripeGateway(StripeSavedCards):
         import stripe
 
         intent = self.api.retrieve_payment_intent(intent_id)
-        if intent.status in _CHARGED_OR_CHARGING:
+        if intent.status in events.CHARGED_OR_CHARGING:
             return False
         if intent.status == events.STRIPE_CANCELED:
             return True

@@ -32,7 +32,7 @@ from flask_partialpay.payments.gateways.base import GatewayEvent
 from flask_partialpay.payments.models import Payment
 from flask_partialpay.payments.queries import payment_by_public_id
 from flask_partialpay.payments.saved_cards import SavedCard
-from flask_partialpay.stripe_gateway import NAME
+from flask_partialpay.stripe_gateway import NAME, events
 from flask_partialpay.stripe_gateway.client import StripeApi
 
 if TYPE_CHECKING:
@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 #: later without the shopper (a payment plan), which also covers one-click payments.
 FUTURE_USAGE = "off_session"
 _SAVES_THE_CARD = frozenset({"on_session", "off_session"})
-# A PaymentIntent in these states took the money, or is taking it.
-_UNDER_WAY = frozenset({"succeeded", "processing", "requires_capture"})
 # The Customer's metadata that names the shop customer it was made for.
 CUSTOMER_KEY = "partialpay_customer"
 
@@ -236,7 +234,7 @@ class StripeSavedCards:
         except stripe.InvalidRequestError:
             # Confirmed already (another tab, a click on an older page): if it is taking
             # the money, the shopper only waits for the outcome.
-            if self.api.retrieve_payment_intent(intent_id).status in _UNDER_WAY:
+            if self.api.retrieve_payment_intent(intent_id).status in events.CHARGED_OR_CHARGING:
                 return None
             raise PaymentError() from None
         except stripe.StripeError:
