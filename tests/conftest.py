@@ -26,6 +26,9 @@ from flask_partialpay import PartialPayModel
 from flask_partialpay.sandbox.models import SandboxModel
 from tests import backends
 
+# One Chromium for the run, for every folder that drives a browser (see tests/chromium.py).
+from tests.chromium import browser  # noqa: F401
+
 # The example shop enables the sandbox card, so its processor's tables are there too.
 METADATAS = (db.metadata, PartialPayModel.metadata, SandboxModel.metadata)
 

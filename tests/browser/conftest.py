@@ -12,13 +12,12 @@ page a test visits is checked with axe-core, and its findings are written to
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from browser_artifacts import Accessibility, Screenshots, artifact_name
@@ -29,24 +28,8 @@ from example_shop import create_app, partialpay
 from example_shop.demo import seed
 from example_shop.models import db
 
-REQUIRE_BROWSER = os.environ.get("PARTIALPAY_REQUIRE_BROWSER") == "1"
-CHROMIUM = os.environ.get("PARTIALPAY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-
-
-def _unavailable(message: str) -> NoReturn:
-    if REQUIRE_BROWSER:
-        pytest.fail(message + " and PARTIALPAY_REQUIRE_BROWSER=1")
-    pytest.skip(message)
 
 
 # -- the shop -------------------------------------------------------------------------
@@ -109,26 +92,6 @@ def shop(
 
 
 # -- the browser ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, for the whole run."""
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Error as error:
-            _unavailable(f"Chromium at {CHROMIUM} does not start: {error}")
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ skipped, and with ``PARTIALPAY_REQUIRE_BROWSER=1`` that fails instead.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -23,9 +22,6 @@ from werkzeug.wrappers import Request, Response
 from tests.stripe import recorded
 from tests.stripe.helpers import Customer, pay_with_stripe, payment_named, place_order
 from tests.stripe.recorded import RecordedStripe
-
-CHROMIUM = os.environ.get("PARTIALPAY_CHROMIUM", "/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("PARTIALPAY_REQUIRE_BROWSER") == "1"
 
 # What the page uses of Stripe.js, recording each call on window.stripeCalls.
 STAND_IN = """
@@ -80,25 +76,9 @@ def stripe_js() -> Iterator[str]:
 
 
 @pytest.fixture
-def chromium() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if REQUIRE_BROWSER:
-            pytest.fail("Playwright is not installed and PARTIALPAY_REQUIRE_BROWSER=1")
-        pytest.skip("Playwright is not installed")
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_BROWSER:
-            pytest.fail(f"no Chromium at {CHROMIUM} and PARTIALPAY_REQUIRE_BROWSER=1")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium(browser: Any) -> Any:
+    """The run's one Chromium (tests/chromium.py): a second Playwright would not start."""
+    return browser
 
 
 def test_the_page_mounts_the_payment_element_and_confirms_with_the_return_address(
