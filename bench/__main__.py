@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -72,9 +73,7 @@ HOW_MEASURED = f"""
   printed and must be 0). Baseline: one raw `SELECT COUNT(*), SUM(amount_minor)` over the
   entries table. Peak memory: Python's allocations during a second run (`tracemalloc`),
   not the process's RSS.
-- **SQL statements per operation**: {
-    counting.__doc__.split("How they are counted", 1)[1].split(":", 1)[1].strip()
-}
+- **SQL statements per operation**: {counting.HOW_COUNTED}
 
 pgbench's hot-row script:
 
@@ -121,6 +120,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                 f"or leave it out with --databases"
             )
     return options
+
+
+def progress(message: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def plural(clients: int) -> str:
@@ -175,7 +178,16 @@ def bench_writes(
     else:
         raw = RawMariaDB(url)
 
+    measured: dict[tuple[int, bool], tuple[str, Rate]] = {}
+
     def baseline(clients: int, *, hot: bool) -> tuple[str, Rate]:
+        # Measured once per run: hold+capture is compared with the 1-client spread one.
+        if (clients, hot) not in measured:
+            progress(f"{database}: baseline, {clients} {plural(clients)}, hot={hot}")
+            measured[clients, hot] = measure_baseline(clients, hot=hot)
+        return measured[clients, hot]
+
+    def measure_baseline(clients: int, *, hot: bool) -> tuple[str, Rate]:
         if pgbench is not None:
             if hot:
                 return f"pgbench hot row, {clients} cl.", pgbench.tps(
@@ -192,6 +204,7 @@ def bench_writes(
     workloads.fund(ledger, [workloads.HOT_WALLET, workloads.HOLD_WALLET])
     for clients in options.clients:
         name, base = baseline(clients, hot=False)
+        progress(f"{database}: debits spread, {clients} {plural(clients)}")
         rate = measure(workloads.spread_debits(ledger), clients, seconds)
         throughput(
             results, database, f"debits spread, {clients} {plural(clients)}", rate, name, base
@@ -249,6 +262,7 @@ def statement_figures(
 def bench_reads(
     results: Results, database: str, ledger: LedgerApp, options: argparse.Namespace
 ) -> None:
+    progress(f"{database}: loading entries, audit, statement pages")
     ledger.fresh_tables()
     audit_figures(results, database, ledger, options.audit_entries)
     if options.large:
@@ -262,7 +276,9 @@ def bench_reads(
 
 def main(argv: list[str]) -> int:
     options = parse(argv)
-    results = Results(command=shlex.join(["python -m bench", *argv]), seconds=options.seconds)
+    results = Results(
+        command=" ".join(["python -m bench", shlex.join(argv)]).strip(), seconds=options.seconds
+    )
     print(FIGURES_HEADER)
     scratch = Path(tempfile.mkdtemp(prefix="partialpay-bench-"))
     try:

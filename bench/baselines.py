@@ -20,7 +20,7 @@ import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ class PgBench:
 
     def tps(self, clients: int, seconds: float, *, script: str | None = None) -> Rate:
         threads = max(1, min(clients, os.cpu_count() or 1))
-        common = ["-n", "-c", str(clients), "-j", str(threads), "-T", str(round(seconds))]
+        common = ["-n", "-c", str(clients), "-j", str(threads), "-T", str(max(1, round(seconds)))]
         if script is None:
             output = self._run([*common, "-b", "tpcb-like", PGBENCH_DATABASE])
         else:
@@ -134,7 +134,7 @@ class RawSQLite:
     def __init__(self, path: Path, journal_mode: str) -> None:
         self.path = path
         self.journal_mode = journal_mode
-        with self._connect() as connection:
+        with closing(self._connect()) as connection:
             connection.executescript(
                 "DROP TABLE IF EXISTS raw_entry; DROP TABLE IF EXISTS raw_account;"
                 "CREATE TABLE raw_account (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);"

@@ -1,18 +1,6 @@
 """SQL statements per wallet operation, counted with SQLAlchemy's engine events.
 
-How they are counted (also written under the results table):
-
-- every statement SQLAlchemy hands the driver's cursor (``before_cursor_execute``):
-  SELECT, INSERT, UPDATE, SAVEPOINT / RELEASE SAVEPOINT, and on SQLite the extension's
-  explicit ``BEGIN IMMEDIATE``;
-- plus one per COMMIT or ROLLBACK (the ``commit`` / ``rollback`` events: the driver's
-  ``commit()``, one statement on the wire);
-- plus one BEGIN per transaction on PostgreSQL, where psycopg sends BEGIN before the first
-  statement of a transaction. PyMySQL sends none (InnoDB opens the transaction at the first
-  statement) and pysqlite's own implicit BEGIN is not used (the explicit one is counted).
-
-Each operation is counted once after a first one of its kind ran on the same wallet, so
-that creating the wallet's account is not in the count.
+How they are counted: :data:`HOW_COUNTED`, also written under the results table.
 """
 
 from __future__ import annotations
@@ -28,6 +16,19 @@ from sqlalchemy import Engine, event
 
 from bench.ledger_app import LedgerApp
 from bench.workloads import CURRENCY, DEBIT, FUNDING
+
+HOW_COUNTED = """\
+One credit, debit, hold and capture through `partialpay.wallets`, each on a wallet that
+already had one operation of its kind (creating the account is not counted), each from a
+fresh session as a request would. Counted: every statement SQLAlchemy hands the driver's
+cursor (the `before_cursor_execute` event: SELECT, INSERT, UPDATE, SAVEPOINT, RELEASE
+SAVEPOINT, and on SQLite the extension's explicit `BEGIN IMMEDIATE`); plus one per COMMIT or
+ROLLBACK (the `commit` / `rollback` events: the driver's `commit()` sends one); plus, on
+PostgreSQL only, one BEGIN per transaction (the `begin` event), which psycopg sends before a
+transaction's first statement. PyMySQL sends no BEGIN (InnoDB opens the transaction at the
+first statement), and pysqlite's implicit BEGIN is not used (the explicit one is counted).
+The statement list shows each statement's verb and first table, in order of first use.\
+"""
 
 # Drivers that send a BEGIN of their own before a transaction's first statement.
 _SENDS_BEGIN = {"postgresql"}
