@@ -41,7 +41,12 @@ translations: install
 # The benchmark suite (bench/, bench/RESULTS.md): never part of `make test`. PostgreSQL and
 # MariaDB come from PARTIALPAY_BENCH_POSTGRES_URL and PARTIALPAY_BENCH_MARIADB_URL, databases
 # of their own (their tables are dropped); options in BENCH_ARGS, e.g. BENCH_ARGS=--quick.
-# pgbench (the PostgreSQL baseline) comes with the PostgreSQL client, not from pip.
+# The bench extra adds gunicorn; pgbench (the PostgreSQL baseline) comes with the PostgreSQL
+# client, not from pip.
 BENCH_ARGS ?=
-bench: install
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
