@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install lint translations
+.PHONY: demo test install lint translations bench
 
 # Install the project and its test tools into .venv (again when the metadata changes).
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml
@@ -37,3 +37,16 @@ translations: install
 	$(BIN)/pybabel extract -F translations/babel.cfg -k _l -k lazy_gettext -k _pp \
 		--add-comments=TRANSLATORS: --project=flask-partialpay \
 		-o translations/flask_partialpay.pot flask_partialpay
+
+# The benchmark suite (bench/, bench/RESULTS.md): never part of `make test`. PostgreSQL and
+# MariaDB come from PARTIALPAY_BENCH_POSTGRES_URL and PARTIALPAY_BENCH_MARIADB_URL, databases
+# of their own (their tables are dropped); options in BENCH_ARGS, e.g. BENCH_ARGS=--quick.
+# The bench extra adds gunicorn; pgbench (the PostgreSQL baseline) comes with the PostgreSQL
+# client, not from pip.
+BENCH_ARGS ?=
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
