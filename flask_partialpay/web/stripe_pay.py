@@ -10,22 +10,19 @@ from __future__ import annotations
 import logging
 from urllib.parse import urljoin, urlsplit
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request
+from flask import Blueprint, flash, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from flask_partialpay.core.errors import UnknownGateway
 from flask_partialpay.core.vocabulary import PaymentStatus
 from flask_partialpay.host.config import setting
 from flask_partialpay.host.i18n import gettext
-from flask_partialpay.host.redirects import safe_local_path
-from flask_partialpay.payments.models import Payment
-from flask_partialpay.state import current_partialpay
-from flask_partialpay.stripe_gateway import NAME
-from flask_partialpay.stripe_gateway.gateway import StripeGateway
-from flask_partialpay.web.access import own_payment_or_404
 from flask_partialpay.web.reasons import shopper_reason
 from flask_partialpay.web.security_headers import widened_policy
-from flask_partialpay.web.stripe_saved_cards import saved_card_choices
+from flask_partialpay.web.stripe_saved_cards import (
+    saved_card_choices,
+    shop_page,
+    stripe_payment_or_404,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +35,6 @@ STRIPE_FRAMES = "https://hooks.stripe.com"
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _shop_page(payment: Payment) -> str:
-    return safe_local_path(payment.return_url) or "/"
 
 
 def _policy() -> str | None:
@@ -59,35 +52,28 @@ def _policy() -> str | None:
 
 def stripe_pay(public_id: str) -> str | Response:
     """The Payment Element for the current shopper's pending Stripe payment."""
-    payment = own_payment_or_404(public_id)
-    if payment.gateway != NAME:
-        abort(404)
-    try:
-        gateway = current_partialpay.gateway(NAME)
-    except UnknownGateway:
-        abort(404)
-    assert isinstance(gateway, StripeGateway)
+    payment, gateway = stripe_payment_or_404(public_id)
     if payment.status != PaymentStatus.PENDING:
         # Paid, failed or replaced meanwhile: say what became of it.
         if payment.status == PaymentStatus.SUCCEEDED:
             flash(gettext("This payment was already made."), "success")
         else:
             flash(shopper_reason(payment), "error")
-        return redirect(_shop_page(payment))
+        return redirect(shop_page(payment))
     try:
         client_secret = gateway.client_secret(payment)
     except Exception:
         log.exception("could not reach Stripe for payment %s", public_id)
         flash(gettext("The card service could not be reached. Try again in a moment."), "error")
-        return redirect(_shop_page(payment))
+        return redirect(shop_page(payment))
     page = render_template(
         "partialpay/stripe_pay.html",
         payment=payment,
         publishable_key=setting("STRIPE_PUBLISHABLE_KEY"),
         client_secret=client_secret,
-        return_url=urljoin(request.host_url, _shop_page(payment)),
+        return_url=urljoin(request.host_url, shop_page(payment)),
         stripe_js_url=setting("STRIPE_JS_URL"),
-        back_url=_shop_page(payment),
+        back_url=shop_page(payment),
         **saved_card_choices(payment),
     )
     response = make_response(page)

@@ -63,7 +63,7 @@ def saved_card_choices(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _stripe_payment_or_404(public_id: str) -> tuple[Payment, StripeGateway]:
+def stripe_payment_or_404(public_id: str) -> tuple[Payment, StripeGateway]:
     """The current shopper's Stripe payment and the gateway; anything else is a 404."""
     payment = own_payment_or_404(public_id)
     if payment.gateway != NAME:
@@ -76,13 +76,14 @@ def _stripe_payment_or_404(public_id: str) -> tuple[Payment, StripeGateway]:
     return payment, gateway
 
 
-def _shop_page(payment: Payment) -> str:
+def shop_page(payment: Payment) -> str:
+    """The shop's page the payment returns to (a local path, never another site)."""
     return safe_local_path(payment.return_url) or "/"
 
 
 def stripe_save_card(public_id: str) -> tuple[Response, int]:
     """The card page's consent, sent before Stripe.js confirms (JSON for its script)."""
-    payment, gateway = _stripe_payment_or_404(public_id)
+    payment, gateway = stripe_payment_or_404(public_id)
     form = SaveCardForm()
     if not form.validate_on_submit():
         refuse_without_csrf(form)
@@ -103,7 +104,7 @@ def stripe_save_card(public_id: str) -> tuple[Response, int]:
 
 def stripe_pay_saved_card(public_id: str, card_id: str) -> str | Response:
     """Pay ``public_id`` with the saved card ``card_id`` in one click."""
-    payment, gateway = _stripe_payment_or_404(public_id)
+    payment, gateway = stripe_payment_or_404(public_id)
     card = own_saved_card_or_404(card_id)
     if card.gateway != NAME:
         abort(404)
@@ -120,7 +121,7 @@ def stripe_pay_saved_card(public_id: str, card_id: str) -> str | Response:
         bank_page = gateway.pay_with_saved_card(
             payment,
             card,
-            return_url=urljoin(request.host_url, _shop_page(payment)),
+            return_url=urljoin(request.host_url, shop_page(payment)),
             attempt_key=str(form.idempotency_key.data),
         )
     except PaymentError as error:
@@ -144,7 +145,7 @@ def stripe_pay_saved_card(public_id: str, card_id: str) -> str | Response:
         ),
         "success",
     )
-    return redirect(_shop_page(payment))
+    return redirect(shop_page(payment))
 
 
 def add_routes(blueprint: Blueprint) -> None:
