@@ -8,11 +8,9 @@ is charged off-session (as a payment plan will), each confirmed by localstripe's
 
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -21,10 +19,10 @@ from example_shop.models import Order, User, db
 from flask_partialpay import OrderInfo, Payment
 from flask_partialpay.payments import lifecycle
 from flask_partialpay.payments.models import OrderRecord
-from flask_partialpay.payments.saved_cards import SavedCard
 from flask_partialpay.stripe_gateway.gateway import StripeGateway
 from tests.conftest import Shopper, csrf_from, form_value
-from tests.stripe.localstripe_fixtures import SECRET_KEY, StripeShop, stripe_sdk
+from tests.stripe import test_localstripe_flows as flows
+from tests.stripe.localstripe_fixtures import StripeShop, stripe_sdk
 
 #: Where a shopper would come back after a bank's page (Stripe requires one).
 RETURN_URL = "https://shop.example/orders/1"
@@ -35,27 +33,12 @@ ASHA = "asha@example.com"
 PAY_PAGE = "/partialpay/stripe/pay/"
 
 
-@pytest.fixture
-def shop_config(localstripe_settings: dict[str, Any]) -> dict[str, Any]:
-    return localstripe_settings
-
-
-@pytest.fixture
-def api(stripe_shop: StripeShop) -> Any:
-    """localstripe through the SDK, as Stripe.js uses it on the card page."""
-    return stripe.StripeClient(
-        SECRET_KEY, base_addresses={"api": stripe_shop.localstripe.url}, max_network_retries=0
-    ).v1
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def fresh() -> None:
-    """See what the shop's server thread committed (MariaDB's snapshot would hide it)."""
-    db.session.commit()
-    db.session.expire_all()
+# The localstripe shop, the SDK as Stripe.js uses it, and the flows' readers: one of each.
+shop_config = flows.shop_config
+api = flows.api
+text = flows.text
+fresh = flows.fresh
+saved = flows.saved_cards
 
 
 def asha_id() -> str:
@@ -69,11 +52,6 @@ def stripe_payments() -> list[Payment]:
             sa.select(Payment).where(Payment.gateway == "stripe").order_by(Payment.id)
         )
     )
-
-
-def saved() -> list[SavedCard]:
-    fresh()
-    return list(db.session.scalars(sa.select(SavedCard).where(SavedCard.removed_at.is_(None))))
 
 
 def checkout_by_stripe(shopper: Shopper, sku: str) -> str:
