@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import ExecuteStyle
 
 from bench.ledger_app import LedgerApp
 from bench.workloads import CURRENCY, DEBIT, FUNDING
@@ -21,32 +22,45 @@ HOW_COUNTED = """\
 One credit, debit, hold and capture through `partialpay.wallets`, each on a wallet that
 already had one operation of its kind (creating the account is not counted), each from a
 fresh session as a request would. Counted: every statement SQLAlchemy hands the driver's
-cursor (the `before_cursor_execute` event: SELECT, INSERT, UPDATE, SAVEPOINT, RELEASE
-SAVEPOINT, and on SQLite the extension's explicit `BEGIN IMMEDIATE`); plus one per COMMIT or
-ROLLBACK (the `commit` / `rollback` events: the driver's `commit()` sends one); plus, on
-PostgreSQL only, one BEGIN per transaction (the `begin` event), which psycopg sends before a
-transaction's first statement. PyMySQL sends no BEGIN (InnoDB opens the transaction at the
-first statement), and pysqlite's implicit BEGIN is not used (the explicit one is counted).
-The statement list shows each statement's verb and first table, in order of first use.\
+cursor, once (the `before_cursor_execute` event: SELECT, INSERT, UPDATE, SAVEPOINT, RELEASE
+SAVEPOINT, an explicit BEGIN such as SQLite's `BEGIN IMMEDIATE`), whatever its form:
+`INSERT … ON CONFLICT` / `INSERT IGNORE`, `UPDATE … RETURNING`, a multi-row `INSERT …
+VALUES (…), (…)` are one statement each. An `executemany` also counts as one, marked with
+its row count: one statement text prepared once, which PyMySQL rewrites into one multi-row
+INSERT, psycopg 3 sends in one pipeline (one round trip) and sqlite3 runs in process.
+Plus the BEGIN a driver sends on its own: counted when the driver's connection enters a
+transaction on a statement that is not itself a BEGIN (psycopg does so before a
+transaction's first statement, pysqlite before the first data change unless the extension
+began explicitly; PyMySQL never does, InnoDB opens the transaction at the first statement),
+shown as `BEGIN (driver)`. Plus one per COMMIT or ROLLBACK the driver sends (the `commit` /
+`rollback` events, when the driver has a transaction open: psycopg's and sqlite3's
+`commit()` send nothing otherwise; PyMySQL's always sends one). The statement list shows
+each statement's verb, first table and form, in order of first use.\
 """
 
-# Drivers that send a BEGIN of their own before a transaction's first statement.
-_SENDS_BEGIN = {"postgresql"}
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+[`\"]?(\w+)", re.IGNORECASE)
+_MULTI_ROW = re.compile(r"\bVALUES\s*\(.*?\)\s*,\s*\(", re.IGNORECASE | re.DOTALL)
+# What a statement's form says about its round trips, shown after its verb and table.
+_FORMS = (
+    ("ON CONFLICT", "ON CONFLICT"),
+    ("ON DUPLICATE KEY", "ON DUPLICATE KEY"),
+    ("RETURNING", "RETURNING"),
+    ("FOR UPDATE", "FOR UPDATE"),
+)
+DRIVER_BEGIN = "BEGIN (driver)"
 
 
 @dataclass
 class Count:
+    #: Labels of the statements sent, in order, the driver's own BEGINs included.
     executed: list[str] = field(default_factory=list)
     begins: int = 0
     commits: int = 0
     rollbacks: int = 0
-    sends_begin: bool = False
 
     @property
     def total(self) -> int:
-        begins = self.begins if self.sends_begin else 0
-        return len(self.executed) + self.commits + self.rollbacks + begins
+        return len(self.executed) + self.commits + self.rollbacks
 
     def summary(self) -> str:
         """The statements by kind and table, in order of first use: ``UPDATE account×2``."""
@@ -54,35 +68,75 @@ class Count:
         return ", ".join(f"{kind}×{times}" if times > 1 else kind for kind, times in kinds.items())
 
 
-def _label(statement: str) -> str:
+def label(statement: str, *, rows: int | None = None) -> str:
+    """``INSERT idempotency ON CONFLICT``, ``UPDATE account RETURNING``, ``BEGIN IMMEDIATE``."""
     words = statement.split()
-    verb = " ".join(words[:2]) if words[:1] == ["RELEASE"] else (words[0] if words else "?")
-    if verb.upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN")):
-        return verb.upper().split()[0]
+    if not words:
+        return "?"
+    first = words[0].upper()
+    if first in ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK"):
+        # BEGIN IMMEDIATE / DEFERRED stay apart from a plain BEGIN: they lock differently.
+        return " ".join(w.upper() for w in words[:2]) if first == "BEGIN" else first
+    verb = "INSERT IGNORE" if first == "INSERT" and words[1:2] == ["IGNORE"] else first
     table = _TABLE.search(statement)
-    name = table.group(1).removeprefix("partialpay_") if table else ""
-    return f"{verb.upper()} {name}".strip()
+    parts = [verb, table.group(1).removeprefix("partialpay_") if table else ""]
+    upper = statement.upper()
+    parts += [form for marker, form in _FORMS if marker in upper]
+    if rows is not None:
+        parts.append(f"[executemany of {rows}]")
+    elif _MULTI_ROW.search(statement):
+        parts.append("[multi-row]")
+    return " ".join(part for part in parts if part)
+
+
+def _driver_in_transaction(dialect: str, dbapi_connection: Any) -> bool | None:
+    """Whether the driver's connection has a transaction open; None: not known (PyMySQL)."""
+    if dialect == "sqlite":
+        return bool(dbapi_connection.in_transaction)
+    if dialect == "postgresql":
+        status = dbapi_connection.info.transaction_status
+        return bool(status != type(status).IDLE)
+    return None
 
 
 @contextmanager
 def counting(engine: Engine) -> Iterator[Count]:
-    count = Count(sends_begin=engine.dialect.name in _SENDS_BEGIN)
+    count = Count()
+    dialect = engine.dialect.name
+    # Whether the driver had a transaction open before the statement being executed.
+    was_open: list[bool | None] = [None]
 
-    def executed(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        count.executed.append(_label(statement))
+    def state(conn: Any) -> bool | None:
+        return _driver_in_transaction(dialect, conn.connection.dbapi_connection)
 
-    def began(_conn: Any) -> None:
-        count.begins += 1
+    def before(
+        conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        rows = None
+        if many and context is not None and context.execute_style is ExecuteStyle.EXECUTEMANY:
+            rows = len(parameters)
+        was_open[0] = state(conn)
+        count.executed.append(label(statement, rows=rows))
 
-    def committed(_conn: Any) -> None:
-        count.commits += 1
+    def after(conn: Any, *_args: Any) -> None:
+        opened = was_open[0] is False and state(conn) is True
+        if opened and not count.executed[-1].startswith("BEGIN"):
+            count.executed.insert(len(count.executed) - 1, DRIVER_BEGIN)
+            count.begins += 1
 
-    def rolled_back(_conn: Any) -> None:
-        count.rollbacks += 1
+    def sends_end(conn: Any) -> bool:
+        # A driver that cannot say (PyMySQL) sends COMMIT / ROLLBACK on every call.
+        return state(conn) is not False
+
+    def committed(conn: Any) -> None:
+        count.commits += sends_end(conn)
+
+    def rolled_back(conn: Any) -> None:
+        count.rollbacks += sends_end(conn)
 
     listeners: list[tuple[str, Callable[..., None]]] = [
-        ("before_cursor_execute", executed),
-        ("begin", began),
+        ("before_cursor_execute", before),
+        ("after_cursor_execute", after),
         ("commit", committed),
         ("rollback", rolled_back),
     ]

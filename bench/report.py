@@ -130,12 +130,10 @@ class Results:
         lines = []
         for database, counts in self.counts.items():
             for operation, count in counts.items():
-                begin = f" + BEGIN×{count.begins}" if count.sends_begin and count.begins else ""
                 lines.append(
                     f"- {database}, {operation}: {len(count.executed)} executed "
                     f"({count.summary()}) + COMMIT×{count.commits}"
                     + (f" + ROLLBACK×{count.rollbacks}" if count.rollbacks else "")
-                    + begin
                     + f" = {count.total}"
                 )
         return "\n".join(lines)
