@@ -335,6 +335,8 @@ def main(argv: list[str]) -> int:
             f"Not measured in this run: the audit and the statement at {LARGE_ENTRIES:,} "
             "entries (`--large`)."
         )
+    print("\n## Goals\n")
+    print(results.goals_table())
     print("\n## SQL statements per operation\n")
     print(results.counts_table())
     print(results.counts_details())

@@ -1,10 +1,12 @@
-"""The results: each figure beside its baseline, as a Markdown table and in ``RESULTS.md``."""
+"""The results: each figure beside its baseline, the issue's goals, in ``RESULTS.md``."""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +140,9 @@ class Results:
                 )
         return "\n".join(lines)
 
+    def goals_table(self) -> str:
+        return "\n".join([GOALS_HEADER, *(goal_row(row) for row in evaluate(self.figures))])
+
     def markdown(self, how_measured: str) -> str:
         servers = "; ".join(f"{name}: {version}" for name, version in self.servers.items())
         notes = ["## Notes", "\n".join(f"- {note}" for note in self.notes)] if self.notes else []
@@ -152,6 +157,9 @@ class Results:
                     f"- machine: {machine()}\n"
                     f"- databases: {servers}\n"
                     f"- command: `{self.command}` ({self.seconds:g} s per throughput figure)",
+                    "## Goals",
+                    GOALS_INTRO,
+                    self.goals_table(),
                     "## Figures",
                     self.figures_table(),
                     "## SQL statements per operation",
@@ -164,3 +172,144 @@ class Results:
             )
             + "\n"
         )
+
+
+# -- the issue's goals ---------------------------------------------------------------------
+
+GOALS_INTRO = (
+    "The goals of issue 15, each with the ratio measured in this run: **met**, **not met**, "
+    "or *not measured* when the run did not make the figure it needs (`--quick` makes few; "
+    "`--large` makes the 1,000,000-entry ones)."
+)
+GOALS_HEADER = "| goal | database | measured | verdict |\n| --- | --- | --- | --- |"
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    goal: str
+    database: str
+    #: The measured ratio and what it divides; None: the figures it needs are not there.
+    ratio: float | None
+    how: str
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A goal of the issue: a ratio read from the run's figures, and its bound."""
+
+    text: str
+    database: str | None  # None: on every database that has the figures
+    bound: float
+    at_most: bool  # True: the ratio must be at most ``bound``; False: at least
+    ratios: Callable[[list[Figure], str], Iterator[tuple[float, str]]]
+
+    def rows(self, figures: list[Figure]) -> Iterator[GoalRow]:
+        databases = (
+            [self.database]
+            if self.database is not None
+            else list(dict.fromkeys(f.database for f in figures))
+        )
+        for database in databases or ["–"]:
+            found = list(self.ratios(figures, database))
+            if not found:
+                yield GoalRow(self.text, database, None, "", None)
+            for ratio, how in found:
+                met = ratio <= self.bound if self.at_most else ratio >= self.bound
+                yield GoalRow(self.text, database, ratio, how, met)
+
+
+def _figures(figures: list[Figure], database: str, pattern: str) -> list[Figure]:
+    wanted = re.compile(pattern, re.IGNORECASE)
+    return [f for f in figures if f.database == database and wanted.search(f.name)]
+
+
+def against_baseline(pattern: str) -> Callable[[list[Figure], str], Iterator[tuple[float, str]]]:
+    """The ratio of each figure named like ``pattern`` to its own baseline."""
+
+    def ratios(figures: list[Figure], database: str) -> Iterator[tuple[float, str]]:
+        for figure in _figures(figures, database, pattern):
+            if figure.ratio is not None and figure.baseline is not None:
+                how = f"{_number(figure.value, figure.unit)} / {figure.baseline_name}"
+                yield figure.ratio, f"{how}: {_number(figure.baseline, figure.unit)}"
+
+    return ratios
+
+
+def between(
+    numerator: str, denominator: str
+) -> Callable[[list[Figure], str], Iterator[tuple[float, str]]]:
+    """The ratio of the figure named like ``numerator`` to the one named like ``denominator``."""
+
+    def ratios(figures: list[Figure], database: str) -> Iterator[tuple[float, str]]:
+        tops = _figures(figures, database, numerator)
+        bottoms = _figures(figures, database, denominator)
+        if tops and bottoms and bottoms[-1].value:
+            top, bottom = tops[-1], bottoms[-1]
+            how = f"{_number(top.value, top.unit)} / {bottom.name}"
+            yield top.value / bottom.value, f"{how}: {_number(bottom.value, bottom.unit)}"
+
+    return ratios
+
+
+def balance_at_scale(figures: list[Figure], database: str) -> Iterator[tuple[float, str]]:
+    """The balance read at 1,000,000 entries against the read at 10.
+
+    Either one figure named ``balance…1,000,000…`` whose baseline is the read at 10 entries,
+    or two figures, ``balance…1,000,000…`` and ``balance…10 entries…``.
+    """
+    large = r"^balance\b.*\b1,000,000\b"
+    small = r"^balance\b.*\b10 entr"
+    for figure in _figures(figures, database, large):
+        if figure.ratio is not None and re.search(r"\b10 entr", figure.baseline_name):
+            yield from against_baseline(large)(figures, database)
+            return
+    yield from between(large, small)(figures, database)
+
+
+GOALS = (
+    Goal(
+        "debits ≥ 0.5× pgbench tpcb-like, 1 client", "postgresql", 0.5, False,
+        against_baseline(r"^debits spread, 1 client$"),
+    ),
+    Goal(
+        "debits ≥ 0.5× pgbench tpcb-like, 8 clients", "postgresql", 0.5, False,
+        against_baseline(r"^debits spread, 8 clients$"),
+    ),
+    Goal(
+        "debits at 8 clients ≥ 1.5× at 1 client (it scales)", "postgresql", 1.5, False,
+        between(r"^debits spread, 8 clients$", r"^debits spread, 1 client$"),
+    ),
+    Goal(
+        "hot wallet, 8 clients ≥ 0.5× the one-row pgbench script", "postgresql", 0.5, False,
+        against_baseline(r"^hot wallet, 8 clients$"),
+    ),
+    Goal(
+        "SQLite file debits ≥ 0.5× raw sqlite3, same journal mode, 1 client", "sqlite", 0.5,
+        False, against_baseline(r"^debits spread, 1 client$"),
+    ),
+    Goal(
+        "MariaDB debits ≥ 0.5× raw PyMySQL, 1 client", "mariadb", 0.5, False,
+        against_baseline(r"^debits spread, 1 client$"),
+    ),
+    Goal(
+        "MariaDB debits ≥ 0.5× raw PyMySQL, 8 clients", "mariadb", 0.5, False,
+        against_baseline(r"^debits spread, 8 clients$"),
+    ),
+    Goal(
+        "statement page 10,000 ≤ 2× page 1", None, 2.0, True,
+        against_baseline(r"^statement page 10,000\b"),
+    ),
+    Goal("balance at 1,000,000 entries ≤ 1.5× at 10", None, 1.5, True, balance_at_scale),
+)  # fmt: skip
+
+
+def evaluate(figures: list[Figure], goals: tuple[Goal, ...] = GOALS) -> list[GoalRow]:
+    return [row for goal in goals for row in goal.rows(figures)]
+
+
+def goal_row(row: GoalRow) -> str:
+    if row.ratio is None:
+        return f"| {row.goal} | {row.database} | – | *not measured* |"
+    verdict = "**met**" if row.met else "**not met**"
+    return f"| {row.goal} | {row.database} | {row.ratio:.2f}x ({row.how}) | {verdict} |"
