@@ -6,7 +6,7 @@ same run on the same database (pgbench, or a raw driver loop doing the same one-
 and insert), and how many SQL statements each operation sends. ``bench/RESULTS.md`` holds
 the last full run.
 
-Modules: :mod:`.harness` (clients in threads, timing), :mod:`.baselines` (pgbench, raw
+Modules: :mod:`.harness` (clients in processes, timing), :mod:`.baselines` (pgbench, raw
 sqlite3 and PyMySQL loops), :mod:`.ledger_app` (a bare Flask app with the extension),
 :mod:`.workloads` (debits, holds and captures through the public API), :mod:`.counting`
 (statements per operation), :mod:`.bulk` (entries loaded without the API), :mod:`.reads`

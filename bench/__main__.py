@@ -24,8 +24,15 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench import bulk, counting, reads, shop_checkout, workloads
-from bench.baselines import HOT_ROW_SCRIPT, PgBench, RawMariaDB, RawSQLite, raw_rate
+from bench import baselines, bulk, counting, harness, reads, shop_checkout, workloads
+from bench.baselines import (
+    HOT_ROW_SCRIPT,
+    PgBench,
+    RawMariaDB,
+    RawSQLite,
+    raw_rate,
+    sqlite_settings,
+)
 from bench.harness import Rate, measure
 from bench.ledger_app import LedgerApp, make_ledger_app
 from bench.report import FIGURES_HEADER, Figure, Results
@@ -42,28 +49,44 @@ STATEMENT_WALLET = "statement"
 LARGE_ENTRIES = 1_000_000
 
 HOW_MEASURED = f"""
-- **Throughput** (ops/s): operations completed in the run's seconds by N client threads,
-  each with its own connection (its own Flask app context, so its own Flask-SQLAlchemy
-  session), started together after they have connected. An operation that raised is
-  counted as an error, not as done (none unless the table says so). The ledger's
-  operations go through the public API of a bare Flask app (Flask-SQLAlchemy +
-  `PartialPay`, bank transfer only, as `tests/unit`), on tables dropped and created for the
-  run: `partialpay.wallets.debit(owner, "1.00", "USD", reason="order_payment",
-  idempotency_key=...)` with a new key per debit.
+- **Throughput** (ops/s): operations completed in the run's seconds by N clients, each in a
+  process of its own (Python's `multiprocessing`, started with `{harness.START_METHOD}`),
+  as a shop's gunicorn workers are: in threads of one process, the GIL would cap any number
+  of clients at one core's worth of Python. Each client process builds its own Flask app,
+  engine and single connection (nothing inherited from the parent, which `spawn`
+  guarantees and `fork` would not: SQLite connections and pooled sockets must not cross a
+  fork), connects and warms up with one operation that is not counted (a new process
+  compiles its statements once; a shop's long-lived workers have long since done so),
+  says it is ready, and waits until all are; then each runs until its own clock
+  says the seconds are over and reports its operations, errors and first error. The rate
+  is all operations over the longest client's time. An operation that raised is counted
+  as an error, not as done (none unless the table says so). The ledger's operations go
+  through the public API of a bare Flask app (Flask-SQLAlchemy + `PartialPay`, bank
+  transfer only, as `tests/unit`), on tables dropped and created for the run:
+  `partialpay.wallets.debit(owner, "1.00", "USD", reason="order_payment",
+  idempotency_key=...)` with a new key per debit. (The first run, 2026-12-03, ran its
+  clients as threads of one process.)
 - **debits spread, N clients**: each client debits its own {workloads.WALLETS_PER_CLIENT}
   wallets in turn (no two clients on one row). **hot wallet**: every client debits the
   same wallet. **hold+capture**: `wallets.hold(...)` with an idempotency key, then
   `wallets.capture(hold.id)`: one operation is both (two transactions).
 - **Baselines**, same run, same server. PostgreSQL: `pgbench -n -c N -j min(N, CPUs) -T s`
-  in its own database `bench_pgbench` (`pgbench -i -s 1`): `-b tpcb-like` (3 one-row
-  UPDATEs, a SELECT, an INSERT; at scale 1 all clients update the one branch row), and for
-  the hot wallet the script below (one UPDATE of one row + one INSERT, all clients on that
-  row); hold+capture is compared with tpcb-like at 1 client. SQLite and MariaDB: the same
-  one-row UPDATE + INSERT per transaction through the raw driver (`sqlite3`, PyMySQL), in
-  client threads like the ledger's, spread (each client its own rows) or hot (one row);
-  SQLite on a file of its own in the extension's journal mode, with `BEGIN IMMEDIATE` as
-  the extension. A ratio is figure / baseline: for throughput, the share of the baseline
-  the ledger reaches; for times, how many times longer.
+  (C, a connection per client) in a database of its own beside the ledger's (its name +
+  `_pgbench`, `pgbench -i -s 1`): `-b tpcb-like` (3 one-row UPDATEs, a SELECT, an INSERT;
+  at scale 1 all clients update the one branch row), and for the hot wallet the script
+  below (one UPDATE of one row + one INSERT, all clients on that row); hold+capture is
+  compared with tpcb-like at 1 client. SQLite and MariaDB: the same one-row UPDATE +
+  INSERT per transaction through the raw driver (`sqlite3`, PyMySQL), with client
+  processes started and timed as the ledger's, spread (each client its own rows) or hot
+  (one row). SQLite: on a file of its own, in the journal mode and `synchronous` level
+  read back from one of the ledger's own connections (`PRAGMA journal_mode`, `PRAGMA
+  synchronous`: shown in the header and in the baseline's name), `BEGIN IMMEDIATE` (its
+  first statement writes anyway), and a busy timeout of
+  {baselines.SQLITE_BUSY_SECONDS:g} s, so that a client waits for the write lock instead
+  of failing with "database is locked" (the ledger retries a locked database; the first
+  run's raw loop, on the driver's 5 s, counted such failures). A ratio is figure /
+  baseline: for throughput, the share of the baseline the ledger reaches; for times, how
+  many times longer.
 - **checkout over HTTP**: {" ".join(shop_checkout.__doc__.split(chr(10), 2)[2].split())}
 - **Statement pages**: median time of `wallets.statement(owner, "USD", page=p)` (each read
   a request of its own), on a wallet whose lines were bulk-loaded: not through the API but
@@ -159,15 +182,10 @@ def throughput(
 def server_version(ledger: LedgerApp) -> str:
     engine = ledger.engine
     if engine.dialect.name == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version} (journal_mode={journal_mode(ledger)})"
+        return f"SQLite {sqlite3.sqlite_version} ({sqlite_settings(ledger).describe()})"
     with engine.connect() as connection:
         version = str(connection.execute(text("SELECT VERSION()")).scalar())
     return version.split(" on ")[0].split(",")[0]
-
-
-def journal_mode(ledger: LedgerApp) -> str:
-    with ledger.engine.connect() as connection:
-        return str(connection.execute(text("PRAGMA journal_mode")).scalar())
 
 
 def bench_writes(
@@ -181,7 +199,7 @@ def bench_writes(
         pgbench = PgBench(url)
         pgbench.initialise()
     elif database == "sqlite":
-        raw = RawSQLite(scratch / "raw.sqlite", journal_mode(ledger))
+        raw = RawSQLite(scratch / "raw.sqlite", sqlite_settings(ledger))
     else:
         raw = RawMariaDB(url)
 
@@ -203,7 +221,7 @@ def bench_writes(
             return f"pgbench tpcb-like, {clients} cl.", pgbench.tps(clients, seconds)
         assert raw is not None
         kind = "hot row" if hot else "spread"
-        return f"raw update+insert {kind}, {clients} cl.", raw_rate(raw, clients, seconds, hot=hot)
+        return f"{raw.name} {kind}, {clients} cl.", raw_rate(raw, clients, seconds, hot=hot)
 
     ledger.fresh_tables()
     results.counts[database] = counting.statements_per_operation(ledger)

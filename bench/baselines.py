@@ -1,14 +1,18 @@
 """What the ledger is compared with, measured in the same run on the same server.
 
-- PostgreSQL: ``pgbench`` in its own scratch database (``bench_pgbench``, initialised with
-  ``pgbench -i -s 1``): the built-in ``tpcb-like`` script (three one-row UPDATEs, a SELECT
-  and an INSERT per transaction; at scale 1 every transaction updates the one branch row),
-  and a script of our own for the hot wallet: one-row UPDATE of one branch + one INSERT
-  into the history, every client on the same row.
+- PostgreSQL: ``pgbench`` in a scratch database of its own beside the ledger's (the
+  ledger database's name + ``_pgbench``, initialised with ``pgbench -i -s 1``): the
+  built-in ``tpcb-like`` script (three one-row UPDATEs, a SELECT and an INSERT per
+  transaction; at scale 1 every transaction updates the one branch row), and a script of
+  our own for the hot wallet: one-row UPDATE of one branch + one INSERT into the history,
+  every client on the same row. pgbench is C with a connection per client already.
 - SQLite and MariaDB: the same one-row UPDATE + INSERT per transaction, raw through the
-  driver (``sqlite3``, PyMySQL), in client threads like the ledger's: spread (each client
-  its own rows) and hot (all on one row). SQLite runs on a file of its own with the journal
-  mode of the extension's file and ``BEGIN IMMEDIATE``, as the extension does.
+  driver (``sqlite3``, PyMySQL), in client processes like the ledger's (``bench.harness``):
+  spread (each client its own rows) and hot (all on one row). SQLite runs on a file of its
+  own in the journal mode and ``synchronous`` setting read from one of the ledger's own
+  connections (:func:`sqlite_settings`), so that the two sides pay for the same
+  durability whatever the extension's default; its clients wait for the write lock (a
+  busy timeout) instead of failing with "database is locked", as the ledger retries.
 """
 
 from __future__ import annotations
@@ -21,17 +25,22 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pymysql
+from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from bench.harness import Client, Operation, Rate, measure
+from bench.ledger_app import LedgerApp
 from bench.workloads import WALLETS_PER_CLIENT
 
-PGBENCH_DATABASE = "bench_pgbench"
+#: pgbench's tables live in ``<the ledger database>_pgbench`` on the same server.
+PGBENCH_SUFFIX = "_pgbench"
 _TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
 # The hot wallet's baseline: the smallest transaction the ledger's debit contains.
 HOT_ROW_SCRIPT = """\
@@ -57,6 +66,9 @@ class PgBench:
         if found is None:
             raise SystemExit("pgbench is not installed (postgresql-client): it is the baseline")
         self.program = found
+        # Beside the ledger's database, named after it: two runs on one server with
+        # databases of their own never share pgbench's tables either.
+        self.database = f"{self.url.database}{PGBENCH_SUFFIX}"
 
     def _environment(self) -> dict[str, str]:
         environment = dict(os.environ)
@@ -71,15 +83,17 @@ class PgBench:
         return options
 
     def initialise(self) -> None:
-        """Create ``bench_pgbench`` if needed and fill it with ``pgbench -i -s 1``."""
+        """Create pgbench's database if needed and fill it with ``pgbench -i -s 1``."""
         conninfo = _libpq_conninfo(self.url)
         with psycopg.connect(conninfo, autocommit=True) as connection:
             exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (PGBENCH_DATABASE,)
+                "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
             ).fetchone()
             if exists is None:
-                connection.execute(f'CREATE DATABASE "{PGBENCH_DATABASE}"')
-        self._run(["-i", "-s", "1", "-q", PGBENCH_DATABASE])
+                connection.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database))
+                )
+        self._run(["-i", "-s", "1", "-q", self.database])
 
     def _run(self, arguments: list[str]) -> str:
         finished = subprocess.run(  # noqa: S603 (pgbench, arguments built here)
@@ -94,12 +108,12 @@ class PgBench:
         threads = max(1, min(clients, os.cpu_count() or 1))
         common = ["-n", "-c", str(clients), "-j", str(threads), "-T", str(max(1, round(seconds)))]
         if script is None:
-            output = self._run([*common, "-b", "tpcb-like", PGBENCH_DATABASE])
+            output = self._run([*common, "-b", "tpcb-like", self.database])
         else:
             with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
                 file.write(script)
             try:
-                output = self._run([*common, "-f", file.name, PGBENCH_DATABASE])
+                output = self._run([*common, "-f", file.name, self.database])
             finally:
                 Path(file.name).unlink()
         found = _TPS.search(output)
@@ -128,13 +142,60 @@ def _row_for(index: int, number: int, *, hot: bool) -> int:
     return 1 if hot else 2 + index * WALLETS_PER_CLIENT + number % WALLETS_PER_CLIENT
 
 
-class RawSQLite:
-    """The raw loop on a SQLite file next to the extension's, in the same journal mode."""
+#: SQLite's ``PRAGMA synchronous`` levels by number, as the pragma reads them back.
+SYNCHRONOUS_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+#: How long a raw SQLite client waits for the write lock before "database is locked": long
+#: enough that none gives up in a run (the ledger retries a locked database; the raw loop,
+#: with nothing to retry, waits instead, so that its failures are not counted as work).
+SQLITE_BUSY_SECONDS = 60.0
 
-    def __init__(self, path: Path, journal_mode: str) -> None:
+
+@dataclass(frozen=True)
+class SQLiteSettings:
+    """The durability settings of a SQLite connection: what the raw loop must match."""
+
+    journal_mode: str
+    synchronous: int
+
+    @property
+    def synchronous_name(self) -> str:
+        return SYNCHRONOUS_NAMES.get(self.synchronous, str(self.synchronous))
+
+    def describe(self) -> str:
+        return f"journal_mode={self.journal_mode}, synchronous={self.synchronous_name}"
+
+
+def sqlite_settings(ledger: LedgerApp) -> SQLiteSettings:
+    """The journal mode and ``synchronous`` level of one of the ledger's own connections.
+
+    Read back, not taken from the settings: whatever sets them (a default, a host's
+    setting, a connect hook), this is what the ledger's writes pay for.
+    """
+    with ledger.engine.connect() as connection:
+        journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    return SQLiteSettings(str(journal).lower(), int(synchronous or 0))
+
+
+def _sqlite_connect(path: str, settings: SQLiteSettings) -> sqlite3.Connection:
+    # isolation_level=None: no implicit BEGIN, the loop opens its transactions itself.
+    connection = sqlite3.connect(path, isolation_level=None, timeout=SQLITE_BUSY_SECONDS)
+    connection.execute(f"PRAGMA journal_mode={settings.journal_mode}")
+    connection.execute(f"PRAGMA synchronous={settings.synchronous}")
+    return connection
+
+
+class RawSQLite:
+    """The raw loop on a SQLite file next to the extension's, with the ledger's settings."""
+
+    def __init__(self, path: Path, settings: SQLiteSettings) -> None:
         self.path = path
-        self.journal_mode = journal_mode
-        with closing(self._connect()) as connection:
+        self.settings = settings
+        self.name = (
+            f"raw sqlite3 update+insert ({settings.journal_mode}, "
+            f"synchronous={settings.synchronous_name})"
+        )
+        with closing(_sqlite_connect(str(path), settings)) as connection:
             connection.executescript(
                 "DROP TABLE IF EXISTS raw_entry; DROP TABLE IF EXISTS raw_account;"
                 "CREATE TABLE raw_account (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);"
@@ -146,48 +207,60 @@ class RawSQLite:
                 [(row,) for row in range(1, ROWS + 1)],
             )
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: no implicit BEGIN, the loop opens its transactions itself.
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA journal_mode={self.journal_mode}")
-        return connection
-
     def client(self, *, hot: bool) -> Client:
-        @contextmanager
-        def client(index: int) -> Iterator[Operation]:
-            connection = self._connect()
+        return partial(_sqlite_client, str(self.path), self.settings, hot)
 
-            def transaction(number: int) -> None:
-                row = _row_for(index, number, hot=hot)
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    connection.execute(
-                        "UPDATE raw_account SET balance = balance - 100 WHERE id = ?", (row,)
-                    )
-                    connection.execute(
-                        "INSERT INTO raw_entry (account_id, amount, created_at)"
-                        " VALUES (?, -100, datetime('now'))",
-                        (row,),
-                    )
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
 
-            try:
-                yield transaction
-            finally:
-                connection.close()
+@contextmanager
+def _sqlite_client(
+    path: str, settings: SQLiteSettings, hot: bool, index: int
+) -> Iterator[Operation]:
+    connection = _sqlite_connect(path, settings)
 
-        return client
+    def transaction(number: int) -> None:
+        row = _row_for(index, number, hot=hot)
+        # A write transaction from the start: its first statement writes anyway, so a
+        # deferred BEGIN would take the same lock one statement later.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute(
+                "UPDATE raw_account SET balance = balance - 100 WHERE id = ?", (row,)
+            )
+            connection.execute(
+                "INSERT INTO raw_entry (account_id, amount, created_at)"
+                " VALUES (?, -100, datetime('now'))",
+                (row,),
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    try:
+        yield transaction
+    finally:
+        connection.close()
+
+
+def _mariadb_connect(url: URL) -> Any:
+    return pymysql.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username or "root",
+        password=url.password or "",
+        database=url.database,
+        autocommit=False,
+    )
 
 
 class RawMariaDB:
     """The raw loop through PyMySQL on the MariaDB database of ``url`` (InnoDB)."""
 
+    name = "raw PyMySQL update+insert"
+
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
-        with self._connect() as connection, connection.cursor() as cursor:
+        with _mariadb_connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS raw_entry")
             cursor.execute("DROP TABLE IF EXISTS raw_account")
             cursor.execute(
@@ -205,50 +278,40 @@ class RawMariaDB:
             )
             connection.commit()
 
-    def _connect(self) -> Any:
-        return pymysql.connect(
-            host=self.url.host or "127.0.0.1",
-            port=self.url.port or 3306,
-            user=self.url.username or "root",
-            password=self.url.password or "",
-            database=self.url.database,
-            autocommit=False,
-        )
-
     def drop(self) -> None:
-        with self._connect() as connection, connection.cursor() as cursor:
+        with _mariadb_connect(self.url) as connection, connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS raw_entry")
             cursor.execute("DROP TABLE IF EXISTS raw_account")
 
     def client(self, *, hot: bool) -> Client:
-        @contextmanager
-        def client(index: int) -> Iterator[Operation]:
-            connection = self._connect()
-            cursor = connection.cursor()
+        return partial(_mariadb_client, self.url.render_as_string(hide_password=False), hot)
 
-            def transaction(number: int) -> None:
-                row = _row_for(index, number, hot=hot)
-                try:
-                    cursor.execute(
-                        "UPDATE raw_account SET balance = balance - 100 WHERE id = %s", (row,)
-                    )
-                    cursor.execute(
-                        "INSERT INTO raw_entry (account_id, amount, created_at)"
-                        " VALUES (%s, -100, UTC_TIMESTAMP())",
-                        (row,),
-                    )
-                    connection.commit()
-                except BaseException:
-                    connection.rollback()
-                    raise
 
-            try:
-                yield transaction
-            finally:
-                connection.close()
+@contextmanager
+def _mariadb_client(url: str, hot: bool, index: int) -> Iterator[Operation]:
+    connection = _mariadb_connect(make_url(url))
+    cursor = connection.cursor()
 
-        return client
+    def transaction(number: int) -> None:
+        row = _row_for(index, number, hot=hot)
+        try:
+            cursor.execute("UPDATE raw_account SET balance = balance - 100 WHERE id = %s", (row,))
+            cursor.execute(
+                "INSERT INTO raw_entry (account_id, amount, created_at)"
+                " VALUES (%s, -100, UTC_TIMESTAMP())",
+                (row,),
+            )
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+    try:
+        yield transaction
+    finally:
+        connection.close()
 
 
 def raw_rate(raw: RawSQLite | RawMariaDB, clients: int, seconds: float, *, hot: bool) -> Rate:
+    """The raw loop's rate with ``clients`` client processes, as the ledger's are run."""
     return measure(raw.client(hot=hot), clients, seconds)

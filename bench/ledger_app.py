@@ -1,8 +1,9 @@
 """A bare host for the extension, as in ``tests/unit``: Flask, Flask-SQLAlchemy, PartialPay.
 
 No shop and no pages: the workloads call the public API (``partialpay.wallets``) the way a
-host's code does, each client thread in an app context of its own, so that Flask-SQLAlchemy
-gives it its own session and pooled connection.
+host's code does. The run's process sets up the tables and funds the wallets through one
+app; each client process builds an app of its own from the same URL and settings
+(:func:`client_ledger`), as each gunicorn worker of a shop does, with one connection.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from flask_partialpay.schema import metadatas
 
 @dataclass
 class LedgerApp:
+    url: str
     app: Flask
     db: SQLAlchemy
     partialpay: PartialPay
@@ -68,4 +70,14 @@ def make_ledger_app(url: str, *, connections: int) -> LedgerApp:
     db.init_app(app)
     partialpay = PartialPay()
     partialpay.init_app(app, db)
-    return LedgerApp(app, db, partialpay)
+    return LedgerApp(url, app, db, partialpay)
+
+
+@contextmanager
+def client_ledger(url: str) -> Iterator[LedgerApp]:
+    """A client process's own app on ``url``, one connection, disposed of at the end."""
+    ledger = make_ledger_app(url, connections=1)
+    try:
+        yield ledger
+    finally:
+        ledger.dispose()

@@ -7,7 +7,8 @@ browser sends, CSRF tokens and cookies included: the shop page and "Add to cart"
 kurta, ₹200 + GST), the cart and "Use wallet balance" for ₹50, the cart and "Place order"
 with the sandbox card, then the sandbox card page and its form with the test card that
 succeeds: 8 requests. It counts as done when the card form answers with a redirect away
-from the card page; the number of paid orders is checked against the count afterwards.
+from the card page; the number of paid orders is checked against the count afterwards. Each
+shopper is a client process of its own (``bench.harness``), as in every throughput figure.
 
 Baseline: the sign-in page (``GET /login``, a template and a session, no ledger) at the
 same client count, in requests per second (over at most 3 seconds).
@@ -26,13 +27,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from bench.harness import Client, Operation, Rate, measure
+from bench.harness import WARM_UP_OPERATIONS, Client, Operation, Rate, measure
 
 SHOPPERS_PASSWORD = "bench-shopper-password"  # noqa: S105 (a throwaway shop's accounts)
 REQUESTS_PER_CHECKOUT = 8
@@ -205,58 +207,62 @@ def _path(location: str) -> str:
 
 
 def checkout_client(port: int, kurta: int) -> Client:
-    @contextmanager
-    def client(index: int) -> Iterator[Operation]:
-        browser = Browser(port)
+    """Shoppers checking out, each in a client process of its own (``bench.harness``)."""
+    return partial(_checkout_client, port, kurta)
+
+
+@contextmanager
+def _checkout_client(port: int, kurta: int, index: int) -> Iterator[Operation]:
+    browser = Browser(port)
+    status, _, _ = browser.post_from(
+        "/login", "/login", {"email": shopper_email(index), "password": SHOPPERS_PASSWORD}
+    )
+    if status != 302:
+        raise RuntimeError(f"shopper {index} could not sign in: {status}")
+
+    def checkout(_number: int) -> None:
+        status, _, _ = browser.post_from("/", f"/cart/add/{kurta}", {"quantity": "1"})
+        _expect(status, "add to cart")
         status, _, _ = browser.post_from(
-            "/login", "/login", {"email": shopper_email(index), "password": SHOPPERS_PASSWORD}
+            "/cart", "/cart",
+            {"wallet-amount": "50", "wallet-use_wallet": "y", "wallet-apply": "Apply"},
+        )  # fmt: skip
+        _expect(status, "use wallet")
+        _, _, cart = browser.get("/cart")
+        status, card, _ = browser.request(
+            "POST", "/checkout",
+            {
+                "csrf_token": _csrf(cart), "gateway": "sandbox_card",
+                "key": _field(cart, "key"), "wallet": _field(cart, "wallet"),
+            },
+        )  # fmt: skip
+        _expect(status, "place order")
+        card = _path(card)
+        if "/partialpay/card/" not in card:
+            raise RuntimeError(f"place order went to {card}, not the card page")
+        status, after, _ = browser.post_from(
+            card, card, {"card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}
         )
-        if status != 302:
-            raise RuntimeError(f"shopper {index} could not sign in: {status}")
+        _expect(status, "pay by card")
+        if _path(after) == card:
+            raise RuntimeError("the card page answered with itself")
 
-        def checkout(_number: int) -> None:
-            status, _, _ = browser.post_from("/", f"/cart/add/{kurta}", {"quantity": "1"})
-            _expect(status, "add to cart")
-            status, _, _ = browser.post_from(
-                "/cart", "/cart",
-                {"wallet-amount": "50", "wallet-use_wallet": "y", "wallet-apply": "Apply"},
-            )  # fmt: skip
-            _expect(status, "use wallet")
-            _, _, cart = browser.get("/cart")
-            status, card, _ = browser.request(
-                "POST", "/checkout",
-                {
-                    "csrf_token": _csrf(cart), "gateway": "sandbox_card",
-                    "key": _field(cart, "key"), "wallet": _field(cart, "wallet"),
-                },
-            )  # fmt: skip
-            _expect(status, "place order")
-            card = _path(card)
-            if "/partialpay/card/" not in card:
-                raise RuntimeError(f"place order went to {card}, not the card page")
-            status, after, _ = browser.post_from(
-                card, card, {"card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}
-            )
-            _expect(status, "pay by card")
-            if _path(after) == card:
-                raise RuntimeError("the card page answered with itself")
-
-        yield checkout
-
-    return client
+    yield checkout
 
 
 def login_page_client(port: int) -> Client:
-    @contextmanager
-    def client(_index: int) -> Iterator[Operation]:
-        browser = Browser(port)
+    """Visitors reading the sign-in page, each in a client process of its own."""
+    return partial(_login_page_client, port)
 
-        def page(_number: int) -> None:
-            _expect(browser.get("/login")[0], "GET /login", wanted=200)
 
-        yield page
+@contextmanager
+def _login_page_client(port: int, _index: int) -> Iterator[Operation]:
+    browser = Browser(port)
 
-    return client
+    def page(_number: int) -> None:
+        _expect(browser.get("/login")[0], "GET /login", wanted=200)
+
+    yield page
 
 
 def _expect(status: int, step: str, *, wanted: int = 302) -> None:
@@ -275,7 +281,8 @@ def measure_checkouts(
         for clients in clients_list:
             before = paid_orders(url, instance)
             done = measure(checkout_client(port, kurta), clients, seconds)
-            paid = paid_orders(url, instance) - before
+            # Each shopper's warm-up checkout is paid too, before the clock starts.
+            paid = paid_orders(url, instance) - before - clients * WARM_UP_OPERATIONS
             # A reference for the server's request rate: a few seconds are enough.
             baseline = measure(login_page_client(port), clients, min(seconds, 3.0))
             found.append((clients, done, baseline, paid))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from bench.harness import Client, Operation
-from bench.ledger_app import LedgerApp
+from bench.ledger_app import LedgerApp, client_ledger
 
 CURRENCY = "USD"
 #: Each wallet starts with this much, so that no debit of a run is refused for funds.
@@ -45,62 +46,63 @@ def _run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+# Each workload gives a picklable client (a partial of a module-level function with the
+# URL and the run's id): it is opened in a client process of its own (bench.harness).
+
+
 def spread_debits(ledger: LedgerApp) -> Client:
     """Each client debits its own wallets in turn: no two clients contend for a row."""
-    run = _run_id()
-
-    @contextmanager
-    def client(index: int) -> Iterator[Operation]:
-        with ledger.context():
-            wallets = ledger.partialpay.wallets
-
-            def debit(number: int) -> object:
-                return wallets.debit(
-                    spread_owner(index, number), DEBIT, CURRENCY, reason="order_payment",
-                    idempotency_key=f"{run}-{index}-{number}",
-                )  # fmt: skip
-
-            yield debit
-
-    return client
+    return partial(_spread_client, ledger.url, _run_id())
 
 
 def hot_debits(ledger: LedgerApp) -> Client:
     """Every client debits the one wallet: the row lock of its account is the queue."""
-    run = _run_id()
-
-    @contextmanager
-    def client(index: int) -> Iterator[Operation]:
-        with ledger.context():
-            wallets = ledger.partialpay.wallets
-
-            def debit(number: int) -> object:
-                return wallets.debit(
-                    HOT_WALLET, DEBIT, CURRENCY, reason="order_payment",
-                    idempotency_key=f"{run}-{index}-{number}",
-                )  # fmt: skip
-
-            yield debit
-
-    return client
+    return partial(_hot_client, ledger.url, _run_id())
 
 
 def hold_and_capture(ledger: LedgerApp) -> Client:
     """The checkout's wallet path: hold under the checkout's key, then capture the hold."""
-    run = _run_id()
+    return partial(_checkout_client, ledger.url, _run_id())
 
-    @contextmanager
-    def client(index: int) -> Iterator[Operation]:
-        with ledger.context():
-            wallets = ledger.partialpay.wallets
 
-            def checkout(number: int) -> object:
-                held = wallets.hold(
-                    HOLD_WALLET, DEBIT, CURRENCY, reference=f"order-{run}-{index}-{number}",
-                    idempotency_key=f"{run}-{index}-{number}",
-                )  # fmt: skip
-                return wallets.capture(held.id)
+@contextmanager
+def _spread_client(url: str, run: str, index: int) -> Iterator[Operation]:
+    with client_ledger(url) as ledger, ledger.context():
+        wallets = ledger.partialpay.wallets
 
-            yield checkout
+        def debit(number: int) -> object:
+            return wallets.debit(
+                spread_owner(index, number), DEBIT, CURRENCY, reason="order_payment",
+                idempotency_key=f"{run}-{index}-{number}",
+            )  # fmt: skip
 
-    return client
+        yield debit
+
+
+@contextmanager
+def _hot_client(url: str, run: str, index: int) -> Iterator[Operation]:
+    with client_ledger(url) as ledger, ledger.context():
+        wallets = ledger.partialpay.wallets
+
+        def debit(number: int) -> object:
+            return wallets.debit(
+                HOT_WALLET, DEBIT, CURRENCY, reason="order_payment",
+                idempotency_key=f"{run}-{index}-{number}",
+            )  # fmt: skip
+
+        yield debit
+
+
+@contextmanager
+def _checkout_client(url: str, run: str, index: int) -> Iterator[Operation]:
+    with client_ledger(url) as ledger, ledger.context():
+        wallets = ledger.partialpay.wallets
+
+        def checkout(number: int) -> object:
+            held = wallets.hold(
+                HOLD_WALLET, DEBIT, CURRENCY, reference=f"order-{run}-{index}-{number}",
+                idempotency_key=f"{run}-{index}-{number}",
+            )  # fmt: skip
+            return wallets.capture(held.id)
+
+        yield checkout
