@@ -49,9 +49,9 @@ STATEMENT_WALLET = "statement"
 LARGE_ENTRIES = 1_000_000
 
 HOW_MEASURED = f"""
-- **Throughput** (ops/s): operations completed in the run's seconds by N clients, each in a
-  process of its own (Python's `multiprocessing`, started with `{harness.START_METHOD}`),
-  as a shop's gunicorn workers are: in threads of one process, the GIL would cap any number
+- **Throughput** (ops/s): operations completed in the run's seconds by N clients, each in
+  a process of its own (`multiprocessing`, started with `{harness.START_METHOD}`) as a
+  shop's gunicorn workers are: in threads of one process, the GIL would cap any number
   of clients at one core's worth of Python. Each client process builds its own Flask app,
   engine and single connection (nothing inherited from the parent, which `spawn`
   guarantees and `fork` would not: SQLite connections and pooled sockets must not cross a
@@ -81,10 +81,10 @@ HOW_MEASURED = f"""
   (one row). SQLite: on a file of its own, in the journal mode and `synchronous` level
   read back from one of the ledger's own connections (`PRAGMA journal_mode`, `PRAGMA
   synchronous`: shown in the header and in the baseline's name), `BEGIN IMMEDIATE` (its
-  first statement writes anyway), and a busy timeout of
-  {baselines.SQLITE_BUSY_SECONDS:g} s, so that a client waits for the write lock instead
-  of failing with "database is locked" (the ledger retries a locked database; the first
-  run's raw loop, on the driver's 5 s, counted such failures). A ratio is figure /
+  first statement writes anyway), and a busy timeout of {baselines.SQLITE_BUSY_SECONDS:g} s,
+  so that a client waits for the write lock instead of failing with "database is locked"
+  (the ledger retries a locked database; the first run's raw loop, on the driver's 5 s,
+  counted such failures). A ratio is figure /
   baseline: for throughput, the share of the baseline the ledger reaches; for times, how
   many times longer.
 - **checkout over HTTP**: {" ".join(shop_checkout.__doc__.split(chr(10), 2)[2].split())}

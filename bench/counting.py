@@ -26,8 +26,9 @@ cursor, once (the `before_cursor_execute` event: SELECT, INSERT, UPDATE, SAVEPOI
 SAVEPOINT, an explicit BEGIN such as SQLite's `BEGIN IMMEDIATE`), whatever its form:
 `INSERT … ON CONFLICT` / `INSERT IGNORE`, `UPDATE … RETURNING`, a multi-row `INSERT …
 VALUES (…), (…)` are one statement each. An `executemany` also counts as one, marked with
-its row count: one statement text prepared once, which PyMySQL rewrites into one multi-row
-INSERT, psycopg 3 sends in one pipeline (one round trip) and sqlite3 runs in process.
+its row count: one statement text prepared once, which psycopg 3 sends in one pipeline (one
+round trip), sqlite3 runs in process and PyMySQL rewrites into one multi-row statement if it
+is an INSERT … VALUES (any other, PyMySQL sends once per row: the mark shows how many).
 Plus the BEGIN a driver sends on its own: counted when the driver's connection enters a
 transaction on a statement that is not itself a BEGIN (psycopg does so before a
 transaction's first statement, pysqlite before the first data change unless the extension
