@@ -89,3 +89,12 @@ _.reverse
 # -- the stripe gateway ----------------------------------------------------------------------
 _.use_http_client  # StripeApi: tests answer Stripe's API from recorded responses through it
 _.charge_saved_card  # StripeGateway: charging a saved card off session (saved cards, plans)
+
+# -- payment plans (issue 16): the pure calculation that the offer admin page, an order's
+# schedule, "My payments" and `run-due` are built on in the next steps; no caller in the
+# package yet, tests/unit/test_plan_schedule.py and test_plan_schedule_properties.py call each
+_.schedule_for
+_.due_on  # Instalment: the order's schedule table shows it
+_.preview_amounts
+_.to_json  # plans.stored: the offer's and the order's stored copy
+_.from_json
