@@ -94,7 +94,11 @@ _.charge_saved_card  # StripeGateway: charging a saved card off session (saved c
 # schedule, "My payments" and `run-due` are built on in the next steps; no caller in the
 # package yet, tests/unit/test_plan_schedule.py and test_plan_schedule_properties.py call each
 _.schedule_for
-_.due_on  # Instalment: the order's schedule table shows it
+_.apply_payments
+_.allowed_payment
+_.minimum_minor  # AllowedPayment: read by the pay page's amount field
+_.suggested_minor
+_.maximum_minor
 _.preview_amounts
 _.to_json  # plans.stored: the offer's and the order's stored copy
 _.from_json

@@ -1,5 +1,5 @@
 """Payment plan schedules by hand: awkward currencies and totals, month ends, fixed dates,
-the rules of a policy and its stored form."""
+the rules of a policy, its stored form, and payments applied to the instalments."""
 
 from __future__ import annotations
 
@@ -21,8 +21,25 @@ from flask_partialpay.plans.policy import (
     check_plan,
 )
 from flask_partialpay.plans.preview import preview_amounts
+from flask_partialpay.plans.progress import (
+    AllowedPayment,
+    InstalmentStatus,
+    allowed_payment,
+    apply_payments,
+    due_now_minor,
+    left_total_minor,
+    next_instalment,
+)
 from flask_partialpay.plans.schedule import Instalment, schedule_for, split_minor
 from flask_partialpay.plans.stored import from_dict, from_json, to_dict, to_json
+
+UPCOMING, DUE, PAID, OVERDUE, WAIVED = (
+    InstalmentStatus.UPCOMING,
+    InstalmentStatus.DUE,
+    InstalmentStatus.PAID,
+    InstalmentStatus.OVERDUE,
+    InstalmentStatus.WAIVED,
+)
 
 
 def monthly(percent: str, count: int, every: int = 1) -> PlanPolicy:
@@ -468,6 +485,121 @@ def test_an_order_keeps_its_copy_when_the_offer_changes() -> None:
     assert schedule_for(offer_policy, 10_000, "USD", date(2026, 1, 31))[0].amount_minor == 5000
 
 
+# -- payments applied ----------------------------------------------------------------------
+
+ORDERED = date(2026, 1, 31)
+
+
+def plan() -> list[Instalment]:
+    """$100.00: $25.00 on 31 Jan, then $25.00 on 28 Feb, 31 Mar and 30 Apr."""
+    return schedule_for(monthly("25", 3), 10_000, "USD", ORDERED)
+
+
+def statuses(paid: int, today: date, grace_days: int = 3, **kwargs: object) -> list[str]:
+    states = apply_payments(plan(), paid, today=today, grace_days=grace_days, **kwargs)  # type: ignore[arg-type]
+    return [state.status for state in states]
+
+
+def test_an_unpaid_instalment_is_upcoming_then_due_then_overdue_after_the_grace() -> None:
+    second_due = date(2026, 2, 28)
+
+    over_time = [statuses(2500, second_due + timedelta(days=offset))[1] for offset in (-1, 0, 3, 4)]
+
+    assert over_time == [UPCOMING, DUE, DUE, OVERDUE]
+
+
+def test_with_no_grace_an_instalment_is_overdue_the_day_after_its_due_date() -> None:
+    second_due = date(2026, 2, 28)
+
+    assert statuses(2500, second_due, grace_days=0)[1] == DUE
+    assert statuses(2500, second_due + timedelta(days=1), grace_days=0)[1] == OVERDUE
+
+
+def test_statuses_on_a_day_late_in_the_plan() -> None:
+    assert statuses(2500, date(2026, 4, 2)) == [PAID, OVERDUE, DUE, UPCOMING]
+    assert statuses(0, ORDERED) == [DUE, UPCOMING, UPCOMING, UPCOMING]
+    assert statuses(0, ORDERED - timedelta(days=1)) == [UPCOMING] * 4
+
+
+def test_an_early_payment_pays_the_earliest_instalments_first() -> None:
+    states = apply_payments(plan(), 6000, today=ORDERED, grace_days=3)
+
+    assert [(s.paid_minor, s.left_minor, s.status) for s in states] == [
+        (2500, 0, PAID),
+        (2500, 0, PAID),
+        (1000, 1500, UPCOMING),
+        (0, 2500, UPCOMING),
+    ]
+    assert next_instalment(states) == states[2]
+    assert due_now_minor(states) == 0
+    assert left_total_minor(states) == 4000
+
+
+def test_a_partial_payment_leaves_the_rest_of_its_instalment_due() -> None:
+    states = apply_payments(plan(), 3000, today=date(2026, 3, 4), grace_days=3)
+
+    assert [(s.paid_minor, s.left_minor, s.status) for s in states] == [
+        (2500, 0, PAID),
+        (500, 2000, OVERDUE),
+        (0, 2500, UPCOMING),
+        (0, 2500, UPCOMING),
+    ]
+    assert due_now_minor(states) == 2000
+
+
+def test_a_waived_instalment_needs_nothing_and_takes_nothing() -> None:
+    states = apply_payments(plan(), 5000, today=date(2026, 4, 1), grace_days=0, waived={1})
+
+    assert [(s.paid_minor, s.left_minor, s.status) for s in states] == [
+        (2500, 0, PAID),
+        (0, 0, WAIVED),
+        (2500, 0, PAID),
+        (0, 2500, UPCOMING),
+    ]
+    assert left_total_minor(states) == 2500
+    with pytest.raises(ValueError, match=r"no instalment numbered \[4\]"):
+        apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={4})
+
+
+def test_more_than_is_owed_pays_everything_and_no_more() -> None:
+    states = apply_payments(plan(), 12_345, today=ORDERED, grace_days=0)
+
+    assert [s.status for s in states] == [PAID] * 4
+    assert sum(s.paid_minor for s in states) == 10_000
+    assert next_instalment(states) is None
+    assert allowed_payment(states) is None
+
+
+def test_nonsense_payment_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="paid_minor"):
+        apply_payments(plan(), -1, today=ORDERED, grace_days=0)
+    with pytest.raises(ValueError, match="grace_days"):
+        apply_payments(plan(), 0, today=ORDERED, grace_days=-1)
+    with pytest.raises(ValueError, match="numbered 0, 1, 2"):
+        apply_payments(plan()[1:], 0, today=ORDERED, grace_days=0)
+
+
+def test_the_first_payment_must_be_paid_in_full_then_any_amount_up_to_what_is_left() -> None:
+    def allowed(paid: int, today: date) -> AllowedPayment | None:
+        return allowed_payment(apply_payments(plan(), paid, today=today, grace_days=3))
+
+    # Nothing paid yet: at least the first payment, suggested the first payment.
+    assert allowed(0, ORDERED) == AllowedPayment(2500, 2500, 10_000)
+    # Part of it paid: at least the rest of it.
+    assert allowed(1000, ORDERED) == AllowedPayment(1500, 1500, 9000)
+    # The first paid, nothing due: any amount, the next instalment suggested.
+    assert allowed(2500, ORDERED) == AllowedPayment(1, 2500, 7500)
+    # Two instalments owed (one overdue, one due): both suggested, still up to all left.
+    assert allowed(3000, date(2026, 3, 31)) == AllowedPayment(1, 4500, 7000)
+    assert allowed(10_000, ORDERED) is None
+
+
+def test_a_waived_first_payment_asks_no_minimum() -> None:
+    states = apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={0})
+
+    assert allowed_payment(states) == AllowedPayment(1, 2500, 7500)
+
+
 # -- the admin's preview -------------------------------------------------------------------
 
 
@@ -523,7 +655,7 @@ def test_split_minor_ignores_the_dates() -> None:
 def test_the_plans_load_no_framework() -> None:
     probe = (
         "import sys\n"
-        "import flask_partialpay.plans.preview, flask_partialpay.plans.schedule\n"
+        "import flask_partialpay.plans.preview, flask_partialpay.plans.progress\n"
         "import flask_partialpay.plans.stored\n"
         "print(' '.join(m for m in ('flask', 'sqlalchemy', 'flask_sqlalchemy', 'wtforms',"
         " 'werkzeug', 'flask_babel') if m in sys.modules))"

@@ -2,7 +2,8 @@
 
 The amounts always sum to the total, none is zero, the first payment is the policy's
 percentage rounded up (never below it, never a unit more), the instalments after it are
-equal but for the last, which carries the remainder, and the due dates increase.
+equal but for the last, which carries the remainder, and the due dates increase. Payments
+laid over a schedule never count more than was paid and only grow with what was paid.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from flask_partialpay.plans.policy import (
     PlanMode,
     PlanPolicy,
     check_plan,
+)
+from flask_partialpay.plans.progress import (
+    InstalmentStatus,
+    allowed_payment,
+    apply_payments,
+    due_now_minor,
+    left_total_minor,
 )
 from flask_partialpay.plans.schedule import Instalment, schedule_for
 from flask_partialpay.plans.stored import from_json, to_json
@@ -190,6 +198,113 @@ def test_a_stored_policy_reads_back_to_the_same_schedule(
         assert schedule_for(copy, total, currency, ordered_on) == schedule_for(
             policy, total, currency, ordered_on
         )
+
+
+@st.composite
+def payments(draw: st.DrawFn) -> tuple[list[Instalment], int, int, date, int, frozenset[int]]:
+    """A schedule that exists, two amounts paid (the second at least the first), a day, a
+    grace period and some waived instalments."""
+    policy, total, currency, ordered_on = draw(cases())
+    try:
+        schedule = schedule_for(policy, total, currency, ordered_on)
+    except InvalidPlan:
+        schedule = schedule_for(
+            PlanPolicy(
+                PlanMode.SCHEDULE,
+                first_percent=Decimal(50),
+                count=1,
+                every=1,
+                unit=IntervalUnit.DAY,
+            ),
+            2,
+            "JPY",
+            ordered_on,
+        )
+        total = 2
+    paid = draw(st.integers(min_value=0, max_value=total + total // 5 + 1))
+    more = paid + draw(st.integers(min_value=0, max_value=total))
+    today = ordered_on + timedelta(days=draw(st.integers(min_value=-5, max_value=40_000)))
+    grace = draw(st.integers(min_value=0, max_value=30))
+    waived = draw(st.frozensets(st.sampled_from([i.number for i in schedule]), max_size=3))
+    return schedule, paid, more, today, grace, waived
+
+
+@PROPERTY_SETTINGS
+@given(case=payments())
+def test_payments_fill_the_earliest_instalments_and_never_count_more_than_was_paid(
+    case: tuple[list[Instalment], int, int, date, int, frozenset[int]],
+) -> None:
+    schedule, paid, _, today, grace, waived = case
+
+    states = apply_payments(schedule, paid, today=today, grace_days=grace, waived=waived)
+
+    owed = sum(i.amount_minor for i in schedule if i.number not in waived)
+    assert sum(state.paid_minor for state in states) == min(paid, owed) <= paid
+    assert left_total_minor(states) == owed - min(paid, owed)
+    for state, instalment in zip(states, schedule, strict=True):
+        if instalment.number in waived:
+            assert (state.paid_minor, state.left_minor) == (0, 0)
+            assert state.status is InstalmentStatus.WAIVED
+        else:
+            assert 0 <= state.paid_minor <= instalment.amount_minor
+            assert state.paid_minor + state.left_minor == instalment.amount_minor
+            assert (state.status is InstalmentStatus.PAID) == (state.left_minor == 0)
+    unpaid = [s.number for s in states if s.left_minor > 0]
+    if unpaid:
+        # Nothing is put on an instalment after the first one not paid in full.
+        assert all(s.paid_minor == 0 for s in states if s.number > unpaid[0])
+    assert 0 <= due_now_minor(states) <= left_total_minor(states)
+    allowed = allowed_payment(states)
+    if allowed is None:
+        assert left_total_minor(states) == 0
+    else:
+        assert 1 <= allowed.minimum_minor <= allowed.suggested_minor <= allowed.maximum_minor
+        assert allowed.maximum_minor == left_total_minor(states)
+
+
+@PROPERTY_SETTINGS
+@given(case=payments())
+def test_paying_more_never_pays_any_instalment_less(
+    case: tuple[list[Instalment], int, int, date, int, frozenset[int]],
+) -> None:
+    schedule, paid, more, today, grace, waived = case
+
+    before = apply_payments(schedule, paid, today=today, grace_days=grace, waived=waived)
+    after = apply_payments(schedule, more, today=today, grace_days=grace, waived=waived)
+
+    for earlier, later in zip(before, after, strict=True):
+        assert later.paid_minor >= earlier.paid_minor
+        assert later.left_minor <= earlier.left_minor
+    assert due_now_minor(after) <= due_now_minor(before)
+
+
+RANK = {InstalmentStatus.UPCOMING: 0, InstalmentStatus.DUE: 1, InstalmentStatus.OVERDUE: 2}
+
+
+@PROPERTY_SETTINGS
+@given(case=payments(), later_by=st.integers(min_value=0, max_value=400))
+def test_an_unpaid_instalment_only_moves_from_upcoming_to_due_to_overdue(
+    case: tuple[list[Instalment], int, int, date, int, frozenset[int]], later_by: int
+) -> None:
+    schedule, paid, _, today, grace, waived = case
+
+    now = apply_payments(schedule, paid, today=today, grace_days=grace, waived=waived)
+    later = apply_payments(
+        schedule, paid, today=today + timedelta(days=later_by), grace_days=grace, waived=waived
+    )
+
+    for state_now, state_later in zip(now, later, strict=True):
+        if state_now.status in RANK:
+            assert RANK[state_later.status] >= RANK[state_now.status]
+            due, until = state_now.due_on, state_now.due_on + timedelta(days=grace)
+            expected = (
+                InstalmentStatus.UPCOMING
+                if today < due
+                else InstalmentStatus.DUE
+                if today <= until
+                else InstalmentStatus.OVERDUE
+            )
+            assert state_now.status is expected
 
 
 @pytest.mark.parametrize("currency", CURRENCIES)
