@@ -7,9 +7,10 @@ rupees and dollars (or a wallet top-up and goods) in it, and a checkout places e
 lines it read, which no other request can change or order meanwhile.
 
 The lock is the shopper's user row, read ``FOR UPDATE`` (``FOR NO KEY UPDATE`` on PostgreSQL,
-so that other inserts referring to the user are not blocked by it). SQLite has no row locks:
-there the transaction starts with ``BEGIN IMMEDIATE`` (see
-:func:`flask_partialpay.db.transactions.run_in_transaction`), which serialises writers.
+so that other inserts referring to the user are not blocked by it). SQLite has no row locks
+and one writer at a time: a transaction that read the cart before another request committed
+is refused at its first write and run again (see
+:func:`flask_partialpay.db.transactions.run_in_transaction`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_partialpay.core.errors import ConfigurationError
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus, TransferReason
+from flask_partialpay.db import sqlite_pragmas
 from flask_partialpay.host.config import apply_defaults
 from flask_partialpay.host.customers import CustomerDirectory
 from flask_partialpay.host.i18n import (
@@ -118,6 +119,7 @@ class PartialPay:
             )
         apply_defaults(app)
         wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
+        self._set_sqlite_pragmas(app, db)
         state = PartialPayState(
             extension=self,
             db=db,
@@ -161,6 +163,27 @@ class PartialPay:
         from flask_partialpay.cli import partialpay_cli
 
         app.cli.add_command(partialpay_cli)
+
+    @staticmethod
+    def _set_sqlite_pragmas(app: Flask, db: SQLAlchemy) -> None:
+        # Flask-SQLAlchemy creates the app's engines in db.init_app, which comes first: the
+        # engine the extension's tables use (the default one) exists now, and the pragmas
+        # are set on it whatever engine options the host passed.
+        with app.app_context():
+            try:
+                engine = db.engine
+            except RuntimeError as error:  # db.init_app(app) was not called (yet)
+                raise ConfigurationError(
+                    "PartialPay needs the app's Flask-SQLAlchemy object: "
+                    "call init_app(app, db) after db.init_app(app)."
+                ) from error
+        sqlite_pragmas.apply_to(
+            engine,
+            sqlite_pragmas.SqlitePragmas(
+                journal_mode=app.config["PARTIALPAY_SQLITE_JOURNAL_MODE"],
+                synchronous=app.config["PARTIALPAY_SQLITE_SYNCHRONOUS"],
+            ),
+        )
 
     @staticmethod
     def _built_in_gateways(state: PartialPayState) -> list[Gateway]:

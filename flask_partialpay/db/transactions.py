@@ -124,20 +124,30 @@ def _run_safely(action: Callable[[], None]) -> None:
         log.exception("an after-commit action failed; the transaction stays committed")
 
 
-def _begin(session: Session) -> None:
-    """Open the transaction; on SQLite take the write lock at once.
+def _begin(session: Session, *, retry: bool) -> None:
+    """Open the transaction; on SQLite take the write lock at the first write.
 
-    pysqlite's default mode starts a transaction only before a data change, so reads ran
-    outside it and a SAVEPOINT released before any change committed on its own. BEGIN
-    IMMEDIATE makes the whole unit atomic and serialises writers, which is what makes a
-    read-then-write safe on SQLite, where SELECT ... FOR UPDATE does not exist.
+    pysqlite's default mode starts a transaction only before a data change, so reads would
+    run outside it and a SAVEPOINT released before any change would commit on its own. An
+    explicit BEGIN puts every read of the unit in the transaction: one snapshot, atomic.
+    A deferred BEGIN takes SQLite's write lock at the first write, not the first read, so
+    a page that reads before it writes lets other writers commit meanwhile (in WAL mode it
+    never blocks them). That is still serializable: SQLite refuses the first write of a
+    transaction whose snapshot is older than the last commit, or that finds the lock taken
+    ("database is locked", SQLITE_BUSY or SQLITE_BUSY_SNAPSHOT, at once, without waiting),
+    and the work is run again, so nothing is ever decided on a stale read. A unit whose
+    first statement writes waits for the lock in SQLite's busy handler, as before.
+
+    ``retry``: the work already lost such a race once. It runs again with BEGIN
+    IMMEDIATE, which waits for the write lock before its first read, so a unit that reads
+    first cannot lose to busier writers until its retries run out.
     """
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         return
     driver_connection = connection.connection.driver_connection
     if not getattr(driver_connection, "in_transaction", True):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if retry else "BEGIN")
 
 
 def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int) -> T:
@@ -155,7 +165,7 @@ def run_in_transaction(session: Session, work: Callable[[], T], *, retries: int)
         queued: list[Callable[[], None]] = []
         token = _after_commit.set(queued)
         try:
-            _begin(session)
+            _begin(session, retry=attempt > 0)
             result = work()
             session.commit()
         except (DBAPIError, StaleSnapshot) as error:

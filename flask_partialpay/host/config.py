@@ -17,6 +17,7 @@ from flask import Flask, current_app
 
 from flask_partialpay.core.errors import ConfigurationError, UnknownSetting
 from flask_partialpay.core.vocabulary import Overpayment
+from flask_partialpay.db.sqlite_pragmas import JOURNAL_MODES, SYNCHRONOUS_LEVELS
 
 PREFIX = "PARTIALPAY_"
 
@@ -78,6 +79,23 @@ SETTINGS: Mapping[str, Setting] = {
         5,
         "How many times a money movement is retried after a deadlock, serialization "
         "failure or locked SQLite database before the error is raised.",
+    ),
+    "PARTIALPAY_SQLITE_JOURNAL_MODE": Setting(
+        "WAL",
+        "SQLite in a file: the journal mode set on each new connection. `WAL`: readers "
+        "never wait for the writer and a commit appends to one log. `None` leaves the "
+        "database's own (SQLite's default is `DELETE`). Ignored on other databases and "
+        "in-memory SQLite.",
+        choices=(*JOURNAL_MODES, None),
+    ),
+    "PARTIALPAY_SQLITE_SYNCHRONOUS": Setting(
+        "NORMAL",
+        "SQLite in a file: how often each new connection syncs to disk. `NORMAL` (with "
+        "WAL): a committed transaction survives the application crashing; an operating "
+        "system crash or power cut may lose the last few, never corrupt the file. `FULL` "
+        "syncs every commit (durable through a power cut, fewer commits a second). `None` "
+        "leaves the database's own (SQLite's default is `FULL`).",
+        choices=(*SYNCHRONOUS_LEVELS, None),
     ),
     "PARTIALPAY_ADMIN_PAGE_SIZE": Setting(50, "Rows per page on the admin lists."),
     "PARTIALPAY_HOLD_TTL": Setting(

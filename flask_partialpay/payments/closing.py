@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import WALLET_GATEWAY, PaymentStatus
@@ -17,7 +16,7 @@ from flask_partialpay.host import signals
 from flask_partialpay.payments import orders
 from flask_partialpay.payments.gateways.wallet import WalletGateway
 from flask_partialpay.payments.lifecycle import fail, lock_payment
-from flask_partialpay.payments.models import OrderRecord, Payment, Refund
+from flask_partialpay.payments.models import OrderRecord, Payment, Refund, order_payments
 from flask_partialpay.payments.refunds import refund
 
 
@@ -50,12 +49,7 @@ def close_order(
     # Locking reads: the latest committed payments (a success that committed a moment ago
     # is seen, not MariaDB's older snapshot), held until this close commits.
     current = session.scalars(
-        select(Payment)
-        .where(Payment.order_id == account.id)
-        .order_by(Payment.id)
-        .options(lazyload(Payment.order))
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        order_payments(account.id).with_for_update().execution_options(populate_existing=True)
     )
     for payment in list(current):
         if payment.status == PaymentStatus.PENDING:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import CompletionNotAllowed
 from flask_partialpay.core.markers import N_
@@ -27,7 +26,7 @@ from flask_partialpay.host import signals
 from flask_partialpay.payments import closing, due, lifecycle, orders
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.wallet import WalletGateway
-from flask_partialpay.payments.models import OrderRecord, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment, order_payments
 
 NO_THRESHOLD = N_(
     "This order has no percentage for payment to be considered successful: it is completed "
@@ -100,10 +99,8 @@ def decline(
 def _pending(session: Session, account: OrderRecord) -> list[Payment]:
     return list(
         session.scalars(
-            select(Payment)
-            .where(Payment.order_id == account.id, Payment.status == PaymentStatus.PENDING)
-            .order_by(Payment.id)
-            .options(lazyload(Payment.order))
+            order_payments(account.id)
+            .where(Payment.status == PaymentStatus.PENDING)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import (
     PaymentError,
@@ -23,7 +23,7 @@ from flask_partialpay.core.markers import N_
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
 from flask_partialpay.payments import plan_range
 from flask_partialpay.payments.gateways.base import Gateway
-from flask_partialpay.payments.models import OrderRecord, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment, order_payments
 
 # Nothing more may be asked of the order now: card payments under way (or the wallet part
 # held for it) cover what is due.
@@ -127,14 +127,8 @@ class Pending:
         if gateways is None:
             return cls(0, 0, [])
         query = (
-            select(Payment)
-            .where(
-                Payment.order_id == account.id,
-                Payment.status == PaymentStatus.PENDING,
-                Payment.hold_id.is_(None),
-            )
-            .order_by(Payment.id)
-            .options(lazyload(Payment.order))
+            order_payments(account.id)
+            .where(Payment.status == PaymentStatus.PENDING, Payment.hold_id.is_(None))
             .execution_options(populate_existing=True)
         )
         rows = session.scalars(query.with_for_update() if lock else query)

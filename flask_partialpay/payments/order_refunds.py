@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import RefundNotPossible
 from flask_partialpay.core.ids import request_fingerprint
@@ -29,7 +28,7 @@ from flask_partialpay.core.vocabulary import WALLET_GATEWAY, PaymentStatus
 from flask_partialpay.ledger import transfers
 from flask_partialpay.payments import closing, orders
 from flask_partialpay.payments.gateways.wallet import WalletGateway
-from flask_partialpay.payments.models import OrderRecord, Payment
+from flask_partialpay.payments.models import OrderRecord, Payment, order_payments
 
 # The idempotency record of a host's partial refund (its result is the order's refunded sum).
 OPERATION = "order_refund"
@@ -70,10 +69,8 @@ def refund_part(
     session.refresh(account)
     succeeded = list(
         session.scalars(
-            select(Payment)
-            .where(Payment.order_id == account.id, Payment.status == PaymentStatus.SUCCEEDED)
-            .order_by(Payment.id)
-            .options(lazyload(Payment.order))  # FOR UPDATE cannot lock an outer join's side
+            order_payments(account.id)
+            .where(Payment.status == PaymentStatus.SUCCEEDED)
             .with_for_update()
         )
     )

@@ -336,8 +336,9 @@ class Gate:
                 self._condition.notify_all()
 
 
-# SQLite runs each checkout alone (BEGIN IMMEDIATE): none decides while another is in
-# between, so "all decided" is a case for the server databases only.
+# On SQLite, checkouts that all decided on the full balance cannot reach the guarded hold:
+# the first to write wins and SQLite refuses the others' writes on their stale reads, so
+# they run again and decide anew. "All decided" is a case for the server databases only.
 SERVERS = ("postgresql", "mariadb")
 CHECKOUT_STARTS = [
     pytest.param(backend, start, id=f"{backend}-{start}")
@@ -718,8 +719,9 @@ def test_card_success_and_cancel_together_settle_the_hold_once(app: Flask) -> No
 
 
 # The two interleavings of that race that went wrong, forced one step at a time. On SQLite
-# neither can happen: each transaction takes the write lock at BEGIN (IMMEDIATE), so the
-# cancel and the callback run one after the other, whole.
+# neither can happen: a transaction that read before the other's commit cannot write after
+# it (SQLite refuses the write and the work runs again), so the cancel and the callback
+# take effect one after the other, whole.
 @pytest.mark.parametrize("backend", SERVERS, indirect=True)
 def test_a_cancel_that_read_the_order_before_the_card_succeeded_returns_the_wallet_part(
     app: Flask, backend: str, monkeypatch: pytest.MonkeyPatch
