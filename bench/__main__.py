@@ -46,6 +46,8 @@ URL_VARIABLES = {
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 AUDITED_WALLET = "audited"
 STATEMENT_WALLET = "statement"
+SMALL_WALLET = "small"
+SMALL_ENTRIES = 10
 LARGE_ENTRIES = 1_000_000
 
 HOW_MEASURED = f"""
@@ -88,11 +90,14 @@ HOW_MEASURED = f"""
   baseline: for throughput, the share of the baseline the ledger reaches; for times, how
   many times longer.
 - **checkout over HTTP**: {" ".join(shop_checkout.__doc__.split(chr(10), 2)[2].split())}
-- **Statement pages**: median time of `wallets.statement(owner, "USD", page=p)` (each read
-  a request of its own), on a wallet whose lines were bulk-loaded: not through the API but
-  with `executemany` of the rows the API writes (a transfer of one minor unit from the
+- **Statement pages**: median time of `wallets.statement(owner, "USD", before=cursor)`
+  (each read a request of its own), the cursor of page p found once before the timing, on a
+  wallet whose lines were bulk-loaded: not through the API but with `COPY` (PostgreSQL) or
+  `executemany` of the rows the API writes (a transfer of one minor unit from the
   top-ups account, its two entries with a correct balance chain, the accounts' cached
   balances), so that the audit still passes. Baseline: page 1.
+- **Balance**: median time of `wallets.balance(owner, "USD")` (each read a request of its
+  own) on the statement's wallet, against a wallet of {SMALL_ENTRIES} entries.
 - **Audit**: `audit.run_audit` in one `audit.snapshot`, as `flask partialpay audit`, over
   a ledger of that many entries (bulk-loaded as above; the number of violations found is
   printed and must be 0). Baseline: one raw `SELECT COUNT(*), SUM(amount_minor)` over the
@@ -284,6 +289,23 @@ def statement_figures(
     )  # fmt: skip
 
 
+def balance_figures(results: Results, database: str, ledger: LedgerApp) -> None:
+    """``wallets.balance`` of a wallet of a few entries, and of the statement's (the biggest
+    wallet built): the read must not grow with the wallet's entries."""
+    lines = bulk.wallet_entries(ledger, STATEMENT_WALLET)
+    bulk.grow_wallet(ledger, SMALL_WALLET, SMALL_ENTRIES)
+    budget = min(results.seconds, 3.0)
+    small = reads.balance_read(ledger, SMALL_WALLET, budget) * 1000
+    big = reads.balance_read(ledger, STATEMENT_WALLET, budget) * 1000
+    results.add(Figure(database, f"balance, {SMALL_ENTRIES}-entry wallet", small, "ms"))
+    results.add(
+        Figure(
+            database, f"balance, {lines:,}-entry wallet", big, "ms",
+            f"{SMALL_ENTRIES}-entry wallet", small,
+        )
+    )  # fmt: skip
+
+
 def bench_reads(
     results: Results, database: str, ledger: LedgerApp, options: argparse.Namespace
 ) -> None:
@@ -297,6 +319,7 @@ def bench_reads(
     statement_figures(results, database, ledger, options.deep_page * page_size, options.deep_page)
     if options.large:
         statement_figures(results, database, ledger, LARGE_ENTRIES, options.deep_page)
+    balance_figures(results, database, ledger)
 
 
 def bench_http(

@@ -1,16 +1,22 @@
 """Growing a wallet's statement to a given size without going through the API.
 
 A million entries through ``wallets.credit`` would take longer than the measurements; this
-writes the same rows the API would, in batches (``executemany``): one transfer of one minor
-unit from the top-ups account per line, its two entries with a correct balance chain, and
-the two accounts' cached balances, so that the audit still finds a sound ledger. The
-wallet's account is created through the API first. Ids are given explicitly (continuing the
-tables' highest) and PostgreSQL's sequences are moved past them afterwards.
+writes the same rows the API would, in batches: one transfer of one minor unit from the
+top-ups account per line, its two entries with a correct balance chain, and the accounts'
+cached balances, so that the audit still finds a sound ledger. The wallet's account is
+created through the API first. Ids are given explicitly (continuing the tables' highest)
+and PostgreSQL's sequences are moved past them afterwards.
+
+The rows go in by the fastest way each database takes them, so that a million-entry
+wallet is built in a minute or two: ``COPY`` on PostgreSQL, the driver's ``executemany``
+of one prepared ``INSERT`` elsewhere (PyMySQL folds it into multi-row statements).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, text, update
+from typing import Any
+
+from sqlalchemy import Column, Dialect, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bench.ledger_app import LedgerApp
@@ -18,7 +24,7 @@ from bench.workloads import CURRENCY
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
 
-BATCH = 10_000
+BATCH = 50_000
 
 
 def wallet_entries(ledger: LedgerApp, owner: str) -> int:
@@ -58,50 +64,48 @@ def _append(session: Session, wallet: LedgerAccount, house: LedgerAccount, lines
     first_transfer = int(session.scalar(select(func.max(Transfer.id))) or 0) + 1
     first_entry = int(session.scalar(select(func.max(Entry.id))) or 0) + 1
     wallet_balance, house_balance = wallet.balance_minor, house.balance_minor
-    at = utcnow()
+    # A system account that keeps no running balance has entries without one (NULL), and
+    # its balance is the sum of its entries: nothing to chain and no cached row to move.
+    house_chained = not Entry.__table__.c.balance_before_minor.nullable
+    dialect = session.get_bind().dialect
+    stamp = _bound(Transfer.__table__.c.created_at, utcnow(), dialect)
     for start in range(0, lines, BATCH):
         size = min(BATCH, lines - start)
         transfers = []
         entries = []
         for k in range(start, start + size):
             transfer_id = first_transfer + k
-            transfers.append(
-                {
-                    "id": transfer_id, "from_account_id": house.id, "to_account_id": wallet.id,
-                    "amount_minor": 1, "currency": CURRENCY, "reason": "topup", "memo": "",
-                    "reference": None, "created_by": None, "reverses_id": None,
-                    "created_at": at,
-                }
+            # id, from, to, amount, currency, reason, memo, created_at
+            transfers.append((transfer_id, house.id, wallet.id, 1, CURRENCY, "topup", "", stamp))
+            # id, transfer, account, amount, balance before, balance after, created_at
+            entries.append(
+                (
+                    first_entry + 2 * k, transfer_id, house.id, -1,
+                    house_balance - k if house_chained else None,
+                    house_balance - k - 1 if house_chained else None,
+                    stamp,
+                )
             )  # fmt: skip
             entries.append(
-                {
-                    "id": first_entry + 2 * k, "transfer_id": transfer_id,
-                    "account_id": house.id, "amount_minor": -1,
-                    "balance_before_minor": house_balance - k,
-                    "balance_after_minor": house_balance - k - 1, "created_at": at,
-                }
+                (
+                    first_entry + 2 * k + 1, transfer_id, wallet.id, 1,
+                    wallet_balance + k, wallet_balance + k + 1, stamp,
+                )
             )  # fmt: skip
-            entries.append(
-                {
-                    "id": first_entry + 2 * k + 1, "transfer_id": transfer_id,
-                    "account_id": wallet.id, "amount_minor": 1,
-                    "balance_before_minor": wallet_balance + k,
-                    "balance_after_minor": wallet_balance + k + 1, "created_at": at,
-                }
-            )  # fmt: skip
-        session.execute(insert(Transfer), transfers)
-        session.execute(insert(Entry), entries)
+        _insert_rows(session, TRANSFER_COLUMNS, transfers)
+        _insert_rows(session, ENTRY_COLUMNS, entries)
     session.execute(
         update(LedgerAccount)
         .where(LedgerAccount.id == wallet.id)
         .values(balance_minor=LedgerAccount.balance_minor + lines)
     )
-    session.execute(
-        update(LedgerAccount)
-        .where(LedgerAccount.id == house.id)
-        .values(balance_minor=LedgerAccount.balance_minor - lines)
-    )
-    if session.get_bind().dialect.name == "postgresql":
+    if house_chained:
+        session.execute(
+            update(LedgerAccount)
+            .where(LedgerAccount.id == house.id)
+            .values(balance_minor=LedgerAccount.balance_minor - lines)
+        )
+    if dialect.name == "postgresql":
         for table in ("partialpay_transfer", "partialpay_entry"):
             session.execute(
                 text(
@@ -109,3 +113,51 @@ def _append(session: Session, wallet: LedgerAccount, house: LedgerAccount, lines
                     f" (SELECT max(id) FROM {table}))"
                 )
             )
+
+
+TRANSFER_COLUMNS = (
+    "partialpay_transfer",
+    ("id", "from_account_id", "to_account_id", "amount_minor", "currency", "reason", "memo",
+     "created_at"),
+)  # fmt: skip
+ENTRY_COLUMNS = (
+    "partialpay_entry",
+    ("id", "transfer_id", "account_id", "amount_minor", "balance_before_minor",
+     "balance_after_minor", "created_at"),
+)  # fmt: skip
+
+
+def _bound(column: Column[Any], value: object, dialect: Dialect) -> object:
+    """``value`` as the column's type hands it to the driver (a naive UTC datetime; a
+    string on SQLite), since the raw inserts below bypass the types."""
+    processor = column.type.bind_processor(dialect)
+    return processor(value) if processor is not None else value
+
+
+def _insert_rows(
+    session: Session, table: tuple[str, tuple[str, ...]], rows: list[tuple[object, ...]]
+) -> None:
+    name, columns = table
+    connection = session.connection()
+    dialect = connection.dialect
+    names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        cursor = connection.connection.cursor()
+        with cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+        return
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    insert = f"INSERT INTO {name} ({names}) VALUES ({marks})"  # noqa: S608 (fixed names)
+    if dialect.name not in ("mysql", "mariadb"):
+        connection.exec_driver_sql(insert, rows)
+        return
+    # The rows refer to accounts and transfers that exist (earlier, or this same load):
+    # checking each reference again would take a third of the load's time. Set back before
+    # the connection returns to the pool, where the measured operations take it.
+    connection.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+    try:
+        connection.exec_driver_sql(insert, rows)
+    finally:
+        connection.exec_driver_sql("SET SESSION foreign_key_checks = 1")

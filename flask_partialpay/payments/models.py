@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     Select,
     String,
@@ -46,7 +47,12 @@ class OrderRecord(PartialPayModel):
 
     __tablename__ = "partialpay_order"
     # One Open order per customer and offer, kept by the database: see ``open_offer_id``.
-    __table_args__ = (UniqueConstraint("customer_id", "open_offer_id"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "open_offer_id"),
+        # The Orders list and its "Partial payments" filter, newest first from a cursor.
+        Index("ix_partialpay_order_purpose_id", "purpose", "id"),
+        Index("ix_partialpay_order_instalments_id", "instalments", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)
@@ -160,7 +166,11 @@ class Payment(PartialPayModel):
     """One payment towards an order through one gateway: the order's invoice for it."""
 
     __tablename__ = "partialpay_payment"
-    __table_args__ = (UniqueConstraint("gateway", "gateway_reference"),)
+    __table_args__ = (
+        UniqueConstraint("gateway", "gateway_reference"),
+        # The Payments list by status, newest first from a cursor (and look-ups by status).
+        Index("ix_partialpay_payment_status_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Unguessable id used in URLs and sent to gateways, never the sequential one.
@@ -173,7 +183,7 @@ class Payment(PartialPayModel):
     gateway: Mapped[str] = mapped_column(String(32))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.PENDING)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     gateway_reference: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)

@@ -1,18 +1,19 @@
 """What the pages read about orders and payments: one payment, and the admin lists.
 
-The lists are newest first, a page at a time (:mod:`flask_partialpay.db.paging`).
+The lists are newest first, a page at a time by cursor (:mod:`flask_partialpay.db.paging`);
+the indexes that keep a deep page as cheap as the first are on the models (``status, id``
+of payments; ``purpose, id`` and ``instalments, id`` of orders).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.vocabulary import OrderPurpose, PaymentStatus
-from flask_partialpay.db.paging import Page, page_of
+from flask_partialpay.db.paging import Page, keyset_page
 from flask_partialpay.payments.models import OrderRecord, Payment
 
 
@@ -29,26 +30,39 @@ def as_stored(session: Session, payment: Payment) -> Payment:
 
 
 def payments_page(
-    db: SQLAlchemy, *, status: PaymentStatus | None, page: int, per_page: int
+    session: Session,
+    *,
+    status: PaymentStatus | None,
+    before: int | None,
+    after: int | None,
+    per_page: int,
 ) -> Page[Payment]:
-    """Every payment (in ``status`` only, when given), newest first."""
+    """Every payment (in ``status`` only, when given), newest first, next to a cursor."""
     query = select(Payment)
     if status is not None:
         query = query.where(Payment.status == status)
-    return page_of(db, query.order_by(Payment.id.desc()), page=page, per_page=per_page)
+    return keyset_page(session, query, Payment.id, before=before, after=after, per_page=per_page)
 
 
 def orders_page(
-    db: SQLAlchemy, *, instalments_only: bool, page: int, per_page: int
+    session: Session,
+    *,
+    instalments_only: bool,
+    before: int | None,
+    after: int | None,
+    per_page: int,
 ) -> Page[OrderRecord]:
-    """Every order (only those paid in instalments, when asked), newest first.
+    """Every order (only those paid in instalments, when asked), newest first, next to a
+    cursor.
 
     Top-ups and other records that are not a host's order are left out.
     """
     query = select(OrderRecord).where(OrderRecord.purpose == OrderPurpose.ORDER)
     if instalments_only:
         query = query.where(OrderRecord.instalments.is_(True))
-    return page_of(db, query.order_by(OrderRecord.id.desc()), page=page, per_page=per_page)
+    return keyset_page(
+        session, query, OrderRecord.id, before=before, after=after, per_page=per_page
+    )
 
 
 def invoice_counts(session: Session, order_ids: Collection[int]) -> dict[int, int]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from flask_partialpay.core.errors import HoldNotActive
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind
-from flask_partialpay.db.paging import page_of
+from flask_partialpay.db.paging import keyset_page
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import transfers, wallet_accounts
@@ -71,10 +71,15 @@ class StatementLine:
 
 @dataclass(frozen=True)
 class StatementPage:
+    """One page of a statement, newest first, and the cursors of the pages next to it.
+
+    ``older``: pass it as ``before`` for the next page down (None on the oldest page);
+    ``newer``: pass it as ``after`` for the next page up (None on the newest page).
+    """
+
     lines: list[StatementLine]
-    page: int
-    pages: int
-    total: int
+    older: int | None = None
+    newer: int | None = None
 
 
 class Wallets:
@@ -111,17 +116,31 @@ class Wallets:
         )
 
     def statement(
-        self, owner_id: str, currency: str, *, page: int = 1, per_page: int | None = None
+        self,
+        owner_id: str,
+        currency: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        per_page: int | None = None,
     ) -> StatementPage:
-        """The wallet's entries, newest first, one page at a time."""
+        """The wallet's entries, newest first, one page at a time.
+
+        Without a cursor, the newest page; ``before=page.older`` is the next older page and
+        ``after=page.newer`` the next newer one. Any page costs what the first costs, and
+        a cursor out of range (or another wallet's entry id) still gives one of this
+        wallet's pages.
+        """
         size = per_page or int(setting("STATEMENT_PAGE_SIZE"))
         found = transfers.find_account(self._session, AccountKind.WALLET, owner_id, currency)
         if found is None:
-            return StatementPage(lines=[], page=1, pages=1, total=0)
-        shown = page_of(
-            self._state.db,
-            select(Entry).where(Entry.account_id == found.id).order_by(Entry.id.desc()),
-            page=page,
+            return StatementPage(lines=[])
+        shown = keyset_page(
+            self._session,
+            select(Entry).where(Entry.account_id == found.id),
+            Entry.id,
+            before=before,
+            after=after,
             per_page=size,
         )
         lines = [
@@ -136,7 +155,7 @@ class Wallets:
             )
             for entry in shown.items
         ]
-        return StatementPage(lines=lines, page=shown.number, pages=shown.pages, total=shown.total)
+        return StatementPage(lines=lines, older=shown.older, newer=shown.newer)
 
     # -- moving money -------------------------------------------------------------------
 

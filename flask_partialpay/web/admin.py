@@ -22,7 +22,7 @@ from flask_partialpay.web.admin_base import (
 )
 from flask_partialpay.web.admin_orders import order_page
 from flask_partialpay.web.forms.admin import DecisionForm, RefundForm, RejectForm
-from flask_partialpay.web.paging import requested_page
+from flask_partialpay.web.paging import requested_cursor
 
 STATUS_FILTERS = tuple(PaymentStatus)
 
@@ -44,10 +44,12 @@ def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
     again with its message next to the field."""
     state = current_partialpay
     status = request.args.get("status", "")
+    cursor = requested_cursor()
     page = queries.payments_page(
-        state.db,
+        state.session,
         status=PaymentStatus(status) if status in STATUS_FILTERS else None,
-        page=requested_page(),
+        before=cursor.before,
+        after=cursor.after,
         per_page=int(setting("ADMIN_PAGE_SIZE")),
     )
     rows = page.items
@@ -57,8 +59,10 @@ def payments_page(rejecting: tuple[Payment, RejectForm] | None = None) -> str:
         gateways=state.gateway_registry.by_name(),
         status=status,
         statuses=STATUS_FILTERS,
-        page=page.number,
-        pages=page.pages,
+        page=page,
+        # Kept on the reject form's address: a rejection sent without its reason shows
+        # this page again.
+        cursor=cursor,
         decision_form=DecisionForm(),
         reject_forms=reject_forms(rows, rejecting),
         refund_forms={p.public_id: refund_form(p) for p in rows if p.refundable > 0},

@@ -20,7 +20,7 @@ from flask_partialpay.web.access import admin_required, people_named
 from flask_partialpay.web.admin_base import refund_form, reject_forms
 from flask_partialpay.web.forms.admin import DecisionForm, OrdersFilterForm, RejectForm
 from flask_partialpay.web.forms.common import CsrfForm
-from flask_partialpay.web.paging import requested_page
+from flask_partialpay.web.paging import requested_cursor
 
 
 @admin_required
@@ -28,10 +28,12 @@ def orders_list() -> str:
     """Every order, newest first; "Partial payments" keeps those paid in instalments."""
     state = current_partialpay
     form = OrdersFilterForm(request.args)
+    cursor = requested_cursor()
     page = orders_page(
-        state.db,
+        state.session,
         instalments_only=bool(form.partial.data),
-        page=requested_page(),
+        before=cursor.before,
+        after=cursor.after,
         per_page=int(setting("ADMIN_PAGE_SIZE")),
     )
     rows = page.items
@@ -42,8 +44,7 @@ def orders_list() -> str:
         counts=invoice_counts(state.session, [row.id for row in rows]),
         customers=people_named({row.customer_id for row in rows}),
         form=form,
-        page=page.number,
-        pages=page.pages,
+        page=page,
     )
 
 

@@ -20,7 +20,7 @@ from flask_partialpay.wallet.queries import entry_authors
 from flask_partialpay.wallet.statements import ADJUSTMENT, describe, reason_label
 from flask_partialpay.web.access import admin_required
 from flask_partialpay.web.forms.wallet import LockForm, WalletAdjustmentForm
-from flask_partialpay.web.paging import requested_page
+from flask_partialpay.web.paging import requested_cursor
 from flask_partialpay.web.wallet import (
     WalletSummary,
     refuse_without_csrf,
@@ -104,9 +104,9 @@ def _customer_page(customer_id: str, form: WalletAdjustmentForm | None) -> str:
     shown = next((a for a in accounts if a.currency == currency), accounts[0] if accounts else None)
     if form is None:
         form = WalletAdjustmentForm(currency=shown.currency if shown else None)
-    page = requested_page()
+    cursor = requested_cursor()
     summaries = [
-        summarise(a, page=page) if a is shown else summarise(a, per_page=1) for a in accounts
+        summarise(a, cursor=cursor) if a is shown else summarise(a, per_page=1) for a in accounts
     ]
     current = next((s for s in summaries if s.account is shown), None)
     authors = _authors(current)

@@ -34,7 +34,7 @@ from flask_partialpay.wallet.statements import describe, reason_label
 from flask_partialpay.wallet.wallets import StatementPage
 from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.wallet import TopUpForm, wallet_currencies
-from flask_partialpay.web.paging import requested_page
+from flask_partialpay.web.paging import Cursor, requested_cursor
 
 # Entries on each wallet of the overview; the wallet's own page has the whole statement.
 RECENT_LINES = 5
@@ -68,8 +68,10 @@ class WalletSummary:
 
 
 def summarise(
-    account: LedgerAccount, *, page: int = 1, per_page: int | None = None
+    account: LedgerAccount, *, cursor: Cursor | None = None, per_page: int | None = None
 ) -> WalletSummary:
+    """The wallet with one page of its statement: the newest, or the one ``cursor`` names."""
+    cursor = cursor or Cursor()
     wallets = current_partialpay.wallets
     spendable = wallets.balance(account.owner_id, account.currency)
     return WalletSummary(
@@ -77,7 +79,11 @@ def summarise(
         spendable=spendable,
         reserved=max(account.balance - spendable, Decimal(0)),
         statement=wallets.statement(
-            account.owner_id, account.currency, page=page, per_page=per_page
+            account.owner_id,
+            account.currency,
+            before=cursor.before,
+            after=cursor.after,
+            per_page=per_page,
         ),
     )
 
@@ -142,7 +148,7 @@ def wallet_detail(public_id: str) -> str | Response:
     return render_template(
         "partialpay/wallet.html",
         summaries=[],
-        wallet=summarise(account, page=requested_page()),
+        wallet=summarise(account, cursor=requested_cursor()),
         form=form,
         can_top_up=can_top_up(),
         limits={code: topups.limits(code) for code in wallet_currencies()},

@@ -358,6 +358,33 @@ def test_pp0008_adds_the_saved_card_tables_and_its_downgrade_takes_them_away(
     assert not _table_names() & saved
 
 
+def _index_columns(table: str) -> set[tuple[str, ...]]:
+    return {
+        tuple(str(name) for name in index["column_names"])
+        for index in sa.inspect(db.engine).get_indexes(table)
+    }
+
+
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+def test_pp0010_indexes_the_admin_lists_by_filter_then_id_and_its_downgrade_restores(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    listed = {
+        "partialpay_payment": {("status", "id")},
+        "partialpay_order": {("purpose", "id"), ("instalments", "id")},
+    }
+    flask_migrate.upgrade(revision="pp0010")
+    for table, indexes in listed.items():
+        assert indexes <= _index_columns(table), table
+    assert ("status",) not in _index_columns("partialpay_payment")
+
+    flask_migrate.downgrade(revision="-1")
+
+    for table, indexes in listed.items():
+        assert not indexes & _index_columns(table), table
+    assert ("status",) in _index_columns("partialpay_payment")
+
+
 # -- a production-like host: no example shop, Flask-Migrate set up as the README says --------
 
 

@@ -692,8 +692,8 @@ def test_the_statement_lists_entries_newest_first_with_a_running_balance(app: Fl
     wallets().credit("someone-else", "1.00", USD, reason="topup")
     expected.reverse()
 
-    first = wallets().statement(OWNER, USD, page=1, per_page=10)
-    assert (first.page, first.pages, first.total) == (1, 3, 25)
+    first = wallets().statement(OWNER, USD, per_page=10)
+    assert first.newer is None and first.older == first.lines[-1].entry_id
     top = first.lines[0]
     assert (top.description, top.reason, top.amount, top.balance_after, top.reference) == (
         ORDER_MEMO,
@@ -702,20 +702,26 @@ def test_the_statement_lists_entries_newest_first_with_a_running_balance(app: Fl
         Decimal("86.00"),
         "1234",
     )
-    lines = [
-        line
-        for page in (1, 2, 3)
-        for line in wallets().statement(OWNER, USD, page=page, per_page=10).lines
-    ]
+    pages = [first]
+    while pages[-1].older is not None:
+        pages.append(wallets().statement(OWNER, USD, before=pages[-1].older, per_page=10))
+    assert [len(page.lines) for page in pages] == [10, 10, 5]
+    lines = [line for page in pages for line in page.lines]
     assert [(line.description, line.amount, line.balance_after) for line in lines] == expected
     assert [line.entry_id for line in lines] == sorted(
         (line.entry_id for line in lines), reverse=True
     )
     assert lines[0].balance_after == wallets().balance(OWNER, USD)
-    assert len(wallets().statement(OWNER, USD, page=3, per_page=10).lines) == 5
-    # Past the end: the last page, not an empty one.
-    assert wallets().statement(OWNER, USD, page=9, per_page=10).page == 3
-    assert wallets().statement(OWNER, USD).pages == 2  # the configured 20 per page
+    # "Newer" from the oldest page is the page above it.
+    back = wallets().statement(OWNER, USD, after=pages[-1].newer, per_page=10)
+    assert (back.lines, back.older, back.newer) == (
+        pages[1].lines,
+        pages[1].older,
+        pages[1].lines[0].entry_id,
+    )
+    # Past the end: the oldest (full) page, not an empty one.
+    assert wallets().statement(OWNER, USD, before=0, per_page=10).lines == lines[-10:]
+    assert len(wallets().statement(OWNER, USD).lines) == 20  # the configured 20 per page
     assert wallets().statement("nobody", USD).lines == []
 
 

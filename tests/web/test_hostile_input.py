@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from example_shop import partialpay
-from example_shop.models import CartLine, Order, Product, db
+from example_shop.models import CartLine, Order, Product, User, db
 from flask_partialpay import OrderRecord, Payment
 from flask_partialpay.ledger.models import Transfer
 from flask_partialpay.payments.models import GatewayEvent
@@ -292,34 +292,69 @@ def test_a_key_no_page_made_pays_nothing_on_the_payment_step(app: Flask, shopper
     assert count(Payment) == 0
 
 
-# -- page numbers ---------------------------------------------------------------------------
+# -- page cursors ---------------------------------------------------------------------------
+
+CURSORS = [*TOO_BIG, "-1", "0", "\u00b2", "\u0662", "NaN", "1e3", ""]
 
 
-def test_any_page_number_shows_a_page_of_the_list(shopper: Shopper, admin: Shopper) -> None:
+def test_any_cursor_shows_a_page_of_the_list(shopper: Shopper, admin: Shopper) -> None:
     order = place_order(shopper)
     customer = db.session.scalars(sa.select(OrderRecord.customer_id)).one()
-    for page in [*TOO_BIG, "-1", "0", "\u00b2", "\u0662", "NaN", "1e3", ""]:
-        for url in [f"{PAYMENTS_TAB}?page={page}", f"/partialpay/admin/orders?page={page}"]:
-            response = admin.get(url)
-            assert (response.status_code, order.number in text(response)) == (200, True), url
-        wallets = admin.get(f"/partialpay/admin/wallets/customers/{customer}?page={page}")
-        assert wallets.status_code == 200, page
-        assert shopper.get(f"{WALLET}?page={page}").status_code == 200, page
+    partialpay.state().wallets.credit(customer, "5", "INR", reason="promotion", memo="Gift")
+    wallet = partialpay.state().wallets.wallets_of(customer)[0]
+    for cursor in CURSORS:
+        for name in ("before", "after", "page"):
+            query = f"{name}={cursor}"
+            for url in [f"{PAYMENTS_TAB}?{query}", f"/partialpay/admin/orders?{query}"]:
+                response = admin.get(url)
+                assert (response.status_code, order.number in text(response)) == (200, True), url
+            for person, url in [
+                (admin, f"/partialpay/admin/wallets/customers/{customer}?{query}"),
+                (shopper, f"{WALLET}?{query}"),
+                (shopper, f"{WALLET}/{wallet.public_id}?{query}"),
+            ]:
+                response = person.get(url)
+                assert (response.status_code, "Gift" in text(response)) == (200, True), url
 
 
-def test_a_page_past_the_last_shows_the_last_page(
+def test_a_cursor_past_either_end_shows_that_ends_page(
     app: Flask, shopper: Shopper, admin: Shopper
 ) -> None:
     app.config["PARTIALPAY_ADMIN_PAGE_SIZE"] = 1
     first, second = place_order(shopper), place_order(shopper)
     payments = list(db.session.scalars(sa.select(Payment.reference).order_by(Payment.id)))
-    # Newest first: the last page holds the first order and its payment.
-    listed = text(admin.get(f"{PAYMENTS_TAB}?page={2**64}"))
-    assert "Page 2 of 2" in listed
-    assert f"{payments[0]}<" in listed and f"{payments[1]}<" not in listed
-    orders = text(admin.get(f"/partialpay/admin/orders?page={2**64}"))
-    assert "Page 2 of 2" in orders
-    assert f"/orders/{first.number}" in orders and f"/orders/{second.number}" not in orders
+    # Newest first: the oldest page holds the first order and its payment.
+    for query in ("before=0", f"after={2**64}", f"before={2**64}"):
+        oldest = query == "before=0"
+        listed = text(admin.get(f"{PAYMENTS_TAB}?{query}"))
+        assert (f"{payments[0]}<" in listed, f"{payments[1]}<" in listed) == (
+            oldest,
+            not oldest,
+        ), query
+        assert ("Older" in listed, "Newer" in listed) == (not oldest, oldest), query
+        orders = text(admin.get(f"/partialpay/admin/orders?{query}"))
+        assert (f"/orders/{first.number}" in orders, f"/orders/{second.number}" in orders) == (
+            oldest,
+            not oldest,
+        ), query
+
+
+def test_another_wallets_entry_as_cursor_shows_only_ones_own_lines(shopper: Shopper) -> None:
+    wallets = partialpay.state().wallets
+    mine, theirs = (
+        str(db.session.scalars(sa.select(User.id).where(User.email == email)).one())
+        for email in ("asha@example.com", "ravi@example.com")
+    )
+    wallets.credit(mine, "1", "INR", reason="promotion", memo="Mine, older")
+    for number in range(3):
+        wallets.credit(theirs, "1", "INR", reason="promotion", memo=f"Theirs {number}")
+    wallets.credit(mine, "1", "INR", reason="promotion", memo="Mine, newer")
+    their_ids = [line.entry_id for line in wallets.statement(theirs, "INR").lines]
+    wallet = wallets.wallets_of(mine)[0]
+    for cursor in their_ids:
+        for name in ("before", "after"):
+            page = text(shopper.get(f"{WALLET}/{wallet.public_id}?{name}={cursor}"))
+            assert "Theirs" not in page and "Mine" in page, (name, cursor)
 
 
 # -- gateways that send no notifications ----------------------------------------------------

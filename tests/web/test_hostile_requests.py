@@ -122,7 +122,7 @@ hostile_text = st.one_of(
 )
 
 # Query parameters the views read; the pages' links add any others they use.
-QUERY_NAMES = {"page", "status", "q", "currency", "partial", "next"}
+QUERY_NAMES = {"before", "after", "status", "q", "currency", "partial", "next"}
 # Fields of the extension's and the shop's forms; the pages add the ones they show.
 FORM_NAMES = {
     "email",
@@ -440,7 +440,7 @@ def _request(
 ) -> None:
     """Send it; a 5xx or an exception is written down with what it takes to repeat it."""
     try:
-        # No query of its own: a form's action may carry one (?status=&page=1).
+        # No query of its own: a form's action may carry one (?status=&before=7).
         response = person.client.open(
             url, method=method, query_string=query or None, data=form or None, buffered=True
         )
