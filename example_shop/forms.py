@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
 
 from flask_partialpay.web.forms.common import check_idempotency_key
 
@@ -27,8 +27,17 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
+def _sane_quantity(form: FlaskForm, field: IntegerField) -> None:
+    # WTForms reads any run of digits as an int; NumberRange then compares it as a float,
+    # and a 400-digit quantity overflows that comparison: refuse it before it gets there.
+    if field.data is not None and not -1000 < field.data < 1000:
+        raise StopValidation("Choose a quantity from 1 to 99.")
+
+
 class AddToCartForm(FlaskForm):
-    quantity = IntegerField("Quantity", default=1, validators=[NumberRange(min=1, max=99)])
+    quantity = IntegerField(
+        "Quantity", default=1, validators=[_sane_quantity, NumberRange(min=1, max=99)]
+    )
 
 
 class CsrfOnlyForm(FlaskForm):

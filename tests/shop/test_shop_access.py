@@ -62,3 +62,19 @@ def test_shop_posts_need_their_csrf_token(app: Flask, shopper: Shopper) -> None:
     assert [r.status_code for r in refused] == [400, 400, 400, 400]
     assert db.session.scalars(sa.select(CartLine)).one().quantity == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+
+
+def test_a_quantity_too_long_for_a_float_is_refused_not_a_server_error(shopper: Shopper) -> None:
+    # WTForms' NumberRange compares as a float: 400 nines overflowed it into a 500.
+    product_id = _kurta_id()
+    for quantity in ("9" * 400, "-" + "9" * 400, str(10**308)):
+        response = shopper.post_form("/", f"/cart/add/{product_id}", {"quantity": quantity})
+        assert response.status_code == 302
+        assert "Choose a quantity from 1 to 99." in shopper.get("/").get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
+
+
+def _kurta_id() -> int:
+    from example_shop.models import Product
+
+    return db.session.scalars(sa.select(Product.id).where(Product.sku == "kurta")).one()
