@@ -89,3 +89,4 @@ _.reverse
 # -- the stripe gateway ----------------------------------------------------------------------
 _.use_http_client  # StripeApi: tests answer Stripe's API from recorded responses through it
 _.charge_saved_card  # StripeGateway: charging a saved card off session (saved cards, plans)
+_.system_balance  # a system account's balance, for hosts' reports (README "The wallet")

@@ -149,7 +149,11 @@ def model_call(model: Model, call: Call) -> int | None:
         return None
     if model.spendable() < call.amount:
         raise Refused(Decision(InsufficientFunds))
-    model.expire_stale()  # debits and holds sweep the wallet's stale holds first
+    if model.posted - model.held() < call.amount:
+        # The ledger's guard counts every active hold, lapsed or not; only when that refuses
+        # does it expire the wallet's lapsed holds and try again. Otherwise they wait for
+        # the sweep: a guard that passes with them counted passes without them too.
+        model.expire_stale()
     if call.kind == "debit":
         model.posted -= call.amount
     else:
