@@ -491,6 +491,12 @@ def test_pp0009_leaves_system_accounts_no_balance_and_old_entries_audit_clean(
                     )
                 )  # fmt: skip
 
+        if connection.dialect.name == "postgresql":  # the ids above were given explicitly
+            for table in ("partialpay_account", "partialpay_transfer"):
+                connection.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)")
+                )
+
     flask_migrate.upgrade(revision="pp0009")
 
     columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("partialpay_entry")}
