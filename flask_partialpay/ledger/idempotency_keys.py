@@ -63,7 +63,8 @@ def _claim(session: Session, values: dict[str, object]) -> int | None:
             .values(values)
             .on_conflict_do_nothing(index_elements=[_COLUMNS.key])
         )
-        # RETURNING needs SQLite 3.35; without it the row count and lastrowid say the same.
+        # RETURNING needs SQLite 3.35 (SQLAlchemy's flag follows sqlite3.sqlite_version_info);
+        # without it the row count and lastrowid say the same.
         if bind.dialect.insert_returning:
             inserted: int | None = session.execute(
                 statement.returning(IdempotencyRecord.id)

@@ -88,6 +88,8 @@ def change(
     )
     if guard is not None:
         statement = statement.where(guard)
+    # False on MariaDB, and on SQLite older than 3.35: SQLAlchemy's SQLite dialect sets it
+    # from sqlite3.sqlite_version_info.
     if session.get_bind().dialect.update_returning:
         returned = session.execute(statement.returning(*_RETURNED)).one_or_none()
         return None if returned is None else WalletRow(*returned)
