@@ -433,9 +433,10 @@ def capture_hold(
     ``reason``; the rest is freed.
 
     The hold's account, amount, currency and reference never change, so they are read
-    plainly (from the session when the caller has loaded the hold). The transfer is
-    written first so that the one guarded UPDATE that ends the hold also records its
-    capture; if that guard refuses, the transfer is deleted before HoldNotActive is raised.
+    plainly (from the session when the caller has loaded the hold). Then, in this order:
+    the wallet's guarded update (its row lock first, as for every movement, so that the
+    wallet's transfers are written in the order its row was taken); the transfer; the one
+    guarded UPDATE that ends the hold and records its capture; both entries.
     """
     hold = session.get(Hold, hold_id)
     if hold is None:
@@ -449,8 +450,18 @@ def capture_hold(
             currency=hold.currency,
         )
     house = system_account_id(session, system_account_for(reason), hold.currency)
-    # Written before the hold is ended, so that the one UPDATE that ends it records the
-    # capture too; its entries follow once the wallet's guarded update says its balance.
+    wallet_change = {"balance_by": -take, "held_by": -hold.amount_minor}
+    taken = wallet_rows.change(
+        session,
+        by_id(hold.account_id),
+        **wallet_change,
+        guard=spendable_covers(take, freed_minor=hold.amount_minor),
+    )
+    if taken is None:
+        # A hold no longer active is the caller's first concern, as before the wallet's.
+        raise _why_not_active(session, hold_id) or _refusal(
+            _locked_wallet(session, by_id(hold.account_id)), take, hold.currency
+        )
     transfer: Transfer = _insert(
         session,
         Transfer,
@@ -474,16 +485,16 @@ def capture_hold(
     if ended != 1:
         # Callers catch HoldNotActive and go on in the same transaction (a lapsed hold's
         # part is then taken by a debit), so a refused capture must leave nothing behind:
-        # the transfer written for it, seen by no other transaction yet, goes again. (A
+        # the transfer, seen by no other transaction yet, goes again, and the wallet's row,
+        # which this transaction holds locked, gets back exactly what was taken. (A
         # savepoint would cost two more statements on every capture that succeeds.)
         session.execute(delete(Transfer).where(Transfer.id == transfer.id))
-        current = session.scalars(
-            select(Hold)
-            .where(Hold.id == hold_id)
-            .with_for_update(read=True)
-            .execution_options(populate_existing=True)
-        ).one()
-        raise _not_active(current)
+        undone = wallet_rows.change(
+            session, by_id(hold.account_id), balance_by=take, held_by=hold.amount_minor
+        )
+        assert undone is not None, "the wallet's row is locked by this transaction"
+        # The UPDATE refused: not active, or past its time (also by the clock read now).
+        raise _why_not_active(session, hold_id) or HoldNotActive(status=HoldStatus.EXPIRED)
     for name, value in (
         ("status", HoldStatus.CAPTURED),
         ("settled_at", moment),
@@ -491,12 +502,22 @@ def capture_hold(
         ("capture_transfer_id", transfer.id),
     ):
         set_committed_value(hold, name, value)
-    taken = _take(
-        session, by_id(hold.account_id), hold.currency, take,
-        balance_by=-take, held_by=-hold.amount_minor, freed_minor=hold.amount_minor,
-    )  # fmt: skip
     _insert_entries(session, transfer, _wallet_side(taken, -take), _Side(house, take))
     return hold, transfer, taken
+
+
+def _why_not_active(session: Session, hold_id: int) -> HoldNotActive | None:
+    """HoldNotActive with the hold's status (a locking read: current); None if it is active
+    and unexpired."""
+    current = session.scalars(
+        select(Hold)
+        .where(Hold.id == hold_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    if current.status != HoldStatus.ACTIVE or current.expires_at <= now():
+        return _not_active(current)
+    return None
 
 
 def release_hold(session: Session, hold_id: int) -> Hold:

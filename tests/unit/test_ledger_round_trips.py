@@ -372,3 +372,24 @@ def test_without_returning_the_row_count_and_a_read_back_decide_alike(
     assert wallets().balance(OWNER, USD) == Decimal("4.00")
     assert ledger_problems() == []
     assert audit_problems() == []
+
+
+def test_parallel_captures_and_debits_of_one_wallet_keep_its_entries_in_transfer_order(
+    app: Flask,
+) -> None:
+    # The audit reads a wallet's entries in id order and expects their transfers in the same
+    # order: a capture must write its transfer only once it holds the wallet's row.
+    wallets().credit(OWNER, "100.00", USD, reason="topup")
+    holds = [wallets().hold(OWNER, "1.00", USD, reference=f"o-{n}").id for n in range(THREADS)]
+
+    def capture_or_debit(index: int) -> int:
+        if index % 2:
+            return wallets().capture(holds[index]).capture_transfer_id or 0
+        return wallets().debit(OWNER, "1.00", USD, reason="order_payment").id
+
+    outcomes = run_together(app, THREADS, capture_or_debit)
+
+    assert unexpected(outcomes) == []
+    assert wallets().balance(OWNER, USD) == Decimal(100 - THREADS - THREADS // 2)
+    assert ledger_problems() == []
+    assert audit_problems() == []
