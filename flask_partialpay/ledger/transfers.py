@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, delete, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, delete, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -176,10 +176,18 @@ def _transfer_values(
     }
 
 
+def _table(model: type[Any]) -> Table:
+    """The model's table, for Core statements: the ORM's DML layer costs more Python per
+    statement than the round trip on a fast database, and nothing here needs it."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _insert(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
     """Insert one row with Core (one statement, its id by RETURNING or lastrowid), and
     return it as an ORM object with no SELECT and no flush (see :func:`_detached`)."""
-    result = session.execute(insert(model).values(values))
+    result = session.execute(insert(_table(model)).values(values))
     assert isinstance(result, CursorResult)
     key = result.inserted_primary_key
     assert key is not None
@@ -189,7 +197,7 @@ def _insert(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
 def _insert_entries(session: Session, transfer: Transfer, source: _Side, target: _Side) -> None:
     """Both entries of ``transfer`` in one INSERT, the source's first."""
     session.execute(
-        insert(Entry).values(
+        insert(_table(Entry)).values(
             [
                 {
                     "transfer_id": transfer.id,
@@ -471,10 +479,11 @@ def capture_hold(
         ),
     )  # fmt: skip
     moment = transfer.created_at
+    holds = _table(Hold).c
     ended = update_rows(
         session,
-        update(Hold)
-        .where(Hold.id == hold_id, Hold.status == HoldStatus.ACTIVE, Hold.expires_at > moment)
+        update(_table(Hold))
+        .where(holds.id == hold_id, holds.status == HoldStatus.ACTIVE, holds.expires_at > moment)
         .values(
             status=HoldStatus.move(HoldStatus.ACTIVE, HoldStatus.CAPTURED),
             settled_at=moment,
