@@ -27,6 +27,7 @@ from flask_partialpay.host.secret_keys import check_secrets
 from flask_partialpay.instalments.offers import OfferCatalogue
 from flask_partialpay.instalments.service import InstalmentService
 from flask_partialpay.ledger import wallet_currencies
+from flask_partialpay.ledger.system_accounts import EXTENSION_KEY as SYSTEM_ACCOUNTS_KEY
 from flask_partialpay.migrations import check_sandbox_revisions
 from flask_partialpay.payments import notifications
 from flask_partialpay.payments import settlement as payment_settlement
@@ -141,6 +142,7 @@ class PartialPay:
         check_stripe_settings(app)
         check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
+        app.extensions[SYSTEM_ACCOUNTS_KEY] = state.system_accounts
 
         from flask_partialpay.web import register_views
 

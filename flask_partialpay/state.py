@@ -23,6 +23,7 @@ from flask_partialpay.host.config import setting
 from flask_partialpay.host.customers import CustomerDirectory
 from flask_partialpay.instalments.offers import OfferCatalogue
 from flask_partialpay.instalments.service import InstalmentService
+from flask_partialpay.ledger.system_accounts import SystemAccountIds
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.registry import GatewayRegistry
 from flask_partialpay.payments.gateways.wallet import WalletGateway
@@ -63,6 +64,9 @@ class PartialPayState:
     wallet_gateway: WalletGateway = field(init=False)
     #: Which gateways this app has and offers; built by ``init_app``.
     gateway_registry: GatewayRegistry = field(init=False)
+    #: The ids of this app's system accounts, so that a movement needs no SELECT for them
+    #: (``init_app`` also puts it in ``app.extensions``, where the ledger finds it).
+    system_accounts: SystemAccountIds = field(default_factory=SystemAccountIds)
 
     def __post_init__(self) -> None:
         self.orders = OrderService(self)

@@ -102,3 +102,4 @@ _.maximum_minor
 _.preview_amounts
 _.to_json  # plans.stored: the offer's and the order's stored copy
 _.from_json
+_.system_balance  # a system account's balance, for hosts' reports (README "The wallet")

@@ -2,6 +2,15 @@
 
 Checks ``currency_sum``, ``balance_cache``, ``held_cache``, ``entry_chain``,
 ``negative_spendable`` and the entries' part of ``append_only``.
+
+A wallet caches its balance: the cache must equal the sum of its entries, each entry must
+go on from where the one before ended, and its entries follow its transfers' order (the
+wallet's row lock serialises them). A system account keeps no running balance (see
+:mod:`flask_partialpay.ledger.transfers`): its balance is the sum of its entries, its
+cached columns stay 0, and its entries have no chain to check (those written before
+pp0009 carry numbers, which are not read) nor any order: movements of different wallets
+write them concurrently. Per currency, the wallets' cached balances and the system
+accounts' entry sums add up to zero.
 """
 
 from __future__ import annotations
@@ -43,6 +52,15 @@ class _AccountRun:
     @property
     def subject(self) -> str:
         return f"account {self.id}"
+
+    @property
+    def is_wallet(self) -> bool:
+        return self.kind == AccountKind.WALLET
+
+    @property
+    def balance(self) -> int:
+        """The account's balance: a wallet's cache, a system account's entry sum."""
+        return self.balance_minor if self.is_wallet else self.entries_minor
 
 
 def check_accounts(session: Session, report: AuditReport, progress: Progress | None) -> None:
@@ -87,7 +105,7 @@ def check_accounts(session: Session, report: AuditReport, progress: Progress | N
         for row in rows:
             if run is None or row.account_id != run.id:
                 if run is not None:
-                    _finish_account(run, report)
+                    _finish_account(run, report, currency_totals)
                 run = _AccountRun(
                     id=row.account_id,
                     kind=row.kind,
@@ -98,9 +116,6 @@ def check_accounts(session: Session, report: AuditReport, progress: Progress | N
                     active_holds_minor=as_int(row.active_holds_minor),
                 )
                 report.accounts += 1
-                currency_totals[row.currency] = (
-                    currency_totals.get(row.currency, 0) + row.balance_minor
-                )
             if row.entry_id is not None:
                 entries += 1
                 _check_entry(run, row, report)
@@ -108,13 +123,14 @@ def check_accounts(session: Session, report: AuditReport, progress: Progress | N
         if progress is not None and entries:
             progress(entries)
     if run is not None:
-        _finish_account(run, report)
+        _finish_account(run, report, currency_totals)
     for currency, total in sorted(currency_totals.items()):
         if total != 0:
             report.add(
                 "currency_sum",
                 f"currency {currency}",
-                f"the balances of its accounts add up to {money_text(total, currency)}, not zero",
+                f"the balances of its accounts (wallets' cached balances, system accounts' "
+                f"entries) add up to {money_text(total, currency)}, not zero",
             )
 
 
@@ -134,6 +150,9 @@ def _check_entry(run: _AccountRun, row: Any, report: AuditReport) -> None:
             f"was written at {row.created_at.isoformat()} but its transfer "
             f"{row.transfer_id} at {row.transfer_created_at.isoformat()}",
         )
+    if not run.is_wallet:
+        run.entries_minor += row.amount_minor
+        return
     if run.last_transfer_id is not None and row.transfer_id <= run.last_transfer_id:
         report.add(
             "append_only",
@@ -142,6 +161,14 @@ def _check_entry(run: _AccountRun, row: Any, report: AuditReport) -> None:
             f"{run.last_entry_id} of a later transfer ({run.last_transfer_id})",
             run.about,
         )
+    if row.balance_before_minor is None or row.balance_after_minor is None:
+        report.add(
+            "entry_chain", run.subject, f"{entry} has no balance before or after it", run.about
+        )
+        run.entries_minor += row.amount_minor
+        run.last_entry_id = row.entry_id
+        run.last_transfer_id = row.transfer_id
+        return
     if row.balance_before_minor + row.amount_minor != row.balance_after_minor:
         report.add(
             "entry_chain",
@@ -174,14 +201,25 @@ def _check_entry(run: _AccountRun, row: Any, report: AuditReport) -> None:
     run.last_transfer_id = row.transfer_id
 
 
-def _finish_account(run: _AccountRun, report: AuditReport) -> None:
+def _finish_account(run: _AccountRun, report: AuditReport, currency_totals: dict[str, int]) -> None:
     money = run.currency
-    if run.balance_minor != run.entries_minor:
+    currency_totals[money] = currency_totals.get(money, 0) + run.balance
+    if run.is_wallet and run.balance_minor != run.entries_minor:
         report.add(
             "balance_cache",
             run.subject,
             f"its balance is {money_text(run.balance_minor, money)} but its entries add up to "
             f"{money_text(run.entries_minor, money)}",
+            run.about,
+        )
+    if not run.is_wallet and (run.balance_minor, run.held_minor) != (0, 0):
+        report.add(
+            "balance_cache",
+            run.subject,
+            f"a system account keeps no balance of its own, but it has "
+            f"{money_text(run.balance_minor, money)} posted and "
+            f"{money_text(run.held_minor, money)} held (its balance is its entries' sum, "
+            f"{money_text(run.entries_minor, money)})",
             run.about,
         )
     if run.held_minor != run.active_holds_minor:
@@ -192,7 +230,7 @@ def _finish_account(run: _AccountRun, report: AuditReport) -> None:
             f"{money_text(run.active_holds_minor, money)}",
             run.about,
         )
-    if run.kind == AccountKind.WALLET and run.balance_minor - run.held_minor < 0:
+    if run.is_wallet and run.balance_minor - run.held_minor < 0:
         report.add(
             "negative_spendable",
             run.subject,

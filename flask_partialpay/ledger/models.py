@@ -1,7 +1,7 @@
 """The ledger's tables: accounts, transfers, entries and holds.
 
 A :class:`LedgerAccount` (a customer's wallet, or a system account such as top-ups
-received) caches its balance and what its holds reserve; every change is a
+received); a wallet caches its balance and what its holds reserve; every change is a
 :class:`Transfer` between two accounts with one :class:`Entry` per side, and a :class:`Hold`
 reserves part of a balance until it is captured, released or expires. Only
 :mod:`.transfers` writes them.
@@ -33,11 +33,16 @@ from flask_partialpay.db.base import PartialPayModel, UTCDateTime, utcnow
 class LedgerAccount(PartialPayModel):
     """One side of every transfer: a customer's wallet, or a system account.
 
-    ``balance_minor`` is the posted balance, a cache of the sum of the account's entries;
-    ``held_minor`` is the sum of its active holds. A wallet's spendable balance is the
-    difference, and the conditional updates in :mod:`..ledger` never let it go below zero.
+    ``balance_minor`` and ``held_minor`` are kept for wallets only. A wallet's
+    ``balance_minor`` is its posted balance, a cache of the sum of its entries;
+    ``held_minor`` is the sum of its active holds. Its spendable balance is the difference,
+    and the conditional updates in :mod:`..ledger` never let it go below zero.
+
     System accounts hold the other side of every movement and go negative as customers'
-    wallets fill: all balances of one currency add up to zero.
+    wallets fill. They keep no running balance (both columns stay 0: updating one shared
+    row per currency serialised every wallet in the shop): a system account's balance is
+    the sum of its entries (:func:`..ledger.system_accounts.system_balance`). The wallets'
+    cached balances and the system accounts' entry sums of one currency add up to zero.
     """
 
     __tablename__ = "partialpay_account"
@@ -96,7 +101,11 @@ class Transfer(PartialPayModel):
 
 
 class Entry(PartialPayModel):
-    """One account's side of a transfer, with the balance before and after it."""
+    """One account's side of a transfer, with the balance before and after it.
+
+    A system account keeps no running balance, so its entries have neither (NULL); entries
+    written before pp0009 may still carry numbers there, which nothing relies on.
+    """
 
     __tablename__ = "partialpay_entry"
     __table_args__ = (Index("ix_partialpay_entry_account_id_id", "account_id", "id"),)
@@ -106,8 +115,9 @@ class Entry(PartialPayModel):
     account_id: Mapped[int] = mapped_column(ForeignKey("partialpay_account.id"))
     # Positive for money in, negative for money out.
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    balance_before_minor: Mapped[int] = mapped_column(BigInteger)
-    balance_after_minor: Mapped[int] = mapped_column(BigInteger)
+    # The wallet's balance around this entry; NULL on a system account's side.
+    balance_before_minor: Mapped[int | None] = mapped_column(BigInteger)
+    balance_after_minor: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     transfer: Mapped[Transfer] = relationship(lazy="joined")

@@ -1,30 +1,44 @@
 """The double-entry ledger: the one place where an account's balance changes.
 
 Every movement is a :class:`Transfer` of a positive amount between two accounts of one
-currency, written with one :class:`Entry` per side. Balances change only through
-conditional updates whose ``WHERE`` clause is the decision ("spendable >= amount and not
-locked"); the row count says whether it was taken. That is correct on SQLite, PostgreSQL
-and MariaDB alike: nothing is decided on a value read earlier in the transaction (MariaDB's
-REPEATABLE READ would serve a stale snapshot), and nothing relies on ``FOR UPDATE``
-(SQLite has none). Rows are updated in ascending id order so that two movements never wait
-for each other in a cycle.
+currency, written with one :class:`Entry` per side. A wallet's balance changes only through
+a conditional update whose ``WHERE`` clause is the decision ("spendable >= amount and not
+locked"); what it returns (or changes nothing) says whether it was taken. That is correct on
+SQLite, PostgreSQL and MariaDB alike: nothing is decided on a value read earlier in the
+transaction (MariaDB's REPEATABLE READ would serve a stale snapshot), and nothing relies on
+``FOR UPDATE`` (SQLite has none).
+
+System accounts keep no running balance. Every wallet movement has a system account on
+its other side (top-ups received, order payments, refunds, adjustments), and when that
+account's row was updated too, every wallet in the shop serialised on the one row per
+currency for the whole of its transaction: throughput stopped growing with clients. Now a
+movement updates one row, the wallet's; the system side is only its entry, written with no
+balance before or after, and a system account's balance is the sum of its entries
+(:func:`.system_accounts.system_balance`). The audit proves that wallets' cached balances
+and the system accounts' entry sums still add up to zero per currency.
+
+A movement is at most seven statements counting BEGIN and COMMIT: the idempotency claim
+(:mod:`.idempotency_keys`), the wallet's guarded update (:mod:`.wallet_rows`), the transfer,
+both entries in one INSERT, and the claim's result. Lapsed holds are expired only when the
+guard refused and the wallet has something held: a guard that passes with lapsed holds
+still counted would pass after expiring them too, so the sweep can take them later.
 
 Functions here run inside the caller's transaction and never commit."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, Table, delete, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flask_partialpay.core.errors import (
     CurrencyMismatch,
     HoldExceeded,
     HoldNotActive,
-    IdempotencyConflict,
     InsufficientFunds,
     InvalidAmount,
     WalletLocked,
@@ -33,9 +47,12 @@ from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.base import utcnow
-from flask_partialpay.db.records import IdempotencyRecord
-from flask_partialpay.db.transactions import insert_or_winner, update_rows
+from flask_partialpay.db.transactions import update_rows
+from flask_partialpay.ledger import wallet_rows
+from flask_partialpay.ledger.accounts import wallet
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.ledger.system_accounts import system_account_id
+from flask_partialpay.ledger.wallet_rows import WalletRow, by_id, by_owner, spendable_covers
 
 # Which system account holds the other side of a movement, by its reason.
 REASON_ACCOUNTS: dict[str, str] = {
@@ -60,75 +77,233 @@ def system_account_for(reason: str) -> str:
     return REASON_ACCOUNTS.get(reason, DEFAULT_SYSTEM_ACCOUNT)
 
 
-def find_account(session: Session, kind: str, owner_id: str, currency: str) -> LedgerAccount | None:
+def _positive(amount_minor: int) -> None:
+    if amount_minor <= 0:
+        raise InvalidAmount("zero", N_("Enter an amount greater than zero."))
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a transfer as its entry records it; a system side has no balance."""
+
+    account_id: int
+    signed_minor: int
+    balance_after_minor: int | None = None
+
+
+def _locked_wallet(session: Session, which: ColumnElement[bool]) -> LedgerAccount | None:
+    """The wallet as it stands now, locked (a locking read: current on MariaDB too)."""
     return session.scalars(
-        select(LedgerAccount).where(
-            LedgerAccount.kind == kind,
-            LedgerAccount.owner_id == owner_id,
-            LedgerAccount.currency == currency,
-        )
+        select(LedgerAccount)
+        .where(which)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
 
 
-def account(session: Session, kind: str, owner_id: str, currency: str) -> LedgerAccount:
-    """The account, opened on first use; two requests opening it at once get the same one."""
-    found = find_account(session, kind, owner_id, currency)
-    if found is not None:
-        return found
-    candidate = LedgerAccount(
-        public_id=secrets.token_hex(16),
-        kind=kind,
-        owner_id=owner_id,
+def _refusal(row: LedgerAccount | None, amount_minor: int, currency: str) -> Exception:
+    """Why a guarded update of this wallet changed nothing."""
+    if row is not None and row.locked:
+        return WalletLocked()
+    available = 0 if row is None else max(row.balance_minor - row.held_minor, 0)
+    return InsufficientFunds(
+        available=from_minor(available, currency),
+        amount=from_minor(amount_minor, currency),
         currency=currency,
-        balance_minor=0,
-        held_minor=0,
-        locked=False,
     )
-    # Two requests opening it at once: the loser uses the winner's row.
-    opened, _ = insert_or_winner(
-        session,
-        candidate,
-        select(LedgerAccount).where(
-            LedgerAccount.kind == kind,
-            LedgerAccount.owner_id == owner_id,
-            LedgerAccount.currency == currency,
-        ),
+
+
+def _take(
+    session: Session,
+    which: ColumnElement[bool],
+    currency: str,
+    amount_minor: int,
+    *,
+    balance_by: int,
+    held_by: int,
+    freed_minor: int = 0,
+) -> WalletRow:
+    """Change a wallet under the spendable guard for ``amount_minor``, or raise why not.
+
+    Only when the guard refuses and the wallet has something held are its lapsed holds
+    expired, and the update tried once more.
+    """
+    guard = spendable_covers(amount_minor, freed_minor)
+    changed = wallet_rows.change(
+        session, which, balance_by=balance_by, held_by=held_by, guard=guard
     )
-    return opened
+    if changed is not None:
+        return changed
+    current = _locked_wallet(session, which)
+    if (
+        current is not None
+        and not current.locked
+        and current.held_minor > 0
+        and expire_holds(session, account_id=current.id)
+    ):
+        changed = wallet_rows.change(
+            session, by_id(current.id), balance_by=balance_by, held_by=held_by, guard=guard
+        )
+        if changed is not None:
+            return changed
+        current = _locked_wallet(session, by_id(current.id))
+    raise _refusal(current, amount_minor, currency)
 
 
-def wallet(session: Session, owner_id: str, currency: str) -> LedgerAccount:
-    return account(session, AccountKind.WALLET, owner_id, currency)
+def _transfer_values(
+    source_id: int,
+    target_id: int,
+    amount_minor: int,
+    *,
+    currency: str,
+    reason: str,
+    memo: str,
+    reference: str | None,
+    created_by: str | None = None,
+    reverses_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "from_account_id": source_id,
+        "to_account_id": target_id,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "reason": reason,
+        "memo": memo[:255],
+        "reference": reference,
+        "created_by": created_by,
+        "reverses_id": reverses_id,
+        "created_at": now(),
+    }
 
 
-def system(session: Session, kind: str, currency: str) -> LedgerAccount:
-    return account(session, kind, "", currency)
+def _table(model: type[Any]) -> Table:
+    """The model's table, for Core statements: the ORM's DML layer costs more Python per
+    statement than the round trip on a fast database, and nothing here needs it."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
-def _current(session: Session, account_id: int) -> LedgerAccount:
-    """The account row as it stands now, after this transaction's own updates."""
-    return session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.id == account_id)
-        .execution_options(populate_existing=True)
-    ).one()
+def _insert(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
+    """Insert one row with Core (one statement, its id by RETURNING or lastrowid), and
+    return it as an ORM object with no SELECT and no flush (see :func:`_detached`)."""
+    result = session.execute(insert(_table(model)).values(values))
+    assert isinstance(result, CursorResult)
+    key = result.inserted_primary_key
+    assert key is not None
+    return _detached(model(id=key[0], **values))
 
 
-def _refuse(session: Session, account_id: int, amount_minor: int) -> None:
-    """Raise the reason a guarded update on this account changed nothing."""
-    row = session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.id == account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if row.locked:
-        raise WalletLocked()
-    raise InsufficientFunds(
-        available=from_minor(max(row.balance_minor - row.held_minor, 0), row.currency),
-        amount=from_minor(amount_minor, row.currency),
-        currency=row.currency,
+def _insert_entries(session: Session, transfer: Transfer, source: _Side, target: _Side) -> None:
+    """Both entries of ``transfer`` in one INSERT, the source's first."""
+    session.execute(
+        insert(_table(Entry)).values(
+            [
+                {
+                    "transfer_id": transfer.id,
+                    "account_id": side.account_id,
+                    "amount_minor": side.signed_minor,
+                    "balance_before_minor": (
+                        None
+                        if side.balance_after_minor is None
+                        else side.balance_after_minor - side.signed_minor
+                    ),
+                    "balance_after_minor": side.balance_after_minor,
+                    "created_at": transfer.created_at,
+                }
+                for side in (source, target)
+            ]
+        )
     )
+
+
+def _record(
+    session: Session,
+    source: _Side,
+    target: _Side,
+    *,
+    currency: str,
+    reason: str,
+    memo: str,
+    reference: str | None,
+    created_by: str | None,
+    reverses_id: int | None = None,
+) -> Transfer:
+    """Write the transfer (one INSERT) and both its entries (one more)."""
+    values = _transfer_values(
+        source.account_id, target.account_id, target.signed_minor, currency=currency,
+        reason=reason, memo=memo, reference=reference, created_by=created_by,
+        reverses_id=reverses_id,
+    )  # fmt: skip
+    transfer: Transfer = _insert(session, Transfer, values)
+    _insert_entries(session, transfer, source, target)
+    return transfer
+
+
+def _detached(row: Any) -> Any:
+    """An ORM object for a row just written with Core, as if loaded, outside the session.
+
+    Not added to the session: if the transaction rolls back, the session must not keep
+    a row that no longer exists (SQLite even reuses its id). Its columns read without SQL;
+    ``session.get`` loads the row itself.
+    """
+    make_transient_to_detached(row)
+    return row
+
+
+def _wallet_side(row: WalletRow, signed_minor: int) -> _Side:
+    return _Side(row.id, signed_minor, row.balance_minor)
+
+
+def debit_wallet(
+    session: Session,
+    owner_id: str,
+    currency: str,
+    amount_minor: int,
+    *,
+    reason: str,
+    memo: str = "",
+    reference: str | None = None,
+    created_by: str | None = None,
+) -> tuple[Transfer, WalletRow]:
+    """Take money from a wallet to the system account for ``reason``, guarded by its
+    spendable balance and lock."""
+    _positive(amount_minor)
+    taken = _take(
+        session, by_owner(owner_id, currency), currency, amount_minor,
+        balance_by=-amount_minor, held_by=0,
+    )  # fmt: skip
+    house = system_account_id(session, system_account_for(reason), currency)
+    transfer = _record(
+        session, _wallet_side(taken, -amount_minor), _Side(house, amount_minor),
+        currency=currency, reason=reason, memo=memo, reference=reference, created_by=created_by,
+    )  # fmt: skip
+    return transfer, taken
+
+
+def credit_wallet(
+    session: Session,
+    owner_id: str,
+    currency: str,
+    amount_minor: int,
+    *,
+    reason: str,
+    memo: str = "",
+    reference: str | None = None,
+    created_by: str | None = None,
+) -> Transfer:
+    """Add money to a wallet (opened on first use) from the system account for ``reason``."""
+    _positive(amount_minor)
+    added = wallet_rows.change(session, by_owner(owner_id, currency), balance_by=amount_minor)
+    if added is None:
+        opened = wallet(session, owner_id, currency)
+        added = wallet_rows.change(session, by_id(opened.id), balance_by=amount_minor)
+        assert added is not None, "an unguarded update of an existing wallet changes it"
+    house = system_account_id(session, system_account_for(reason), currency)
+    return _record(
+        session, _Side(house, -amount_minor), _wallet_side(added, amount_minor),
+        currency=currency, reason=reason, memo=memo, reference=reference, created_by=created_by,
+    )  # fmt: skip
 
 
 def move(
@@ -142,84 +317,39 @@ def move(
     reference: str | None = None,
     created_by: str | None = None,
     guard_spendable: bool,
-    release_held_minor: int = 0,
     reverses_id: int | None = None,
 ) -> Transfer:
-    """Move ``amount_minor`` from ``source`` to ``target`` and write both entries.
+    """Move ``amount_minor`` between any two accounts and write both entries.
 
-    ``guard_spendable``: refuse (InsufficientFunds or WalletLocked) unless ``source`` is
-    unlocked and its spendable balance covers the amount; system accounts are not guarded.
-    ``release_held_minor``: a hold of this size is consumed by the same update (a capture).
+    Wallet sides are updated in ascending id order, so that two movements never wait for
+    each other in a cycle; system sides only get their entry. ``guard_spendable``: refuse
+    (InsufficientFunds or WalletLocked) unless a wallet ``source`` is unlocked and its
+    spendable balance covers the amount.
     """
-    if amount_minor <= 0:
-        raise InvalidAmount("zero", N_("Enter an amount greater than zero."))
+    _positive(amount_minor)
     if source.currency != target.currency:
         raise CurrencyMismatch(got=target.currency, expected=source.currency)
     if source.id == target.id:
         raise ValueError("a transfer needs two different accounts")
+    sides: dict[int, _Side] = {}
     for side in sorted((source, target), key=lambda item: item.id):
-        if side is source:
-            _take(session, source, amount_minor, guard_spendable, release_held_minor)
+        signed = -amount_minor if side is source else amount_minor
+        if side.kind != AccountKind.WALLET:
+            sides[side.id] = _Side(side.id, signed)
+        elif side is source and guard_spendable:
+            taken = _take(
+                session, by_id(side.id), side.currency, amount_minor,
+                balance_by=signed, held_by=0,
+            )  # fmt: skip
+            sides[side.id] = _wallet_side(taken, signed)
         else:
-            update_rows(
-                session,
-                update(LedgerAccount)
-                .where(LedgerAccount.id == target.id)
-                .values(balance_minor=LedgerAccount.balance_minor + amount_minor),
-            )
-    transfer = Transfer(
-        from_account_id=source.id,
-        to_account_id=target.id,
-        amount_minor=amount_minor,
-        currency=source.currency,
-        reason=reason,
-        memo=memo[:255],
-        reference=reference,
-        created_by=created_by,
-        reverses_id=reverses_id,
-        created_at=now(),
-    )
-    session.add(transfer)
-    session.flush()
-    for side, signed in ((source, -amount_minor), (target, amount_minor)):
-        after = _current(session, side.id).balance_minor
-        session.add(
-            Entry(
-                transfer_id=transfer.id,
-                account_id=side.id,
-                amount_minor=signed,
-                balance_before_minor=after - signed,
-                balance_after_minor=after,
-                created_at=transfer.created_at,
-            )
-        )
-    session.flush()
-    return transfer
-
-
-def _take(
-    session: Session,
-    source: LedgerAccount,
-    amount_minor: int,
-    guard_spendable: bool,
-    release_held_minor: int,
-) -> None:
-    statement = (
-        update(LedgerAccount)
-        .where(LedgerAccount.id == source.id)
-        .values(
-            balance_minor=LedgerAccount.balance_minor - amount_minor,
-            held_minor=LedgerAccount.held_minor - release_held_minor,
-        )
-    )
-    if guard_spendable:
-        statement = statement.where(
-            LedgerAccount.locked.is_(False),
-            LedgerAccount.balance_minor - LedgerAccount.held_minor + release_held_minor
-            >= amount_minor,
-        )
-    if update_rows(session, statement) != 1:
-        _refuse(session, source.id, amount_minor)
+            changed = wallet_rows.change(session, by_id(side.id), balance_by=signed)
+            assert changed is not None, "an unguarded update of an existing wallet changes it"
+            sides[side.id] = _wallet_side(changed, signed)
+    return _record(
+        session, sides[source.id], sides[target.id], currency=source.currency, reason=reason,
+        memo=memo, reference=reference, created_by=created_by, reverses_id=reverses_id,
+    )  # fmt: skip
 
 
 def reverse(session: Session, transfer: Transfer, *, memo: str, created_by: str | None) -> Transfer:
@@ -242,39 +372,35 @@ def reverse(session: Session, transfer: Transfer, *, memo: str, created_by: str 
 
 def place_hold(
     session: Session,
-    source: LedgerAccount,
+    owner_id: str,
+    currency: str,
     amount_minor: int,
     *,
     reference: str,
     expires_at: datetime,
 ) -> Hold:
     """Reserve ``amount_minor`` of a wallet's spendable balance until ``expires_at``."""
-    if amount_minor <= 0:
-        raise InvalidAmount("zero", N_("Enter an amount greater than zero."))
-    reserved = update_rows(
+    _positive(amount_minor)
+    reserved = _take(
+        session, by_owner(owner_id, currency), currency, amount_minor,
+        balance_by=0, held_by=amount_minor,
+    )  # fmt: skip
+    hold: Hold = _insert(
         session,
-        update(LedgerAccount)
-        .where(
-            LedgerAccount.id == source.id,
-            LedgerAccount.locked.is_(False),
-            LedgerAccount.balance_minor - LedgerAccount.held_minor >= amount_minor,
-        )
-        .values(held_minor=LedgerAccount.held_minor + amount_minor),
+        Hold,
+        {
+            "account_id": reserved.id,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "reference": reference,
+            "status": HoldStatus.ACTIVE,
+            "captured_minor": 0,
+            "capture_transfer_id": None,
+            "expires_at": expires_at,
+            "created_at": now(),
+            "settled_at": None,
+        },
     )
-    if reserved != 1:
-        _refuse(session, source.id, amount_minor)
-    hold = Hold(
-        account_id=source.id,
-        amount_minor=amount_minor,
-        currency=source.currency,
-        reference=reference,
-        status=HoldStatus.ACTIVE,
-        captured_minor=0,
-        expires_at=expires_at,
-        created_at=now(),
-    )
-    session.add(hold)
-    session.flush()
     return hold
 
 
@@ -293,10 +419,14 @@ def _end_hold(session: Session, hold_id: int, status: HoldStatus, **values: obje
     if hold is None:
         raise HoldNotActive(status="unknown")
     if ended != 1:
-        raise HoldNotActive(
-            status=HoldStatus.EXPIRED if hold.status == HoldStatus.ACTIVE else hold.status
-        )
+        raise _not_active(hold)
     return hold
+
+
+def _not_active(hold: Hold) -> HoldNotActive:
+    return HoldNotActive(
+        status=HoldStatus.EXPIRED if hold.status == HoldStatus.ACTIVE else hold.status
+    )
 
 
 def capture_hold(
@@ -304,39 +434,99 @@ def capture_hold(
     hold_id: int,
     amount_minor: int | None,
     *,
-    target_for: Callable[[LedgerAccount], LedgerAccount],
     reason: str,
     memo: str,
-) -> tuple[Hold, Transfer]:
-    """Take ``amount_minor`` (default: all) of an active hold; the rest is freed."""
-    hold = session.get(Hold, hold_id, populate_existing=True)
+) -> tuple[Hold, Transfer, WalletRow]:
+    """Take ``amount_minor`` (default: all) of an active hold for the system account of
+    ``reason``; the rest is freed.
+
+    The hold's account, amount, currency and reference never change, so they are read
+    plainly (from the session when the caller has loaded the hold). Then, in this order:
+    the wallet's guarded update (its row lock first, as for every movement, so that the
+    wallet's transfers are written in the order its row was taken); the transfer; the one
+    guarded UPDATE that ends the hold and records its capture; both entries.
+    """
+    hold = session.get(Hold, hold_id)
     if hold is None:
         raise HoldNotActive(status="unknown")
     take = hold.amount_minor if amount_minor is None else amount_minor
-    if take <= 0:
-        raise InvalidAmount("zero", N_("Enter an amount greater than zero."))
+    _positive(take)
     if take > hold.amount_minor:
         raise HoldExceeded(
             amount=from_minor(take, hold.currency),
             held=hold.amount,
             currency=hold.currency,
         )
-    source = session.get_one(LedgerAccount, hold.account_id)
-    hold = _end_hold(session, hold_id, HoldStatus.CAPTURED, captured_minor=take)
-    transfer = move(
+    house = system_account_id(session, system_account_for(reason), hold.currency)
+    wallet_change = {"balance_by": -take, "held_by": -hold.amount_minor}
+    taken = wallet_rows.change(
         session,
-        source=source,
-        target=target_for(source),
-        amount_minor=take,
-        reason=reason,
-        memo=memo,
-        reference=hold.reference,
-        guard_spendable=True,
-        release_held_minor=hold.amount_minor,
+        by_id(hold.account_id),
+        **wallet_change,
+        guard=spendable_covers(take, freed_minor=hold.amount_minor),
     )
-    hold.capture_transfer_id = transfer.id
-    session.flush()
-    return hold, transfer
+    if taken is None:
+        # A hold no longer active is the caller's first concern, as before the wallet's.
+        raise _why_not_active(session, hold_id) or _refusal(
+            _locked_wallet(session, by_id(hold.account_id)), take, hold.currency
+        )
+    transfer: Transfer = _insert(
+        session,
+        Transfer,
+        _transfer_values(
+            hold.account_id, house, take, currency=hold.currency, reason=reason, memo=memo,
+            reference=hold.reference,
+        ),
+    )  # fmt: skip
+    moment = transfer.created_at
+    holds = _table(Hold).c
+    ended = update_rows(
+        session,
+        update(_table(Hold))
+        .where(holds.id == hold_id, holds.status == HoldStatus.ACTIVE, holds.expires_at > moment)
+        .values(
+            status=HoldStatus.move(HoldStatus.ACTIVE, HoldStatus.CAPTURED),
+            settled_at=moment,
+            captured_minor=take,
+            capture_transfer_id=transfer.id,
+        ),
+    )
+    if ended != 1:
+        # Callers catch HoldNotActive and go on in the same transaction (a lapsed hold's
+        # part is then taken by a debit), so a refused capture must leave nothing behind:
+        # the transfer, seen by no other transaction yet, goes again, and the wallet's row,
+        # which this transaction holds locked, gets back exactly what was taken. (A
+        # savepoint would cost two more statements on every capture that succeeds.)
+        session.execute(delete(Transfer).where(Transfer.id == transfer.id))
+        undone = wallet_rows.change(
+            session, by_id(hold.account_id), balance_by=take, held_by=hold.amount_minor
+        )
+        assert undone is not None, "the wallet's row is locked by this transaction"
+        # The UPDATE refused: not active, or past its time (also by the clock read now).
+        raise _why_not_active(session, hold_id) or HoldNotActive(status=HoldStatus.EXPIRED)
+    for name, value in (
+        ("status", HoldStatus.CAPTURED),
+        ("settled_at", moment),
+        ("captured_minor", take),
+        ("capture_transfer_id", transfer.id),
+    ):
+        set_committed_value(hold, name, value)
+    _insert_entries(session, transfer, _wallet_side(taken, -take), _Side(house, take))
+    return hold, transfer, taken
+
+
+def _why_not_active(session: Session, hold_id: int) -> HoldNotActive | None:
+    """HoldNotActive with the hold's status (a locking read: current); None if it is active
+    and unexpired."""
+    current = session.scalars(
+        select(Hold)
+        .where(Hold.id == hold_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    if current.status != HoldStatus.ACTIVE or current.expires_at <= now():
+        return _not_active(current)
+    return None
 
 
 def release_hold(session: Session, hold_id: int) -> Hold:
@@ -375,20 +565,3 @@ def _unreserve(session: Session, hold: Hold) -> None:
         .where(LedgerAccount.id == hold.account_id)
         .values(held_minor=LedgerAccount.held_minor - hold.amount_minor),
     )
-
-
-def claim_key(
-    session: Session, key: str, operation: str, print_: str
-) -> tuple[IdempotencyRecord, bool]:
-    """Claim ``key`` in this transaction: (record, True) if new, (original, False) if replayed.
-
-    The unique constraint makes a concurrent claim of the same key wait for this
-    transaction, then fail; the loser then reads the winner's record and replays it.
-    """
-    record = IdempotencyRecord(key=key, operation=operation, fingerprint=print_, created_at=now())
-    claimed, new = insert_or_winner(
-        session, record, select(IdempotencyRecord).where(IdempotencyRecord.key == key)
-    )
-    if not new and (claimed.operation, claimed.fingerprint) != (operation, print_):
-        raise IdempotencyConflict()
-    return claimed, new

@@ -21,11 +21,11 @@ from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import amount, from_minor, to_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
-from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
-from flask_partialpay.ledger import transfers, wallet_currencies
-from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
+from flask_partialpay.ledger import accounts, transfers, wallet_currencies
+from flask_partialpay.ledger.idempotency_keys import ClaimedKey, claim_key, record_result
+from flask_partialpay.ledger.models import Hold, Transfer
 
 Amount = Decimal | str | int
 
@@ -36,7 +36,7 @@ def balance(session: Session, owner_id: str, currency: str) -> Decimal:
     What a debit may take (the ledger's guard frees lapsed holds first), before the
     checkout's own rules: see :func:`spendable`.
     """
-    found = transfers.find_account(session, AccountKind.WALLET, owner_id, currency)
+    found = accounts.find_account(session, AccountKind.WALLET, owner_id, currency)
     if found is None:
         return from_minor(0, currency)
     lapsed_holds = session.scalar(
@@ -58,7 +58,7 @@ def spendable(session: Session, owner_id: str, currency: str) -> Decimal:
     """
     if not wallet_currencies.spendable_in(currency):
         return from_minor(0, currency)
-    found = transfers.find_account(session, AccountKind.WALLET, owner_id, currency)
+    found = accounts.find_account(session, AccountKind.WALLET, owner_id, currency)
     if found is not None and found.locked:
         return from_minor(0, currency)
     return balance(session, owner_id, currency)
@@ -74,21 +74,21 @@ def positive_minor(value: Amount, currency: str) -> int:
 
 def _replayed(
     session: Session, key: str | None, operation: str, print_: str
-) -> tuple[IdempotencyRecord | None, Transfer | Hold | None]:
-    """(record to fill, None) for a new key; (None, original result) for a replay."""
+) -> tuple[ClaimedKey | None, Transfer | Hold | None]:
+    """(claimed key to fill, None) for a new key; (None, original result) for a replay."""
     if key is None:
         return None, None
-    record, new = transfers.claim_key(session, key, operation, print_)
-    if new:
-        return record, None
+    claimed = claim_key(session, key, operation, print_, transfers.now())
+    if claimed.new:
+        return claimed, None
     # A locking read: on MariaDB a plain one could serve this transaction's older snapshot,
     # taken before the other transaction committed the original.
-    if record.transfer_id is not None:
+    if claimed.transfer_id is not None:
         return None, session.get_one(
-            Transfer, record.transfer_id, with_for_update={"read": True}, populate_existing=True
+            Transfer, claimed.transfer_id, with_for_update={"read": True}, populate_existing=True
         )
     return None, session.get_one(
-        Hold, record.hold_id, with_for_update={"read": True}, populate_existing=True
+        Hold, claimed.hold_id, with_for_update={"read": True}, populate_existing=True
     )
 
 
@@ -150,22 +150,19 @@ def _transfer(
     record, original = _replayed(session, idempotency_key, direction, print_)
     if isinstance(original, Transfer):
         return original
-    customer = transfers.wallet(session, owner_id, currency)
-    house = transfers.system(session, transfers.system_account_for(reason), currency)
     if direction == "debit":
-        # Lapsed holds no longer reserve money; free them before the guard decides.
-        transfers.expire_holds(session, account_id=customer.id)
-        source, target = customer, house
+        transfer, _ = transfers.debit_wallet(
+            session, owner_id, currency, amount_minor, reason=reason, memo=memo or "",
+            reference=reference, created_by=created_by,
+        )  # fmt: skip
     else:
-        source, target = house, customer
         wallet_currencies.warn_if_unspendable(owner_id, currency)
-    transfer = transfers.move(
-        session, source=source, target=target, amount_minor=amount_minor, reason=reason,
-        memo=memo or "", reference=reference, created_by=created_by,
-        guard_spendable=direction == "debit",
-    )  # fmt: skip
+        transfer = transfers.credit_wallet(
+            session, owner_id, currency, amount_minor, reason=reason, memo=memo or "",
+            reference=reference, created_by=created_by,
+        )  # fmt: skip
     if record is not None:
-        record.transfer_id = transfer.id
+        record_result(session, record, transfer_id=transfer.id)
     signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
     signal.send(signals.sender(), transfer=transfer, owner_id=owner_id)
     return transfer
@@ -194,33 +191,25 @@ def hold(
     record, original = _replayed(session, idempotency_key, "hold", print_)
     if isinstance(original, Hold):
         return original
-    source = transfers.wallet(session, owner_id, currency)
-    transfers.expire_holds(session, account_id=source.id)
     placed = transfers.place_hold(
-        session, source, amount_minor, reference=reference, expires_at=transfers.now() + ttl
-    )
+        session, owner_id, currency, amount_minor, reference=reference,
+        expires_at=transfers.now() + ttl,
+    )  # fmt: skip
     if record is not None:
-        record.hold_id = placed.id
+        record_result(session, record, hold_id=placed.id)
     return placed
 
 
 def capture(session: Session, hold_id: int, amount_minor: int | None, *, memo: str | None) -> Hold:
-    captured, transfer = transfers.capture_hold(
-        session,
-        hold_id,
-        amount_minor,
-        target_for=lambda source: transfers.system(
-            session, AccountKind.ORDER_PAYMENTS, source.currency
-        ),
-        reason=TransferReason.ORDER_PAYMENT,
-        memo=memo or "",
+    """Take ``amount_minor`` (default: all) of an active hold as an order payment."""
+    captured, transfer, wallet = transfers.capture_hold(
+        session, hold_id, amount_minor, reason=TransferReason.ORDER_PAYMENT, memo=memo or ""
     )
-    owner = session.get_one(LedgerAccount, captured.account_id).owner_id
-    signals.wallet_debited.send(signals.sender(), transfer=transfer, owner_id=owner)
+    signals.wallet_debited.send(signals.sender(), transfer=transfer, owner_id=wallet.owner_id)
     return captured
 
 
 def is_locked(session: Session, owner_id: str, currency: str) -> bool:
     """Whether an admin locked the wallet (a wallet never opened is not locked)."""
-    found = transfers.find_account(session, AccountKind.WALLET, owner_id, currency)
+    found = accounts.find_account(session, AccountKind.WALLET, owner_id, currency)
     return bool(found and found.locked)

@@ -26,6 +26,7 @@ from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import WALLET_GATEWAY, PaymentStatus
 from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.idempotency_keys import claim_key
 from flask_partialpay.payments import closing, orders
 from flask_partialpay.payments.gateways.wallet import WalletGateway
 from flask_partialpay.payments.models import OrderRecord, Payment, order_payments
@@ -54,13 +55,14 @@ def refund_part(
     wallet_gateway: WalletGateway,
 ) -> RefundSplit:
     currency = account.currency
-    _record, new = transfers.claim_key(
+    claimed = claim_key(
         session,
         f"order-refund:{idempotency_key}",
         OPERATION,
         request_fingerprint(account.reference, amount_minor),
+        transfers.now(),
     )
-    if not new:
+    if not claimed.new:
         zero = from_minor(0, currency)
         return RefundSplit(from_minor(amount_minor, currency), zero, zero, created=False)
     counted = orders.record_refund(session, account, amount_minor)

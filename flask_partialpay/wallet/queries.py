@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind
 from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
-from flask_partialpay.wallet.wallets import StatementLine
+from flask_partialpay.wallet.wallets import StatementLine, wallet_balance
 
 
 def wallet_by_public_id(session: Session, public_id: str) -> LedgerAccount | None:
@@ -67,7 +67,7 @@ def statement_batches(
                 message_id=memo,
                 reason=reason,
                 amount=from_minor(amount_minor, currency),
-                balance_after=from_minor(after_minor, currency),
+                balance_after=from_minor(wallet_balance(after_minor), currency),
                 reference=reference,
             )
             for entry_id, created_at, amount_minor, after_minor, reason, memo, reference in rows

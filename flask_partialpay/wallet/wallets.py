@@ -22,7 +22,7 @@ from flask_partialpay.core.vocabulary import AccountKind
 from flask_partialpay.db.paging import keyset_page
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
-from flask_partialpay.ledger import transfers, wallet_accounts
+from flask_partialpay.ledger import accounts, transfers, wallet_accounts
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.wallet.statements import describe, message_params
 
@@ -39,6 +39,13 @@ from flask_partialpay.ledger.wallet_accounts import (
 from flask_partialpay.ledger.wallet_accounts import is_locked as wallet_is_locked
 
 T = TypeVar("T")
+
+
+def wallet_balance(balance_after_minor: int | None) -> int:
+    """A wallet entry's balance after it: always there (only system entries have none)."""
+    if balance_after_minor is None:
+        raise ValueError("a wallet's entry without its balance: run the ledger audit")
+    return balance_after_minor
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ class Wallets:
         wallet's pages.
         """
         size = per_page or int(setting("STATEMENT_PAGE_SIZE"))
-        found = transfers.find_account(self._session, AccountKind.WALLET, owner_id, currency)
+        found = accounts.find_account(self._session, AccountKind.WALLET, owner_id, currency)
         if found is None:
             return StatementPage(lines=[])
         shown = keyset_page(
@@ -150,7 +157,7 @@ class Wallets:
                 message_id=entry.transfer.memo,
                 reason=entry.transfer.reason,
                 amount=from_minor(entry.amount_minor, currency),
-                balance_after=from_minor(entry.balance_after_minor, currency),
+                balance_after=from_minor(wallet_balance(entry.balance_after_minor), currency),
                 reference=entry.transfer.reference,
             )
             for entry in shown.items
@@ -270,7 +277,7 @@ class Wallets:
         """Lock or unlock a wallet; False when it already was."""
 
         def work() -> bool:
-            account = transfers.wallet(self._session, owner_id, currency)
+            account = accounts.wallet(self._session, owner_id, currency)
             return (
                 update_rows(
                     self._session,

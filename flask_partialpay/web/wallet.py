@@ -24,7 +24,7 @@ from flask_partialpay.core.errors import (
 )
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.host.i18n import gettext, translate_error
-from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger import accounts
 from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.payments import gateway_calls, lifecycle, saved_cards
 from flask_partialpay.state import current_partialpay
@@ -186,7 +186,7 @@ def _top_up(form: TopUpForm, customer_id: str) -> Response | None:
     key = f"wallet-topup:{form.idempotency_key.data}"
 
     def work() -> lifecycle.Started:
-        wallet = transfers.wallet(state.session, customer_id, currency)
+        wallet = accounts.wallet(state.session, customer_id, currency)
         if wallet.locked:
             raise WalletLocked()
         return topups.start(

@@ -19,6 +19,7 @@ from flask_partialpay.audit import BATCH_SIZE, Violation, audit
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.accounts import find_account
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.payments import events, lifecycle, orders
 from flask_partialpay.payments.gateways.base import GatewayEvent
@@ -55,7 +56,7 @@ def state(app: Flask) -> PartialPayState:
 
 
 def account_id(kind: str, owner_id: str) -> int:
-    found = transfers.find_account(db.session, kind, owner_id, "USD")
+    found = find_account(db.session, kind, owner_id, "USD")
     assert found is not None
     return found.id
 
@@ -305,24 +306,81 @@ def test_a_held_amount_above_the_balance_is_a_negative_spendable_balance(
     }
 
 
-def test_a_transfer_deleted_from_the_middle_breaks_both_chains(app: Flask, books: Ledger) -> None:
+def test_a_transfer_deleted_from_the_middle_breaks_the_wallets_chain_and_the_sum(
+    app: Flask, books: Ledger
+) -> None:
     delete_transfer(books.debit)
     assert found(audit(db.session)) == {
         ("entry_chain", f"account {books.asha}"),
         ("balance_cache", f"account {books.asha}"),
-        ("entry_chain", f"account {books.order_payments}"),  # its first entry no longer at 0
-        ("balance_cache", f"account {books.order_payments}"),
+        # order_payments keeps no balance: its entries lost 30.00, the wallets' caches not.
+        ("currency_sum", "currency USD"),
     }
 
 
-def test_the_last_transfer_deleted_leaves_the_cached_balances_wrong(
+def test_the_last_transfer_deleted_leaves_the_wallets_cache_and_the_sum_wrong(
     app: Flask, books: Ledger
 ) -> None:
     delete_transfer(books.last_topup)
     assert found(audit(db.session)) == {
         ("balance_cache", f"account {books.asha}"),
-        ("balance_cache", f"account {books.topups}"),
+        ("currency_sum", "currency USD"),
     }
+
+
+def test_a_wallets_cache_off_by_one_minor_unit_is_caught(app: Flask, books: Ledger) -> None:
+    tamper(
+        sa.update(LedgerAccount)
+        .where(LedgerAccount.id == books.ravi)
+        .values(balance_minor=LedgerAccount.balance_minor - 1)
+    )
+    assert found(audit(db.session)) == {
+        ("balance_cache", f"account {books.ravi}"),
+        ("currency_sum", "currency USD"),
+    }
+
+
+def test_a_corrupted_system_entry_is_caught(app: Flask, books: Ledger) -> None:
+    # A system account keeps no balance to compare with: its entry sum is its balance, so
+    # the per-currency sum and the transfer's two sides are what catch the edit.
+    entry = entry_of(books.topup, books.topups)
+    tamper(sa.update(Entry).where(Entry.id == entry.id).values(amount_minor=-10001))
+    assert found(audit(db.session)) == {
+        ("double_entry", f"transfer {books.topup}"),
+        ("currency_sum", "currency USD"),
+    }
+
+
+def test_a_system_account_with_a_cached_balance_is_caught(app: Flask, books: Ledger) -> None:
+    tamper(
+        sa.update(LedgerAccount).where(LedgerAccount.id == books.topups).values(balance_minor=-1)
+    )
+    violations = audit(db.session)
+    assert found(violations) == {("balance_cache", f"account {books.topups}")}
+    assert "a system account keeps no balance of its own" in violations[0].message
+
+
+def test_system_entries_keep_no_balance_and_old_ones_with_numbers_audit_clean(
+    app: Flask, books: Ledger
+) -> None:
+    system_entries = db.session.scalars(
+        sa.select(Entry).where(Entry.account_id == books.topups).order_by(Entry.id)
+    ).all()
+    assert [(e.balance_before_minor, e.balance_after_minor) for e in system_entries] == [
+        (None, None)
+    ] * len(system_entries)
+    # As written before pp0009: a running balance on the system side too.
+    running = 0
+    edits = []
+    for entry in system_entries:
+        edits.append(
+            sa.update(Entry)
+            .where(Entry.id == entry.id)
+            .values(balance_before_minor=running, balance_after_minor=running + entry.amount_minor)
+        )
+        running += entry.amount_minor
+    tamper(*edits)
+    assert audit(db.session) == []
 
 
 def test_a_transfer_with_an_edited_amount_is_caught(app: Flask, books: Ledger) -> None:
@@ -701,14 +759,15 @@ def build_bulk_ledger(transfers: int, wallets: int = 40) -> int:
             }
         )
         for side, signed in ((source, -amount), (target, amount)):
+            # Accounts 1 and 2 are system accounts: no running balance on their entries.
             entry_rows.append(
                 {
                     "id": len(entry_rows) + 1,
                     "transfer_id": transfer_id,
                     "account_id": side,
                     "amount_minor": signed,
-                    "balance_before_minor": balances[side],
-                    "balance_after_minor": balances[side] + signed,
+                    "balance_before_minor": balances[side] if side > 2 else None,
+                    "balance_after_minor": balances[side] + signed if side > 2 else None,
                     "created_at": created_at,
                 }
             )
@@ -720,7 +779,7 @@ def build_bulk_ledger(transfers: int, wallets: int = 40) -> int:
                 **account,
                 "public_id": f"bulk{account['id']}",
                 "currency": "USD",
-                "balance_minor": balances[account["id"]],
+                "balance_minor": balances[account["id"]] if account["id"] > 2 else 0,
                 "held_minor": 0,
                 "locked": False,
                 "created_at": moment,
@@ -765,8 +824,10 @@ def test_a_ledger_of_thousands_of_entries_is_read_in_batches(app: Flask, bulk: i
 # The bulk ledger runs on SQLite only, to keep the suite fast.
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_an_edit_deep_in_a_large_ledger_is_caught(app: Flask, bulk: int) -> None:
-    entry = db.session.get_one(Entry, 3001)
-    tamper(sa.update(Entry).where(Entry.id == 3001).values(amount_minor=entry.amount_minor + 1))
+    entry = db.session.scalars(
+        sa.select(Entry).where(Entry.id >= 3001, Entry.account_id > 2).order_by(Entry.id).limit(1)
+    ).one()  # a wallet's (accounts 1 and 2 are system accounts)
+    tamper(sa.update(Entry).where(Entry.id == entry.id).values(amount_minor=entry.amount_minor + 1))
     assert found(audit(db.session)) == {
         ("entry_chain", f"account {entry.account_id}"),
         ("balance_cache", f"account {entry.account_id}"),

@@ -469,3 +469,88 @@ def test_init_app_accepts_the_sandbox_revisions_listed_by_hand(tmp_path: Path) -
     app = _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
 
     assert "partialpay" in app.extensions
+
+
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+def test_pp0009_leaves_system_accounts_no_balance_and_old_entries_audit_clean(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    from flask_partialpay.audit import audit
+
+    flask_migrate.upgrade(revision="pp0008")
+    meta = sa.MetaData()
+    account, transfer, entry = (
+        sa.Table(name, meta, autoload_with=db.engine)
+        for name in ("partialpay_account", "partialpay_transfer", "partialpay_entry")
+    )
+    at = datetime(2026, 1, 1)
+    # A ledger as written before pp0009: the system accounts' rows and entries carry a
+    # running balance. A top-up of 100.00, then 30.00 paid for an order.
+    accounts = [
+        (1, "topups", "", -10000),
+        (2, "order_payments", "", 3000),
+        (3, "wallet", "7", 7000),
+    ]
+    moves = [(1, 1, 3, 10000, ((1, 0, -10000), (3, 0, 10000))),
+             (2, 3, 2, 3000, ((3, 10000, 7000), (2, 0, 3000)))]  # fmt: skip
+    with db.engine.begin() as connection:
+        for account_id, kind, owner, balance in accounts:
+            connection.execute(
+                sa.insert(account).values(
+                    _filled_row(account, id=account_id, public_id=f"a{account_id}", kind=kind,
+                                owner_id=owner, currency="USD", balance_minor=balance,
+                                held_minor=0, locked=False, created_at=at)
+                )
+            )  # fmt: skip
+        for transfer_id, source, target, amount, sides in moves:
+            connection.execute(
+                sa.insert(transfer).values(
+                    _filled_row(transfer, id=transfer_id, from_account_id=source,
+                                to_account_id=target, amount_minor=amount, currency="USD",
+                                reason="topup", memo="", created_at=at)
+                )
+            )  # fmt: skip
+            for side, before, after in sides:
+                connection.execute(
+                    sa.insert(entry).values(
+                        transfer_id=transfer_id, account_id=side, amount_minor=after - before,
+                        balance_before_minor=before, balance_after_minor=after, created_at=at,
+                    )
+                )  # fmt: skip
+
+        if connection.dialect.name == "postgresql":  # the ids above were given explicitly
+            for table in ("partialpay_account", "partialpay_transfer"):
+                connection.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)")
+                )
+
+    flask_migrate.upgrade(revision="pp0009")
+
+    columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("partialpay_entry")}
+    assert columns["balance_before_minor"]["nullable"]
+    assert columns["balance_after_minor"]["nullable"]
+    with db.engine.connect() as connection:
+        balances = dict(connection.execute(sa.select(account.c.id, account.c.balance_minor)).all())
+    assert balances == {1: 0, 2: 0, 3: 7000}
+    assert audit(db.session) == []
+    db.session.rollback()
+    # New movements on top of the old ones: system entries without numbers.
+    wallets = scratch_app.extensions["partialpay"].wallets
+    wallets.debit("7", "5.00", "USD", reason="order_payment")
+    wallets.credit("7", "1.00", "USD", reason="topup")
+    assert audit(db.session) == []
+    db.session.rollback()
+
+    flask_migrate.downgrade(revision="pp0008")
+
+    with db.engine.connect() as connection:
+        balances = dict(connection.execute(sa.select(account.c.id, account.c.balance_minor)).all())
+        system_chain = connection.execute(
+            sa.select(entry.c.account_id, entry.c.balance_before_minor, entry.c.balance_after_minor)
+            .where(entry.c.account_id != 3)
+            .order_by(entry.c.id)
+        ).all()
+    assert balances == {1: -10100, 2: 3500, 3: 6600}
+    assert system_chain == [(1, 0, -10000), (2, 0, 3000), (2, 3000, 3500), (1, -10000, -10100)]
+    columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("partialpay_entry")}
+    assert not columns["balance_after_minor"]["nullable"]

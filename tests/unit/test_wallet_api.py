@@ -32,6 +32,7 @@ from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.ledger.system_accounts import system_balance
 from flask_partialpay.wallet.wallets import Wallets
 from tests.unit.bare import db
 
@@ -64,14 +65,8 @@ def posted_minor(owner_id: str, currency: str = USD) -> int:
 
 
 def system_balance_minor(kind: str, currency: str = USD) -> int:
-    found = db.session.scalars(
-        sa.select(LedgerAccount).where(
-            LedgerAccount.kind == kind,
-            LedgerAccount.owner_id == "",
-            LedgerAccount.currency == currency,
-        )
-    ).one_or_none()
-    return 0 if found is None else found.balance_minor
+    """A system account's balance: the sum of its entries (it keeps no running balance)."""
+    return system_balance(db.session, kind, currency)
 
 
 def count(model: type[Any]) -> int:
@@ -107,9 +102,11 @@ def ledger_snapshot() -> dict[str, Any]:
 def ledger_problems() -> list[str]:
     """The ledger invariants checked straight from the tables; [] when all hold.
 
-    Double entry per transfer, every account's cached balance equal to the sum of its
-    entries with an unbroken chain of before/after balances, every currency summing to
-    zero, wallets never below zero spendable, ``held_minor`` equal to the active holds.
+    Double entry per transfer, every wallet's cached balance equal to the sum of its
+    entries with an unbroken chain of before/after balances, system accounts keeping no
+    balance of their own (their entries carry none; their balance is the entries' sum),
+    every currency summing to zero, wallets never below zero spendable, ``held_minor``
+    equal to the active holds.
     """
     db.session.expire_all()
     problems: list[str] = []
@@ -143,9 +140,21 @@ def ledger_problems() -> list[str]:
 
     per_currency: dict[str, int] = defaultdict(int)
     for account in accounts.values():
+        total = sum(entry.amount_minor for entry in entries_by_account.get(account.id, []))
+        if account.kind != AccountKind.WALLET:
+            per_currency[account.currency] += total
+            if (account.balance_minor, account.held_minor) != (0, 0):
+                problems.append(f"system account {account.id} keeps a balance of its own")
+            for entry in entries_by_account.get(account.id, []):
+                if (entry.balance_before_minor, entry.balance_after_minor) != (None, None):
+                    problems.append(f"system account {account.id}: entry {entry.id} has a balance")
+            continue
         per_currency[account.currency] += account.balance_minor
         running = 0
         for entry in entries_by_account.get(account.id, []):
+            if entry.balance_before_minor is None or entry.balance_after_minor is None:
+                problems.append(f"account {account.id}: entry {entry.id} has no balance")
+                continue
             if entry.balance_before_minor != running:
                 problems.append(
                     f"account {account.id}: entry {entry.id} starts at "
@@ -154,7 +163,6 @@ def ledger_problems() -> list[str]:
             if entry.balance_before_minor + entry.amount_minor != entry.balance_after_minor:
                 problems.append(f"account {account.id}: entry {entry.id} does not add up")
             running = entry.balance_after_minor
-        total = sum(entry.amount_minor for entry in entries_by_account.get(account.id, []))
         if total != account.balance_minor or running != account.balance_minor:
             problems.append(
                 f"account {account.id}: balance {account.balance_minor}, entries sum to "
@@ -748,12 +756,22 @@ def test_every_transfer_is_two_entries_that_sum_to_zero_and_each_currency_sums_t
             transfer.from_account_id,
             transfer.to_account_id,
         }
-    totals = db.session.execute(
-        sa.select(LedgerAccount.currency, sa.func.sum(LedgerAccount.balance_minor)).group_by(
-            LedgerAccount.currency
-        )
+    # Wallets cache their balance; a system account's balance is the sum of its entries.
+    wallet_totals = db.session.execute(
+        sa.select(LedgerAccount.currency, sa.func.sum(LedgerAccount.balance_minor))
+        .where(LedgerAccount.kind == AccountKind.WALLET)
+        .group_by(LedgerAccount.currency)
     ).all()
-    assert {currency: int(total) for currency, total in totals} == {USD: 0, "JPY": 0}
+    system_totals = db.session.execute(
+        sa.select(LedgerAccount.currency, sa.func.sum(Entry.amount_minor))
+        .join(Entry, Entry.account_id == LedgerAccount.id)
+        .where(LedgerAccount.kind != AccountKind.WALLET)
+        .group_by(LedgerAccount.currency)
+    ).all()
+    totals: dict[str, int] = defaultdict(int)
+    for currency, total in [*wallet_totals, *system_totals]:
+        totals[currency] += int(total)
+    assert dict(totals) == {USD: 0, "JPY": 0}
     assert posted_minor("customer-1") == 10000 - 1234 + 200 - 100 - 2500
     assert system_balance_minor("adjustments") == 200
     assert system_balance_minor("refunds") == -400

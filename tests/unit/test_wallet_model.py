@@ -1,12 +1,12 @@
 """The wallet against a plain Python model of it: random sequences, step by step.
 
 Hypothesis draws sequences of credits, debits, holds, captures (whole, part, exact, too
-much), releases, expiries (the ledger's clock moved to or past a hold's time, with or
-without the sweep after it), clock ticks and replays of earlier calls with their
-idempotency keys, sometimes with changed details. Each step runs on the database and on
-the model; after each one both must agree on the decision (accepted, or the same error),
-the spendable, posted and held balances and every hold's state. After each sequence the
-ledger must pass its audit.
+much), releases, an admin's locks and unlocks, expiries (the ledger's clock moved to or
+past a hold's time, with or without the sweep after it), clock ticks and replays of earlier
+calls with their idempotency keys, sometimes with changed details. Each step runs on the
+database and on the model; after each one both must agree on the decision (accepted, or the
+same error), the spendable, posted and held balances and every hold's state. After each
+sequence the ledger must pass its audit.
 
 SQLite only, for speed: the same calls run on PostgreSQL and MariaDB in
 ``test_wallet_api.py`` and ``test_wallet_concurrency.py``.
@@ -34,6 +34,7 @@ from flask_partialpay.core.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     PartialPayError,
+    WalletLocked,
 )
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.base import utcnow
@@ -85,6 +86,7 @@ class Model:
 
     now: datetime
     posted: int = 0
+    locked: bool = False
     holds: list[ModelHold] = field(default_factory=list)
     # key -> (what it was used for, the id of the transfer or hold it produced)
     keys: dict[str, tuple[tuple[object, ...], int]] = field(default_factory=dict)
@@ -147,9 +149,15 @@ def model_call(model: Model, call: Call) -> int | None:
     if call.kind == "credit":
         model.posted += call.amount
         return None
+    if model.locked:
+        raise Refused(Decision(WalletLocked))
     if model.spendable() < call.amount:
         raise Refused(Decision(InsufficientFunds))
-    model.expire_stale()  # debits and holds sweep the wallet's stale holds first
+    if model.posted - model.held() < call.amount:
+        # The ledger's guard counts every active hold, lapsed or not; only when that refuses
+        # does it expire the wallet's lapsed holds and try again. Otherwise they wait for
+        # the sweep: a guard that passes with them counted passes without them too.
+        model.expire_stale()
     if call.kind == "debit":
         model.posted -= call.amount
     else:
@@ -165,6 +173,8 @@ def model_settle(model: Model, hold: ModelHold, take: int | None, capture: bool)
         raise Refused(Decision(HoldNotActive, hold.status))
     if hold.expires_at <= model.now:
         raise Refused(Decision(HoldNotActive, "expired"))
+    if capture and model.locked:
+        raise Refused(Decision(WalletLocked))
     if capture:
         model.posted -= hold.amount if take is None else take
         hold.status = "captured"
@@ -199,6 +209,7 @@ steps = st.one_of(
     st.tuples(st.just("lapse"), hold_index, st.integers(0, 2)),
     st.tuples(st.just("tick"), st.integers(1, 45)),
     st.tuples(st.just("sweep")),
+    st.tuples(st.just("lock"), st.booleans()),
     st.tuples(st.just("replay"), st.integers(0, 30)),
     st.tuples(st.just("reuse_key"), st.integers(0, 30), st.sampled_from(["amount", "kind"])),
 )
@@ -356,6 +367,9 @@ class Run:
             self.advance(self.clock.now + timedelta(minutes=step[1]))
         elif kind == "sweep":
             self.sweep()
+        elif kind == "lock":
+            wallets().set_locked(self.owner, USD, step[1], by="admin")
+            self.model.locked = step[1]
         elif kind in ("replay", "reuse_key") and self.issued:
             earlier = self.issued[step[1] % len(self.issued)]
             if kind == "reuse_key" and step[2] == "amount":

@@ -1,0 +1,130 @@
+"""Claiming an idempotency key in the movement's own transaction, in one statement.
+
+The unique key on ``partialpay_idempotency.key`` decides who owns a key: a concurrent claim
+of the same key waits for the owner's transaction, and once it commits, does nothing. The
+claim is one ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id`` on PostgreSQL and
+SQLite and one ``INSERT IGNORE`` on MariaDB, with no savepoint around it (a savepoint and
+its release were two more round trips on every movement). A claim that inserted nothing
+reads the owner's record with a locking read: on MariaDB a plain read could serve this
+transaction's older snapshot, taken before the owner committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import CursorResult, Insert, Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from flask_partialpay.core.errors import IdempotencyConflict
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.db.transactions import StaleSnapshot
+
+# Core, not the ORM: less Python per statement on the hot path.
+_records = cast(Table, IdempotencyRecord.__table__)
+_COLUMNS = _records.c
+
+
+def _longest(column: str) -> int:
+    length = getattr(_COLUMNS[column].type, "length", None)
+    assert isinstance(length, int)
+    return length
+
+
+@dataclass(frozen=True)
+class ClaimedKey:
+    """An idempotency record: this transaction's own (``new``) or an earlier request's."""
+
+    id: int
+    new: bool
+    transfer_id: int | None = None
+    hold_id: int | None = None
+
+
+def _check_values(key: str, operation: str, print_: str) -> None:
+    # INSERT IGNORE turns every error of the row (a string too long for its column, a bad
+    # foreign key) into a warning and inserts nothing, which would read as "someone else
+    # holds this key". So every value is checked here first, on every database alike.
+    for column, value in (("key", key), ("operation", operation), ("fingerprint", print_)):
+        if not value or len(value) > _longest(column):
+            raise ValueError(
+                f"an idempotency {column} has 1 to {_longest(column)} characters: {value!r}"
+            )
+
+
+def _claim(session: Session, values: dict[str, object]) -> int | None:
+    """Insert the record unless the key is taken: its id, or None if the key was taken."""
+    bind = session.get_bind()
+    dialect = bind.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = (
+            module.insert(_records)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[_COLUMNS.key])
+        )
+        # RETURNING needs SQLite 3.35 (SQLAlchemy's flag follows sqlite3.sqlite_version_info);
+        # without it the row count and lastrowid say the same.
+        if bind.dialect.insert_returning:
+            inserted: int | None = session.execute(
+                statement.returning(_COLUMNS.id)
+            ).scalar_one_or_none()
+            return inserted
+        return _row_id(session, statement)
+    return _row_id(session, insert(_records).values(values).prefix_with("IGNORE"))
+
+
+def _row_id(session: Session, statement: Insert) -> int | None:
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return int(result.lastrowid) if result.rowcount == 1 else None
+
+
+def claim_key(session: Session, key: str, operation: str, print_: str, at: datetime) -> ClaimedKey:
+    """Claim ``key`` in this transaction, or find the request that claimed it first.
+
+    A different request under a claimed key is :class:`IdempotencyConflict`. If this
+    transaction's snapshot cannot see the owner's record (MariaDB's REPEATABLE READ), the
+    work is run again in a fresh transaction (:class:`StaleSnapshot`).
+    """
+    _check_values(key, operation, print_)
+    values = {"key": key, "operation": operation, "fingerprint": print_, "created_at": at}
+    inserted = _claim(session, values)
+    if inserted is not None:
+        return ClaimedKey(id=inserted, new=True)
+    owner = select(
+        IdempotencyRecord.id,
+        IdempotencyRecord.operation,
+        IdempotencyRecord.fingerprint,
+        IdempotencyRecord.transfer_id,
+        IdempotencyRecord.hold_id,
+    ).where(IdempotencyRecord.key == key)
+    found = session.execute(owner.with_for_update(read=True)).one_or_none()
+    if found is None:
+        # Inserted nothing, yet nobody holds the key: the owner rolled back after our
+        # insert waited. The work is run again, and then claims the key itself.
+        raise StaleSnapshot()
+    if session.execute(owner).one_or_none() is None:
+        raise StaleSnapshot()
+    if (found.operation, found.fingerprint) != (operation, print_):
+        raise IdempotencyConflict()
+    return ClaimedKey(id=found.id, new=False, transfer_id=found.transfer_id, hold_id=found.hold_id)
+
+
+def record_result(
+    session: Session,
+    claimed: ClaimedKey,
+    *,
+    transfer_id: int | None = None,
+    hold_id: int | None = None,
+) -> None:
+    """Tie this transaction's claimed key to the transfer or hold it made."""
+    session.execute(
+        update(_records)
+        .where(_COLUMNS.id == claimed.id)
+        .values(transfer_id=transfer_id, hold_id=hold_id)
+        .execution_options(synchronize_session=False)
+    )
