@@ -259,9 +259,9 @@ def balance_at_scale(figures: list[Figure], database: str) -> Iterator[tuple[flo
     or two figures, ``balance…1,000,000…`` and ``balance…10 entries…``.
     """
     large = r"^balance\b.*\b1,000,000\b"
-    small = r"^balance\b.*\b10 entr"
+    small = r"^balance\b.*\b10[ -]entr"
     for figure in _figures(figures, database, large):
-        if figure.ratio is not None and re.search(r"\b10 entr", figure.baseline_name):
+        if figure.ratio is not None and re.search(r"\b10[ -]entr", figure.baseline_name):
             yield from against_baseline(large)(figures, database)
             return
     yield from between(large, small)(figures, database)

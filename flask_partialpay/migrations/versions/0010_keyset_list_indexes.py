@@ -9,7 +9,7 @@ Orders list and its "Partial payments" filter. A statement page already has its 
 ``partialpay_entry (account_id, id)``.
 
 Revision ID: pp0010
-Revises: pp0008
+Revises: pp0009
 Create Date: 2026-12-04 17:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision = "pp0010"
-down_revision = "pp0008"
+down_revision = "pp0009"
 branch_labels = None
 depends_on = None
 
