@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVarTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     UniqueConstraint,
 )
@@ -100,6 +102,10 @@ class Transfer(PartialPayModel):
         return money.from_minor(self.amount_minor, self.currency)
 
 
+ENTRY_ACCOUNT_INDEX = "ix_partialpay_entry_account_id_id"
+Selected = TypeVarTuple("Selected")
+
+
 class Entry(PartialPayModel):
     """One account's side of a transfer, with the balance before and after it.
 
@@ -108,7 +114,7 @@ class Entry(PartialPayModel):
     """
 
     __tablename__ = "partialpay_entry"
-    __table_args__ = (Index("ix_partialpay_entry_account_id_id", "account_id", "id"),)
+    __table_args__ = (Index(ENTRY_ACCOUNT_INDEX, "account_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("partialpay_transfer.id"), index=True)
@@ -121,6 +127,20 @@ class Entry(PartialPayModel):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     transfer: Mapped[Transfer] = relationship(lazy="joined")
+
+
+def through_account_index(query: Select[*Selected]) -> Select[*Selected]:
+    """``query`` of one account's entries from a cursor, read through (account_id, id).
+
+    Asked for an account's entries below an id *joined to their transfers*, MariaDB's
+    optimizer reads the index by ``account_id`` alone and filters the id as it goes: page
+    10,000 of a million-entry statement scanned every newer entry (170 ms, page 1: 2 ms).
+    Named, the index is read as a range on both columns.
+    """
+    hint = f"FORCE INDEX ({ENTRY_ACCOUNT_INDEX})"
+    return query.with_hint(Entry, hint, dialect_name="mysql").with_hint(
+        Entry, hint, dialect_name="mariadb"
+    )
 
 
 class Hold(PartialPayModel):

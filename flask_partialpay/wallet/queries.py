@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind
-from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
+from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer, through_account_index
 from flask_partialpay.wallet.wallets import StatementLine, wallet_balance
 
 
@@ -42,7 +42,7 @@ def statement_batches(
     """
     before: int | None = None
     while True:
-        query = (
+        query = through_account_index(
             select(
                 Entry.id,
                 Entry.created_at,

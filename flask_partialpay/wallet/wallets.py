@@ -23,7 +23,13 @@ from flask_partialpay.db.paging import keyset_page
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import accounts, transfers, wallet_accounts
-from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
+from flask_partialpay.ledger.models import (
+    Entry,
+    Hold,
+    LedgerAccount,
+    Transfer,
+    through_account_index,
+)
 from flask_partialpay.wallet.statements import describe, message_params
 
 if TYPE_CHECKING:
@@ -144,7 +150,7 @@ class Wallets:
             return StatementPage(lines=[])
         shown = keyset_page(
             self._session,
-            select(Entry).where(Entry.account_id == found.id),
+            through_account_index(select(Entry).where(Entry.account_id == found.id)),
             Entry.id,
             before=before,
             after=after,

@@ -33,6 +33,7 @@ from flask_partialpay.extension import PartialPay
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
 from flask_partialpay.ledger.system_accounts import system_balance
+from flask_partialpay.wallet.queries import statement_batches
 from flask_partialpay.wallet.wallets import Wallets
 from tests.unit.bare import db
 
@@ -731,6 +732,37 @@ def test_the_statement_lists_entries_newest_first_with_a_running_balance(app: Fl
     assert wallets().statement(OWNER, USD, before=0, per_page=10).lines == lines[-10:]
     assert len(wallets().statement(OWNER, USD).lines) == 20  # the configured 20 per page
     assert wallets().statement("nobody", USD).lines == []
+
+
+def test_statement_reads_name_the_account_index_on_mariadb(app: Flask) -> None:
+    # Joined to their transfers, a deep page's entries were read by account_id alone and
+    # filtered by id on MariaDB: page 10,000 of a million entries took 170 ms, page 1 2 ms.
+    # The plan depends on the table's statistics, so what is checked is the hint itself.
+    for _ in range(3):
+        wallets().credit(OWNER, "1.00", USD, reason="topup")
+    account_id = db.session.scalars(
+        sa.select(LedgerAccount.id).where(LedgerAccount.owner_id == OWNER)
+    ).one()
+    entry_reads: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM partialpay_entry" in statement and "partialpay_entry.account_id" in statement:
+            entry_reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        page = wallets().statement(OWNER, USD, per_page=2)
+        wallets().statement(OWNER, USD, before=page.older, per_page=2)
+        batches = list(statement_batches(db.session, account_id, USD, batch=2))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    assert sum(len(batch) for batch in batches) == 3
+    assert len(entry_reads) >= 4
+    named = [
+        read for read in entry_reads if "FORCE INDEX (ix_partialpay_entry_account_id_id)" in read
+    ]
+    expected = entry_reads if db.engine.dialect.name in {"mysql", "mariadb"} else []
+    assert named == expected
 
 
 def test_every_transfer_is_two_entries_that_sum_to_zero_and_each_currency_sums_to_zero(
