@@ -6,7 +6,8 @@ the services are built there, one set per app.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -94,6 +95,7 @@ class PartialPay:
         customer_directory: CustomerDirectory | None = None,
         offer_catalogue: OfferCatalogue | None = None,
         gateways: Iterable[Gateway] = (),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """Register on ``app``; ``db`` is the host's Flask-SQLAlchemy object.
 
@@ -106,7 +108,8 @@ class PartialPay:
         ``gateways`` are the host's own payment methods (see :class:`Gateway`), registered
         on this app beside the built-in ones and those given to the constructor;
         ``PARTIALPAY_GATEWAYS`` says which are offered (see
-        :mod:`flask_partialpay.payments.gateways.registry`).
+        :mod:`flask_partialpay.payments.gateways.registry`). ``clock`` returns the time as an
+        aware UTC datetime (default: the system clock); tests give one to move time forward.
         """
         if "partialpay" in app.extensions:
             raise ConfigurationError(
@@ -129,6 +132,8 @@ class PartialPay:
             customer_directory=customer_directory,
             offer_catalogue=offer_catalogue,
         )
+        if clock is not None:
+            state.clock = clock
         state.gateway_registry = build_registry(
             built_in=self._built_in_gateways(state),
             host_gateways=[*self._gateways, *gateways],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import current_app
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.local import LocalProxy
 
 from flask_partialpay.core.errors import ConfigurationError
+from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.transactions import in_transaction, run_in_transaction
 from flask_partialpay.host.config import setting
 from flask_partialpay.host.customers import CustomerDirectory
@@ -56,6 +58,10 @@ class PartialPayState:
     own_admin_check: AdminCheck | None
     customer_directory: CustomerDirectory | None = None
     offer_catalogue: OfferCatalogue | None = None
+    #: What time it is: an aware UTC datetime. Given to ``init_app`` by tests (and by a host
+    #: that wants a clock of its own) to move time forward; due dates, reminders, overdue
+    #: instalments and the scheduler all read it, never the system clock directly.
+    clock: Callable[[], datetime] = utcnow
     #: The services the host calls, ``partialpay.<service>`` (see each class).
     orders: OrderService = field(init=False)
     checkout: CheckoutService = field(init=False)
@@ -112,6 +118,17 @@ class PartialPayState:
 
     def is_admin(self, user: Any) -> bool:
         return bool(self.admin_check(user))
+
+    def now(self) -> datetime:
+        """The app's clock: an aware UTC datetime."""
+        moment = self.clock()
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ConfigurationError("The PartialPay clock must return an aware datetime.")
+        return moment
+
+    def today(self) -> date:
+        """The date in UTC by the app's clock: the day due dates are compared with."""
+        return self.now().astimezone(UTC).date()
 
 
 def partialpay_state() -> PartialPayState:

@@ -296,3 +296,24 @@ def test_create_tables_makes_the_extensions_tables_in_the_hosts_database() -> No
         extension.create_tables()
         names = set(sa.inspect(database.engine).get_table_names())
     assert {table.name for table in PartialPayModel.metadata.sorted_tables} <= names
+
+
+def test_the_clock_given_to_init_app_is_the_apps_time() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    moment = datetime(2027, 1, 31, 23, 30, tzinfo=timezone(timedelta(hours=-3)))
+    app, database = bare_app()
+    PartialPay().init_app(app, database, clock=lambda: moment)
+    with app.app_context():
+        assert current_partialpay.now() == moment
+        # Due dates are UTC days: 23:30 at UTC-3 is already the next day.
+        assert current_partialpay.today() == datetime(2027, 2, 1, tzinfo=UTC).date()
+
+
+def test_a_clock_without_a_time_zone_is_refused_when_read() -> None:
+    from datetime import datetime
+
+    app, database = bare_app()
+    PartialPay().init_app(app, database, clock=lambda: datetime(2027, 1, 1))
+    with app.app_context(), pytest.raises(ConfigurationError, match="aware"):
+        current_partialpay.now()
