@@ -17,6 +17,8 @@ from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.payments import reconcile
 from flask_partialpay.sandbox.card import NAME as SANDBOX
 from flask_partialpay.sandbox.card import SandboxCardGateway
+from flask_partialpay.scheduler import run_due
+from flask_partialpay.scheduler.jobs import job_names
 from flask_partialpay.schema import sandbox_enabled
 from flask_partialpay.state import current_partialpay
 
@@ -41,9 +43,41 @@ def show_settings() -> None:
 
 @partialpay_cli.command("release-expired-holds")
 def release_expired_holds() -> None:
-    """Give back the money of every wallet hold past its expiry (run it from cron)."""
+    """Give back the money of every wallet hold past its expiry, in one transaction.
+
+    ``flask partialpay run-due`` does the same in batches, safely on several machines.
+    """
     count = current_partialpay.wallets.release_expired_holds()
     click.echo(f"{count} expired hold(s) released.")
+
+
+@partialpay_cli.command("run-due")
+@click.option(
+    "--only",
+    "only",
+    type=click.Choice(job_names()),
+    multiple=True,
+    help="Run this job only (repeat for several); default: every job.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Each job does at most this many rows in this run; default: all that are due.",
+)
+def run_due_command(only: tuple[str, ...], limit: int | None) -> None:
+    """Do everything that is due: expired holds, lapsed wallet parts, and the other jobs.
+
+    Run it every minute or so (cron, a systemd timer, Celery beat); runs may overlap, on
+    one machine or many: each row is claimed by one run and done once. Prints what each
+    job did; exits 1 if a job failed (the rest was done, and the failed rows are tried
+    again by the next run).
+    """
+    report = run_due(current_partialpay, only=only or None, limit=limit)
+    for outcome in report.outcomes:
+        click.echo(outcome.summary())
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 @partialpay_cli.command("audit")

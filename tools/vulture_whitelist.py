@@ -103,3 +103,10 @@ _.preview_amounts
 _.to_json  # plans.stored: the offer's and the order's stored copy
 _.from_json
 _.system_balance  # a system account's balance, for hosts' reports (README "The wallet")
+
+# -- the scheduler: a host's Celery set-up (README "Running the scheduler") calls these, and
+# the jobs that call services (e-mail, automatic charges) are built on call_outside ---------
+_.register_run_due
+_.beat_schedule
+_.call_outside  # tests/scheduler/test_claims.py proves its pattern until a job uses it
+_.__call__  # JobRun: the protocol of a job's run function

@@ -179,6 +179,11 @@ SETTINGS: Mapping[str, Setting] = {
         "admin to refund at the gateway.",
         choices=tuple(Overpayment),
     ),
+    "PARTIALPAY_SCHEDULER_BATCH_SIZE": Setting(
+        50,
+        "Rows `flask partialpay run-due` claims and does in one transaction (a batch). "
+        "Smaller batches hold their row locks for less time; larger ones commit less often.",
+    ),
 }
 
 

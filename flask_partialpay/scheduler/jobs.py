@@ -1,0 +1,55 @@
+"""The scheduler's jobs: what ``flask partialpay run-due`` does, in the order it does it.
+
+A job is a name and a function ``run(state, now, *, limit)`` that does what is due at
+``now`` (at most ``limit`` rows; None: all of them) and returns how many things it did.
+It does them in small batches, each its own transaction, claimed so that runs on several
+machines share the work (:mod:`flask_partialpay.db.due_rows`); one that calls a service
+outside the database follows :mod:`flask_partialpay.db.outside_calls`. A job whose rows
+partly failed raises :class:`~flask_partialpay.db.due_rows.RowsFailed` after doing the
+others.
+
+:data:`JOBS` is the one list of them. A new job is added there, in the place its effects
+call for: transitions that create work (an instalment falling overdue queues its e-mail)
+before the jobs that do that work (sending the outbox), so one run does both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from flask_partialpay.state import PartialPayState
+from flask_partialpay.wallet import hold_expiry
+
+
+class JobRun(Protocol):
+    def __call__(self, state: PartialPayState, now: datetime, /, *, limit: int | None) -> int: ...
+
+
+@dataclass(frozen=True)
+class DueJob:
+    """A named unit of scheduled work (``flask partialpay run-due --only NAME``)."""
+
+    name: str
+    run: JobRun
+    #: One line, shown by ``flask partialpay run-due --help``.
+    description: str = ""
+
+
+JOBS: tuple[DueJob, ...] = (
+    DueJob(
+        "expired-holds",
+        hold_expiry.release_expired_holds,
+        "Wallet holds past their time are expired and their money freed, once.",
+    ),
+    DueJob(
+        "lapsed-wallet-parts",
+        hold_expiry.release_lapsed_parts,
+        "Pending wallet parts whose hold ended go back to the balance.",
+    ),
+)
+
+
+def job_names() -> tuple[str, ...]:
+    return tuple(job.name for job in JOBS)
