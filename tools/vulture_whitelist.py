@@ -103,3 +103,12 @@ _.preview_amounts
 _.to_json  # plans.stored: the offer's and the order's stored copy
 _.from_json
 _.system_balance  # a system account's balance, for hosts' reports (README "The wallet")
+
+# -- e-mail (flask_partialpay.mail): the plan events' public functions, for the code that
+# runs due instalments to call (README "E-mail"); tests/mail/test_mail_events.py calls each
+_.instalment_due
+_.instalment_charged
+_.instalment_charge_failed
+_.instalment_overdue
+_.last_error  # MailMessage: why its last delivery failed, for an admin reading the outbox
+_.sent_at  # MailMessage: when the mail server took it
