@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
     )
+    _configure_mail(app, config or {})
     app.config.update(config or {})
     # A demonstration shop: cards are paid on the sandbox's pretend card page, and through
     # Stripe too when its keys are in the config or the environment.
@@ -101,6 +102,31 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     return app
 
 
+def _configure_mail(app: Flask, config: dict[str, Any]) -> None:
+    """E-mail on, written as files to the instance folder's ``mail/`` (the demo needs no
+    mail server); sent by SMTP when ``MAIL_SERVER`` is in the environment. Off with
+    ``SHOP_MAIL=off`` in the environment, and in tests unless a test turns it on
+    (``PARTIALPAY_MAIL``), so the others send nothing."""
+    server = os.environ.get("MAIL_SERVER")
+    app.config.update(
+        PARTIALPAY_MAIL=not config.get("TESTING") and os.environ.get("SHOP_MAIL") != "off",
+        PARTIALPAY_MAIL_SENDER=os.environ.get("MAIL_DEFAULT_SENDER", "shop@example.com"),
+        PARTIALPAY_MAIL_ADMIN=os.environ.get("SHOP_ADMIN_EMAIL", "admin@example.com"),
+        PARTIALPAY_LOW_BALANCE={"*": "10"},
+        MAIL_BACKEND="smtp" if server else "file",
+        MAIL_FILE_PATH=os.path.join(app.instance_path, "mail"),
+    )
+    if server:
+        app.config.update(
+            MAIL_SERVER=server,
+            MAIL_PORT=int(os.environ.get("MAIL_PORT", "587")),
+            MAIL_USE_TLS=os.environ.get("MAIL_USE_TLS", "1") == "1",
+            MAIL_USERNAME=os.environ.get("MAIL_USERNAME"),
+            MAIL_PASSWORD=os.environ.get("MAIL_PASSWORD"),
+            MAIL_TIMEOUT=30,
+        )
+
+
 def _language_form() -> LanguageForm:
     form = LanguageForm(formdata=None)
     form.language.data = str(get_locale() or "en")
@@ -139,7 +165,9 @@ class ShopCustomers:
 
 
 def _customer_info(user: User) -> CustomerInfo:
-    return CustomerInfo(customer_id=str(user.get_id()), name=user.name, email=user.email)
+    return CustomerInfo(
+        customer_id=str(user.get_id()), name=user.name, email=user.email, locale=user.language
+    )
 
 
 @login_manager.user_loader

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, request, session, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField
 
 from flask_partialpay.host.redirects import requested_target
+
+from .models import db
 
 # Each language in its own name, as the switcher shows it.
 LANGUAGES = {"en": "English", "ru": "Русский", "hi": "हिन्दी", "es": "Español"}
@@ -43,4 +46,8 @@ def choose() -> Response:
         abort(400)
     back = requested_target(request.form.get("next")) or url_for("shop.catalogue")
     session[SESSION_KEY] = form.language.data
+    if current_user.is_authenticated:
+        # The shop's e-mails to this user follow the language they read the shop in.
+        current_user.language = form.language.data
+        db.session.commit()
     return redirect(back)

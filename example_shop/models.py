@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language last chosen in the switcher while signed in: the shop's e-mails to the
+    # user are written in it. None: the shop's default (English).
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

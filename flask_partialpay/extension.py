@@ -29,6 +29,7 @@ from flask_partialpay.instalments.offers import OfferCatalogue
 from flask_partialpay.instalments.service import InstalmentService
 from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.ledger.system_accounts import EXTENSION_KEY as SYSTEM_ACCOUNTS_KEY
+from flask_partialpay.mail import init_app as init_mail
 from flask_partialpay.migrations import check_sandbox_revisions
 from flask_partialpay.payments import notifications
 from flask_partialpay.payments import settlement as payment_settlement
@@ -148,6 +149,8 @@ class PartialPay:
         check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
         app.extensions[SYSTEM_ACCOUNTS_KEY] = state.system_accounts
+        # PARTIALPAY_MAIL: the e-mails of the money signals, queued in their transaction.
+        init_mail(app, state)
 
         from flask_partialpay.web import register_views
 

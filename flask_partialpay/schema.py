@@ -20,6 +20,8 @@ from flask_partialpay.host.config import setting
 # Imported for its tables' registration on PartialPayModel.metadata: saved cards are read
 # only by gateways that save cards, so nothing else may have imported them before
 # create_all or autogenerate look at the metadata.
+# The e-mail outbox likewise: its table exists whether or not e-mail is on.
+from flask_partialpay.mail import models as mail_models  # noqa: F401
 from flask_partialpay.payments import saved_cards  # noqa: F401
 from flask_partialpay.sandbox.card import NAME as SANDBOX_GATEWAY
 from flask_partialpay.sandbox.models import SandboxModel

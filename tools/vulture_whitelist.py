@@ -110,3 +110,11 @@ _.register_run_due
 _.beat_schedule
 _.call_outside  # tests/scheduler/test_claims.py proves its pattern until a job uses it
 _.__call__  # JobRun: the protocol of a job's run function
+# -- e-mail (flask_partialpay.mail): the plan events' public functions, for the code that
+# runs due instalments to call (README "E-mail"); tests/mail/test_mail_events.py calls each
+_.instalment_due
+_.instalment_charged
+_.instalment_charge_failed
+_.instalment_overdue
+_.last_error  # MailMessage: why its last delivery failed, for an admin reading the outbox
+_.sent_at  # MailMessage: when the mail server took it

@@ -184,6 +184,45 @@ SETTINGS: Mapping[str, Setting] = {
         "Rows `flask partialpay run-due` claims and does in one transaction (a batch). "
         "Smaller batches hold their row locks for less time; larger ones commit less often.",
     ),
+    "PARTIALPAY_MAIL": Setting(
+        False,
+        "Send e-mail notifications (needs `flask-partialpay[mail]`, Flask-Mailman, and its "
+        "`MAIL_*` settings). Off by default, so a host without a mail server never fails "
+        "on one; turned on without Flask-Mailman installed, e-mail stays off and "
+        "`init_app` logs an error saying so.",
+    ),
+    "PARTIALPAY_MAIL_EVENTS": Setting(
+        None,
+        "Which e-mails are sent, by event name (the README's e-mail table). `None`: all "
+        "of them; a list: only those. An unknown name is refused at start.",
+    ),
+    "PARTIALPAY_MAIL_SENDER": Setting(
+        None,
+        "The From address of the e-mails. `None`: Flask-Mailman's `MAIL_DEFAULT_SENDER`.",
+    ),
+    "PARTIALPAY_MAIL_ADMIN": Setting(
+        None,
+        "Address, or list of addresses, that receive the shop's own notifications (a bank "
+        "transfer awaiting confirmation, an overdue instalment), in "
+        "`PARTIALPAY_DEFAULT_LOCALE`. `None`: none are sent.",
+    ),
+    "PARTIALPAY_LOW_BALANCE": Setting(
+        None,
+        "A wallet's balance below which its owner is told it runs low, per currency code "
+        'in major units, `*` for the others (`{"*": "10"}`). Sent once each time the '
+        "balance falls from at least this to below it. `None`: never.",
+    ),
+    "PARTIALPAY_MAIL_CLAIM_TIMEOUT": Setting(
+        300,
+        "Seconds after which an e-mail claimed for sending and not recorded as sent (its "
+        "sender died) may be claimed and sent again. Keep it above Flask-Mailman's "
+        "`MAIL_TIMEOUT`, so a live sender has given up by then.",
+    ),
+    "PARTIALPAY_MAIL_MAX_ATTEMPTS": Setting(
+        10,
+        "Deliveries tried for one e-mail before it is marked failed and left alone "
+        "(its last error is kept in `partialpay_mail`).",
+    ),
 }
 
 

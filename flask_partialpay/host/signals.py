@@ -122,7 +122,18 @@ wallet_released = MoneySignal("wallet-released")
 #: refund of the wallet payment). kwargs: ``order``, ``payment``, ``amount``, ``refund``.
 wallet_refunded = MoneySignal("wallet-refunded")
 
+#: An e-mail of the extension is about to be sent (``PARTIALPAY_MAIL``): after the commit
+#: of the change it tells of, or by ``flask_partialpay.mail.deliver_pending``, outside any
+#: transaction. Not a money signal: it has no ``committed`` twin. kwargs: ``mail`` (a
+#: :class:`flask_partialpay.mail.OutgoingMail`: event, recipient, subject, text, html).
+#: A receiver that returns ``True`` has delivered it itself: the extension records it as
+#: sent and does not send it. One that raises leaves it pending, to be tried again like a
+#: failed delivery. Any other return value lets the extension send it through
+#: Flask-Mailman.
+mail_ready = NamedSignal("mail-ready")
+
 __all__ = [
+    "mail_ready",
     "order_completed",
     "order_declined",
     "order_fully_paid",

@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from flask_partialpay.mail import delivery as mail_delivery
 from flask_partialpay.state import PartialPayState
 from flask_partialpay.wallet import hold_expiry
+
+# "No limit" for the jobs whose own functions take a number: more rows than one run meets.
+_EVERYTHING = 2**62
 
 
 class JobRun(Protocol):
@@ -37,6 +41,12 @@ class DueJob:
     description: str = ""
 
 
+def _send_pending_mail(state: PartialPayState, now: datetime, /, *, limit: int | None) -> int:
+    # E-mails queued and not sent at their commit (the mail server was down, the process
+    # died, or the change was committed by code outside the extension's transactions).
+    return mail_delivery.deliver_pending(state, now, limit=_EVERYTHING if limit is None else limit)
+
+
 JOBS: tuple[DueJob, ...] = (
     DueJob(
         "expired-holds",
@@ -47,6 +57,12 @@ JOBS: tuple[DueJob, ...] = (
         "lapsed-wallet-parts",
         hold_expiry.release_lapsed_parts,
         "Pending wallet parts whose hold ended go back to the balance.",
+    ),
+    # Last: the jobs above queue e-mails (an instalment overdue), and one run sends them.
+    DueJob(
+        "pending-mail",
+        _send_pending_mail,
+        "E-mails queued but not sent yet are sent, each once.",
     ),
 )
 
