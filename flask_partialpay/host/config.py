@@ -179,6 +179,12 @@ SETTINGS: Mapping[str, Setting] = {
         "admin to refund at the gateway.",
         choices=tuple(Overpayment),
     ),
+    "PARTIALPAY_PLAN_GRACE_DAYS": Setting(
+        3,
+        "Days after its due date an unpaid instalment of a payment plan stays due before it "
+        "is overdue (0: overdue the day after its due date). The Orders list's Overdue "
+        "filter, the customer's My payments and the admin's order page use it.",
+    ),
 }
 
 
