@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from flask_partialpay import PartialPayModel
 from flask_partialpay.core.money import to_minor
+from flask_partialpay.plans.policy import IntervalUnit, PlanMode, PlanPolicy
 from flask_partialpay.sandbox.models import SandboxModel
 
 from . import partialpay
@@ -40,6 +41,15 @@ DEMO_PRODUCTS = [
         GOODS,
     ),
     ("notebook", "Linen notebook", "A5, 192 dotted pages.", "12.50", "USD", False, GOODS),
+    (
+        "workshop",
+        "Weaving workshop",
+        "Four Saturday mornings at the loom; pay a quarter now, the rest monthly.",
+        "100",
+        "USD",
+        False,
+        GOODS,
+    ),
     # Wallet credit sold through the cart: bought on its own, never paid from the wallet.
     ("wallet-topup-500", "Wallet top-up", "Adds ₹500 to your wallet.", "500", "INR", False, TOPUP),
 ]
@@ -50,6 +60,18 @@ DEMO_WALLET_CREDIT = ("asha@example.com", "100", "INR", "Welcome credit")
 # button with "Allow Partial Payments" ticked.
 DEMO_OFFER_SKU = "course"
 DEMO_MINIMUM_PERCENT, DEMO_SUCCESS_PERCENT = Decimal("1"), Decimal("90")
+# The README's payment plan: the $100 workshop is paid 25% first, then 3 monthly instalments
+# ($25.00 each), and the admin has sent Asha its Buy button.
+DEMO_PLAN_SKU = "workshop"
+DEMO_PLAN = PlanPolicy(
+    PlanMode.SCHEDULE, first_percent=Decimal("25"), count=3, every=1, unit=IntervalUnit.MONTH
+)
+DEMO_PLAN_MESSAGE = (
+    "admin@example.com",
+    "asha@example.com",
+    "Hello Asha, here is the Weaving workshop: pay a quarter now and the rest in three "
+    "monthly instalments.",
+)
 DEMO_MESSAGE = (
     "admin@example.com",
     "asha@example.com",
@@ -85,6 +107,7 @@ def seed(*, welcome_credit: bool = True) -> None:
     if welcome_credit:
         _credit_welcome()
     _seed_instalment_offer()
+    _seed_plan_offer()
 
 
 def _credit_welcome() -> None:
@@ -130,6 +153,43 @@ def _seed_instalment_offer() -> None:
     )
     # The seed runs from the command line, outside any request: links are built as paths,
     # the way a request to the site's root would build them.
+    with current_app.test_request_context("/"):
+        url = partialpay.instalments.buy_link(
+            offer_id, allow_partial=True, customer_id=str(recipient.id)
+        )
+    db.session.add(
+        Message(
+            recipient_id=recipient.id,
+            author_id=author.id,
+            body=body,
+            button_kind=BUY,
+            button_label=BUTTON_LABELS[BUY],
+            button_url=url,
+        )
+    )
+    db.session.commit()
+
+
+def _seed_plan_offer() -> None:
+    """The workshop's payment plan and the admin's Buy message to Asha, once (as above)."""
+    author_email, recipient_email, body = DEMO_PLAN_MESSAGE
+    author = db.session.scalars(select(User).where(User.email == author_email)).one()
+    recipient = db.session.scalars(select(User).where(User.email == recipient_email)).one()
+    sent = db.session.scalars(
+        select(Message).where(Message.recipient_id == recipient.id, Message.body == body)
+    ).first()
+    if sent is not None:
+        return
+    workshop = db.session.scalars(select(Product).where(Product.sku == DEMO_PLAN_SKU)).one()
+    offer_id = str(workshop.id)
+    partialpay.instalments.set_policy(
+        offer_id,
+        allow_partial=True,
+        minimum_percent=Decimal(0),
+        success_percent=None,
+        plan=DEMO_PLAN,
+        by=str(author.id),
+    )
     with current_app.test_request_context("/"):
         url = partialpay.instalments.buy_link(
             offer_id, allow_partial=True, customer_id=str(recipient.id)

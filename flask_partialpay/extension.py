@@ -26,6 +26,7 @@ from flask_partialpay.host.i18n import (
 )
 from flask_partialpay.host.secret_keys import check_secrets
 from flask_partialpay.instalments.offers import OfferCatalogue
+from flask_partialpay.instalments.plan_orders import check_grace_setting
 from flask_partialpay.instalments.service import InstalmentService
 from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.ledger.system_accounts import EXTENSION_KEY as SYSTEM_ACCOUNTS_KEY
@@ -124,6 +125,7 @@ class PartialPay:
             )
         apply_defaults(app)
         wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
+        check_grace_setting(app.config["PARTIALPAY_PLAN_GRACE_DAYS"])
         self._set_sqlite_pragmas(app, db)
         state = PartialPayState(
             extension=self,

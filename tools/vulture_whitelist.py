@@ -90,18 +90,16 @@ _.reverse
 _.use_http_client  # StripeApi: tests answer Stripe's API from recorded responses through it
 _.charge_saved_card  # StripeGateway: charging a saved card off session (saved cards, plans)
 
-# -- payment plans (issue 16): the pure calculation that the offer admin page, an order's
-# schedule, "My payments" and `run-due` are built on in the next steps; no caller in the
-# package yet, tests/unit/test_plan_schedule.py and test_plan_schedule_properties.py call each
-_.schedule_for
-_.apply_payments
-_.allowed_payment
-_.minimum_minor  # AllowedPayment: read by the pay page's amount field
-_.suggested_minor
+# -- payment plans: the scheduler's columns of partialpay_instalment, created with the
+# schedule and written by the `run-due` scheduler (reminders, overdue, automatic charges) ----
+_.reminded_on
+_.overdue_since
+_.charge_attempts
+_.next_charge_on
+# AllowedPayment's bounds: the pay step takes them from payments/plan_range (which also
+# counts payments under way); kept for hosts building their own pay page on a schedule
+_.minimum_minor
 _.maximum_minor
-_.preview_amounts
-_.to_json  # plans.stored: the offer's and the order's stored copy
-_.from_json
 _.system_balance  # a system account's balance, for hosts' reports (README "The wallet")
 
 # -- the scheduler: a host's Celery set-up (README "Running the scheduler") calls these, and

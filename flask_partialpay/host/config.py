@@ -223,6 +223,12 @@ SETTINGS: Mapping[str, Setting] = {
         "Deliveries tried for one e-mail before it is marked failed and left alone "
         "(its last error is kept in `partialpay_mail`).",
     ),
+    "PARTIALPAY_PLAN_GRACE_DAYS": Setting(
+        3,
+        "Days after its due date an unpaid instalment of a payment plan stays due before it "
+        "is overdue (0: overdue the day after its due date). The Orders list's Overdue "
+        "filter, the customer's My payments and the admin's order page use it.",
+    ),
 }
 
 

@@ -1,17 +1,23 @@
-"""The instalment policy table: per offer, whether it may be paid in parts and its minimum.
+"""The instalment tables: each offer's policy, and the schedule of an order paid on dates.
 
-Read and written through :mod:`.policy`; an order placed through a Buy link copies the
-policy, so later changes to the offer leave orders already placed alone.
+The policy is read and written through :mod:`.policy`; an order placed through a Buy link
+copies it, so later changes to the offer leave orders already placed alone. The schedule
+rows are written once, when an order is placed in schedule mode (:mod:`.plan_orders`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Date,
+    ForeignKey,
     Integer,
     String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,5 +37,39 @@ class InstalmentPolicy(PartialPayModel):
     minimum_basis_points: Mapped[int] = mapped_column(Integer, default=0)
     # None: the order can only be completed by paying it in full.
     success_basis_points: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The plan policy (flask_partialpay.plans.stored JSON) when the offer is paid on a
+    # schedule; None: any amount above the minimum, whenever the customer likes.
+    plan: Mapped[str | None] = mapped_column(Text, default=None)
     updated_by: Mapped[str | None] = mapped_column(String(64), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ScheduledInstalment(PartialPayModel):
+    """One payment of an order's schedule: number 0 is the first payment, 1..N the rest.
+
+    ``through_minor`` is the sum of the amounts of instalments 0 to ``number``: the
+    instalment is paid when the order's ``paid_minor`` reaches it, so "unpaid" and
+    "overdue" are plain SQL over this table and the order (payments fill the earliest
+    instalments first, as :func:`flask_partialpay.plans.progress.apply_payments` does).
+    """
+
+    __tablename__ = "partialpay_instalment"
+    __table_args__ = (UniqueConstraint("order_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("partialpay_order.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    through_minor: Mapped[int] = mapped_column(BigInteger)
+    # Let off by the shop: owed no more, and no payment is applied to it.
+    waived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # For the scheduler (reminders, overdue transitions, automatic charging), which keeps
+    # here what it did for this instalment so that it never does it twice:
+    # the day a reminder for it was sent;
+    reminded_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # the day it was first found overdue;
+    overdue_since: Mapped[date | None] = mapped_column(Date, default=None)
+    # how many automatic charges were tried, and the day of the next one.
+    charge_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_charge_on: Mapped[date | None] = mapped_column(Date, default=None)

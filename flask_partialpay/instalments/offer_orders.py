@@ -11,6 +11,8 @@ offer's policy as it was then (see :mod:`.instalments`).
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from flask_partialpay.core.errors import OrderNotFound
 from flask_partialpay.core.vocabulary import OrderStatus
 from flask_partialpay.db.transactions import StaleSnapshot
+from flask_partialpay.instalments import plan_orders
 from flask_partialpay.instalments import policy as policies
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
 from flask_partialpay.payments import lifecycle, orders
@@ -48,7 +51,7 @@ def holding_slot(session: Session, customer_id: str, offer_id: str) -> OrderReco
     ).one_or_none()
 
 
-def allow_parts_if_unpaid(session: Session, account: OrderRecord) -> OrderRecord:
+def allow_parts_if_unpaid(session: Session, account: OrderRecord, *, today: date) -> OrderRecord:
     """Let the customer's Open order be paid in parts, if no payment was started on it.
 
     A customer who opened the offer to pay in full (its "Buy now") and then a Buy link
@@ -65,8 +68,9 @@ def allow_parts_if_unpaid(session: Session, account: OrderRecord) -> OrderRecord
     if started:
         return account
     policy = policies.policy_for(session, account.offer_id)
-    policies.apply_to_order(account, policy, price=account.total)
+    schedule = policies.apply_to_order(account, policy, price=account.total, today=today)
     session.flush()
+    plan_orders.write_schedule(session, account, schedule)
     return account
 
 
@@ -75,10 +79,13 @@ def paid_in_parts(session: Session, offer_id: str, *, allow_partial: bool) -> bo
     return allow_partial and policies.policy_for(session, offer_id).allow_partial
 
 
-def register(session: Session, info: OrderInfo, offer: OfferInfo, *, in_parts: bool) -> OrderRecord:
-    """Open the account of the order the host just placed for ``offer``.
+def register(
+    session: Session, info: OrderInfo, offer: OfferInfo, *, in_parts: bool, today: date
+) -> OrderRecord:
+    """Open the account of the order the host just placed for ``offer`` on ``today``.
 
-    The offer's policy is copied now: later changes to the offer leave this order alone.
+    The offer's policy is copied now, with the order's schedule when it has a plan: later
+    changes to the offer leave this order alone.
     """
     if info.customer_id == "" or info.currency != offer.currency:
         raise OrderNotFound(reference=info.reference)
@@ -88,8 +95,11 @@ def register(session: Session, info: OrderInfo, offer: OfferInfo, *, in_parts: b
         # outside the savepoint below.
         policy = policies.policy_for(session, offer.offer_id) if in_parts else None
         orders.attach_offer(account, offer_id=offer.offer_id, title=offer.name)
-        if policy is not None:
-            policies.apply_to_order(account, policy, price=info.total)
+        schedule = (
+            []
+            if policy is None
+            else policies.apply_to_order(account, policy, price=info.total, today=today)
+        )
         try:
             with session.begin_nested():
                 session.flush()
@@ -99,6 +109,7 @@ def register(session: Session, info: OrderInfo, offer: OfferInfo, *, in_parts: b
             # again, and then finds that order. The duplicate-key error means the other one
             # committed, so the fresh transaction sees it on every database.
             raise StaleSnapshot() from None
+        plan_orders.write_schedule(session, account, schedule)
     return account
 
 

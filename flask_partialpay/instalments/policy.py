@@ -8,11 +8,18 @@ does not change orders already placed.
 
 The minimum applies to the first payments: together (confirmed and awaiting confirmation)
 they must reach it, so a first payment of $49.99 is refused and, once $50 is paid, $0.01 is
-accepted. A payment is never more than what is still due."""
+accepted. A payment is never more than what is still due.
+
+An offer may instead be paid on a schedule (:mod:`flask_partialpay.plans`): a first payment
+and instalments on due dates. Its plan policy is stored with the offer's row, and copied
+onto each order with the order's schedule (:mod:`.plan_orders`); the first payment is then
+the order's minimum, so the same range checks enforce it."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -26,6 +33,11 @@ from flask_partialpay.core.percent import PERCENT_EXAMPLE, from_points, to_point
 from flask_partialpay.instalments.models import InstalmentPolicy
 from flask_partialpay.payments import orders
 from flask_partialpay.payments.models import OrderRecord
+from flask_partialpay.plans import stored
+from flask_partialpay.plans.policy import InvalidPlan, PlanMode, PlanPolicy
+from flask_partialpay.plans.schedule import Instalment, schedule_for
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,14 @@ class Policy:
     allow_partial: bool
     minimum_percent: Decimal
     success_percent: Decimal | None
+    #: The schedule customers pay on (a plan in schedule mode); None: any amount above
+    #: the minimum, whenever they like (the free mode).
+    plan: PlanPolicy | None = None
+
+    def __post_init__(self) -> None:
+        if self.plan is not None and self.plan.mode is PlanMode.FREE:
+            # One way to say "free": no plan.
+            object.__setattr__(self, "plan", None)
 
     def minimum_amount(self, price: Decimal, currency: str) -> Decimal:
         """The smallest first payment: the percentage of ``price``, rounded up."""
@@ -119,6 +139,7 @@ def _policy(offer_id: str, row: InstalmentPolicy | None) -> Policy:
         success_percent=(
             None if row.success_basis_points is None else from_points(row.success_basis_points)
         ),
+        plan=None if row.plan is None else stored.from_json(row.plan),
     )
 
 
@@ -147,6 +168,7 @@ def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
         "success_basis_points": (
             None if policy.success_percent is None else to_points(policy.success_percent)
         ),
+        "plan": None if policy.plan is None else stored.to_json(policy.plan),
         "updated_by": by,
     }
     row = session.get(InstalmentPolicy, policy.offer_id, with_for_update=True)
@@ -163,13 +185,44 @@ def save_policy(session: Session, policy: Policy, *, by: str | None) -> None:
     session.flush()
 
 
-def apply_to_order(account: OrderRecord, policy: Policy, *, price: Decimal) -> None:
-    """Copy the offer's policy onto a new order placed through a partial Buy link."""
+def apply_to_order(
+    account: OrderRecord, policy: Policy, *, price: Decimal, today: date
+) -> list[Instalment]:
+    """Copy the offer's policy onto a new order placed through a partial Buy link.
+
+    On a schedule, the plan is copied too, the first payment becomes the order's minimum,
+    and the order's instalments are returned for :func:`.plan_orders.write_schedule` to
+    store (the order may have no id yet). A plan that no longer fits (its fixed dates have
+    passed, or the price changed under a fixed first payment) is not applied: the order is
+    paid in parts in the free mode, with the offer's minimum, and the shop is told in the log.
+    """
     success = policy.success_amount(price, account.currency)
+    success_minor = None if success is None else to_minor(success, account.currency)
+    if policy.plan is not None:
+        total_minor = to_minor(price, account.currency)
+        try:
+            schedule = schedule_for(policy.plan, total_minor, account.currency, today)
+        except InvalidPlan as error:
+            log.warning(
+                "The plan of offer %s does not fit order %s (%s): it is paid in parts "
+                "without a schedule.",
+                policy.offer_id,
+                account.reference,
+                error.code,
+            )
+        else:
+            orders.set_instalment_terms(
+                account,
+                minimum_first_minor=schedule[0].amount_minor,
+                success_minor=success_minor,
+                plan=stored.to_json(policy.plan),
+            )
+            return schedule
     orders.set_instalment_terms(
         account,
         minimum_first_minor=to_minor(
             policy.minimum_amount(price, account.currency), account.currency
         ),
-        success_minor=None if success is None else to_minor(success, account.currency),
+        success_minor=success_minor,
     )
+    return []

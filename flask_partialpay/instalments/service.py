@@ -9,11 +9,13 @@ context.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask import url_for
 from flask_login import current_user
+from sqlalchemy import ColumnElement
 
 from flask_partialpay.core.errors import (
     ConfigurationError,
@@ -25,9 +27,12 @@ from flask_partialpay.core.errors import (
 )
 from flask_partialpay.core.ids import HostId, host_id, optional_host_id
 from flask_partialpay.core.money import from_minor, to_minor
-from flask_partialpay.instalments import links, offer_orders
+from flask_partialpay.db.paging import Page
+from flask_partialpay.host.config import setting
+from flask_partialpay.instalments import links, offer_orders, plan_orders
 from flask_partialpay.instalments import policy as policies
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
+from flask_partialpay.instalments.plan_orders import OrderPlan
 from flask_partialpay.instalments.policy import Policy
 from flask_partialpay.ledger import wallet_accounts
 from flask_partialpay.payments import due, gateway_calls, lifecycle
@@ -35,11 +40,17 @@ from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.payments.plan_range import PaymentRange
 from flask_partialpay.payments.service import SIGN_IN_TO_PAY
+from flask_partialpay.plans.policy import PlanPolicy, check_plan, raise_first_problem
 
 if TYPE_CHECKING:
     from flask_partialpay.state import PartialPayState
 
 log = logging.getLogger(__name__)
+
+
+def grace_days() -> int:
+    """Days after its due date an unpaid instalment is still due, not overdue."""
+    return int(setting("PLAN_GRACE_DAYS"))
 
 
 def warn_committed_order() -> None:
@@ -69,14 +80,32 @@ class InstalmentService:
         allow_partial: bool,
         minimum_percent: Decimal,
         success_percent: Decimal | None,
+        plan: PlanPolicy | None = None,
         by: str | None = None,
     ) -> Policy:
         """Store the offer's settings; raises :class:`InvalidPercent` for ones that make no
-        sense (see :func:`flask_partialpay.instalments.check_policy`)."""
+        sense (see :func:`flask_partialpay.instalments.check_policy`).
+
+        ``plan``: a schedule customers pay on (see :mod:`flask_partialpay.plans`); None or
+        a free plan: any amount above the minimum, whenever they like. A schedule is checked
+        against the offer's price and today (:func:`~flask_partialpay.plans.check_plan`):
+        :class:`~flask_partialpay.plans.policy.InvalidPlan` for the first problem.
+        """
         state = self._state
-        policy = Policy(
-            host_id(offer_id, "offer_id"), allow_partial, minimum_percent, success_percent
-        )
+        offer_id = host_id(offer_id, "offer_id")
+        policy = Policy(offer_id, allow_partial, minimum_percent, success_percent, plan)
+        if policy.plan is not None:
+            offer = self.catalogue().get(offer_id)
+            if offer is None:
+                raise OrderNotFound(reference=offer_id)
+            raise_first_problem(
+                check_plan(
+                    policy.plan,
+                    offer.currency,
+                    total_minor=to_minor(offer.price, offer.currency),
+                    today=state.today(),
+                )
+            )
         state.transaction(lambda: policies.save_policy(state.session, policy, by=by))
         return policy
 
@@ -156,7 +185,9 @@ class InstalmentService:
             if found is not None:
                 # Opened again (by this link or another, paid in parts or not): the same order.
                 if in_parts and not found.instalments:
-                    return offer_orders.allow_parts_if_unpaid(state.session, found)
+                    return offer_orders.allow_parts_if_unpaid(
+                        state.session, found, today=state.today()
+                    )
                 return found
             # The host's order is written in this transaction and committed with the
             # account that claims the customer's slot for the offer. When a concurrent
@@ -166,7 +197,9 @@ class InstalmentService:
             info = catalogue.place_order(offer, customer_id)
             if state.session.get_transaction() is not session_transaction:
                 warn_committed_order()
-            return offer_orders.register(state.session, info, offer, in_parts=in_parts)
+            return offer_orders.register(
+                state.session, info, offer, in_parts=in_parts, today=state.today()
+            )
 
         return state.transaction(work)
 
@@ -181,6 +214,39 @@ class InstalmentService:
 
     def offer(self, offer_id: HostId) -> OfferInfo | None:
         return self.catalogue().get(host_id(offer_id, "offer_id"))
+
+    # -- schedules ------------------------------------------------------------------------
+
+    def order_plan(self, account: OrderRecord) -> OrderPlan | None:
+        """The order's schedule as it stands today (None for an order with none): each
+        instalment's status, the next one, what is due now and what is left."""
+        state = self._state
+        return plan_orders.plan_of(
+            state.session, account, today=state.today(), grace_days=grace_days()
+        )
+
+    def order_plans(self, accounts: Collection[OrderRecord]) -> dict[int, OrderPlan]:
+        """:meth:`order_plan` of several orders in one query, by order id."""
+        state = self._state
+        return plan_orders.plans_of(
+            state.session, accounts, today=state.today(), grace_days=grace_days()
+        )
+
+    def customer_orders(
+        self, customer_id: HostId, *, before: int | None, after: int | None, per_page: int
+    ) -> Page[OrderRecord]:
+        """The customer's orders paid in instalments, newest first ("My payments")."""
+        return plan_orders.customer_orders_page(
+            self._state.session,
+            host_id(customer_id, "customer_id"),
+            before=before,
+            after=after,
+            per_page=per_page,
+        )
+
+    def overdue_condition(self) -> ColumnElement[bool]:
+        """Orders with an overdue instalment today, for the admin's Orders filter."""
+        return plan_orders.overdue_condition(today=self._state.today(), grace_days=grace_days())
 
     # -- paying ---------------------------------------------------------------------------
 

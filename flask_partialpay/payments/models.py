@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     UniqueConstraint,
     select,
 )
@@ -90,6 +91,9 @@ class OrderRecord(PartialPayModel):
     minimum_first_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Confirmed payments of at least this let an admin complete the order by hand.
     success_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The offer's plan policy as it was when the order was placed (plans.stored JSON), for
+    # an order paid on a schedule; None for any other order. Never rewritten afterwards.
+    plan: Mapped[str | None] = mapped_column(Text, default=None)
     # Confirmed payments beyond the total, credited to the wallet or reported for refund.
     overpaid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The admin who completed the order by hand, before it was paid in full.

@@ -244,12 +244,18 @@ def attach_offer(account: OrderRecord, *, offer_id: str, title: str) -> None:
 
 
 def set_instalment_terms(
-    account: OrderRecord, *, minimum_first_minor: int, success_minor: int | None
+    account: OrderRecord,
+    *,
+    minimum_first_minor: int,
+    success_minor: int | None,
+    plan: str | None = None,
 ) -> None:
-    """Make the order one paid in instalments, with its first minimum and success threshold."""
+    """Make the order one paid in instalments, with its first minimum and success threshold
+    (and, paid on a schedule, the plan policy it was placed with, stored as JSON)."""
     account.instalments = True
     account.minimum_first_minor = minimum_first_minor
     account.success_minor = success_minor
+    account.plan = plan
 
 
 def reserve(session: Session, account: OrderRecord, amount_minor: int) -> None:

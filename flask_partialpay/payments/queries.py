@@ -7,9 +7,9 @@ of payments; ``purpose, id`` and ``instalments, id`` of orders).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.vocabulary import OrderPurpose, PaymentStatus
@@ -48,16 +48,18 @@ def orders_page(
     session: Session,
     *,
     instalments_only: bool,
+    where: Sequence[ColumnElement[bool]] = (),
     before: int | None,
     after: int | None,
     per_page: int,
 ) -> Page[OrderRecord]:
     """Every order (only those paid in instalments, when asked), newest first, next to a
-    cursor.
+    cursor. ``where``: more conditions on the orders, from the capabilities built on them
+    (an overdue instalment: :func:`flask_partialpay.instalments.plan_orders.overdue_condition`).
 
     Top-ups and other records that are not a host's order are left out.
     """
-    query = select(OrderRecord).where(OrderRecord.purpose == OrderPurpose.ORDER)
+    query = select(OrderRecord).where(OrderRecord.purpose == OrderPurpose.ORDER, *where)
     if instalments_only:
         query = query.where(OrderRecord.instalments.is_(True))
     return keyset_page(

@@ -18,6 +18,8 @@ from flask_partialpay.core.percent import parse_optional_percent
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.instalments.offers import OfferInfo
 from flask_partialpay.instalments.policy import Policy, policies_for
+from flask_partialpay.plans.policy import MAX_INSTALMENTS, InvalidPlan
+from flask_partialpay.plans.preview import preview_amounts
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import admin_required
 from flask_partialpay.web.forms.admin import OfferPolicyForm
@@ -40,21 +42,37 @@ def _offer_or_404(offer_id: str) -> OfferInfo:
 
 @admin_required
 def offer_settings(offer_id: str) -> str | Response:
-    """The offer's additional settings; each percentage is shown as an amount of its price."""
-    instalments = current_partialpay.instalments
+    """The offer's additional settings; each percentage is shown as an amount of its price,
+    and a schedule as the amounts of its payments."""
+    state = current_partialpay
+    instalments = state.instalments
     offer = _offer_or_404(offer_id)
     saved = instalments.policy(offer_id)
     form = OfferPolicyForm(
         data={
             "allow_partial": saved.allow_partial,
-            "minimum_percent": _percent_text(saved.minimum_percent) if saved.allow_partial else "",
+            "minimum_percent": _percent_text(saved.minimum_percent)
+            if saved.allow_partial and saved.plan is None
+            else "",
             "success_percent": _percent_text(saved.success_percent),
         }
     )
+    if not form.is_submitted():
+        form.plan_data(saved.plan)
+    price_minor = to_minor(offer.price, offer.currency)
+    today = state.today()
     shown = saved
+    shown_plan = saved.plan
     if form.validate_on_submit():
         read = form.read()
-        if read is not None:
+        # Paid in full, the plan fields are hidden and the plan saved before is kept.
+        plan = (
+            form.read_plan(offer.currency, total_minor=price_minor, today=today)
+            if form.allow_partial.data
+            else saved.plan
+        )
+        plan_refused = bool(form.allow_partial.data) and form.schedule_chosen and plan is None
+        if read is not None and not plan_refused:
             minimum, success = read
             try:
                 instalments.set_policy(
@@ -62,9 +80,10 @@ def offer_settings(offer_id: str) -> str | Response:
                     allow_partial=bool(form.allow_partial.data),
                     minimum_percent=minimum,
                     success_percent=success,
+                    plan=plan,
                     by=current_user.get_id(),
                 )
-            except InvalidPercent as error:  # checked by the form already; kept as a guard
+            except (InvalidPercent, InvalidPlan) as error:  # checked by the form already
                 form.minimum_percent.errors = [translate_error(error)]
             else:
                 flash(
@@ -73,14 +92,24 @@ def offer_settings(offer_id: str) -> str | Response:
                 )
                 return redirect(form_url(offer_id))
         shown = _typed_policy(form, offer_id) or saved
+        shown_plan = form.typed_plan(offer.currency) if form.allow_partial.data else saved.plan
+    elif form.is_submitted():
+        shown_plan = None
+    preview = (
+        preview_amounts(shown_plan, offer.price, offer.currency, today=today)
+        if shown_plan is not None
+        else None
+    )
     return render_template(
         "partialpay/admin/offer_settings.html",
         offer=offer,
         form=form,
-        price_minor=to_minor(offer.price, offer.currency),
+        price_minor=price_minor,
         exponent=currency_exponent(offer.currency),
         minimum_amount=_amount(shown, offer, "minimum"),
         success_amount=_amount(shown, offer, "success"),
+        plan_amounts=preview.amounts if preview is not None else (),
+        max_instalments=MAX_INSTALMENTS,
     )
 
 

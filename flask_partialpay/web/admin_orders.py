@@ -25,13 +25,15 @@ from flask_partialpay.web.paging import requested_cursor
 
 @admin_required
 def orders_list() -> str:
-    """Every order, newest first; "Partial payments" keeps those paid in instalments."""
+    """Every order, newest first; "Partial payments" keeps those paid in instalments, and
+    "Overdue" those with an instalment overdue (past its due date and grace period)."""
     state = current_partialpay
     form = OrdersFilterForm(request.args)
     cursor = requested_cursor()
     page = orders_page(
         state.session,
         instalments_only=bool(form.partial.data),
+        where=[state.instalments.overdue_condition()] if form.overdue.data else (),
         before=cursor.before,
         after=cursor.after,
         per_page=int(setting("ADMIN_PAGE_SIZE")),
@@ -94,6 +96,7 @@ def order_page(reference: str, rejecting: tuple[Payment, RejectForm] | None = No
             and gateways[p.gateway].supports_refund
         ],
         here=url_for("partialpay_admin.order_detail", reference=reference),
+        plan=state.instalments.order_plan(account),
     )
 
 

@@ -1,5 +1,6 @@
 """The shopper's side of instalment offers: Buy and Complete Payment links, the payment
-step ("Make Payment Partial"), and the thank-you page ("Complete Partial Payment")."""
+step ("Make Payment Partial"), the thank-you page ("Complete Partial Payment") and "My
+payments" (orders paid in instalments, with their schedules)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,22 @@ from flask_partialpay.core.errors import (
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.instalments.links import read_buy, read_complete
+from flask_partialpay.instalments.offers import OfferInfo
+from flask_partialpay.instalments.plan_orders import OrderPlan
+from flask_partialpay.instalments.policy import Policy
 from flask_partialpay.payments.due import awaits_manager
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderRecord, Payment
+from flask_partialpay.payments.plan_range import PaymentRange
+from flask_partialpay.plans.preview import preview_amounts
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import login_required_here
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.forms.instalments import InstalmentPaymentForm
+from flask_partialpay.web.paging import requested_cursor
+
+# Orders per page of "My payments": each shows its schedule, so a page is kept short.
+MY_PAYMENTS_PAGE_SIZE = 10
 
 
 def _own_order_or_404(reference: str) -> OrderRecord:
@@ -66,8 +76,20 @@ def buy(token: str) -> str | Response:
         offer=offer,
         in_parts=link.allow_partial and policy.allow_partial,
         minimum=policy.minimum_amount(offer.price, offer.currency),
+        plan_amounts=_plan_amounts(policy, offer),
         form=form,
     )
+
+
+def _plan_amounts(policy: Policy, offer: OfferInfo) -> tuple[Decimal, ...]:
+    """The amounts of the offer's schedule for its price, when it is paid on one that fits
+    an order placed today (one that no longer fits is placed in the free mode)."""
+    if policy.plan is None:
+        return ()
+    preview = preview_amounts(
+        policy.plan, offer.price, offer.currency, today=current_partialpay.today()
+    )
+    return () if preview.problems else preview.amounts
 
 
 def complete_payment(token: str) -> str | Response:
@@ -114,6 +136,9 @@ def pay_step(reference: str) -> str | Response:
         allowed=allowed, currency=account.currency, gateways=_gateway_choices()
     )
     payable = account.status == OrderStatus.OPEN and allowed.maximum > 0
+    plan = instalments.order_plan(account)
+    if request.method != "POST" and payable:
+        _suggest_amount(form, plan, allowed)
     if request.method == "POST":
         if not payable:
             flash(_not_payable_message(account), "error")
@@ -142,7 +167,23 @@ def pay_step(reference: str) -> str | Response:
         wallet_balance=wallet_balance,
         awaiting=_awaiting_confirmation(account),
         button_amount=form.button_amount(),
+        plan=plan,
     )
+
+
+def _suggest_amount(
+    form: InstalmentPaymentForm, plan: OrderPlan | None, allowed: PaymentRange
+) -> None:
+    """On a schedule, start the form at what is due now (or the next instalment): "Make
+    Payment Partial" ticked with that amount, which the shopper may change within the range.
+
+    Within the range the order allows now, which also counts payments under way.
+    """
+    if plan is None or plan.allowed is None or not allowed.partial:
+        return
+    suggested = plan.money(plan.allowed.suggested_minor)
+    form.make_partial.data = True
+    form.amount.data = str(min(max(suggested, allowed.minimum), allowed.maximum))
 
 
 def _not_payable_message(account: OrderRecord) -> str:
@@ -189,6 +230,42 @@ def thank_you(reference: str) -> str:
         can_continue=account.status == OrderStatus.OPEN
         and state.instalments.payment_range(account).maximum > 0,
         gateways=gateways,
+        plan=state.instalments.order_plan(account),
+    )
+
+
+def my_payments() -> str:
+    """ "My payments": the shopper's orders paid in instalments, newest first, each with
+    what is paid and left, the next payment and its date, and each instalment's status."""
+    customer_id = login_required_here()
+    instalments = current_partialpay.instalments
+    cursor = requested_cursor()
+    page = instalments.customer_orders(
+        customer_id,
+        before=cursor.before,
+        after=cursor.after,
+        per_page=MY_PAYMENTS_PAGE_SIZE,
+    )
+    return render_template(
+        "partialpay/my_payments.html",
+        orders=page.items,
+        plans=instalments.order_plans(page.items),
+        page=page,
+        single=False,
+    )
+
+
+def my_payment(reference: str) -> str:
+    """One of the shopper's orders on "My payments" (anyone else's is a 404)."""
+    account = _own_order_or_404(reference)
+    if not account.instalments:
+        abort(404)
+    return render_template(
+        "partialpay/my_payments.html",
+        orders=[account],
+        plans=current_partialpay.instalments.order_plans([account]),
+        page=None,
+        single=True,
     )
 
 
@@ -248,3 +325,5 @@ def add_routes(blueprint: Blueprint) -> None:
     blueprint.get("/complete/<token>")(complete_payment)
     blueprint.route("/orders/<reference>/pay", methods=["GET", "POST"])(pay_step)
     blueprint.get("/orders/<reference>/thanks")(thank_you)
+    blueprint.get("/my-payments")(my_payments)
+    blueprint.get("/my-payments/<reference>")(my_payment)

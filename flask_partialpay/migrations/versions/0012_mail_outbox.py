@@ -6,8 +6,8 @@ the change it tells of and marked sent once the mail server took it. The unique 
 event is reported; ``(status, id)`` serves the sender that looks for pending e-mails.
 
 Revision ID: pp0012
-Revises: pp0010
-Create Date: 2026-12-06 10:00:00.000000
+Revises: pp0011
+Create Date: 2026-12-04 21:00:00.000000
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision = "pp0012"
-down_revision = "pp0010"
+down_revision = "pp0011"
 branch_labels = None
 depends_on = None
 

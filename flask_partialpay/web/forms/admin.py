@@ -19,6 +19,7 @@ from flask_partialpay.host.i18n import lazy_gettext as _l
 from flask_partialpay.host.i18n import translate_error
 from flask_partialpay.instalments.policy import check_policy
 from flask_partialpay.web.forms.common import AmountField, IdempotentForm
+from flask_partialpay.web.forms.plans import PlanFields
 
 
 class DecisionForm(FlaskForm):
@@ -61,8 +62,9 @@ class RefundForm(IdempotentForm):
     amount = AmountField(_l("Amount to refund"))
 
 
-class OfferPolicyForm(FlaskForm):
-    """An offer's additional settings: "Allow Partial Payments" and its two percentages."""
+class OfferPolicyForm(PlanFields):
+    """An offer's additional settings: "Allow Partial Payments", its two percentages and its
+    plan mode (:class:`~flask_partialpay.web.forms.plans.PlanFields`)."""
 
     allow_partial = BooleanField(_l("Allow Partial Payments"))
     minimum_percent = StringField(
@@ -77,15 +79,16 @@ class OfferPolicyForm(FlaskForm):
     def read(self) -> tuple[Decimal, Decimal | None] | None:
         """The two percentages, or None with the errors set next to the fields.
 
-        The minimum may be blank when partial payments are off (it is then 0); the
-        success percentage may always be blank (no early completion).
+        The minimum may be blank when partial payments are off, or paid on a schedule (whose
+        first payment is the minimum): it is then 0. The success percentage may always be
+        blank (no early completion).
         """
         minimum: Decimal | None = None
         success: Decimal | None = None
         try:
             minimum = (
                 parse_percent(self.minimum_percent.data)
-                if self.allow_partial.data
+                if self.allow_partial.data and not self.schedule_chosen
                 else parse_optional_percent(self.minimum_percent.data) or Decimal(0)
             )
         except InvalidPercent as error:
@@ -111,3 +114,4 @@ class OrdersFilterForm(FlaskForm):
         csrf = False
 
     partial = BooleanField(_l("Partial payments"))
+    overdue = BooleanField(_l("Overdue"))

@@ -1,0 +1,183 @@
+"""The schedule of an order paid on a plan: its rows, and where each instalment stands.
+
+The rows are written once, in the transaction that places the order (:func:`write_schedule`,
+from what :func:`.policy.apply_to_order` computed with the plan copied onto the order), and
+never rewritten by a change of the offer's plan. Where they stand is computed on reading,
+from the order's ``paid_minor`` and the day
+(:func:`flask_partialpay.plans.progress.apply_payments`): payments fill the earliest
+instalments first; an instalment is due from its due date and overdue after the grace
+period. The same rule is plain SQL for lists (:func:`overdue_condition`): an instalment is
+unpaid while the order's ``paid_minor`` is below its ``through_minor``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.orm import Session
+
+from flask_partialpay.core.errors import ConfigurationError
+from flask_partialpay.core.money import from_minor
+from flask_partialpay.core.vocabulary import OrderPurpose, OrderStatus
+from flask_partialpay.db.paging import Page, keyset_page
+from flask_partialpay.instalments.models import ScheduledInstalment
+from flask_partialpay.payments.models import OrderRecord
+from flask_partialpay.plans.progress import (
+    AllowedPayment,
+    InstalmentState,
+    InstalmentStatus,
+    allowed_payment,
+    apply_payments,
+    due_now_minor,
+    left_total_minor,
+    next_instalment,
+)
+from flask_partialpay.plans.schedule import Instalment
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """An order's schedule on a given day: each instalment's state, and what follows.
+
+    ``next`` is the earliest instalment with something left (None once all is paid);
+    ``due_now_minor`` what is owed today (due and overdue instalments); ``left_minor``
+    everything left; ``allowed`` the range of the next payment (None when nothing is left).
+    """
+
+    currency: str
+    states: tuple[InstalmentState, ...]
+    next: InstalmentState | None
+    due_now_minor: int
+    left_minor: int
+    allowed: AllowedPayment | None
+
+    def money(self, minor: int) -> Decimal:
+        """``minor`` units of the order's currency as an amount (for the pages)."""
+        return from_minor(minor, self.currency)
+
+    @property
+    def overdue(self) -> bool:
+        return any(state.status is InstalmentStatus.OVERDUE for state in self.states)
+
+
+def check_grace_setting(value: object) -> None:
+    """Refuse a ``PARTIALPAY_PLAN_GRACE_DAYS`` that is not a whole number of days from 0 to
+    a year, at ``init_app`` rather than on the first page that reads a schedule."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 366:
+        raise ConfigurationError(
+            f"PARTIALPAY_PLAN_GRACE_DAYS is {value!r}; it must be a whole number of days "
+            "from 0 to 366."
+        )
+
+
+def write_schedule(session: Session, account: OrderRecord, schedule: Sequence[Instalment]) -> None:
+    """Store the order's instalments, each with the running total it is paid at.
+
+    Called once, in the transaction that placed the order (the order has its id by then);
+    the rows are unique by order and number, so a second call fails rather than doubling.
+    """
+    through = 0
+    for instalment in schedule:
+        through += instalment.amount_minor
+        session.add(
+            ScheduledInstalment(
+                order_id=account.id,
+                number=instalment.number,
+                due_on=instalment.due_on,
+                amount_minor=instalment.amount_minor,
+                through_minor=through,
+            )
+        )
+    session.flush()
+
+
+def plan_of(
+    session: Session, account: OrderRecord, *, today: date, grace_days: int
+) -> OrderPlan | None:
+    """The order's schedule as it stands ``today``; None for an order with no schedule."""
+    return plans_of(session, [account], today=today, grace_days=grace_days).get(account.id)
+
+
+def plans_of(
+    session: Session, accounts: Collection[OrderRecord], *, today: date, grace_days: int
+) -> dict[int, OrderPlan]:
+    """The schedules of several orders in one query, by order id (those with none: absent)."""
+    scheduled = [account for account in accounts if account.plan is not None]
+    if not scheduled:
+        return {}
+    rows = session.scalars(
+        select(ScheduledInstalment)
+        .where(ScheduledInstalment.order_id.in_([account.id for account in scheduled]))
+        .order_by(ScheduledInstalment.order_id, ScheduledInstalment.number)
+    )
+    by_order: dict[int, list[ScheduledInstalment]] = defaultdict(list)
+    for row in rows:
+        by_order[row.order_id].append(row)
+    found: dict[int, OrderPlan] = {}
+    for account in scheduled:
+        order_rows = by_order.get(account.id)
+        if order_rows:
+            found[account.id] = _plan(account, order_rows, today=today, grace_days=grace_days)
+    return found
+
+
+def _plan(
+    account: OrderRecord, rows: Sequence[ScheduledInstalment], *, today: date, grace_days: int
+) -> OrderPlan:
+    states = apply_payments(
+        [Instalment(row.number, row.amount_minor, row.due_on) for row in rows],
+        account.paid_minor,
+        today=today,
+        grace_days=grace_days,
+        waived=frozenset(row.number for row in rows if row.waived),
+    )
+    return OrderPlan(
+        currency=account.currency,
+        states=tuple(states),
+        next=next_instalment(states),
+        due_now_minor=due_now_minor(states),
+        left_minor=left_total_minor(states),
+        allowed=allowed_payment(states),
+    )
+
+
+def overdue_condition(*, today: date, grace_days: int) -> ColumnElement[bool]:
+    """Orders with an overdue instalment, as SQL: Open, and an instalment not waived, due
+    before ``today`` less the grace period, that the order's payments have not reached.
+
+    The same rule as :func:`flask_partialpay.plans.progress.apply_payments` (overdue the
+    day after the grace period ends), for lists that cannot read each schedule.
+    """
+    cutoff = today - timedelta(days=grace_days)
+    unpaid_late = exists().where(
+        ScheduledInstalment.order_id == OrderRecord.id,
+        ScheduledInstalment.waived.is_(False),
+        ScheduledInstalment.due_on < cutoff,
+        OrderRecord.paid_minor < ScheduledInstalment.through_minor,
+    )
+    return and_(OrderRecord.status == OrderStatus.OPEN, unpaid_late)
+
+
+def customer_orders_page(
+    session: Session,
+    customer_id: str,
+    *,
+    before: int | None,
+    after: int | None,
+    per_page: int,
+) -> Page[OrderRecord]:
+    """The customer's orders paid in instalments ("My payments"), newest first; never
+    another customer's, whatever the cursor."""
+    query = select(OrderRecord).where(
+        OrderRecord.customer_id == customer_id,
+        OrderRecord.purpose == OrderPurpose.ORDER,
+        OrderRecord.instalments.is_(True),
+    )
+    return keyset_page(
+        session, query, OrderRecord.id, before=before, after=after, per_page=per_page
+    )
