@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import cast
 
-from sqlalchemy import CursorResult, Insert, Table, insert, select, update
+from sqlalchemy import CursorResult, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,8 @@ from flask_partialpay.db.transactions import StaleSnapshot
 # Core, not the ORM: less Python per statement on the hot path.
 _records = cast(Table, IdempotencyRecord.__table__)
 _COLUMNS = _records.c
+# Tying a claimed key to its result; the values are the parameters it is run with.
+_RECORD = update(_records).where(_COLUMNS.id == bindparam("r_id"))
 
 
 def _longest(column: str) -> int:
@@ -55,30 +58,30 @@ def _check_values(key: str, operation: str, print_: str) -> None:
             )
 
 
-def _claim(session: Session, values: dict[str, object]) -> int | None:
-    """Insert the record unless the key is taken: its id, or None if the key was taken."""
-    bind = session.get_bind()
-    dialect = bind.dialect.name
+@cache
+def _claim_statement(dialect: str, returning: bool) -> Insert:
+    """The claim, built once per database (see :mod:`.wallet_rows` on why statements are
+    reused); its values are the parameters it is run with."""
     if dialect in ("postgresql", "sqlite"):
         module = postgresql if dialect == "postgresql" else sqlite
-        statement = (
-            module.insert(_records)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[_COLUMNS.key])
+        statement: Insert = module.insert(_records).on_conflict_do_nothing(
+            index_elements=[_COLUMNS.key]
         )
-        # RETURNING needs SQLite 3.35 (SQLAlchemy's flag follows sqlite3.sqlite_version_info);
-        # without it the row count and lastrowid say the same.
-        if bind.dialect.insert_returning:
-            inserted: int | None = session.execute(
-                statement.returning(_COLUMNS.id)
-            ).scalar_one_or_none()
-            return inserted
-        return _row_id(session, statement)
-    return _row_id(session, insert(_records).values(values).prefix_with("IGNORE"))
+        return statement.returning(_COLUMNS.id) if returning else statement
+    return insert(_records).prefix_with("IGNORE")
 
 
-def _row_id(session: Session, statement: Insert) -> int | None:
-    result = session.execute(statement)
+def _claim(session: Session, values: dict[str, object]) -> int | None:
+    """Insert the record unless the key is taken: its id, or None if the key was taken."""
+    dialect = session.get_bind().dialect
+    # RETURNING needs SQLite 3.35 (SQLAlchemy's flag follows sqlite3.sqlite_version_info);
+    # without it, and on MariaDB, the row count and lastrowid say the same.
+    returning = dialect.name in ("postgresql", "sqlite") and dialect.insert_returning
+    statement = _claim_statement(dialect.name, returning)
+    if returning:
+        inserted: int | None = session.execute(statement, values).scalar_one_or_none()
+        return inserted
+    result = session.execute(statement, values)
     assert isinstance(result, CursorResult)
     return int(result.lastrowid) if result.rowcount == 1 else None
 
@@ -122,9 +125,4 @@ def record_result(
     hold_id: int | None = None,
 ) -> None:
     """Tie this transaction's claimed key to the transfer or hold it made."""
-    session.execute(
-        update(_records)
-        .where(_COLUMNS.id == claimed.id)
-        .values(transfer_id=transfer_id, hold_id=hold_id)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_RECORD, {"r_id": claimed.id, "transfer_id": transfer_id, "hold_id": hold_id})

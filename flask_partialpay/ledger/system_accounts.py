@@ -74,13 +74,18 @@ def _app_cache() -> SystemAccountIds | None:
     return cache if isinstance(cache, SystemAccountIds) else None
 
 
+def cached_system_account_id(kind: str, currency: str) -> int | None:
+    """The id of the system account ``kind`` in ``currency`` if this app knows it (no SQL)."""
+    cache = _app_cache()
+    return None if cache is None else cache.get(kind, currency)
+
+
 def system_account_id(session: Session, kind: str, currency: str) -> int:
     """The id of the system account ``kind`` in ``currency``, opened on first use."""
+    known = cached_system_account_id(kind, currency)
+    if known is not None:
+        return known
     cache = _app_cache()
-    if cache is not None:
-        known = cache.get(kind, currency)
-        if known is not None:
-            return known
     found = account(session, kind, "", currency).id
     if cache is not None and in_transaction():
         # Outside run_in_transaction the caller's transaction may still roll back: no cache.

@@ -19,9 +19,13 @@ and the system accounts' entry sums still add up to zero per currency.
 
 A movement is at most seven statements counting BEGIN and COMMIT: the idempotency claim
 (:mod:`.idempotency_keys`), the wallet's guarded update (:mod:`.wallet_rows`), the transfer,
-both entries in one INSERT, and the claim's result. Lapsed holds are expired only when the
-guard refused and the wallet has something held: a guard that passes with lapsed holds
-still counted would pass after expiring them too, so the sweep can take them later.
+both entries in one statement, and the claim's result. On PostgreSQL a debit or credit whose
+system account's id is cached writes the last four in one statement (:mod:`.one_statement`),
+and is four. Every statement is built once and reused with its values as parameters.
+
+Lapsed holds are expired only when the guard refused and the wallet has something held: a
+guard that passes with lapsed holds still counted would pass after expiring them too, so
+the sweep can take them later.
 
 Functions here run inside the caller's transaction and never commit."""
 
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Table, delete, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,11 +52,19 @@ from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.transactions import update_rows
-from flask_partialpay.ledger import wallet_rows
+from flask_partialpay.ledger import one_statement, wallet_rows
 from flask_partialpay.ledger.accounts import wallet
+from flask_partialpay.ledger.idempotency_keys import ClaimedKey, record_result
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
-from flask_partialpay.ledger.system_accounts import system_account_id
-from flask_partialpay.ledger.wallet_rows import WalletRow, by_id, by_owner, spendable_covers
+from flask_partialpay.ledger.system_accounts import cached_system_account_id, system_account_id
+from flask_partialpay.ledger.wallet_rows import (
+    Guard,
+    WalletRow,
+    Which,
+    by_id,
+    by_owner,
+    spendable_covers,
+)
 
 # Which system account holds the other side of a movement, by its reason.
 REASON_ACCOUNTS: dict[str, str] = {
@@ -91,11 +103,11 @@ class _Side:
     balance_after_minor: int | None = None
 
 
-def _locked_wallet(session: Session, which: ColumnElement[bool]) -> LedgerAccount | None:
+def _locked_wallet(session: Session, which: Which) -> LedgerAccount | None:
     """The wallet as it stands now, locked (a locking read: current on MariaDB too)."""
     return session.scalars(
         select(LedgerAccount)
-        .where(which)
+        .where(which.condition())
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
@@ -115,7 +127,7 @@ def _refusal(row: LedgerAccount | None, amount_minor: int, currency: str) -> Exc
 
 def _take(
     session: Session,
-    which: ColumnElement[bool],
+    which: Which,
     currency: str,
     amount_minor: int,
     *,
@@ -134,6 +146,24 @@ def _take(
     )
     if changed is not None:
         return changed
+    return _take_after_refusal(
+        session, which, currency, amount_minor, balance_by=balance_by, held_by=held_by,
+        guard=guard,
+    )  # fmt: skip
+
+
+def _take_after_refusal(
+    session: Session,
+    which: Which,
+    currency: str,
+    amount_minor: int,
+    *,
+    balance_by: int,
+    held_by: int,
+    guard: Guard,
+) -> WalletRow:
+    """The guarded update of ``which`` changed nothing: expire its lapsed holds if it has
+    something held and try once more, or raise why not."""
     current = _locked_wallet(session, which)
     if (
         current is not None
@@ -184,36 +214,57 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
+_transfers = _table(Transfer)
+_entries = _table(Entry)
+_holds = _table(Hold)
+# Built once and run with the row's values as parameters (see :mod:`.wallet_rows`).
+_INSERT_TRANSFER = insert(_transfers)
+_INSERT_HOLD = insert(_holds)
+_INSERT_ENTRY = insert(_entries)
+# Ends a hold that is active and unexpired (at ``e_moment``) as captured; its new values
+# (status, settled_at, captured_minor, capture_transfer_id) are parameters too.
+_CAPTURE_HOLD = update(_holds).where(
+    _holds.c.id == bindparam("e_id"),
+    _holds.c.status == HoldStatus.ACTIVE,
+    _holds.c.expires_at > bindparam("e_moment"),
+)
+
+
 def _insert(session: Session, model: type[Any], values: dict[str, Any]) -> Any:
     """Insert one row with Core (one statement, its id by RETURNING or lastrowid), and
     return it as an ORM object with no SELECT and no flush (see :func:`_detached`)."""
-    result = session.execute(insert(_table(model)).values(values))
+    statement = _INSERT_TRANSFER if model is Transfer else _INSERT_HOLD
+    result = session.execute(statement, values)
     assert isinstance(result, CursorResult)
     key = result.inserted_primary_key
     assert key is not None
     return _detached(model(id=key[0], **values))
 
 
+def _entry_values(transfer: Transfer, side: _Side) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer.id,
+        "account_id": side.account_id,
+        "amount_minor": side.signed_minor,
+        "balance_before_minor": (
+            None
+            if side.balance_after_minor is None
+            else side.balance_after_minor - side.signed_minor
+        ),
+        "balance_after_minor": side.balance_after_minor,
+        "created_at": transfer.created_at,
+    }
+
+
 def _insert_entries(session: Session, transfer: Transfer, source: _Side, target: _Side) -> None:
-    """Both entries of ``transfer`` in one INSERT, the source's first."""
+    """Both entries of ``transfer`` in one statement, the source's first.
+
+    One statement run with two rows: psycopg sends them in one pipeline, PyMySQL as one
+    multi-row INSERT, SQLite in process. (A multi-row ``VALUES`` has no cache key: it was
+    compiled anew on every movement.)
+    """
     session.execute(
-        insert(_table(Entry)).values(
-            [
-                {
-                    "transfer_id": transfer.id,
-                    "account_id": side.account_id,
-                    "amount_minor": side.signed_minor,
-                    "balance_before_minor": (
-                        None
-                        if side.balance_after_minor is None
-                        else side.balance_after_minor - side.signed_minor
-                    ),
-                    "balance_after_minor": side.balance_after_minor,
-                    "created_at": transfer.created_at,
-                }
-                for side in (source, target)
-            ]
-        )
+        _INSERT_ENTRY, [_entry_values(transfer, source), _entry_values(transfer, target)]
     )
 
 
@@ -265,19 +316,40 @@ def debit_wallet(
     memo: str = "",
     reference: str | None = None,
     created_by: str | None = None,
+    record: ClaimedKey | None = None,
 ) -> tuple[Transfer, WalletRow]:
     """Take money from a wallet to the system account for ``reason``, guarded by its
-    spendable balance and lock."""
+    spendable balance and lock; ``record``, this transaction's claimed idempotency key, is
+    tied to the transfer."""
     _positive(amount_minor)
-    taken = _take(
-        session, by_owner(owner_id, currency), currency, amount_minor,
-        balance_by=-amount_minor, held_by=0,
+    which = by_owner(owner_id, currency)
+    kind = system_account_for(reason)
+    house = cached_system_account_id(kind, currency)
+    values = _transfer_values(
+        0, 0, amount_minor, currency=currency, reason=reason, memo=memo, reference=reference,
+        created_by=created_by,
     )  # fmt: skip
-    house = system_account_id(session, system_account_for(reason), currency)
+    if house is not None and one_statement.supported(session):
+        moved = one_statement.move_wallet(
+            session, which, house, debit=True, amount_minor=amount_minor,
+            transfer_values=values, record_id=None if record is None else record.id,
+        )  # fmt: skip
+        if moved is not None:
+            transfer_id, taken = moved
+            return _written_transfer(transfer_id, taken.id, house, values), taken
+        taken = _take_after_refusal(
+            session, which, currency, amount_minor, balance_by=-amount_minor, held_by=0,
+            guard=spendable_covers(amount_minor),
+        )  # fmt: skip
+    else:
+        taken = _take(session, which, currency, amount_minor, balance_by=-amount_minor, held_by=0)
+        house = system_account_id(session, kind, currency)
     transfer = _record(
         session, _wallet_side(taken, -amount_minor), _Side(house, amount_minor),
         currency=currency, reason=reason, memo=memo, reference=reference, created_by=created_by,
     )  # fmt: skip
+    if record is not None:
+        record_result(session, record, transfer_id=transfer.id)
     return transfer, taken
 
 
@@ -291,19 +363,51 @@ def credit_wallet(
     memo: str = "",
     reference: str | None = None,
     created_by: str | None = None,
+    record: ClaimedKey | None = None,
 ) -> Transfer:
-    """Add money to a wallet (opened on first use) from the system account for ``reason``."""
+    """Add money to a wallet (opened on first use) from the system account for ``reason``;
+    ``record``, this transaction's claimed idempotency key, is tied to the transfer."""
     _positive(amount_minor)
-    added = wallet_rows.change(session, by_owner(owner_id, currency), balance_by=amount_minor)
+    which = by_owner(owner_id, currency)
+    kind = system_account_for(reason)
+    house = cached_system_account_id(kind, currency)
+    added: WalletRow | None
+    if house is not None and one_statement.supported(session):
+        values = _transfer_values(
+            0, 0, amount_minor, currency=currency, reason=reason, memo=memo,
+            reference=reference, created_by=created_by,
+        )  # fmt: skip
+        moved = one_statement.move_wallet(
+            session, which, house, debit=False, amount_minor=amount_minor,
+            transfer_values=values, record_id=None if record is None else record.id,
+        )  # fmt: skip
+        if moved is not None:
+            transfer_id, paid = moved
+            return _written_transfer(transfer_id, house, paid.id, values)
+        added = None  # no such wallet yet: opened below
+    else:
+        added = wallet_rows.change(session, which, balance_by=amount_minor)
     if added is None:
         opened = wallet(session, owner_id, currency)
         added = wallet_rows.change(session, by_id(opened.id), balance_by=amount_minor)
         assert added is not None, "an unguarded update of an existing wallet changes it"
-    house = system_account_id(session, system_account_for(reason), currency)
-    return _record(
+    house = system_account_id(session, kind, currency)
+    transfer = _record(
         session, _Side(house, -amount_minor), _wallet_side(added, amount_minor),
         currency=currency, reason=reason, memo=memo, reference=reference, created_by=created_by,
     )  # fmt: skip
+    if record is not None:
+        record_result(session, record, transfer_id=transfer.id)
+    return transfer
+
+
+def _written_transfer(
+    transfer_id: int, source_id: int, target_id: int, values: dict[str, Any]
+) -> Transfer:
+    """The transfer :mod:`.one_statement` wrote, as :func:`_insert` returns one."""
+    values.update(from_account_id=source_id, to_account_id=target_id)
+    transfer: Transfer = _detached(Transfer(id=transfer_id, **values))
+    return transfer
 
 
 def move(
@@ -479,19 +583,19 @@ def capture_hold(
         ),
     )  # fmt: skip
     moment = transfer.created_at
-    holds = _table(Hold).c
-    ended = update_rows(
-        session,
-        update(_table(Hold))
-        .where(holds.id == hold_id, holds.status == HoldStatus.ACTIVE, holds.expires_at > moment)
-        .values(
-            status=HoldStatus.move(HoldStatus.ACTIVE, HoldStatus.CAPTURED),
-            settled_at=moment,
-            captured_minor=take,
-            capture_transfer_id=transfer.id,
-        ),
+    ended = session.execute(
+        _CAPTURE_HOLD,
+        {
+            "e_id": hold_id,
+            "e_moment": moment,
+            "status": HoldStatus.move(HoldStatus.ACTIVE, HoldStatus.CAPTURED),
+            "settled_at": moment,
+            "captured_minor": take,
+            "capture_transfer_id": transfer.id,
+        },
     )
-    if ended != 1:
+    assert isinstance(ended, CursorResult)
+    if ended.rowcount != 1:
         # Callers catch HoldNotActive and go on in the same transaction (a lapsed hold's
         # part is then taken by a debit), so a refused capture must leave nothing behind:
         # the transfer, seen by no other transaction yet, goes again, and the wallet's row,

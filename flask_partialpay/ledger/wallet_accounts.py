@@ -158,16 +158,14 @@ def _transfer(
     if direction == "debit":
         transfer, _ = transfers.debit_wallet(
             session, owner_id, currency, amount_minor, reason=reason, memo=memo or "",
-            reference=reference, created_by=created_by,
+            reference=reference, created_by=created_by, record=record,
         )  # fmt: skip
     else:
         wallet_currencies.warn_if_unspendable(owner_id, currency)
         transfer = transfers.credit_wallet(
             session, owner_id, currency, amount_minor, reason=reason, memo=memo or "",
-            reference=reference, created_by=created_by,
+            reference=reference, created_by=created_by, record=record,
         )  # fmt: skip
-    if record is not None:
-        record_result(session, record, transfer_id=transfer.id)
     signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
     signal.send(signals.sender(), transfer=transfer, owner_id=owner_id)
     return transfer

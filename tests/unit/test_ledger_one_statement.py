@@ -1,0 +1,189 @@
+"""A debit or credit once its system account's id is cached: on PostgreSQL the wallet's
+guarded UPDATE, the transfer, its entries and the idempotency key's result are one statement
+(``ledger/one_statement.py``); elsewhere the same calls take the statements one at a time.
+
+Every test warms the cache first (a committed credit and debit of each reason used), so
+that what follows takes the one-statement path on PostgreSQL: a refusal there must write
+nothing and say why, exactly as on the other path. On every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from flask_partialpay.core.errors import InsufficientFunds, WalletLocked
+from flask_partialpay.core.vocabulary import AccountKind
+from flask_partialpay.db.base import utcnow
+from flask_partialpay.db.records import IdempotencyRecord
+from flask_partialpay.extension import PartialPay
+from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger.models import Transfer
+from tests.unit.bare import db
+from tests.unit.test_ledger_round_trips import statements, verbs
+from tests.unit.test_wallet_api import (
+    USD,
+    audit_problems,
+    ledger_problems,
+    ledger_snapshot,
+    posted_minor,
+    wallets,
+)
+from tests.unit.test_wallet_concurrency import THREADS, run_together, unexpected
+
+OWNER = "one-statement"
+
+
+def warm(owner: str = OWNER, funds: str = "100.00") -> None:
+    """Fund ``owner`` and cache both system accounts' ids (each known once committed)."""
+    wallets().credit(owner, funds, USD, reason="topup")
+    wallets().debit(owner, "1.00", USD, reason="order_payment")
+    wallets().credit(owner, "1.00", USD, reason="topup")
+    state = PartialPay.state()
+    assert state.system_accounts.get(AccountKind.TOPUPS, USD) is not None
+    assert state.system_accounts.get(AccountKind.ORDER_PAYMENTS, USD) is not None
+    db.session.remove()
+
+
+def one_statement_used(sent: list[str]) -> bool:
+    return "WITH" in verbs(sent)
+
+
+def test_debits_and_credits_are_one_statement_on_postgresql(app: Flask, backend: str) -> None:
+    warm()
+
+    sent: dict[str, list[str]] = {}
+    with statements() as sent["debit"]:
+        debited = wallets().debit(OWNER, "2.50", USD, reason="order_payment", idempotency_key="d")
+    db.session.remove()
+    with statements() as sent["credit"]:
+        credited = wallets().credit(OWNER, "4.00", USD, reason="topup", idempotency_key="c")
+    db.session.remove()
+
+    if backend == "postgresql":
+        for operation, sent_for in sent.items():
+            assert verbs(sent_for) == ["BEGIN", "INSERT", "WITH", "COMMIT"], (operation, sent_for)
+    else:
+        assert not any(one_statement_used(sent_for) for sent_for in sent.values()), sent
+    assert (debited.amount, debited.reason, credited.amount) == (
+        Decimal("2.50"),
+        "order_payment",
+        Decimal("4.00"),
+    )
+    # The transfers the calls returned are the rows written, and the keys point at them.
+    for returned in (debited, credited):
+        stored = db.session.get_one(Transfer, returned.id)
+        assert (stored.from_account_id, stored.to_account_id, stored.amount_minor) == (
+            returned.from_account_id,
+            returned.to_account_id,
+            returned.amount_minor,
+        )
+    records = dict(
+        db.session.execute(sa.select(IdempotencyRecord.key, IdempotencyRecord.transfer_id)).all()
+    )
+    assert records == {"d": debited.id, "c": credited.id}
+    # Replays return the originals and move nothing.
+    before = ledger_snapshot()
+    assert wallets().debit(OWNER, "2.50", USD, reason="order_payment", idempotency_key="d").id == (
+        debited.id
+    )
+    assert wallets().credit(OWNER, "4.00", USD, reason="topup", idempotency_key="c").id == (
+        credited.id
+    )
+    assert ledger_snapshot() == before
+    assert wallets().balance(OWNER, USD) == Decimal("101.50")
+    assert ledger_problems() == []
+    assert audit_problems() == []
+
+
+def test_a_refused_debit_writes_nothing_says_why_and_keeps_its_key_free(app: Flask) -> None:
+    warm()
+    before = ledger_snapshot()
+
+    with statements() as sent, pytest.raises(InsufficientFunds) as refused:
+        wallets().debit(OWNER, "100.01", USD, reason="order_payment", idempotency_key="k")
+
+    assert refused.value.params["available"] == Decimal("100.00")
+    assert refused.value.params["amount"] == Decimal("100.01")
+    assert ledger_snapshot() == before
+    if db.engine.dialect.name == "postgresql":
+        assert one_statement_used(sent), sent
+    # The same request succeeds once the money is there: the refusal used up no key.
+    wallets().credit(OWNER, "0.01", USD, reason="topup")
+    wallets().debit(OWNER, "100.01", USD, reason="order_payment", idempotency_key="k")
+    assert posted_minor(OWNER) == 0
+    assert ledger_problems() == []
+    assert audit_problems() == []
+
+
+def test_a_locked_wallet_refuses_the_debit_and_takes_the_credit(app: Flask) -> None:
+    warm()
+    wallets().set_locked(OWNER, USD, True, by="admin")
+    before = ledger_snapshot()
+
+    with pytest.raises(WalletLocked):
+        wallets().debit(OWNER, "1.00", USD, reason="order_payment")
+
+    assert ledger_snapshot() == before
+    wallets().credit(OWNER, "1.00", USD, reason="topup")
+    assert posted_minor(OWNER) == 10100
+    assert ledger_problems() == []
+
+
+def test_a_debit_refused_for_a_lapsed_holds_money_expires_it_and_succeeds(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm()
+    lapsing = wallets().hold(OWNER, "60.00", USD, reference="l", expires_in=timedelta(minutes=5))
+    later = utcnow() + timedelta(minutes=10)
+    monkeypatch.setattr(transfers, "now", lambda: later)
+
+    with statements() as sent:
+        debited = wallets().debit(OWNER, "70.00", USD, reason="order_payment", idempotency_key="x")
+
+    if db.engine.dialect.name == "postgresql":
+        assert one_statement_used(sent), sent
+    db.session.expire_all()
+    assert db.session.get_one(type(lapsing), lapsing.id).status == "expired"
+    record = db.session.scalars(sa.select(IdempotencyRecord).where(IdempotencyRecord.key == "x"))
+    assert record.one().transfer_id == debited.id
+    assert wallets().balance(OWNER, USD) == Decimal("30.00")
+    assert ledger_problems() == []
+    assert audit_problems() == []
+
+
+def test_a_credit_to_a_wallet_never_opened_opens_it(app: Flask) -> None:
+    warm()
+
+    wallets().credit("newcomer", "3.00", USD, reason="topup", idempotency_key="first")
+
+    assert wallets().balance("newcomer", USD) == Decimal("3.00")
+    record = db.session.scalars(sa.select(IdempotencyRecord)).one()
+    assert record.transfer_id is not None
+    assert ledger_problems() == []
+    assert audit_problems() == []
+
+
+def test_parallel_debits_in_one_statement_never_spend_more_than_the_wallet_holds(
+    app: Flask,
+) -> None:
+    warm(funds="5.00")  # 5.00 after warming: each debit 1.00, so exactly 5 succeed
+
+    def debit(index: int) -> int:
+        return (
+            wallets()
+            .debit(OWNER, "1.00", USD, reason="order_payment", idempotency_key=f"p{index}")
+            .id
+        )
+
+    outcomes = run_together(app, THREADS, debit)
+
+    assert unexpected(outcomes, InsufficientFunds) == []
+    assert sum(1 for outcome in outcomes if outcome.error is None) == 5
+    assert posted_minor(OWNER) == 0
+    assert ledger_problems() == []
+    assert audit_problems() == []
