@@ -27,7 +27,7 @@ def test_a_payment_received_is_mailed_in_the_customers_language_with_its_invoice
 
     (mail,) = smtp_server.to("ana@example.com")
     assert mail.sender == "shop@example.com"
-    assert mail.subject == "Payment received for order A-1"
+    assert mail.subject == "Pago recibido del pedido A-1"
     text, html = mail.part("plain"), mail.part("html")
     # Spanish words of the catalog, and amounts written the Spanish way.
     assert "Facturas" in text and "Importe pendiente: 60,00\xa0US$" in text
@@ -97,9 +97,9 @@ def test_wallet_credits_and_debits_are_mailed_with_the_balance(
     wallets.debit("ana", "12.50", "USD", reason="order_payment")
 
     credited, debited = smtp_server.to("ana@example.com")
-    assert credited.subject == "30,00\xa0US$ added to your wallet"
+    assert credited.subject == "30,00\xa0US$ añadidos a tu monedero"
     assert "30,00\xa0US$" in credited.part("plain")
-    assert debited.subject == "12,50\xa0US$ paid from your wallet"
+    assert debited.subject == "12,50\xa0US$ pagados con tu monedero"
     assert "17,50\xa0US$" in debited.part("plain")
 
 
