@@ -21,7 +21,7 @@ from flask_partialpay.instalments import plan_orders
 from flask_partialpay.instalments.models import ScheduledInstalment
 from flask_partialpay.instalments.policy import Policy, apply_to_order
 from flask_partialpay.mail.models import MailMessage
-from flask_partialpay.payments import orders
+from flask_partialpay.payments import lifecycle, orders
 from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.plans.policy import IntervalUnit, PlanMode, PlanPolicy
 from flask_partialpay.scheduler import DueRun, run_due
@@ -136,3 +136,29 @@ def queued(event: str) -> list[MailMessage]:
             .execution_options(populate_existing=True)
         )
     )
+
+
+def fund_wallet(owner_id: str, amount: str) -> None:
+    current_partialpay.wallets.credit(
+        owner_id, Decimal(amount), "USD", reason="topup", idempotency_key=f"fund:{owner_id}"
+    )
+
+
+def pay_from_wallet(reference: str, amount: str) -> None:
+    """The customer paid ``amount`` from their wallet (taken at once)."""
+    state = current_partialpay
+
+    def work() -> None:
+        account = order(reference)
+        lifecycle.start(
+            state.session,
+            account=account,
+            gateway=state.wallet_gateway,
+            amount=Decimal(amount),
+            customer_id=account.customer_id,
+            return_url="/",
+            idempotency_key=f"wallet:{reference}:{amount}",
+            gateways=state.gateway,
+        )
+
+    state.transaction(work)
