@@ -68,9 +68,7 @@ def create_app() -> Flask:
     )
     db.init_app(app)
     now = datetime.fromisoformat(os.environ["PLAN_NOW"])
-    PartialPay().init_app(
-        app, db, customer_directory=EveryoneHasAnAddress(), clock=lambda: now
-    )
+    PartialPay().init_app(app, db, customer_directory=EveryoneHasAnAddress(), clock=lambda: now)
     for signal in (signals.instalment_due_soon, signals.instalment_overdue, signals.order_declined):
         signal.connect(_slow_down, sender=app)
     signals.instalment_due_soon.committed.connect(_RECEIVERS["due_soon"], sender=app)
