@@ -39,6 +39,7 @@ from flask_partialpay.payments.gateways.manual import ManualGateway
 from flask_partialpay.payments.gateways.registry import build_registry
 from flask_partialpay.payments.service import OrderService
 from flask_partialpay.sandbox.card import SandboxCardGateway
+from flask_partialpay.scheduler.plan_settings import check_settings as check_plan_job_settings
 from flask_partialpay.schema import metadatas
 from flask_partialpay.state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
 from flask_partialpay.stripe_gateway.gateway import StripeGateway
@@ -126,6 +127,7 @@ class PartialPay:
         apply_defaults(app)
         wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
         check_grace_setting(app.config["PARTIALPAY_PLAN_GRACE_DAYS"])
+        check_plan_job_settings(app.config)
         self._set_sqlite_pragmas(app, db)
         state = PartialPayState(
             extension=self,

@@ -96,6 +96,7 @@ _.reminded_on
 _.overdue_since
 _.charge_attempts
 _.next_charge_on
+_.history  # OrderPlan: what the scheduler did per instalment, read by the admin's order page
 # AllowedPayment's bounds: the pay step takes them from payments/plan_range (which also
 # counts payments under way); kept for hosts building their own pay page on a schedule
 _.minimum_minor

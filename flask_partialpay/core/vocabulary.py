@@ -148,6 +148,20 @@ class Overpayment(StrEnum):
     REFUND = "refund"
 
 
+class OverdueAction(StrEnum):
+    """What ``PARTIALPAY_PLAN_OVERDUE_ACTION`` does with an order whose instalment has been
+    overdue for ``PARTIALPAY_PLAN_OVERDUE_ACTION_DAYS``."""
+
+    #: Nothing more than the overdue e-mail and signal.
+    NOTHING = "nothing"
+    #: An e-mail to the shop's staff (``PARTIALPAY_MAIL_ADMIN``).
+    NOTIFY_ADMIN = "notify_admin"
+    #: The order is declined, as an admin's Decline does it.
+    DECLINE = "decline"
+    #: Declined, and what other gateways took is refunded to the customer's wallet.
+    DECLINE_AND_CREDIT = "decline_and_credit"
+
+
 #: The name of the gateway that pays from the customer's wallet.
 WALLET_GATEWAY = "wallet"
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from flask_partialpay.core.errors import ConfigurationError, UnknownSetting
-from flask_partialpay.core.vocabulary import Overpayment
+from flask_partialpay.core.vocabulary import OverdueAction, Overpayment
 from flask_partialpay.db.sqlite_pragmas import JOURNAL_MODES, SYNCHRONOUS_LEVELS
 
 PREFIX = "PARTIALPAY_"
@@ -228,6 +228,27 @@ SETTINGS: Mapping[str, Setting] = {
         "Days after its due date an unpaid instalment of a payment plan stays due before it "
         "is overdue (0: overdue the day after its due date). The Orders list's Overdue "
         "filter, the customer's My payments and the admin's order page use it.",
+    ),
+    "PARTIALPAY_PLAN_REMIND_DAYS": Setting(
+        3,
+        "Days before its due date an instalment of a payment plan is reminded by e-mail "
+        "(`instalment_due`) and the `instalment_due_soon` signal, once, by `flask "
+        "partialpay run-due`; a run that missed days still reminds, unless the instalment "
+        "is overdue by then. 0: no reminders.",
+    ),
+    "PARTIALPAY_PLAN_OVERDUE_ACTION": Setting(
+        OverdueAction.NOTHING,
+        "What `flask partialpay run-due` does, once, when an instalment has been overdue "
+        "for `PARTIALPAY_PLAN_OVERDUE_ACTION_DAYS` and its order is still Open: `nothing`; "
+        "`notify_admin` e-mails `PARTIALPAY_MAIL_ADMIN`; `decline` declines the order as "
+        "an admin's Decline does; `decline_and_credit` declines it and refunds what other "
+        "gateways took to the customer's wallet instead of leaving it to refund.",
+        choices=tuple(OverdueAction),
+    ),
+    "PARTIALPAY_PLAN_OVERDUE_ACTION_DAYS": Setting(
+        14,
+        "Days after an instalment was found overdue that `PARTIALPAY_PLAN_OVERDUE_ACTION` "
+        "is taken (0: in the same run).",
     ),
 }
 

@@ -122,6 +122,18 @@ wallet_released = MoneySignal("wallet-released")
 #: refund of the wallet payment). kwargs: ``order``, ``payment``, ``amount``, ``refund``.
 wallet_refunded = MoneySignal("wallet-refunded")
 
+#: An instalment of a payment plan falls due within ``PARTIALPAY_PLAN_REMIND_DAYS``: sent
+#: once per instalment by ``flask partialpay run-due``, with its reminder e-mail. kwargs:
+#: ``order``, ``number`` (the instalment's number, 1 for the first after the first
+#: payment), ``amount`` (Decimal: what is left of it), ``due_on`` (date).
+instalment_due_soon = MoneySignal("instalment-due-soon")
+
+#: An instalment of a payment plan was found unpaid after its due date and the grace
+#: period (``PARTIALPAY_PLAN_GRACE_DAYS``): sent once per instalment by ``flask partialpay
+#: run-due``, with its overdue e-mail. kwargs: ``order``, ``number``, ``amount`` (Decimal:
+#: what is left of it), ``due_on``, ``overdue_since`` (date: the day it was found overdue).
+instalment_overdue = MoneySignal("instalment-overdue")
+
 #: An e-mail of the extension is about to be sent (``PARTIALPAY_MAIL``): after the commit
 #: of the change it tells of, or by ``flask_partialpay.mail.deliver_pending``, outside any
 #: transaction. Not a money signal: it has no ``committed`` twin. kwargs: ``mail`` (a
@@ -133,6 +145,8 @@ wallet_refunded = MoneySignal("wallet-refunded")
 mail_ready = NamedSignal("mail-ready")
 
 __all__ = [
+    "instalment_due_soon",
+    "instalment_overdue",
     "mail_ready",
     "order_completed",
     "order_declined",

@@ -70,6 +70,9 @@ class ScheduledInstalment(PartialPayModel):
     reminded_on: Mapped[date | None] = mapped_column(Date, default=None)
     # the day it was first found overdue;
     overdue_since: Mapped[date | None] = mapped_column(Date, default=None)
-    # how many automatic charges were tried, and the day of the next one.
+    # how many automatic charges were tried, and the day of the next one;
     charge_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_charge_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # the day PARTIALPAY_PLAN_OVERDUE_ACTION was taken for it, and which action it was.
+    overdue_action_on: Mapped[date | None] = mapped_column(Date, default=None)
+    overdue_action: Mapped[str | None] = mapped_column(String(24), default=None)

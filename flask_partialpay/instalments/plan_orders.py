@@ -13,8 +13,8 @@ unpaid while the order's ``paid_minor`` is below its ``through_minor``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -41,6 +41,17 @@ from flask_partialpay.plans.schedule import Instalment
 
 
 @dataclass(frozen=True)
+class InstalmentHistory:
+    """What the scheduler did for an instalment (for the admin's order page)."""
+
+    reminded_on: date | None
+    overdue_since: date | None
+    #: The ``PARTIALPAY_PLAN_OVERDUE_ACTION`` taken for it, and the day.
+    overdue_action: str | None
+    overdue_action_on: date | None
+
+
+@dataclass(frozen=True)
 class OrderPlan:
     """An order's schedule on a given day: each instalment's state, and what follows.
 
@@ -55,6 +66,8 @@ class OrderPlan:
     due_now_minor: int
     left_minor: int
     allowed: AllowedPayment | None
+    #: By instalment number: what the scheduler did for it.
+    history: Mapping[int, InstalmentHistory] = field(default_factory=dict)
 
     def money(self, minor: int) -> Decimal:
         """``minor`` units of the order's currency as an amount (for the pages)."""
@@ -143,6 +156,12 @@ def _plan(
         due_now_minor=due_now_minor(states),
         left_minor=left_total_minor(states),
         allowed=allowed_payment(states),
+        history={
+            row.number: InstalmentHistory(
+                row.reminded_on, row.overdue_since, row.overdue_action, row.overdue_action_on
+            )
+            for row in rows
+        },
     )
 
 

@@ -8,7 +8,8 @@ it queues nothing more. It does nothing when e-mail is off, the event is switche
 
 The money events are queued by :mod:`.receivers` from the extension's signals. The plan
 events (``instalment_due``, ``instalment_charged``, ``instalment_charge_failed``,
-``instalment_overdue``) are for the code that runs due instalments to call.
+``instalment_overdue``, ``instalment_long_overdue``) are for the code that runs due
+instalments to call.
 
 A broken template never stops the change it would tell of: its error is logged and no
 e-mail is queued. Database errors propagate, so a retried transaction queues again.
@@ -53,6 +54,7 @@ INSTALMENT_DUE = "instalment_due"
 INSTALMENT_CHARGED = "instalment_charged"
 INSTALMENT_CHARGE_FAILED = "instalment_charge_failed"
 INSTALMENT_OVERDUE = "instalment_overdue"
+INSTALMENT_LONG_OVERDUE = "instalment_long_overdue"
 
 #: Every event's subject line (a msgid, translated in the recipient's language).
 SUBJECTS: Mapping[str, str] = {
@@ -69,6 +71,9 @@ SUBJECTS: Mapping[str, str] = {
     INSTALMENT_CHARGED: N_("Instalment %(number)s of order %(order)s was charged"),
     INSTALMENT_CHARGE_FAILED: N_("We could not charge instalment %(number)s of order %(order)s"),
     INSTALMENT_OVERDUE: N_("Instalment %(number)s of order %(order)s is overdue"),
+    INSTALMENT_LONG_OVERDUE: N_(
+        "Instalment %(number)s of order %(order)s is still unpaid since %(date)s"
+    ),
 }
 #: The names ``PARTIALPAY_MAIL_EVENTS`` may list.
 EVENTS = frozenset(SUBJECTS)
@@ -517,6 +522,38 @@ def instalment_overdue(
         {"number": number, "order": order.reference},
         _instalment_values(order, number, amount_minor, due_on=due_on, pay_url=pay_url),
         copy_admins=True,
+    )
+
+
+def instalment_long_overdue(
+    session: Session,
+    order: OrderRecord,
+    number: int,
+    amount_minor: int,
+    due_on: date,
+    overdue_since: date,
+) -> list[int]:
+    """Tell the shop's staff (``PARTIALPAY_MAIL_ADMIN``) that instalment ``number`` is still
+    unpaid, overdue since ``overdue_since`` (``PARTIALPAY_PLAN_OVERDUE_ACTION`` is
+    ``notify_admin``). Once per instalment."""
+    context = mail_context.current()
+    if context is None or not event_enabled(INSTALMENT_LONG_OVERDUE):
+        return []
+    return _queue(
+        session,
+        context,
+        event=INSTALMENT_LONG_OVERDUE,
+        key=f"{order.reference}:{number}",
+        recipients=_admins(),
+        customer_id=order.customer_id,
+        subject_params={
+            "number": number,
+            "order": order.reference,
+            "date": _LongDate(overdue_since),
+        },
+        values=_instalment_values(
+            order, number, amount_minor, due_on=due_on, overdue_since=overdue_since
+        ),
     )
 
 

@@ -10,6 +10,11 @@ card payments not yet made are cancelled.
 **Decline.** The customer can no longer pay: pending payments are cancelled (a held
 wallet part goes back), what the wallet paid is credited back, and confirmed gateway
 payments are reported with ``refund_owed`` and listed on the order's admin page to refund.
+Declined with ``credit_to_wallet`` (``PARTIALPAY_PLAN_OVERDUE_ACTION =
+"decline_and_credit"``), those gateway payments are refunded to the customer's wallet
+instead: each is a refund of its payment to the wallet, recorded like a wallet payment's
+refund, so the payment counts as refunded, nothing is left to refund at the gateway, and a
+repeat finds the refund made under its key.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from sqlalchemy.orm import Session
 from flask_partialpay.core.errors import CompletionNotAllowed
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
-from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
+from flask_partialpay.core.vocabulary import WALLET_GATEWAY, OrderStatus, PaymentStatus
 from flask_partialpay.host import signals
+from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.payments import closing, due, lifecycle, orders
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.wallet import WalletGateway
@@ -80,12 +86,22 @@ def complete_by_hand(
 
 
 def decline(
-    session: Session, account: OrderRecord, *, by: str, wallet_gateway: WalletGateway
+    session: Session,
+    account: OrderRecord,
+    *,
+    by: str,
+    wallet_gateway: WalletGateway,
+    credit_to_wallet: bool = False,
 ) -> closing.Closed:
-    """Decline an Open order: no more payments; money taken goes back or is owed."""
+    """Decline an Open order: no more payments; money taken goes back or is owed.
+
+    ``credit_to_wallet``: what other gateways took goes to the customer's wallet too (in a
+    currency the shop keeps wallets in; otherwise it stays owed at the gateways).
+    """
     account = lifecycle.lock_order(session, account.id)
     if account.status != OrderStatus.OPEN:
         raise CompletionNotAllowed(NOT_OPEN, status=account.status)
+    credited = _credit_gateway_payments(session, account, wallet_gateway) if credit_to_wallet else 0
     closed = closing.close_order(
         session, account, OrderStatus.DECLINED, wallet_gateway=wallet_gateway
     )
@@ -93,7 +109,30 @@ def decline(
         raise CompletionNotAllowed(NOT_OPEN, status=account.status)
     orders.record_declined_by(session, account, by)
     signals.order_declined.send(signals.sender(), order=account, by=by)
-    return closed
+    return closing.Closed(closed.to_wallet_minor + credited, closed.owed_minor)
+
+
+def _credit_gateway_payments(
+    session: Session, account: OrderRecord, wallet_gateway: WalletGateway
+) -> int:
+    """Refund what each confirmed payment of another gateway has left to the customer's
+    wallet, before the order is closed (so that the close finds nothing owed); the minor
+    units credited."""
+    if not wallet_currencies.spendable_in(account.currency):
+        return 0
+    succeeded = session.scalars(
+        order_payments(account.id)
+        .where(Payment.status == PaymentStatus.SUCCEEDED, Payment.gateway != WALLET_GATEWAY)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    credited = 0
+    for payment in list(succeeded):
+        back = closing.refund_rest(
+            session, payment, wallet_gateway, idempotency_key=f"decline-credit:{payment.public_id}"
+        )
+        credited += back.amount_minor if back is not None else 0
+    return credited
 
 
 def _pending(session: Session, account: OrderRecord) -> list[Payment]:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flask_partialpay.mail import delivery as mail_delivery
+from flask_partialpay.scheduler import plan_overdue, plan_reminders
 from flask_partialpay.state import PartialPayState
 from flask_partialpay.wallet import hold_expiry
 
@@ -57,6 +58,23 @@ JOBS: tuple[DueJob, ...] = (
         "lapsed-wallet-parts",
         hold_expiry.release_lapsed_parts,
         "Pending wallet parts whose hold ended go back to the balance.",
+    ),
+    # Payment plans: reminders first, so that an instalment not overdue yet is reminded
+    # before the next job looks at it; then what became overdue, then what it leads to.
+    DueJob(
+        plan_reminders.NAME,
+        plan_reminders.send_reminders,
+        "Instalments due within PARTIALPAY_PLAN_REMIND_DAYS are reminded, each once.",
+    ),
+    DueJob(
+        plan_overdue.OVERDUE,
+        plan_overdue.mark_overdue_instalments,
+        "Instalments unpaid after the grace period are marked overdue and told, each once.",
+    ),
+    DueJob(
+        plan_overdue.ACTION,
+        plan_overdue.take_overdue_actions,
+        "PARTIALPAY_PLAN_OVERDUE_ACTION is taken for instalments overdue long enough, once.",
     ),
     # Last: the jobs above queue e-mails (an instalment overdue), and one run sends them.
     DueJob(
