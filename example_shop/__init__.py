@@ -106,7 +106,8 @@ def _configure_mail(app: Flask, config: dict[str, Any]) -> None:
     """E-mail on, written as files to the instance folder's ``mail/`` (the demo needs no
     mail server); sent by SMTP when ``MAIL_SERVER`` is in the environment. Off with
     ``SHOP_MAIL=off`` in the environment, and in tests unless a test turns it on
-    (``PARTIALPAY_MAIL``), so the others send nothing."""
+    (``PARTIALPAY_MAIL``), so the others send nothing. The links in e-mails sent by
+    ``run-due`` use ``SHOP_SERVER_NAME`` (default ``127.0.0.1:5000``, the demo's address)."""
     server = os.environ.get("MAIL_SERVER")
     app.config.update(
         PARTIALPAY_MAIL=not config.get("TESTING") and os.environ.get("SHOP_MAIL") != "off",
@@ -116,6 +117,10 @@ def _configure_mail(app: Flask, config: dict[str, Any]) -> None:
         MAIL_BACKEND="smtp" if server else "file",
         MAIL_FILE_PATH=os.path.join(app.instance_path, "mail"),
     )
+    if app.config["PARTIALPAY_MAIL"] and not app.config.get("SERVER_NAME"):
+        # The plans' reminders link to the payment page, and `flask partialpay run-due` has
+        # no request to take the shop's address from: the demo's own (`make demo`).
+        app.config["SERVER_NAME"] = os.environ.get("SHOP_SERVER_NAME", "127.0.0.1:5000")
     if server:
         app.config.update(
             MAIL_SERVER=server,
