@@ -103,6 +103,14 @@ def in_batches(
     try at most this many rows (None: all that are due). Raises :class:`RowsFailed` at the
     end when some rows failed: they are logged, skipped for the rest of the run, and due
     again for the next one.
+
+    Runs that overlap do, together, every row that was due at their time, each once: a run
+    stops when its claim finds nothing, so the rows it passed over were held by runs still
+    under way, and a run whose batch is rolled back (a deadlock, a retry) claims it again
+    itself, or does its rows one by one. Only a row that failed (reported) or a run that
+    died (its batch rolled back) leaves rows due for the next run. Hence two jobs must never
+    select the same work: one that took over what another job's run holds would do it its
+    own way, and report it as its own.
     """
     done = 0
     tried: set[int] = set()

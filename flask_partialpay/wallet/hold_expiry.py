@@ -12,13 +12,23 @@ part, drops that part (:func:`.parts.drop`): the order is then due in full, and
 ``wallet_released`` is sent once. A part whose hold ended another way while it was still
 pending (a debit that needed the money expired the lapsed hold first) is dropped by the
 second job, :func:`release_lapsed_parts`.
+
+The two jobs never take the same row: a hold past its time that is still active is the
+first job's alone, and the second takes only parts whose hold has already ended. Runs
+overlap (one run's second job starts while another's first is still expiring holds, or
+its batch is being rolled back and retried). Were an active hold past its time also the
+second job's, that job would end it through its part's drop (released, or expired by the
+ledger's clock instead of the run's), report it as its own, and lock the part before the
+hold where the first job locks the hold before the part: a deadlock. Left to the first
+job, every hold past its time is expired by the run that claimed it (or, if it failed, by
+the next run), recorded as expired and counted once.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.vocabulary import HoldStatus, PaymentStatus
@@ -66,20 +76,23 @@ def expire_hold(session: Session, hold_id: int, now: datetime) -> bool:
 
 
 def lapsed_parts(now: datetime) -> Select[int]:
-    """Pending wallet parts whose hold has ended or is past its time."""
-    lapsed = exists().where(
-        Hold.id == Payment.hold_id,
-        or_(Hold.status != HoldStatus.ACTIVE, Hold.expires_at <= now),
-    )
+    """Pending wallet parts whose hold has ended.
+
+    Not those whose hold is past its time but still active: that hold is
+    :func:`expired_holds`' (another run may hold it locked this very moment), and expiring
+    it drops its part. ``now`` is unused: an ended hold stays ended.
+    """
+    ended = exists().where(Hold.id == Payment.hold_id, Hold.status != HoldStatus.ACTIVE)
     return (
         select(Payment.id)
-        .where(Payment.status == PaymentStatus.PENDING, Payment.hold_id.is_not(None), lapsed)
+        .where(Payment.status == PaymentStatus.PENDING, Payment.hold_id.is_not(None), ended)
         .order_by(Payment.id)
     )
 
 
 def drop_lapsed_part(session: Session, payment_id: int, now: datetime) -> bool:
-    """Give a lapsed wallet part's money back; False if it was no longer pending."""
+    """Give the money of a wallet part whose hold ended back; False if it was no longer
+    pending."""
     part = session.get_one(Payment, payment_id, populate_existing=True)
     return wallet_parts.drop(session, part, reason=wallet_parts.RELEASED_EXPIRED)
 
@@ -99,7 +112,7 @@ def release_expired_holds(unit: UnitOfWork, now: datetime, *, limit: int | None)
 
 def release_lapsed_parts(unit: UnitOfWork, now: datetime, *, limit: int | None) -> int:
     """The ``lapsed-wallet-parts`` job: drop every pending wallet part whose hold ended;
-    how many."""
+    how many. A part whose hold is past its time but active waits for ``expired-holds``."""
     return in_batches(
         unit,
         name="lapsed-wallet-parts",
