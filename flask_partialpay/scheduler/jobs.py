@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flask_partialpay.mail import delivery as mail_delivery
+from flask_partialpay.scheduler import plan_charges
 from flask_partialpay.state import PartialPayState
 from flask_partialpay.wallet import hold_expiry
 
@@ -57,6 +58,12 @@ JOBS: tuple[DueJob, ...] = (
         "lapsed-wallet-parts",
         hold_expiry.release_lapsed_parts,
         "Pending wallet parts whose hold ended go back to the balance.",
+    ),
+    DueJob(
+        plan_charges.NAME,
+        plan_charges.charge_due_instalments,
+        "Due instalments are charged to the saved card their customer chose, once per "
+        "attempt, and retried on PARTIALPAY_PLAN_RETRY_DAYS.",
     ),
     # Last: the jobs above queue e-mails (an instalment overdue), and one run sends them.
     DueJob(
