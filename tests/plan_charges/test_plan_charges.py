@@ -126,6 +126,13 @@ def test_an_undecided_attempt_blocks_the_next_until_its_payment_is_decided(
         assert run_charges() == 0
     assert len(fake_cards.keys) == 1
 
+    # Even when the next instalment falls due and more is owed than the undecided payment
+    # may bring: nothing while it is undecided.
+    clock.move_to(FIRST_DUE.replace(month=3))
+    assert run_charges() == 0
+    assert len(fake_cards.keys) == 1
+
+    clock.move_to(FIRST_DUE + timedelta(days=3))
     decide(first.payment_id, succeeded=False)
     assert run_charges() == 1  # day 3 is a retry day: the next attempt is made now
     assert [c.attempt for c in charges("P-3")] == [1, 2]
