@@ -25,6 +25,7 @@ from flask_partialpay.host.i18n import (
     translate_error,
 )
 from flask_partialpay.host.secret_keys import check_secrets
+from flask_partialpay.instalments.autopay import check_retry_setting
 from flask_partialpay.instalments.offers import OfferCatalogue
 from flask_partialpay.instalments.plan_orders import check_grace_setting
 from flask_partialpay.instalments.service import InstalmentService
@@ -39,6 +40,7 @@ from flask_partialpay.payments.gateways.manual import ManualGateway
 from flask_partialpay.payments.gateways.registry import build_registry
 from flask_partialpay.payments.service import OrderService
 from flask_partialpay.sandbox.card import SandboxCardGateway
+from flask_partialpay.scheduler.plan_charges import connect as connect_plan_charges
 from flask_partialpay.scheduler.plan_settings import check_settings as check_plan_job_settings
 from flask_partialpay.schema import metadatas
 from flask_partialpay.state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
@@ -128,6 +130,9 @@ class PartialPay:
         wallet_currencies.check_setting(app.config["PARTIALPAY_WALLET_CURRENCIES"])
         check_grace_setting(app.config["PARTIALPAY_PLAN_GRACE_DAYS"])
         check_plan_job_settings(app.config)
+        check_retry_setting(
+            app.config["PARTIALPAY_PLAN_RETRY_DAYS"], app.config["PARTIALPAY_PLAN_GRACE_DAYS"]
+        )
         self._set_sqlite_pragmas(app, db)
         state = PartialPayState(
             extension=self,
@@ -155,6 +160,8 @@ class PartialPay:
         app.extensions[SYSTEM_ACCOUNTS_KEY] = state.system_accounts
         # PARTIALPAY_MAIL: the e-mails of the money signals, queued in their transaction.
         init_mail(app, state)
+        # The automatic charges' e-mails, queued when their payments are decided.
+        connect_plan_charges(app)
 
         from flask_partialpay.web import register_views
 

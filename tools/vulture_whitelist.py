@@ -117,3 +117,6 @@ _.instalment_charge_failed
 _.instalment_overdue
 _.last_error  # MailMessage: why its last delivery failed, for an admin reading the outbox
 _.sent_at  # MailMessage: when the mail server took it
+# -- automatic payments: read by templates/partialpay/_automatic_payments.html
+_.active  # AutomaticPayments: the card agreed to can still be charged
+_.agree  # AutomaticPaymentsForm: the customer's ticked agreement

@@ -224,10 +224,18 @@ SETTINGS: Mapping[str, Setting] = {
         "(its last error is kept in `partialpay_mail`).",
     ),
     "PARTIALPAY_PLAN_GRACE_DAYS": Setting(
-        3,
+        5,
         "Days after its due date an unpaid instalment of a payment plan stays due before it "
         "is overdue (0: overdue the day after its due date). The Orders list's Overdue "
-        "filter, the customer's My payments and the admin's order page use it.",
+        "filter, the customer's My payments and the admin's order page use it. No "
+        "smaller than the last of `PARTIALPAY_PLAN_RETRY_DAYS`.",
+    ),
+    "PARTIALPAY_PLAN_RETRY_DAYS": Setting(
+        (1, 3, 5),
+        "Automatic payments: the days after an instalment's due date on which a failed or "
+        "unconfirmed charge of the customer's saved card is tried again (increasing, each "
+        "at most `PARTIALPAY_PLAN_GRACE_DAYS`, so the instalment is overdue only after its "
+        "last try). `()`: charged once, on the due date.",
     ),
     "PARTIALPAY_PLAN_REMIND_DAYS": Setting(
         3,

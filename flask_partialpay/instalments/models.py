@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -76,3 +77,33 @@ class ScheduledInstalment(PartialPayModel):
     # the day PARTIALPAY_PLAN_OVERDUE_ACTION was taken for it, and which action it was.
     overdue_action_on: Mapped[date | None] = mapped_column(Date, default=None)
     overdue_action: Mapped[str | None] = mapped_column(String(24), default=None)
+
+
+class PlanCharge(PartialPayModel):
+    """One attempt at charging a saved card for an instalment, without the customer.
+
+    Written in the transaction that records the attempt's payment (one payment per
+    attempt, under the key ``plan-charge:<instalment id>:<attempt>``), before the processor
+    is called, so that a run that dies before or during the call leaves the attempt here to
+    be taken again with the same key (:mod:`flask_partialpay.scheduler.plan_charges`).
+    """
+
+    __tablename__ = "partialpay_plan_charge"
+    __table_args__ = (
+        UniqueConstraint("instalment_id", "attempt"),
+        # The runs look for attempts whose call was never answered, oldest claim first.
+        Index("ix_partialpay_plan_charge_state_claimed_at", "state", "claimed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instalment_id: Mapped[int] = mapped_column(ForeignKey("partialpay_instalment.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("partialpay_order.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("partialpay_payment.id"), unique=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("partialpay_saved_card.id"))
+    # ChargeState: calling (the processor not yet answered), sent (it took the request;
+    # the payment's notification says the rest), refused (declined, or never sent).
+    state: Mapped[str] = mapped_column(String(16))
+    # When a run last took the attempt to call the processor.
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

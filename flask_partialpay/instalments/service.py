@@ -29,16 +29,17 @@ from flask_partialpay.core.ids import HostId, host_id, optional_host_id
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.db.paging import Page
 from flask_partialpay.host.config import setting
-from flask_partialpay.instalments import links, offer_orders, plan_orders
+from flask_partialpay.instalments import autopay, links, offer_orders, plan_orders
 from flask_partialpay.instalments import policy as policies
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
 from flask_partialpay.instalments.plan_orders import OrderPlan
 from flask_partialpay.instalments.policy import Policy
 from flask_partialpay.ledger import wallet_accounts
-from flask_partialpay.payments import due, gateway_calls, lifecycle
+from flask_partialpay.payments import due, gateway_calls, lifecycle, saved_cards
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.payments.plan_range import PaymentRange
+from flask_partialpay.payments.saved_cards import SavedCard
 from flask_partialpay.payments.service import SIGN_IN_TO_PAY
 from flask_partialpay.plans.policy import PlanPolicy, check_plan, raise_first_problem
 
@@ -247,6 +248,57 @@ class InstalmentService:
     def overdue_condition(self) -> ColumnElement[bool]:
         """Orders with an overdue instalment today, for the admin's Orders filter."""
         return plan_orders.overdue_condition(today=self._state.today(), grace_days=grace_days())
+
+    # -- automatic payments ---------------------------------------------------------------
+
+    def automatic_payments(self, account: OrderRecord) -> autopay.AutomaticPayments:
+        """The order's automatic payments today: the card agreed to, when, and whether it
+        can still be charged."""
+        state = self._state
+        return autopay.automatic_payments(state.session, account, today=state.today())
+
+    def cards_for_automatic_payments(self, account: OrderRecord) -> list[SavedCard]:
+        """The order's customer's saved cards that automatic payments may charge."""
+        state = self._state
+        return autopay.chargeable_cards(
+            state.session, account.customer_id, today=state.today(), gateways=state.gateway
+        )
+
+    def turn_on_automatic_payments(self, reference: HostId, card_id: str) -> None:
+        """The current customer agrees to have their saved card ``card_id`` (its public
+        id) charged on the order's due dates; :class:`PaymentError` (nothing changed) for
+        an order or a card automatic payments cannot use."""
+        state = self._state
+        customer_id = self._own_customer(reference)
+
+        def work() -> None:
+            account = self._own_order(reference, customer_id)
+            card = saved_cards.saved_card(state.session, customer_id, card_id)
+            if card is None:
+                raise PaymentError(autopay.CARD_NOT_USABLE)
+            autopay.turn_on(state.session, account, card, now=state.now(), gateways=state.gateway)
+
+        state.transaction(work)
+
+    def turn_off_automatic_payments(self, reference: HostId) -> bool:
+        """The current customer stops automatic payments of their order; False if they
+        were off already."""
+        state = self._state
+        customer_id = self._own_customer(reference)
+        return state.transaction(
+            lambda: autopay.turn_off(state.session, self._own_order(reference, customer_id))
+        )
+
+    def _own_customer(self, reference: HostId) -> str:
+        if not current_user.is_authenticated:
+            raise OrderNotFound(reference=str(reference))
+        return str(current_user.get_id())
+
+    def _own_order(self, reference: HostId, customer_id: str) -> OrderRecord:
+        account = self._state.orders.find(reference)
+        if account is None or account.customer_id != customer_id:
+            raise OrderNotFound(reference=str(reference))
+        return account
 
     # -- paying ---------------------------------------------------------------------------
 

@@ -100,6 +100,13 @@ class OrderRecord(PartialPayModel):
     completed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     # The admin who declined it (``closed_as == "declined"``).
     declined_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Automatic payments of an order paid on a schedule: the saved card its customer agreed
+    # to have charged on each due date (NULL: off), and when they agreed. What they agreed
+    # to is the order's schedule, which never changes, and the wording of the consent form.
+    autopay_card_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partialpay_saved_card.id"), default=None
+    )
+    autopay_agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

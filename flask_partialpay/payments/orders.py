@@ -22,6 +22,7 @@ add and write back), most of them conditional on what they must not exceed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -256,6 +257,16 @@ def set_instalment_terms(
     account.minimum_first_minor = minimum_first_minor
     account.success_minor = success_minor
     account.plan = plan
+
+
+def set_automatic_payments(
+    account: OrderRecord, *, card_id: int | None, agreed_at: datetime | None
+) -> None:
+    """Record the customer's consent to have ``card_id`` charged on the order's due dates
+    (at ``agreed_at``), or its withdrawal (``card_id=None``). The caller holds the order's
+    lock (:func:`flask_partialpay.payments.lifecycle.lock_order`)."""
+    account.autopay_card_id = card_id
+    account.autopay_agreed_at = agreed_at if card_id is not None else None
 
 
 def reserve(session: Session, account: OrderRecord, amount_minor: int) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flask_partialpay.mail import delivery as mail_delivery
-from flask_partialpay.scheduler import plan_overdue, plan_reminders
+from flask_partialpay.scheduler import plan_charges, plan_overdue, plan_reminders
 from flask_partialpay.state import PartialPayState
 from flask_partialpay.wallet import hold_expiry
 
@@ -59,8 +59,15 @@ JOBS: tuple[DueJob, ...] = (
         hold_expiry.release_lapsed_parts,
         "Pending wallet parts whose hold ended go back to the balance.",
     ),
-    # Payment plans: reminders first, so that an instalment not overdue yet is reminded
-    # before the next job looks at it; then what became overdue, then what it leads to.
+    # Payment plans: due instalments charged first (automatic payments), then reminders,
+    # so that an instalment not overdue yet is reminded before the next job looks at it;
+    # then what became overdue, then what it leads to.
+    DueJob(
+        plan_charges.NAME,
+        plan_charges.charge_due_instalments,
+        "Due instalments are charged to the saved card their customer chose, once per "
+        "attempt, and retried on PARTIALPAY_PLAN_RETRY_DAYS.",
+    ),
     DueJob(
         plan_reminders.NAME,
         plan_reminders.send_reminders,

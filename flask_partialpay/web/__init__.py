@@ -19,6 +19,7 @@ from flask_partialpay.web import (
     admin_orders,
     admin_settings,
     admin_wallets,
+    automatic_payments,
     callbacks,
     instalments,
     saved_cards,
@@ -48,7 +49,16 @@ def create_blueprints() -> Blueprints:
         static_folder="../static",
         static_url_path="/static",
     )
-    for module in (shopper, stripe_pay, stripe_saved_cards, wallet, saved_cards, instalments):
+    shopper_modules = (
+        shopper,
+        stripe_pay,
+        stripe_saved_cards,
+        wallet,
+        saved_cards,
+        instalments,
+        automatic_payments,
+    )
+    for module in shopper_modules:
         module.add_routes(pages)
     admin_pages = Blueprint("partialpay_admin", __name__, template_folder="../templates")
     for module in (admin, admin_orders, admin_offers, admin_settings, admin_wallets):

@@ -31,6 +31,7 @@ from flask_partialpay.payments.plan_range import PaymentRange
 from flask_partialpay.plans.preview import preview_amounts
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import login_required_here
+from flask_partialpay.web.automatic_payments import own_plan_order_or_404, render_my_payment
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.forms.instalments import InstalmentPaymentForm
 from flask_partialpay.web.paging import requested_cursor
@@ -257,16 +258,7 @@ def my_payments() -> str:
 
 def my_payment(reference: str) -> str:
     """One of the shopper's orders on "My payments" (anyone else's is a 404)."""
-    account = _own_order_or_404(reference)
-    if not account.instalments:
-        abort(404)
-    return render_template(
-        "partialpay/my_payments.html",
-        orders=[account],
-        plans=current_partialpay.instalments.order_plans([account]),
-        page=None,
-        single=True,
-    )
+    return render_my_payment(own_plan_order_or_404(reference))
 
 
 class ThankYouOutcome(StrEnum):

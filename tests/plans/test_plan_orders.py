@@ -170,9 +170,9 @@ def test_statuses_move_with_the_clock_and_turn_overdue_after_the_grace_days(
 
     clock.move_to(date(2027, 2, 28))  # instalment 1's due date
     assert statuses(reference) == [PAID, DUE, UPCOMING, UPCOMING]
-    clock.move_to(date(2027, 3, 3))  # the third and last day of grace (the default)
+    clock.move_to(date(2027, 3, 5))  # the fifth and last day of grace (the default)
     assert statuses(reference) == [PAID, DUE, UPCOMING, UPCOMING]
-    clock.move_to(date(2027, 3, 4))
+    clock.move_to(date(2027, 3, 6))
     assert statuses(reference) == [PAID, OVERDUE, UPCOMING, UPCOMING]
     plan = partialpay.instalments.order_plan(order(reference))
     assert plan is not None and plan.overdue and plan.due_now_minor == 2500

@@ -7,8 +7,8 @@
 each is taken once, whatever runs it twice or on several machines.
 
 Revision ID: pp0014
-Revises: pp0012
-Create Date: 2026-12-05 10:00:00.000000
+Revises: pp0013
+Create Date: 2026-12-04 21:40:00.000000
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision = "pp0014"
-down_revision = "pp0012"
+down_revision = "pp0013"
 branch_labels = None
 depends_on = None
 

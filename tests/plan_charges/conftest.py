@@ -1,0 +1,91 @@
+"""Fixtures of the automatic charges' tests: the unit tier's bare app, a card gateway that
+charges saved cards off session (:mod:`.fake_cards`), e-mail to the loopback SMTP server of
+tests/mail, and a clock the test moves by days."""
+
+# ruff: noqa: F811 (the fixtures below take the imported ones as arguments)
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_babel import Babel
+from flask_sqlalchemy import SQLAlchemy
+
+from flask_partialpay import PartialPay
+from tests.mail.conftest import Directory, SmtpServer, _smtp_controller, smtp_server  # noqa: F401
+from tests.plan_charges.fake_cards import NAME, FakeCards
+from tests.unit.conftest import app, db, plain_app  # noqa: F401
+
+#: The day the tests' orders are placed; monthly instalments fall on the 10th.
+ORDER_DAY = date(2027, 1, 10)
+
+
+@dataclass
+class DayClock:
+    """The app's clock, at noon UTC of ``today``; a test moves it."""
+
+    today: date = ORDER_DAY
+    minutes: int = 0
+
+    def __call__(self) -> datetime:
+        noon = datetime(self.today.year, self.today.month, self.today.day, 12, tzinfo=UTC)
+        return noon + timedelta(minutes=self.minutes)
+
+    def move_to(self, day: date) -> None:
+        self.today, self.minutes = day, 0
+
+    def later(self, minutes: int) -> None:
+        self.minutes += minutes
+
+
+@pytest.fixture
+def clock() -> DayClock:
+    return DayClock()
+
+
+@pytest.fixture
+def fake_cards() -> FakeCards:
+    return FakeCards()
+
+
+@pytest.fixture
+def directory() -> Directory:
+    people = Directory()
+    people.add("ana", "ana@example.com", "es")
+    people.add("bob", "bob@example.com")
+    return people
+
+
+@pytest.fixture
+def partialpay_config(smtp_server: SmtpServer) -> dict[str, Any]:
+    return {
+        "PARTIALPAY_GATEWAYS": (NAME, "manual"),
+        "PARTIALPAY_MAIL": True,
+        "PARTIALPAY_MAIL_SENDER": "shop@example.com",
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": smtp_server.host,
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_TIMEOUT": 5,
+        # The links the job writes (the processor's return URL, the e-mails' pay links).
+        "SERVER_NAME": "shop.example",
+        "PREFERRED_URL_SCHEME": "https",
+    }
+
+
+@pytest.fixture
+def partialpay(
+    plain_app: Flask,
+    db: SQLAlchemy,
+    directory: Directory,
+    clock: DayClock,
+    fake_cards: FakeCards,
+) -> PartialPay:
+    Babel(plain_app)
+    extension = PartialPay()
+    extension.init_app(
+        plain_app, db, customer_directory=directory, clock=clock, gateways=[fake_cards]
+    )
+    return extension
