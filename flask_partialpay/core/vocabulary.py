@@ -162,6 +162,19 @@ class OverdueAction(StrEnum):
     DECLINE_AND_CREDIT = "decline_and_credit"
 
 
+class MailStatus(StrEnum):
+    """Where an e-mail of the outbox (``partialpay_mail``) stands."""
+
+    #: Waiting to be sent: just queued, or its last delivery failed.
+    PENDING = "pending"
+    #: Claimed by one sender, which is talking to the mail server now.
+    SENDING = "sending"
+    #: Handed to the mail server (or to a host's ``mail_ready`` receiver).
+    SENT = "sent"
+    #: Gave up after ``PARTIALPAY_MAIL_MAX_ATTEMPTS`` deliveries.
+    FAILED = "failed"
+
+
 #: The name of the gateway that pays from the customer's wallet.
 WALLET_GATEWAY = "wallet"
 

@@ -19,6 +19,7 @@ from flask_babel.speaklater import LazyString
 from flask_partialpay.core import money
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
+from flask_partialpay.plans.progress import InstalmentStatus
 
 DOMAIN_NAME = "flask_partialpay"
 TRANSLATIONS_DIR = str(Path(__file__).parent.parent / "translations")
@@ -70,11 +71,17 @@ _STATUS_LABELS: dict[str, str] = {
     PaymentStatus.SUCCEEDED: "Paid",
     PaymentStatus.FAILED: "Failed",
     PaymentStatus.REJECTED: "Rejected",
+    # Where an instalment of a payment plan stands.
+    InstalmentStatus.UPCOMING: "Upcoming",
+    InstalmentStatus.DUE: "Due",
+    InstalmentStatus.PAID: "Paid",
+    InstalmentStatus.OVERDUE: "Overdue",
+    InstalmentStatus.WAIVED: "Waived",
 }
 
 
 def status_label(status: str) -> str:
-    """The word shown for an order or payment status, in the reader's language."""
+    """The word shown for an order, payment or instalment status, in the reader's language."""
     return gettext(_STATUS_LABELS.get(status, status))
 
 
@@ -89,4 +96,8 @@ _STATUS_WORDS = [
     N_("Paid"),
     N_("Failed"),
     N_("Rejected"),
+    N_("Upcoming"),
+    N_("Due"),
+    N_("Overdue"),
+    N_("Waived"),
 ]

@@ -9,11 +9,11 @@ redelivered notification, two workers.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flask_partialpay.core.vocabulary import MailStatus
 from flask_partialpay.db.base import PartialPayModel, UTCDateTime, utcnow
 
 EVENT_LENGTH = 32
@@ -22,17 +22,6 @@ EVENT_KEY_LENGTH = 128
 RECIPIENT_LENGTH = 254
 SUBJECT_LENGTH = 255
 ERROR_LENGTH = 500
-
-
-class MailStatus(StrEnum):
-    #: Waiting to be sent: just queued, or its last delivery failed.
-    PENDING = "pending"
-    #: Claimed by one sender, which is talking to the mail server now.
-    SENDING = "sending"
-    #: Handed to the mail server (or to a host's ``mail_ready`` receiver).
-    SENT = "sent"
-    #: Gave up after ``PARTIALPAY_MAIL_MAX_ATTEMPTS`` deliveries.
-    FAILED = "failed"
 
 
 class MailMessage(PartialPayModel):

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, CursorResult, Insert, Table, and_, insert,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from flask_partialpay.core.vocabulary import MailStatus
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.mail.models import (
     ERROR_LENGTH,
@@ -35,7 +36,6 @@ from flask_partialpay.mail.models import (
     RECIPIENT_LENGTH,
     SUBJECT_LENGTH,
     MailMessage,
-    MailStatus,
 )
 
 _mails = cast(Table, MailMessage.__table__)

@@ -19,6 +19,7 @@ then ``celery -A shop.celery worker`` and ``celery -A shop.celery beat``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -41,10 +42,7 @@ def report(run: DueRun) -> dict[str, Any]:
     return {
         "now": run.now.isoformat(),
         "ok": run.ok,
-        "jobs": [
-            {"name": o.name, "done": o.done, "failed": o.failed, "error": o.error}
-            for o in run.outcomes
-        ],
+        "jobs": [asdict(outcome) for outcome in run.outcomes],
     }
 
 
@@ -73,17 +71,20 @@ def register_run_due(celery: Celery, app: Flask, *, name: str = TASK_NAME) -> An
 
 
 def beat_schedule(
-    every: float | timedelta = 60.0,
+    every: int | timedelta = 60,
     *,
     entry: str = "partialpay-run-due",
     name: str = TASK_NAME,
     only: Sequence[str] | None = None,
     limit: int | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """A beat schedule entry that sends the task ``every`` seconds; merge it into
-    ``celery.conf.beat_schedule``. A run not started within one period is dropped
-    (``expires``): the next one does its work, so a stopped worker finds no backlog."""
-    seconds = every.total_seconds() if isinstance(every, timedelta) else float(every)
+    """A beat schedule entry that sends the task every ``every`` (whole seconds, or a
+    timedelta rounded down to them); merge it into ``celery.conf.beat_schedule``. A run not
+    started within one period is dropped (``expires``): the next one does its work, so a
+    stopped worker finds no backlog."""
+    seconds = int(every.total_seconds()) if isinstance(every, timedelta) else every
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+        raise ValueError(f"run-due is sent at most once a second, not every {every!r}")
     return {
         entry: {
             "task": name,

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import (
@@ -273,9 +274,26 @@ def _charging_gateway(state: PartialPayState, name: str) -> Gateway | None:
     return gateway if autopay.can_charge_off_session(gateway) else None
 
 
+def _any_order_pays_automatically(session: Session) -> bool:
+    opened_here = not session.in_transaction()
+    found = session.scalar(
+        select(OrderRecord.id)
+        .where(OrderRecord.autopay_card_id.is_not(None), OrderRecord.status == OrderStatus.OPEN)
+        .limit(1)
+    )
+    if opened_here:
+        session.rollback()  # the read's transaction is not kept open over the job's
+    return found is not None
+
+
 def charge_due_instalments(state: PartialPayState, now: datetime, /, *, limit: int | None) -> int:
     """The job: every due automatic charge attempted once; how many were sent."""
-    if not has_request_context() and not current_app.config.get("SERVER_NAME"):
+    if (
+        not has_request_context()
+        and not current_app.config.get("SERVER_NAME")
+        and _any_order_pays_automatically(state.session)
+    ):
+        # Only a shop whose customers turned automatic payments on needs the address.
         raise ConfigurationError(
             "Automatic payments need the shop's address for the links they send the "
             "processor and the customer: set SERVER_NAME (and PREFERRED_URL_SCHEME)."

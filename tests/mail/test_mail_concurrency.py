@@ -13,8 +13,8 @@ from datetime import date
 import pytest
 from flask import Flask
 
+from flask_partialpay.core.vocabulary import MailStatus
 from flask_partialpay.mail import deliver_pending, events
-from flask_partialpay.mail.models import MailStatus
 from flask_partialpay.state import current_partialpay
 from tests.mail.conftest import SmtpServer
 from tests.mail.mail_helpers import outbox, place

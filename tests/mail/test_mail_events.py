@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from flask import Flask
 
+from flask_partialpay.core.vocabulary import MailStatus
 from flask_partialpay.mail import events
-from flask_partialpay.mail.models import MailStatus
 from flask_partialpay.state import current_partialpay
 from tests.mail.conftest import SmtpServer
 from tests.mail.mail_helpers import bank_transfer, confirm, outbox, place, reject

@@ -17,9 +17,10 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from flask_partialpay import PartialPay
 from flask_partialpay.core.errors import ConfigurationError
+from flask_partialpay.core.vocabulary import MailStatus
 from flask_partialpay.host import signals
 from flask_partialpay.mail import deliver_pending, events, transport
-from flask_partialpay.mail.models import MailMessage, MailStatus
+from flask_partialpay.mail.models import MailMessage
 from flask_partialpay.mail.transport import OutgoingMail
 from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.state import current_partialpay
