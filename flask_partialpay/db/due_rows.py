@@ -6,13 +6,15 @@ each. Several runs may overlap, on one machine (cron started the next run before
 one ended) or on many: each row must be done once, and no run may wait for another.
 
 :func:`claim_due` locks the next due rows with ``SELECT ... FOR UPDATE SKIP LOCKED``
-(PostgreSQL, and MariaDB since 10.6): rows another run has claimed are passed over, not
-waited for, so the runs share the work. SQLite has no row locks (SQLAlchemy drops ``FOR
-UPDATE`` there); its one write lock serialises the runs instead. Two runs may read the same
-due rows, but only one can write: the other's first write is refused ("database is
-locked": its snapshot is older than the winner's commit) and
-:func:`~.transactions.run_in_transaction` runs its batch again with ``BEGIN IMMEDIATE``,
-which takes the write lock before reading, so it claims what is still due.
+(PostgreSQL, and MariaDB since 10.6, where it picks them with a plain read first): rows
+another run has claimed are passed over, not waited for, so the runs share the work, and
+no claim keeps a row locked that it does not return, but rows it found no longer due.
+SQLite has no row locks (SQLAlchemy drops ``FOR UPDATE`` there); its one write lock
+serialises the runs instead. Two runs may read the same due rows, but only one can write:
+the other's first write is refused ("database is locked": its snapshot is older than the
+winner's commit) and :func:`~.transactions.run_in_transaction` runs its batch again with
+``BEGIN IMMEDIATE``, which takes the write lock before reading, so it claims what is
+still due.
 
 :func:`in_batches` runs a job over its due rows: a batch is one transaction, claimed and
 done together, retried on contention. A row that fails does not stop the others: the batch
@@ -60,23 +62,69 @@ def claim_due(
     session: Session, due: Select[int], *, limit: int, skip: Collection[int] = ()
 ) -> list[int]:
     """Lock and return the ids of up to ``limit`` rows of ``due``, passing over the rows
-    another transaction holds, and those in ``skip``.
+    another transaction holds, and those in ``skip``; none only when every due row is held.
 
-    ``due`` selects the id column of the due rows, with its condition and its order (keep
-    the order an index gives, so that the database locks only the rows it returns). Call it
-    inside the transaction that does the rows: their locks last until it ends, and the work
-    must leave each row no longer due, so that once the locks go no run claims it again.
+    ``due`` selects the primary key of the due rows, with their condition and their order.
+    Call it inside the transaction that does the rows: their locks last until it ends, and
+    the work must leave each row no longer due, so that once the locks go no run claims it
+    again. The rows are locked as last committed: a row another run has just done is not
+    due any more.
 
-    On MariaDB, in REPEATABLE READ, this locking read sees the rows as last committed, not
-    as the transaction's snapshot has them: a row another run has just done is not due any
-    more. InnoDB also locks the gap before each row it returns, so a new row inserted there
-    (a hold already past its time) waits for the batch to commit.
+    A claim locks only rows it returns (and rows it found done meanwhile): another job's
+    claim on the same table, whose rows are not ``due``, never passes over this job's rows
+    because of it, and no run stops while rows it could claim are free. On PostgreSQL
+    ``FOR UPDATE SKIP LOCKED`` does that by itself. MariaDB's locking read locks every row
+    its scan examines, matching or not, until the transaction ends: a claim of the
+    overdue instalments, scanning the instalments of every open order, held the ones due
+    for a reminder, and the reminder runs found nothing and stopped. So there the rows are
+    picked by a plain read, then locked by primary key (see :func:`_pick_then_lock`).
     """
     ids = due.selected_columns[0]
-    query = due.limit(limit)
     if skip:
-        query = query.where(_not_in(ids, skip))
-    return list(session.scalars(query.with_for_update(skip_locked=True)))
+        due = due.where(_not_in(ids, skip))
+    if session.get_bind().dialect.name in _SCANS_LOCK:
+        return _pick_then_lock(session, due, limit=limit)
+    return list(session.scalars(due.limit(limit).with_for_update(skip_locked=True)))
+
+
+# Where a locking read locks what its scan examines, not only what it returns: InnoDB.
+_SCANS_LOCK = frozenset({"mysql", "mariadb"})
+
+
+def _pick_then_lock(session: Session, due: Select[int], *, limit: int) -> list[int]:
+    """``claim_due`` where a locking read locks every row it examines.
+
+    The next due rows, as many as are still wanted, are read without locks, then locked
+    with ``due``'s condition checked again, read through the primary key (named: through
+    another index the optimizer could scan rows of other jobs, and lock them): the locking
+    read examines the picked rows alone. The rows other runs hold are passed over and the
+    next ones picked, until the claim is full, or a page of held rows follows rows
+    already claimed.
+    """
+    ids = due.selected_columns[0]
+    froms = due.get_final_froms()
+    assert len(froms) == 1, "due selects one table's rows (the others' conditions in an EXISTS)"
+    by_key = due.with_hint(froms[0], _PRIMARY, dialect_name="mysql").with_hint(
+        froms[0], _PRIMARY, dialect_name="mariadb"
+    )
+    claimed: list[int] = []
+    passed: list[int] = []
+    while len(claimed) < limit:
+        wanted = limit - len(claimed)
+        page = due.where(_not_in(ids, passed)) if passed else due
+        picked = list(session.scalars(page.limit(wanted)))
+        if not picked:
+            break
+        locking = by_key.where(ids.in_(picked)).with_for_update(skip_locked=True)
+        locked = list(session.scalars(locking))
+        claimed += locked
+        if len(picked) < wanted or (claimed and not locked):
+            break  # no more due rows; or held ones, after a page that gave some
+        passed += picked
+    return claimed
+
+
+_PRIMARY = "FORCE INDEX (PRIMARY)"
 
 
 def _not_in(column: Any, values: Collection[int]) -> ColumnElement[bool]:

@@ -8,11 +8,13 @@ back takes its e-mail with it.
 Sending never holds a row lock while the mail server is talked to: :func:`claim` marks
 e-mails ``sending`` with a token of its own in a short transaction that commits, the caller
 sends them, and :func:`record_sent` or :func:`record_failed` write the outcome in another,
-guarded by the token. The claim reads its candidates with ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL and MariaDB, so parallel senders take different e-mails instead of waiting for
-each other; SQLite has no row locks and claims one e-mail at a time. On every database the
-claim itself is a conditional update, which only one sender can win. A claim older than
-``PARTIALPAY_MAIL_CLAIM_TIMEOUT`` belongs to a sender that died, and is taken again.
+guarded by the token. The claim takes its candidates with
+:func:`~flask_partialpay.db.due_rows.claim_due` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL
+and MariaDB, locking only the e-mails it returns), so parallel senders take different
+e-mails instead of waiting for each other; SQLite has no row locks and claims one e-mail
+at a time. On every database the claim itself is a conditional update, which only one
+sender can win. A claim older than ``PARTIALPAY_MAIL_CLAIM_TIMEOUT`` belongs to a sender
+that died, and is taken again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from flask_partialpay.core.vocabulary import MailStatus
+from flask_partialpay.db.due_rows import claim_due
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.mail.models import (
     ERROR_LENGTH,
@@ -145,15 +148,12 @@ def claim(
     candidates = select(MailMessage.id).where(_claimable(now, timeout)).order_by(MailMessage.id)
     if ids is not None:
         candidates = candidates.where(MailMessage.id.in_(list(ids)))
-    if exclude:
-        candidates = candidates.where(MailMessage.id.not_in(list(exclude)))
-    if dialect in _SKIP_LOCKED_DIALECTS:
-        candidates = candidates.limit(limit).with_for_update(skip_locked=True)
-    else:
-        # SQLite: no row locks to skip; the first writer takes the database's write lock
-        # and the others wait for it, so one e-mail is claimed at a time.
-        candidates = candidates.limit(1)
-    found = list(session.scalars(candidates))
+    # SQLite: no row locks to skip; the first writer takes the database's write lock and
+    # the others wait for it, so one e-mail is claimed at a time.
+    batch = limit if dialect in _SKIP_LOCKED_DIALECTS else 1
+    # Locking only the e-mails it returns: a sender's claim of the oldest batch must not
+    # hide the e-mails just committed from the sender that queued them.
+    found = claim_due(session, candidates, limit=batch, skip=exclude)
     if not found:
         return []
     token = secrets.token_hex(16)

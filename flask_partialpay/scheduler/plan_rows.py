@@ -61,7 +61,11 @@ class Claimed:
 def read_claimed(session: Session, instalment_id: int, today: date) -> Claimed | None:
     """The claimed instalment with its order locked and its state ``today``; None when the
     order is no longer Open or has no schedule."""
-    row = session.get_one(ScheduledInstalment, instalment_id, populate_existing=True)
+    # A locking read (the claim holds the lock already): the row as last committed, where
+    # MariaDB's plain read would serve the snapshot the claim's first read took.
+    row = session.get_one(
+        ScheduledInstalment, instalment_id, with_for_update=True, populate_existing=True
+    )
     order = lifecycle.lock_order(session, row.order_id)
     if order.status != OrderStatus.OPEN:
         return None

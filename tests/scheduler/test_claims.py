@@ -96,6 +96,38 @@ def test_a_row_another_transaction_holds_is_passed_over_not_waited_for(
     assert state.transaction(lambda: claim_due(state.session, DUE, limit=5, skip={2})) == [1, 3]
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_another_jobs_claim_on_the_table_hides_none_of_this_jobs_rows(
+    rows: None, backend: str
+) -> None:
+    state = current_partialpay
+    with db.engine.begin() as connection:
+        connection.execute(due_call.update().where(due_call.c.id == 3).values(status="other"))
+    other_job = sa.select(due_call.c.id).where(due_call.c.status == "other").order_by(due_call.c.id)
+    with Session(db.engine) as other_run:
+        # Read in id order, MariaDB's locking read examines rows 1 and 2 before it finds 3,
+        # and a scan's lock lasts until the transaction ends, whether the row matched or not.
+        assert claim_due(other_run, other_job, limit=1) == [3]
+
+        def claim() -> list[int]:
+            wait_at_most_a_second(state.session)
+            return claim_due(state.session, DUE, limit=5)
+
+        assert state.transaction(claim) == [1, 2]
+        other_run.rollback()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_when_the_first_due_rows_are_all_held_the_claim_takes_the_next(
+    rows: None, backend: str
+) -> None:
+    state = current_partialpay
+    with Session(db.engine) as other_run:
+        assert claim_due(other_run, DUE, limit=2) == [1, 2]
+        assert state.transaction(lambda: claim_due(state.session, DUE, limit=2)) == [3]
+        other_run.rollback()
+
+
 # -- the outside call --------------------------------------------------------------------------
 
 
