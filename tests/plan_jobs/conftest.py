@@ -54,6 +54,10 @@ def partialpay_config(smtp_server: SmtpServer, plan_settings: dict[str, Any]) ->
         "MAIL_TIMEOUT": 5,
         "SERVER_NAME": SERVER_NAME,
         "PREFERRED_URL_SCHEME": "https",
+        # The dates of these tests count 3 days of grace (the default is 5, the last day
+        # automatic payments retry on); the retries then end within them.
+        "PARTIALPAY_PLAN_GRACE_DAYS": 3,
+        "PARTIALPAY_PLAN_RETRY_DAYS": (1, 3),
         **plan_settings,
     }
 
