@@ -43,3 +43,5 @@ html_title = f"flask-partialpay Documentation ({version})"
 html_show_sourcelink = False
 # The theme's banner asks a package index which version is newest: not for this project.
 version_banner = False
+# The API and settings pages have many entries: the sidebar lists the sections only.
+toc_object_entries = False
