@@ -23,12 +23,12 @@ login_manager = LoginManager()
 partialpay = PartialPay()
 
 
-class Customer(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class Customer(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     is_staff: Mapped[bool] = mapped_column(default=False)
 
 
-class Invoice(db.Model):  # type: ignore[name-defined,misc]
+class Invoice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     customer_id: Mapped[int]
