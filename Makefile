@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install lint translations bench
+.PHONY: demo test install lint docs translations bench
 
 # Install the project and its test tools into .venv (again when the metadata changes).
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml
@@ -31,6 +31,15 @@ lint: install
 	$(BIN)/mypy --strict flask_partialpay
 	$(BIN)/lint-imports
 	$(BIN)/vulture
+
+# The documentation site, in docs/_build/html. Every page is read afresh (-E): a warning in a
+# page that did not change since the last build still fails it (-W), all of them listed.
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(BIN)/sphinx-build -E -W --keep-going -b html docs docs/_build/html
 
 # Refresh the message template after changing user-facing strings.
 translations: install

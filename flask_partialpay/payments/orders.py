@@ -57,7 +57,7 @@ class OrderInfo:
     #: The order buys wallet credit: paying it credits the customer's wallet, and it may
     #: not itself be paid from the wallet.
     wallet_topup: bool = False
-    #: The key the host gave :meth:`PartialPay.hold_wallet` at this order's checkout.
+    #: The key the host gave ``partialpay.checkout.hold_wallet`` at this order's checkout.
     #: Whichever call opens the order's record first (placing it, or paying it from a
     #: second submission of the same checkout) attaches the wallet part held under it, so
     #: no gateway is ever asked for the total before the "Via wallet" part is subtracted.
