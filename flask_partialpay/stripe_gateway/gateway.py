@@ -166,7 +166,8 @@ class StripeGateway(StripeSavedCards):
         instead (:class:`CardAuthenticationRequired`).
 
         The outcome arrives by webhook, as for any payment. A decline, or a bank that wants
-        the cardholder to authenticate, raises a :class:`CardDeclined` the caller shows.
+        the cardholder to authenticate (Stripe's 402, or a PaymentIntent it leaves in
+        ``requires_action``, cancelled here), raises a :class:`CardDeclined` the caller shows.
         """
         import stripe
 
@@ -187,6 +188,14 @@ class StripeGateway(StripeSavedCards):
             if error.code == "authentication_required":
                 raise CardAuthenticationRequired() from None
             raise CardDeclined() from None
+        if intent.status not in events.CHARGED_OR_CHARGING and self._cancel_intent(
+            str(intent.id), public_id
+        ):
+            # Left waiting for the cardholder (``requires_action``): off session nobody is
+            # there to act, and no webhook would ever decide the payment. Cancelled first,
+            # so it can never take money, then refused as Stripe's 402 would be.
+            log.info("Stripe left payment %s %s off session", public_id, intent.status)
+            raise CardAuthenticationRequired()
         return str(intent.id)
 
     # -- notifications ------------------------------------------------------------------
