@@ -247,6 +247,7 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
     expect(automatic).to_contain_text(
         "On: Visa •••• 4242 is charged on each due date for what is due. You agreed on 2027-01-31."
     )
+    expect(automatic).to_contain_text("These amounts will be charged on these dates:")
     accessibility.check(asha, "automatic payments on")
     my_payments = asha.url
 
@@ -257,6 +258,11 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
     [reminder] = mails_to(smtp_server, ASHA, reminder_subject)
     text = reminder.part("plain")
     assert "Instalment 1 of $25.00 is due on February 28, 2027." in text, text
+    # Automatic payments are on: the reminder says the card pays it, and offers the link.
+    assert (
+        "Automatic payments are on: we will charge Visa •••• 4242 on February 28, 2027, "
+        "so you need not do anything."
+    ) in text, text
     pay_link = re.search(r"Complete Payment: (\S+)", text)
     assert pay_link, text
     assert pay_link.group(1).startswith(f"{shop.url}/partialpay/"), pay_link.group(1)
