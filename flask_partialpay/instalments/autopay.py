@@ -125,6 +125,25 @@ def automatic_payments(session: Session, account: OrderRecord, *, today: date) -
     return AutomaticPayments(card, account.autopay_agreed_at, stopped)
 
 
+def card_charged_on(
+    session: Session, account: OrderRecord, day: date, *, gateways: Callable[[str], Gateway]
+) -> SavedCard | None:
+    """The card automatic payments will charge for the order on ``day``: the one its
+    customer agreed to, if the order is Open and the card is still theirs, not removed, not
+    expired by ``day``, and of a gateway offered here that can charge it without them.
+    None when nothing will be charged (off, stopped, or the gateway is gone)."""
+    if account.status != OrderStatus.OPEN or account.autopay_card_id is None:
+        return None
+    card = session.get_one(SavedCard, account.autopay_card_id)
+    if card.removed or card.expired(day) or card.customer_id != account.customer_id:
+        return None
+    try:
+        gateway = gateways(card.gateway)
+    except UnknownGateway:
+        return None
+    return card if can_charge_off_session(gateway) else None
+
+
 def turn_on(
     session: Session,
     account: OrderRecord,

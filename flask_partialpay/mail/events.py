@@ -37,7 +37,9 @@ from flask_partialpay.mail import context as mail_context
 from flask_partialpay.mail import delivery, rendering
 from flask_partialpay.mail.context import MailContext
 from flask_partialpay.mail.outbox import enqueue
+from flask_partialpay.payments.card_labels import card_label
 from flask_partialpay.payments.models import OrderRecord, Payment
+from flask_partialpay.payments.saved_cards import SavedCard
 
 log = logging.getLogger(__name__)
 
@@ -442,11 +444,15 @@ def instalment_due(
     amount_minor: int,
     due_on: date,
     pay_url: str,
+    *,
+    charged_to: SavedCard | None = None,
 ) -> list[int]:
     """Remind the customer that instalment ``number`` (``amount_minor``) is due on ``due_on``.
 
     Once per instalment and due date: a reminder sent again for a due date that moved is
-    a new e-mail. ``pay_url`` is the page where it is paid. Returns the queued e-mails' ids.
+    a new e-mail. ``pay_url`` is the page where it is paid; ``charged_to``, the saved card
+    automatic payments will charge that day (the e-mail then says there is nothing to do).
+    Returns the queued e-mails' ids.
     """
     return _for_customer(
         session,
@@ -454,7 +460,14 @@ def instalment_due(
         f"{order.reference}:{number}:{due_on.isoformat()}",
         order.customer_id,
         {"number": number, "order": order.reference, "date": _LongDate(due_on)},
-        _instalment_values(order, number, amount_minor, due_on=due_on, pay_url=pay_url),
+        _instalment_values(
+            order,
+            number,
+            amount_minor,
+            due_on=due_on,
+            pay_url=pay_url,
+            autopay_card=None if charged_to is None else _CardName(charged_to),
+        ),
     )
 
 
@@ -555,6 +568,16 @@ def instalment_long_overdue(
             order, number, amount_minor, due_on=due_on, overdue_since=overdue_since
         ),
     )
+
+
+class _CardName:
+    """A saved card named in the reader's language ("Visa •••• 4242") when it is rendered."""
+
+    def __init__(self, card: SavedCard) -> None:
+        self.card = card
+
+    def __str__(self) -> str:
+        return card_label(self.card)
 
 
 class _LongDate:

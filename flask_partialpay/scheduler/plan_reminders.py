@@ -1,7 +1,8 @@
 """Reminders of a payment plan's instalments: the ``plan-reminders`` job.
 
 An instalment is reminded once, ``PARTIALPAY_PLAN_REMIND_DAYS`` days before its due date
-(0: never): the ``instalment_due`` e-mail with the link to the order's payment step, and
+(0: never): the ``instalment_due`` e-mail with the link to the order's payment step (and,
+when automatic payments will charge it, the card they charge), and
 the ``instalment_due_soon`` signal, in the transaction that sets its ``reminded_on``. A
 run that missed days (the scheduler was down) reminds late, up to the end of the grace
 period; an instalment overdue by then gets the overdue e-mail instead
@@ -25,6 +26,7 @@ from flask_partialpay.core.money import from_minor
 from flask_partialpay.db.due_rows import in_batches
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
+from flask_partialpay.instalments import autopay
 from flask_partialpay.instalments.models import ScheduledInstalment
 from flask_partialpay.instalments.service import grace_days
 from flask_partialpay.mail import events as mail_events
@@ -32,7 +34,7 @@ from flask_partialpay.plans.progress import InstalmentStatus
 from flask_partialpay.scheduler import plan_rows
 from flask_partialpay.scheduler.pay_links import pay_url_for_mail
 from flask_partialpay.scheduler.plan_settings import remind_days
-from flask_partialpay.state import PartialPayState
+from flask_partialpay.state import PartialPayState, current_partialpay
 
 NAME = "plan-reminders"
 _NOT_LATE = frozenset({InstalmentStatus.UPCOMING, InstalmentStatus.DUE})
@@ -74,7 +76,14 @@ def remind(session: Session, instalment_id: int, now: datetime) -> bool:
     pay_url = pay_url_for_mail(mail_events.INSTALMENT_DUE, order.reference)
     if not plan_rows.record_once(session, row, ScheduledInstalment.reminded_on, today):
         return False
-    mail_events.instalment_due(session, order, row.number, state.left_minor, row.due_on, pay_url)
+    # With automatic payments on, the e-mail says which card is charged on the due date,
+    # so that the link to pay is an option and not a request to pay twice.
+    charged_to = autopay.card_charged_on(
+        session, order, row.due_on, gateways=current_partialpay.gateway
+    )
+    mail_events.instalment_due(
+        session, order, row.number, state.left_minor, row.due_on, pay_url, charged_to=charged_to
+    )
     signals.instalment_due_soon.send(
         signals.sender(),
         order=order,

@@ -17,10 +17,10 @@ from flask_partialpay.core.errors import OrderNotFound, PaymentError
 from flask_partialpay.core.vocabulary import OrderStatus
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.instalments.autopay import retry_days
+from flask_partialpay.payments.card_labels import card_expiry, card_label
 from flask_partialpay.payments.models import OrderRecord
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import login_required_here
-from flask_partialpay.web.card_labels import card_expiry, card_label
 from flask_partialpay.web.forms.automatic_payments import AutomaticPaymentsForm
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.wallet import refuse_without_csrf

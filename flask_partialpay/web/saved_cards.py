@@ -16,10 +16,10 @@ from werkzeug.wrappers import Response
 from flask_partialpay.core.errors import PaymentError, UnknownGateway
 from flask_partialpay.host.i18n import gettext
 from flask_partialpay.payments import saved_cards
+from flask_partialpay.payments.card_labels import card_expiry, card_label
 from flask_partialpay.payments.saved_cards import SavedCard
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.web.access import login_required_here
-from flask_partialpay.web.card_labels import card_expiry, card_label
 from flask_partialpay.web.forms.common import CsrfForm
 from flask_partialpay.web.wallet import refuse_without_csrf
 

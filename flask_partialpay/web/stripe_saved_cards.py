@@ -33,12 +33,12 @@ from flask_partialpay.db.base import utcnow
 from flask_partialpay.host.i18n import gettext, translate_error
 from flask_partialpay.host.redirects import safe_local_path
 from flask_partialpay.payments import saved_cards
+from flask_partialpay.payments.card_labels import card_label
 from flask_partialpay.payments.models import Payment
 from flask_partialpay.state import current_partialpay
 from flask_partialpay.stripe_gateway import NAME
 from flask_partialpay.stripe_gateway.gateway import StripeGateway
 from flask_partialpay.web.access import own_payment_or_404
-from flask_partialpay.web.card_labels import card_label
 from flask_partialpay.web.forms.saved_cards import PayWithSavedCardForm, SaveCardForm
 from flask_partialpay.web.saved_cards import own_saved_card_or_404
 from flask_partialpay.web.wallet import refuse_without_csrf

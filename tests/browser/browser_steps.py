@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from browser_artifacts import Accessibility
+
+from example_shop.models import db
+from flask_partialpay import Payment
 
 try:
     from playwright.sync_api import expect
@@ -19,6 +24,9 @@ except ImportError:  # as the browser fixture: skipped, unless the run requires 
 
 TEST_CARD = "4242 4242 4242 4242"
 COURSE = "Online business course"
+# Stripe's test card, as a PaymentMethod id: what the Payment Element makes of 4242 4242 ...
+STRIPE_TEST_CARD = "pm_card_visa"
+WEBHOOK_WAIT = 20.0  # seconds; localstripe sends its webhook one second after the payment
 
 
 def english(message: str, **params: Any) -> str:
@@ -105,3 +113,18 @@ def start_first_payment(page: Any, accessibility: Accessibility) -> None:
     accessibility.check(page)
     page.get_by_role("button", name="Continue to payment").click()
     expect(page.get_by_role("heading", name=re.compile(r"^Payment for order \d+"))).to_be_visible()
+
+
+def wait_until_paid(shop: Any, intent: str) -> None:
+    """Until localstripe's webhook has made the PaymentIntent's payment succeeded."""
+    deadline = time.monotonic() + WEBHOOK_WAIT
+    with shop.app.app_context():
+        while True:
+            status = db.session.scalar(
+                sa.select(Payment.status).where(Payment.gateway_reference == intent)
+            )
+            db.session.remove()
+            if status == "succeeded":
+                return
+            assert time.monotonic() < deadline, f"no webhook paid {intent} (status {status})"
+            time.sleep(0.2)

@@ -5,6 +5,10 @@ Each test gets a fresh shop (its own SQLite file, demo data seeded) served on
 Playwright. Without Playwright or the browser the tests are skipped; with
 ``PARTIALPAY_REQUIRE_BROWSER=1`` (as in CI) that fails the run instead.
 
+A test that pays through Stripe overrides ``shop_config`` to point the shop at
+``localstripe_data`` (a local Stripe, tests/stripe/localstripe_fixtures.py) and asks for
+``stripe_webhook``, which sends localstripe's webhooks to its shop.
+
 Screenshots of the steps go to ``test-artifacts/screenshots/<test>/``; every extension
 page a test visits is checked with axe-core, and its findings are written to
 ``test-artifacts/axe/<test>.json``.
@@ -21,12 +25,20 @@ from typing import Any
 
 import pytest
 from browser_artifacts import Accessibility, Screenshots, artifact_name
-from flask import Flask
+from flask import Flask, url_for
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from example_shop import create_app, partialpay
 from example_shop.demo import seed
 from example_shop.models import db
+
+# localstripe, for the tests that pay through Stripe (started only when one asks for it).
+from tests.stripe.localstripe_fixtures import (
+    WEBHOOK_SECRET,
+    LocalStripe,
+    localstripe,  # noqa: F401
+    localstripe_data,  # noqa: F401
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -89,6 +101,16 @@ def shop(
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def stripe_webhook(shop: Shop, localstripe_data: LocalStripe) -> LocalStripe:  # noqa: F811
+    """localstripe's webhook sent to this shop, signed with its secret (the module's
+    ``shop_config`` points the shop's Stripe gateway at ``localstripe_data``)."""
+    with shop.app.test_request_context():
+        callback = url_for("partialpay_callbacks.gateway_callback", gateway_name="stripe")
+    localstripe_data.register_webhook(shop.url + callback, WEBHOOK_SECRET)
+    return localstripe_data
 
 
 # -- the browser ----------------------------------------------------------------------

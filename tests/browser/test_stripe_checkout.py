@@ -11,39 +11,28 @@ the order, and the browser goes where Stripe.js would send it, the payment's ret
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from browser_artifacts import Accessibility, Screenshots
 from browser_steps import (
+    STRIPE_TEST_CARD,
     expect,
     fill_cart,
     open_buy_button,
     start_first_payment,
     summary_value,
     totals_row,
+    wait_until_paid,
 )
-from flask import url_for
 
-from example_shop.models import db
-from flask_partialpay import Payment
 from tests.stripe.localstripe_fixtures import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
     WEBHOOK_SECRET,
     LocalStripe,
-    localstripe,
-    localstripe_data,
 )
-
-__all__ = ["localstripe", "localstripe_data"]  # fixtures of this module's tests
-
-# Stripe's test card, as a PaymentMethod id: what the Payment Element makes of 4242 4242 ...
-TEST_CARD = "pm_card_visa"
-WEBHOOK_WAIT = 20.0  # seconds; localstripe sends its webhook one second after the payment
 
 
 @pytest.fixture
@@ -61,15 +50,6 @@ def shop_config(localstripe_data: LocalStripe) -> dict[str, Any]:
         "PARTIALPAY_STRIPE_API_BASE": localstripe_data.url,
         "PARTIALPAY_STRIPE_JS_URL": f"{localstripe_data.url}/js.stripe.com/v3/",
     }
-
-
-@pytest.fixture
-def stripe_webhook(shop: Any, localstripe_data: LocalStripe) -> LocalStripe:
-    """localstripe's webhook sent to this shop, signed with its secret."""
-    with shop.app.test_request_context():
-        callback = url_for("partialpay_callbacks.gateway_callback", gateway_name="stripe")
-    localstripe_data.register_webhook(shop.url + callback, WEBHOOK_SECRET)
-    return localstripe_data
 
 
 def pay_on_stripe(page: Any, shop: Any, stripe: LocalStripe, amount: str) -> None:
@@ -91,27 +71,12 @@ def pay_on_stripe(page: Any, shop: Any, stripe: LocalStripe, amount: str) -> Non
     intent = client_secret.split("_secret_")[0]
 
     # What Stripe.js does with the card typed into the Payment Element.
-    stripe.call("POST", f"/v1/payment_intents/{intent}", {"payment_method": TEST_CARD})
+    stripe.call("POST", f"/v1/payment_intents/{intent}", {"payment_method": STRIPE_TEST_CARD})
     confirmed = stripe.call("POST", f"/v1/payment_intents/{intent}/confirm", {})
     assert confirmed["status"] == "succeeded", confirmed
 
     wait_until_paid(shop, intent)
     page.goto(return_url)
-
-
-def wait_until_paid(shop: Any, intent: str) -> None:
-    """Until localstripe's webhook has made the PaymentIntent's payment succeeded."""
-    deadline = time.monotonic() + WEBHOOK_WAIT
-    with shop.app.app_context():
-        while True:
-            status = db.session.scalar(
-                sa.select(Payment.status).where(Payment.gateway_reference == intent)
-            )
-            db.session.remove()
-            if status == "succeeded":
-                return
-            assert time.monotonic() < deadline, f"no webhook paid {intent} (status {status})"
-            time.sleep(0.2)
 
 
 def test_wallet_and_stripe_pay_an_order(

@@ -101,6 +101,7 @@ def test_the_customer_turns_automatic_payments_on_and_off(
     assert "Automatic payments" in page and "Off: you pay each instalment yourself." in page
     # The amounts and dates that will be charged, the retries, and how to stop.
     assert "$25.00 on 2027-02-28" in page and "$25.00 on 2027-04-30" in page
+    assert "These amounts would be charged on these dates:" in page
     assert "1, 3, 5 days after the due date" in page and "turn automatic payments off" in page
     assert "Visa •••• 4242" in page
 
@@ -111,6 +112,9 @@ def test_the_customer_turns_automatic_payments_on_and_off(
     assert account.autopay_card_id == card.id and account.autopay_agreed_at is not None
     page = text(shopper.get(page_url(plan_order)))
     assert "On: Visa •••• 4242 is charged on each due date" in page
+    # Agreed to: what will be charged, no longer what would be.
+    assert "These amounts will be charged on these dates:" in page
+    assert "would be charged" not in page
 
     off = shopper.post_form(
         page_url(plan_order), f"{page_url(plan_order)}/automatic-payments/off", {}
