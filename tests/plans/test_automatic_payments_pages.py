@@ -19,7 +19,7 @@ from flask_partialpay.payments.saved_cards import SavedCard
 from tests.conftest import Shopper, csrf_from
 from tests.plans.plan_steps import (
     MONTHLY_QUARTERS,
-    MovableClock,
+    DayClock,
     add_offer,
     buy_in_parts,
     order,
@@ -41,14 +41,14 @@ def shop_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock(app: Flask) -> MovableClock:
-    moving = MovableClock()
+def clock(app: Flask) -> DayClock:
+    moving = DayClock()
     use_clock(app, moving)
     return moving
 
 
 @pytest.fixture
-def plan_order(app: Flask, clock: MovableClock, shopper: Shopper) -> str:
+def plan_order(app: Flask, clock: DayClock, shopper: Shopper) -> str:
     offer_id = add_offer("plan-auto", "100", "USD")
     set_plan(offer_id, MONTHLY_QUARTERS)
     reference = buy_in_parts(app, shopper, offer_id)
@@ -134,7 +134,7 @@ def test_the_customer_turns_automatic_payments_on_and_off(
     ],
 )
 def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
-    app: Flask, shopper: Shopper, plan_order: str, clock: MovableClock, data: dict[str, str]
+    app: Flask, shopper: Shopper, plan_order: str, clock: DayClock, data: dict[str, str]
 ) -> None:
     cards = {
         "card": give_card(ASHA).public_id,
@@ -177,7 +177,7 @@ def test_without_the_csrf_token_nothing_changes(
 
 
 def test_a_removed_or_expired_card_says_automatic_payments_stopped(
-    app: Flask, shopper: Shopper, plan_order: str, clock: MovableClock
+    app: Flask, shopper: Shopper, plan_order: str, clock: DayClock
 ) -> None:
     card = give_card(ASHA)
     assert turn_on(shopper, plan_order, {"card": card.public_id, "agree": "y"}).status_code == 302

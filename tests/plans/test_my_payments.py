@@ -13,7 +13,7 @@ from tests.conftest import Shopper
 from tests.instalments.test_instalments import pay_by_card
 from tests.plans.plan_steps import (
     MONTHLY_QUARTERS,
-    MovableClock,
+    DayClock,
     add_offer,
     buy_in_parts,
     set_plan,
@@ -25,14 +25,14 @@ ADMIN_ORDERS = "/partialpay/admin/orders"
 
 
 @pytest.fixture
-def clock(app: Flask) -> MovableClock:
-    moving = MovableClock()
+def clock(app: Flask) -> DayClock:
+    moving = DayClock()
     use_clock(app, moving)
     return moving
 
 
 @pytest.fixture
-def plan_offer(app: Flask, clock: MovableClock) -> str:
+def plan_offer(app: Flask, clock: DayClock) -> str:
     offer_id = add_offer("plan-view", "100", "USD")
     set_plan(offer_id, MONTHLY_QUARTERS)
     return offer_id
@@ -84,7 +84,7 @@ def test_the_shop_links_my_payments_beside_my_wallet(app: Flask, shopper: Shoppe
 
 
 def test_the_admin_order_page_shows_the_schedule_and_statuses(
-    app: Flask, clock: MovableClock, shopper: Shopper, admin: Shopper, plan_offer: str
+    app: Flask, clock: DayClock, shopper: Shopper, admin: Shopper, plan_offer: str
 ) -> None:
     reference = buy_in_parts(app, shopper, plan_offer)
     pay_by_card(shopper, reference, "25.00")
@@ -95,7 +95,7 @@ def test_the_admin_order_page_shows_the_schedule_and_statuses(
 
 
 def test_the_overdue_filter_keeps_orders_with_an_instalment_past_its_grace_days(
-    app: Flask, clock: MovableClock, shopper: Shopper, admin: Shopper, plan_offer: str
+    app: Flask, clock: DayClock, shopper: Shopper, admin: Shopper, plan_offer: str
 ) -> None:
     late = buy_in_parts(app, shopper, plan_offer)
     pay_by_card(shopper, late, "25.00")
