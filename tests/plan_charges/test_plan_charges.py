@@ -26,6 +26,7 @@ from tests.plan_charges.conftest import DayClock
 from tests.plan_charges.fake_cards import FakeCards
 from tests.plan_charges.plan_helpers import (
     FIRST_DUE,
+    JOB,
     charges,
     decide,
     instalment,
@@ -36,6 +37,7 @@ from tests.plan_charges.plan_helpers import (
     run_charges,
     statuses,
 )
+from tests.plan_support import done, run
 from tests.unit.bare import db
 
 CHARGED = "instalment_charged"
@@ -205,6 +207,23 @@ def test_a_removed_or_expired_card_is_not_charged(
     assert run_charges() == 0
     assert fake_cards.keys == []
     db.session.commit()
+
+
+def test_without_the_shops_address_the_job_stops_before_it_charges(
+    app: Flask, clock: DayClock, fake_cards: FakeCards
+) -> None:
+    plan_order("P-9")
+    clock.move_to(FIRST_DUE)
+    app.config["SERVER_NAME"] = None
+    # As cron runs it: outside any request, the processor's return URL has no address.
+    [outcome] = run(only=[JOB]).outcomes
+    assert outcome.error is not None and "set SERVER_NAME" in outcome.error
+    assert outcome.error.startswith("ConfigurationError: Automatic payments")
+    assert fake_cards.keys == [] and charges("P-9") == []
+
+    app.config["SERVER_NAME"] = "shop.example"
+    assert done(run(only=[JOB]), JOB) == 1
+    assert len(fake_cards.keys) == 1
 
 
 @pytest.mark.parametrize(
