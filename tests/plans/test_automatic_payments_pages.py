@@ -100,7 +100,7 @@ def test_the_customer_turns_automatic_payments_on_and_off(
     page = text(shopper.get(page_url(plan_order)))
     assert "Automatic payments" in page and "Off: you pay each instalment yourself." in page
     # The amounts and dates that will be charged, the retries, and how to stop.
-    assert "$25.00 on 2027-02-28" in page and "$25.00 on 2027-04-30" in page
+    assert "$25.00 on Feb 28, 2027" in page and "$25.00 on Apr 30, 2027" in page
     assert "1, 3, 5 days after the due date" in page and "turn automatic payments off" in page
     assert "Visa •••• 4242" in page
 
