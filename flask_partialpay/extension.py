@@ -19,6 +19,7 @@ from flask_partialpay.host.config import apply_defaults
 from flask_partialpay.host.customers import CustomerDirectory
 from flask_partialpay.host.i18n import (
     current_locale,
+    format_day,
     format_money,
     gettext,
     status_label,
@@ -167,6 +168,7 @@ class PartialPay:
 
         register_views(app)
         app.add_template_filter(format_money, "partialpay_money")
+        app.add_template_filter(format_day, "partialpay_date")
         app.add_template_global(gettext, "_pp")
         app.add_template_global(current_locale, "partialpay_locale")
         app.add_template_global(status_label, "partialpay_status_label")

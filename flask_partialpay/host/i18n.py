@@ -2,15 +2,17 @@
 
 With Flask-Babel initialised on the host app, strings are translated from the catalogs in
 the package's ``translations`` folder in the locale the host selects. Without it, the
-English text is shown and amounts are formatted in ``PARTIALPAY_DEFAULT_LOCALE``.
+English text is shown and amounts and dates are formatted in ``PARTIALPAY_DEFAULT_LOCALE``.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from babel.dates import format_date
 from flask import current_app
 from flask_babel import Domain
 from flask_babel import get_locale as babel_locale
@@ -53,6 +55,17 @@ def current_locale() -> str:
 def format_money(value: Decimal, currency: str) -> str:
     """An amount in the current request's locale: ``₹1,00,000.00`` in Hindi."""
     return money.format_money(value, currency, current_locale())
+
+
+def format_day(day: date, width: Literal["medium", "long"] = "medium") -> str:
+    """A calendar day in the current locale: ``Feb 28, 2027``, ``28 февр. 2027 г.``;
+    ``width="long"``: ``February 28, 2027`` (the e-mails' sentences).
+
+    What ``flask_babel.format_date`` writes for a date, and written the same without
+    Flask-Babel (in ``PARTIALPAY_DEFAULT_LOCALE``), as amounts are. Templates:
+    ``partialpay_date``; HTML keeps the ISO day for machines in ``<time datetime>``.
+    """
+    return str(format_date(day, format=width, locale=current_locale()))
 
 
 def translate_error(error: Any) -> str:

@@ -4,19 +4,31 @@
 ``after_commit`` by :mod:`.events`): a page that confirms a payment sends its e-mail at
 once. Whatever that could not send (the mail server was down, the process died) stays
 pending, and :func:`deliver_pending` sends it: ``flask partialpay run-due`` calls it, and
-any number of them may run at once (see :mod:`.outbox` for how each e-mail is claimed by
-one sender and never sent twice).
+any number of them may run at once.
+
+Both are a call outside the database (:mod:`flask_partialpay.db.outside_calls`), whose
+three steps :class:`Sending` gives: the claim (:func:`.outbox.claim`) marks the e-mails
+``sending`` with a token of its own and counts an attempt, in a transaction that commits;
+the mail server is talked to with no transaction open; the outcome is written guarded by
+the token, so a sender whose claim timed out and was taken again writes nothing. A claim
+older than ``PARTIALPAY_MAIL_CLAIM_TIMEOUT`` is a sender that died, and is taken again
+with a new token (see :mod:`.outbox`). A mail server takes no idempotency key, so the
+token is the ticket's ``key`` only to guard the outcome: a sender that died after the
+server took the e-mail and before the outcome was written leaves it to be sent again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
+from flask_partialpay.db.due_rows import RowsFailed
+from flask_partialpay.db.outside_calls import call_outside
 from flask_partialpay.host.config import setting
 from flask_partialpay.mail import outbox, transport
 from flask_partialpay.mail.context import MailContext
@@ -26,16 +38,23 @@ from flask_partialpay.mail.transport import OutgoingMail
 log = logging.getLogger(__name__)
 # E-mails claimed per transaction on PostgreSQL and MariaDB (SQLite claims one at a time).
 CLAIM_BATCH = 10
+NAME = "pending-mail"
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class MailTicket:
+    """One claimed e-mail, as plain values (the session is closed while it is sent)."""
+
+    #: The outbox row's id.
+    row_id: int
+    #: The claim's token: the outcome is written only while the claim is still this one.
+    key: str
     mail: OutgoingMail
-    token: str
+    #: Attempts counted so far, this one included.
     attempts: int
 
 
-def _claimed(row: MailMessage) -> _Claimed:
+def _ticket(row: MailMessage) -> MailTicket:
     assert row.claim_token is not None
     mail = OutgoingMail(
         id=row.id,
@@ -48,68 +67,70 @@ def _claimed(row: MailMessage) -> _Claimed:
         text=row.text,
         html=row.html,
     )
-    return _Claimed(mail=mail, token=row.claim_token, attempts=row.attempts)
+    return MailTicket(row_id=row.id, key=row.claim_token, mail=mail, attempts=row.attempts)
 
 
-def _claim(
-    context: MailContext,
-    now: datetime,
-    *,
-    limit: int,
-    ids: Collection[int] | None,
-    exclude: Collection[int],
-) -> list[_Claimed]:
-    timeout = timedelta(seconds=int(setting("MAIL_CLAIM_TIMEOUT")))
+class Sending:
+    """The three steps of :mod:`~flask_partialpay.db.outside_calls` for the outbox.
 
-    def work() -> list[_Claimed]:
+    ``clock`` stamps each claim and each e-mail sent when it happens (the ``now`` that
+    :func:`call_outside` passes is the time the delivery began): a delivery sent after a
+    commit reads the app's clock at each step, as the claim timeout counts from the claim.
+    ``ids``: only these e-mails (None: every pending one, oldest first).
+    """
+
+    def __init__(
+        self, clock: Callable[[], datetime], *, ids: Collection[int] | None = None
+    ) -> None:
+        self._clock = clock
+        self._ids = ids
+        self._timeout = timedelta(seconds=int(setting("MAIL_CLAIM_TIMEOUT")))
+
+    def claim(
+        self, session: Session, now: datetime, *, limit: int, skip: Collection[int]
+    ) -> Sequence[MailTicket]:
         rows = outbox.claim(
-            context.session, now, timeout=timeout, limit=limit, ids=ids, exclude=exclude
+            session, self._clock(), timeout=self._timeout, limit=limit, ids=self._ids, exclude=skip
         )
-        return [_claimed(row) for row in rows]
+        return [_ticket(row) for row in rows]
 
-    return context.transaction(work)
+    def call(self, ticket: MailTicket) -> None:
+        transport.send(current_app._get_current_object(), ticket.mail)  # type: ignore[attr-defined]
 
+    def succeeded(self, session: Session, ticket: MailTicket, answer: None, now: datetime) -> None:
+        outbox.record_sent(session, ticket.row_id, ticket.key, self._clock())
 
-def _send(context: MailContext, claimed: _Claimed, clock: Callable[[], datetime]) -> bool:
-    """Send one claimed e-mail and record what happened; whether it was sent."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        transport.send(app, claimed.mail)
-    except Exception as error:  # a mail server's or a receiver's failure, recorded below
-        give_up = claimed.attempts >= int(setting("MAIL_MAX_ATTEMPTS"))
-        log.warning(
-            "e-mail %s (%s) to %s not sent, attempt %s%s: %s",
-            claimed.mail.id,
-            claimed.mail.event,
-            claimed.mail.recipient,
-            claimed.attempts,
-            ", giving up" if give_up else "",
-            error,
-        )
-        message = f"{type(error).__name__}: {error}"
-        context.transaction(
-            lambda: outbox.record_failed(
-                context.session, claimed.mail.id, claimed.token, message, give_up=give_up
+    def failed(self, session: Session, ticket: MailTicket, error: Exception, now: datetime) -> None:
+        # A mail server's or a receiver's failure (call_outside logged it): pending again,
+        # or failed for good after the last attempt allowed.
+        give_up = ticket.attempts >= int(setting("MAIL_MAX_ATTEMPTS"))
+        if give_up:
+            mail = ticket.mail
+            log.warning(
+                "e-mail %s (%s) to %s not sent after %s attempts, giving up",
+                mail.id,
+                mail.event,
+                mail.recipient,
+                ticket.attempts,
             )
+        message = f"{type(error).__name__}: {error}"
+        outbox.record_failed(session, ticket.row_id, ticket.key, message, give_up=give_up)
+
+
+def _send(context: MailContext, sending: Sending, now: datetime, limit: int | None) -> int:
+    """Each claimed e-mail sent once; how many were sent (those that failed were logged
+    and recorded, and wait for the next try)."""
+    try:
+        return call_outside(
+            context, sending, name=NAME, now=now, limit=limit, batch_size=CLAIM_BATCH
         )
-        return False
-    context.transaction(
-        lambda: outbox.record_sent(context.session, claimed.mail.id, claimed.token, clock())
-    )
-    return True
+    except RowsFailed as partly:
+        return partly.done
 
 
 def deliver(context: MailContext, ids: Collection[int]) -> int:
     """Send the pending e-mails ``ids`` (just committed); how many were sent."""
-    sent = 0
-    tried: set[int] = set()
-    while True:
-        claimed = _claim(context, context.now(), limit=CLAIM_BATCH, ids=ids, exclude=tried)
-        if not claimed:
-            return sent
-        for one in claimed:
-            tried.add(one.mail.id)
-            sent += _send(context, one, context.now)
+    return _send(context, Sending(context.now, ids=ids), context.now(), None)
 
 
 def deliver_pending(context: MailContext, now: datetime, *, limit: int = 100) -> int:
@@ -122,16 +143,4 @@ def deliver_pending(context: MailContext, now: datetime, *, limit: int = 100) ->
     once: each e-mail is claimed by one of them. Needs an app context; sends nothing
     when e-mail is off.
     """
-    if limit <= 0:
-        return 0
-    sent = 0
-    tried: set[int] = set()
-    while len(tried) < limit:
-        batch = min(CLAIM_BATCH, limit - len(tried))
-        claimed = _claim(context, now, limit=batch, ids=None, exclude=tried)
-        if not claimed:
-            break
-        for one in claimed:
-            tried.add(one.mail.id)
-            sent += _send(context, one, lambda: now)
-    return sent
+    return _send(context, Sending(lambda: now), now, limit)

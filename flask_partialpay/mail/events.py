@@ -242,21 +242,18 @@ def _invoice_values(session: Session, payment: Payment, order: OrderRecord) -> d
 
 def payment_received(session: Session, payment: Payment, order: OrderRecord) -> list[int]:
     """A payment now counts towards the customer's order: the e-mail has its invoice."""
-    return _for_customer(
-        session,
-        PAYMENT_RECEIVED,
-        payment.public_id,
-        payment.customer_id,
-        {"order": order.reference},
-        _invoice_values(session, payment, order),
-    )
+    return _invoice_mail(session, PAYMENT_RECEIVED, payment, order)
 
 
 def transfer_confirmed(session: Session, payment: Payment, order: OrderRecord) -> list[int]:
     """A manager confirmed the customer's bank transfer: the e-mail has its invoice."""
+    return _invoice_mail(session, TRANSFER_CONFIRMED, payment, order)
+
+
+def _invoice_mail(session: Session, event: str, payment: Payment, order: OrderRecord) -> list[int]:
     return _for_customer(
         session,
-        TRANSFER_CONFIRMED,
+        event,
         payment.public_id,
         payment.customer_id,
         {"order": order.reference},
@@ -296,21 +293,18 @@ def transfer_awaiting(session: Session, payment: Payment) -> list[int]:
 
 def order_completed(session: Session, order: OrderRecord) -> list[int]:
     """The customer's order is Completed (paid, or completed by the shop)."""
-    return _for_customer(
-        session,
-        ORDER_COMPLETED,
-        order.reference,
-        order.customer_id,
-        {"order": order.reference},
-        {"order": order},
-    )
+    return _order_mail(session, ORDER_COMPLETED, order)
 
 
 def order_declined(session: Session, order: OrderRecord) -> list[int]:
     """The shop declined the customer's order: it can no longer be paid."""
+    return _order_mail(session, ORDER_DECLINED, order)
+
+
+def _order_mail(session: Session, event: str, order: OrderRecord) -> list[int]:
     return _for_customer(
         session,
-        ORDER_DECLINED,
+        event,
         order.reference,
         order.customer_id,
         {"order": order.reference},

@@ -16,11 +16,10 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
 from flask import current_app
 from flask_babel import force_locale
 
-from flask_partialpay.host.i18n import current_locale, gettext
+from flask_partialpay.host.i18n import format_day, gettext
 from flask_partialpay.mail.outbox import Rendered
 
 TEMPLATE_DIR = "partialpay/mail"
@@ -38,7 +37,7 @@ def in_locale(locale: str) -> Iterator[None]:
 
 def long_date(day: date) -> str:
     """A date as the reader writes it: ``3 de marzo de 2027``."""
-    return str(format_date(day, format="long", locale=current_locale()))
+    return format_day(day, "long")
 
 
 def render(event: str, locale: str, subject: str, **context: Any) -> Rendered:

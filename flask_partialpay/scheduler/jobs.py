@@ -85,7 +85,7 @@ JOBS: tuple[DueJob, ...] = (
     ),
     # Last: the jobs above queue e-mails (an instalment overdue), and one run sends them.
     DueJob(
-        "pending-mail",
+        mail_delivery.NAME,
         _send_pending_mail,
         "E-mails queued but not sent yet are sent, each once.",
     ),

@@ -1,14 +1,19 @@
-"""The link to an order's payment step, written into e-mails outside any request.
+"""Links to the shop written outside any request, and the one check that they can be.
 
 The scheduler runs from cron, a systemd timer or a Celery worker: there is no request to
 take the shop's address from, so Flask builds absolute URLs from ``SERVER_NAME`` (with
 ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``). Without it no link can be made, and
 an e-mail without a working link is worse than one sent late: :func:`pay_step_url` raises,
 the job's row fails (logged, with what to set) and is done by the first run after the
-setting is there.
+setting is there. The automatic charges' job stops the same way, and ``init_app`` warns
+when e-mails with links are on: :func:`address_missing` is the check, and
+:func:`no_address` the message, for all three.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from flask import current_app, has_request_context, url_for
 
@@ -16,17 +21,32 @@ from flask_partialpay.core.errors import ConfigurationError
 from flask_partialpay.mail import context as mail_context
 from flask_partialpay.mail import events as mail_events
 
-NO_SERVER_NAME = (
-    "Set SERVER_NAME (and PREFERRED_URL_SCHEME) in the app's config: the e-mails of payment "
-    "plans link to the payment page, and `flask partialpay run-due` has no request to take "
-    "the shop's address from."
+# What needs the shop's address, for the message of :func:`no_address`.
+PLAN_MAIL_LINKS = "The payment plans' reminder and overdue e-mails link to the payment page"
+AUTOMATIC_PAYMENT_LINKS = (
+    "Automatic payments give the processor and the customer links to the order's page"
 )
+
+
+def address_missing(config: Mapping[str, Any]) -> bool:
+    """Whether an absolute link cannot be built: no request, and no ``SERVER_NAME`` in
+    ``config`` (the app's)."""
+    return not has_request_context() and not config.get("SERVER_NAME")
+
+
+def no_address(needs: str) -> str:
+    """Why a link cannot be made and what to set: ``needs`` says what wanted it."""
+    return (
+        f"{needs}, and `flask partialpay run-due` has no request to take the shop's address "
+        'from: set SERVER_NAME in the app\'s config (e.g. SERVER_NAME = "shop.example.com", '
+        'with PREFERRED_URL_SCHEME = "https").'
+    )
 
 
 def pay_step_url(reference: str) -> str:
     """The absolute URL of the order's payment step ("Complete Partial Payment")."""
-    if not has_request_context() and not current_app.config.get("SERVER_NAME"):
-        raise ConfigurationError(NO_SERVER_NAME)
+    if address_missing(current_app.config):
+        raise ConfigurationError(no_address(PLAN_MAIL_LINKS))
     return url_for("partialpay.pay_step", reference=reference, _external=True)
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, url_for
+from flask import Flask, current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,11 @@ from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.saved_cards import SavedCard
 from flask_partialpay.plans.progress import OWED_NOW
+from flask_partialpay.scheduler.pay_links import (
+    AUTOMATIC_PAYMENT_LINKS,
+    address_missing,
+    no_address,
+)
 from flask_partialpay.state import PartialPayState
 
 log = logging.getLogger("flask_partialpay.scheduler")
@@ -288,16 +293,9 @@ def _any_order_pays_automatically(session: Session) -> bool:
 
 def charge_due_instalments(state: PartialPayState, now: datetime, /, *, limit: int | None) -> int:
     """The job: every due automatic charge attempted once; how many were sent."""
-    if (
-        not has_request_context()
-        and not current_app.config.get("SERVER_NAME")
-        and _any_order_pays_automatically(state.session)
-    ):
-        # Only a shop whose customers turned automatic payments on needs the address.
-        raise ConfigurationError(
-            "Automatic payments need the shop's address for the links they send the "
-            "processor and the customer: set SERVER_NAME (and PREFERRED_URL_SCHEME)."
-        )
+    # Only a shop whose customers turned automatic payments on needs the address.
+    if address_missing(current_app.config) and _any_order_pays_automatically(state.session):
+        raise ConfigurationError(no_address(AUTOMATIC_PAYMENT_LINKS))
     return call_outside(
         state,
         PlanCharges(state),

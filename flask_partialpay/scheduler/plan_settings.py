@@ -15,6 +15,7 @@ from flask_partialpay.core.errors import ConfigurationError
 from flask_partialpay.core.vocabulary import OverdueAction
 from flask_partialpay.host.config import setting
 from flask_partialpay.mail import events as mail_events
+from flask_partialpay.scheduler.pay_links import PLAN_MAIL_LINKS, address_missing, no_address
 
 log = logging.getLogger("flask_partialpay.scheduler")
 
@@ -48,12 +49,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
     chosen = config.get("PARTIALPAY_MAIL_EVENTS")
     linked = {mail_events.INSTALMENT_DUE, mail_events.INSTALMENT_OVERDUE}
     sends_links = config.get("PARTIALPAY_MAIL") and (chosen is None or linked & set(chosen))
-    if sends_links and not config.get("SERVER_NAME"):
+    if sends_links and address_missing(config):
         # Not refused: the app serves its pages without it. The jobs that write those
         # e-mails stop with the same message, so that none goes out with a dead link.
-        log.warning(
-            "PARTIALPAY_MAIL is on but SERVER_NAME is not set: the payment plans' reminder "
-            "and overdue e-mails cannot link to the payment page from `flask partialpay "
-            "run-due`, and those jobs fail until it is set (e.g. SERVER_NAME = "
-            '"shop.example.com", with PREFERRED_URL_SCHEME = "https").'
-        )
+        log.warning("%s Until then those jobs fail.", no_address(PLAN_MAIL_LINKS))

@@ -221,7 +221,7 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
 
     expect(asha.get_by_role("heading", name="Thank you for your payment")).to_be_visible()
     expect(summary_value(asha, "Left to pay")).to_have_text("$75.00")
-    expect(summary_value(asha, "Next payment")).to_contain_text("$25.00 due on 2027-02-28")
+    expect(summary_value(asha, "Next payment")).to_contain_text("$25.00 due on Feb 28, 2027")
     accessibility.check(asha)
     screenshot(asha, "thank you with the next due date")
 
@@ -234,7 +234,7 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
     automatic = asha.get_by_role("region", name="Automatic payments")
     expect(automatic).to_contain_text("Off: you pay each instalment yourself.")
     expect(automatic.get_by_role("listitem")).to_have_text(
-        ["$25.00 on 2027-02-28", "$25.00 on 2027-03-31", "$25.00 on 2027-04-30"]
+        ["$25.00 on Feb 28, 2027", "$25.00 on Mar 31, 2027", "$25.00 on Apr 30, 2027"]
     )
     accessibility.check(asha, "automatic payments off")
     screenshot(asha, "my payments before")
@@ -245,7 +245,7 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
     automatic.get_by_role("button", name="Turn automatic payments on").click()
     expect(asha.get_by_role("status").filter(has_text="Automatic payments are on.")).to_be_visible()
     expect(automatic).to_contain_text(
-        "On: Visa •••• 4242 is charged on each due date for what is due. You agreed on 2027-01-31."
+        "On: Visa •••• 4242 is charged on each due date for what is due. You agreed on Jan 31, 2027."
     )
     expect(automatic).to_contain_text("These amounts will be charged on these dates:")
     accessibility.check(asha, "automatic payments on")
@@ -285,7 +285,7 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
     expect(asha.get_by_role("heading", name=f"Payments for order {order}", level=1)).to_be_visible()
     expect(summary_value(asha, "Paid")).to_have_text("$50.00")
     expect(summary_value(asha, "Left to pay")).to_have_text("$50.00")
-    expect(summary_value(asha, "Next payment")).to_contain_text("$25.00 due on 2027-03-31")
+    expect(summary_value(asha, "Next payment")).to_contain_text("$25.00 due on Mar 31, 2027")
     plan = asha.get_by_role("table", name=f"Payment plan of order {order}")
     expect(plan.get_by_role("row").filter(has_text="Instalment 1")).to_contain_text("Paid")
     expect(plan.get_by_role("row").filter(has_text="Instalment 2")).to_contain_text("Upcoming")

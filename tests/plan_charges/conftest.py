@@ -5,8 +5,7 @@ tests/mail, and a clock the test moves by days."""
 # ruff: noqa: F811 (the fixtures below take the imported ones as arguments)
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,33 +16,16 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_partialpay import PartialPay
 from tests.mail.conftest import Directory, SmtpServer, _smtp_controller, smtp_server  # noqa: F401
 from tests.plan_charges.fake_cards import NAME, FakeCards
+from tests.plan_support import DayClock
 from tests.unit.conftest import app, db, plain_app  # noqa: F401
 
 #: The day the tests' orders are placed; monthly instalments fall on the 10th.
 ORDER_DAY = date(2027, 1, 10)
 
 
-@dataclass
-class DayClock:
-    """The app's clock, at noon UTC of ``today``; a test moves it."""
-
-    today: date = ORDER_DAY
-    minutes: int = 0
-
-    def __call__(self) -> datetime:
-        noon = datetime(self.today.year, self.today.month, self.today.day, 12, tzinfo=UTC)
-        return noon + timedelta(minutes=self.minutes)
-
-    def move_to(self, day: date) -> None:
-        self.today, self.minutes = day, 0
-
-    def later(self, minutes: int) -> None:
-        self.minutes += minutes
-
-
 @pytest.fixture
 def clock() -> DayClock:
-    return DayClock()
+    return DayClock(ORDER_DAY)
 
 
 @pytest.fixture

@@ -12,20 +12,16 @@ from flask_partialpay.instalments import autopay
 from flask_partialpay.instalments.models import PlanCharge, ScheduledInstalment
 from flask_partialpay.instalments.plan_orders import plan_of, write_schedule
 from flask_partialpay.instalments.policy import Policy, apply_to_order
-from flask_partialpay.mail.models import MailMessage
 from flask_partialpay.payments import lifecycle, saved_cards
 from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.saved_cards import SavedCard
-from flask_partialpay.plans.policy import IntervalUnit, PlanMode, PlanPolicy
 from flask_partialpay.scheduler import run_due
 from flask_partialpay.state import current_partialpay
 from tests.plan_charges.fake_cards import NAME
+from tests.plan_support import MONTHLY_QUARTERS
+from tests.plan_support import queued as outbox  # noqa: F401 (the charges tests' name)
 from tests.unit.bare import db
 
-#: 25% first, then three monthly instalments of 25.00 on a total of 100.00.
-MONTHLY_QUARTERS = PlanPolicy(
-    PlanMode.SCHEDULE, first_percent=Decimal("25"), count=3, every=1, unit=IntervalUnit.MONTH
-)
 #: The instalments' due dates for an order placed on the tests' ORDER_DAY.
 FIRST_DUE = date(2027, 2, 10)
 JOB = "plan-charges"
@@ -146,15 +142,3 @@ def statuses(reference: str) -> list[str]:
     plan = plan_of(db.session, order(reference), today=state.today(), grace_days=5)
     assert plan is not None
     return [str(s.status) for s in plan.states]
-
-
-def outbox(event: str) -> list[MailMessage]:
-    db.session.commit()
-    return list(
-        db.session.scalars(
-            sa.select(MailMessage)
-            .where(MailMessage.event == event)
-            .order_by(MailMessage.id)
-            .execution_options(populate_existing=True)
-        )
-    )

@@ -26,6 +26,7 @@ from tests.plan_charges.conftest import DayClock
 from tests.plan_charges.fake_cards import FakeCards
 from tests.plan_charges.plan_helpers import (
     FIRST_DUE,
+    JOB,
     charges,
     decide,
     instalment,
@@ -36,6 +37,7 @@ from tests.plan_charges.plan_helpers import (
     run_charges,
     statuses,
 )
+from tests.plan_support import done, run
 from tests.unit.bare import db
 
 CHARGED = "instalment_charged"
@@ -102,7 +104,8 @@ def test_a_refused_charge_is_retried_on_days_1_3_and_5_then_the_instalment_is_ov
     assert len(failed) == 4
     pay_link = "https://shop.example/partialpay/orders/P-2/pay"
     assert all(pay_link in mail.text for mail in failed)
-    assert "2027-02-11" in failed[0].text or "11 de febrero" in failed[0].text
+    # Ana reads Spanish: the next try's day as she writes it.
+    assert "11 de febrero de 2027" in failed[0].text
     assert outbox(CHARGED) == []
     # The last retry was on the last day of grace: the next day it is overdue.
     clock.move_to(FIRST_DUE + timedelta(days=5))
@@ -205,6 +208,23 @@ def test_a_removed_or_expired_card_is_not_charged(
     assert run_charges() == 0
     assert fake_cards.keys == []
     db.session.commit()
+
+
+def test_without_the_shops_address_the_job_stops_before_it_charges(
+    app: Flask, clock: DayClock, fake_cards: FakeCards
+) -> None:
+    plan_order("P-9")
+    clock.move_to(FIRST_DUE)
+    app.config["SERVER_NAME"] = None
+    # As cron runs it: outside any request, the processor's return URL has no address.
+    [outcome] = run(only=[JOB]).outcomes
+    assert outcome.error is not None and "set SERVER_NAME" in outcome.error
+    assert outcome.error.startswith("ConfigurationError: Automatic payments")
+    assert fake_cards.keys == [] and charges("P-9") == []
+
+    app.config["SERVER_NAME"] = "shop.example"
+    assert done(run(only=[JOB]), JOB) == 1
+    assert len(fake_cards.keys) == 1
 
 
 @pytest.mark.parametrize(

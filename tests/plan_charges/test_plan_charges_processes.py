@@ -5,9 +5,7 @@ key to one file. Slow: one scenario per database."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,47 +13,24 @@ from pathlib import Path
 from flask import Flask
 
 from flask_partialpay.instalments.plan_charges import ChargeState
+from tests import processes
 from tests.plan_charges.conftest import DayClock
-from tests.plan_charges.plan_helpers import FIRST_DUE, charges, plan_order
+from tests.plan_charges.plan_helpers import FIRST_DUE, JOB, charges, plan_order
+from tests.processes import PROCESSES
 
-ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = {"sqlite": 2, "postgresql": 4, "mariadb": 4}
 ORDERS = 10
 
 
 def run_due_in_processes(
     count: int, database_url: str, now: str, log: Path
 ) -> list[subprocess.CompletedProcess[str]]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CHARGES_DATABASE_URL": database_url,
-        "CHARGES_NOW": now,
-        "CHARGES_LOG": str(log),
-    }
-    command = [
-        sys.executable, "-m", "flask", "--app", "tests.plan_charges.process_app",
-        "partialpay", "run-due", "--only", "plan-charges",
-    ]  # fmt: skip
-    started = [
-        subprocess.Popen(  # noqa: S603 (our own command line)
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(count)
-    ]
-    finished = []
-    for process in started:
-        out, err = process.communicate(timeout=120)
-        finished.append(subprocess.CompletedProcess(command, process.returncode, out, err))
-    return finished
+    env = {"CHARGES_DATABASE_URL": database_url, "CHARGES_NOW": now, "CHARGES_LOG": str(log)}
+    app = "tests.plan_charges.process_app"
+    return processes.run_due_in_processes(count, app, env, args=["--only", JOB])
 
 
 def done(result: subprocess.CompletedProcess[str]) -> int:
-    for line in result.stdout.splitlines():
-        name, _, rest = line.partition(": ")
-        if name == "plan-charges":
-            return int(rest.split()[0])
-    raise AssertionError(f"plan-charges not reported: {result.stdout!r} {result.stderr!r}")
+    return processes.done(result, JOB)
 
 
 def test_runs_at_once_charge_each_due_instalment_once(

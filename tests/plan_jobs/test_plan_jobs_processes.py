@@ -18,9 +18,7 @@ the ledger audit finds nothing wrong.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -34,12 +32,11 @@ from flask_partialpay.instalments.models import ScheduledInstalment
 from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.mail.models import MailMessage
 from flask_partialpay.payments.models import OrderRecord
+from tests import processes
 from tests.plan_jobs.plan_helpers import DayClock, instalment, pay, place_on_plan
-from tests.scheduler.test_run_due_processes import done
+from tests.processes import PROCESSES, done
 from tests.unit.bare import db
 
-ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = {"sqlite": 2, "postgresql": 4, "mariadb": 4}
 PER_GROUP = 9
 NOW = "2027-03-25T12:00:00+00:00"
 
@@ -48,27 +45,11 @@ def run_due_in_processes(
     count: int, database_url: str, signals_log: Path
 ) -> list[subprocess.CompletedProcess[str]]:
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "PLAN_DATABASE_URL": database_url,
         "PLAN_NOW": NOW,
         "PLAN_SIGNALS_LOG": str(signals_log),
     }
-    command = [
-        sys.executable, "-m", "flask", "--app", "tests.plan_jobs.process_app",
-        "partialpay", "run-due",
-    ]  # fmt: skip
-    started = [
-        subprocess.Popen(  # noqa: S603 (our own command line)
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(count)
-    ]
-    finished = []
-    for process in started:
-        out, err = process.communicate(timeout=180)
-        finished.append(subprocess.CompletedProcess(command, process.returncode, out, err))
-    return finished
+    return processes.run_due_in_processes(count, "tests.plan_jobs.process_app", env, timeout=180)
 
 
 def _group(clock: DayClock, day: date, name: str) -> list[str]:

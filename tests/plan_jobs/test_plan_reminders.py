@@ -183,3 +183,13 @@ class TestWithoutServerName:
         assert done(run(only=[REMINDERS]), REMINDERS) == 1
         (mail,) = queued(INSTALMENT_DUE)
         assert "https://shop.test/partialpay/orders/P-1/pay" in mail.text
+
+    def test_init_app_warns_with_what_to_set(
+        self, app: Flask, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        (warning,) = [r for r in caplog.get_records("setup") if "SERVER_NAME" in r.message]
+        assert warning.levelname == "WARNING"
+        assert warning.message.startswith("The payment plans' reminder and overdue e-mails")
+        assert 'set SERVER_NAME in the app\'s config (e.g. SERVER_NAME = "shop.example.com"' in (
+            warning.message
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -13,34 +11,14 @@ from example_shop import partialpay
 from example_shop.models import Product, User, db
 from flask_partialpay import OrderRecord
 from flask_partialpay.instalments.models import ScheduledInstalment
-from flask_partialpay.plans.policy import IntervalUnit, PlanMode, PlanPolicy
+from flask_partialpay.plans.policy import PlanPolicy
 from tests.conftest import Shopper
 from tests.instalments.test_instalments import open_offer
-
-# The day the tests' orders are placed: a 31st, so monthly due dates clamp at month ends.
-ORDER_DAY = date(2027, 1, 31)
-MONTHLY_QUARTERS = PlanPolicy(
-    PlanMode.SCHEDULE, first_percent=Decimal("25"), count=3, every=1, unit=IntervalUnit.MONTH
-)
+from tests.plan_support import MONTHLY_QUARTERS as MONTHLY_QUARTERS
+from tests.plan_support import DayClock as DayClock
 
 
-@dataclass
-class MovableClock:
-    """The app's clock, at noon UTC of ``today``; a test moves it with :meth:`move_to`."""
-
-    today: date = ORDER_DAY
-
-    def __call__(self) -> datetime:
-        return datetime(self.today.year, self.today.month, self.today.day, 12, tzinfo=UTC)
-
-    def move_to(self, day: date) -> None:
-        self.today = day
-
-    def forward(self, days: int) -> None:
-        self.today += timedelta(days=days)
-
-
-def use_clock(app: Flask, clock: MovableClock) -> None:
+def use_clock(app: Flask, clock: DayClock) -> None:
     """Give the shop's extension ``clock`` (as ``init_app(..., clock=...)`` would)."""
     app.extensions["partialpay"].clock = clock
 

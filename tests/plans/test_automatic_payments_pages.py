@@ -19,7 +19,7 @@ from flask_partialpay.payments.saved_cards import SavedCard
 from tests.conftest import Shopper, csrf_from
 from tests.plans.plan_steps import (
     MONTHLY_QUARTERS,
-    MovableClock,
+    DayClock,
     add_offer,
     buy_in_parts,
     order,
@@ -41,14 +41,14 @@ def shop_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock(app: Flask) -> MovableClock:
-    moving = MovableClock()
+def clock(app: Flask) -> DayClock:
+    moving = DayClock()
     use_clock(app, moving)
     return moving
 
 
 @pytest.fixture
-def plan_order(app: Flask, clock: MovableClock, shopper: Shopper) -> str:
+def plan_order(app: Flask, clock: DayClock, shopper: Shopper) -> str:
     offer_id = add_offer("plan-auto", "100", "USD")
     set_plan(offer_id, MONTHLY_QUARTERS)
     reference = buy_in_parts(app, shopper, offer_id)
@@ -100,7 +100,7 @@ def test_the_customer_turns_automatic_payments_on_and_off(
     page = text(shopper.get(page_url(plan_order)))
     assert "Automatic payments" in page and "Off: you pay each instalment yourself." in page
     # The amounts and dates that will be charged, the retries, and how to stop.
-    assert "$25.00 on 2027-02-28" in page and "$25.00 on 2027-04-30" in page
+    assert "$25.00 on Feb 28, 2027" in page and "$25.00 on Apr 30, 2027" in page
     assert "These amounts would be charged on these dates:" in page
     assert "1, 3, 5 days after the due date" in page and "turn automatic payments off" in page
     assert "Visa •••• 4242" in page
@@ -138,7 +138,7 @@ def test_the_customer_turns_automatic_payments_on_and_off(
     ],
 )
 def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
-    app: Flask, shopper: Shopper, plan_order: str, clock: MovableClock, data: dict[str, str]
+    app: Flask, shopper: Shopper, plan_order: str, clock: DayClock, data: dict[str, str]
 ) -> None:
     cards = {
         "card": give_card(ASHA).public_id,
@@ -181,7 +181,7 @@ def test_without_the_csrf_token_nothing_changes(
 
 
 def test_a_removed_or_expired_card_says_automatic_payments_stopped(
-    app: Flask, shopper: Shopper, plan_order: str, clock: MovableClock
+    app: Flask, shopper: Shopper, plan_order: str, clock: DayClock
 ) -> None:
     card = give_card(ASHA)
     assert turn_on(shopper, plan_order, {"card": card.public_id, "agree": "y"}).status_code == 302

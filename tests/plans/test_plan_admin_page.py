@@ -20,12 +20,12 @@ from example_shop.demo import DEMO_PLAN
 from example_shop.models import Product, db
 from flask_partialpay.plans.policy import IntervalUnit, PlanMode, PlanPolicy
 from tests.conftest import Shopper, csrf_from
-from tests.plans.plan_steps import MovableClock, use_clock
+from tests.plans.plan_steps import DayClock, use_clock
 
 
 @pytest.fixture
-def clock(app: Flask) -> MovableClock:
-    moving = MovableClock(date(2027, 1, 31))
+def clock(app: Flask) -> DayClock:
+    moving = DayClock(date(2027, 1, 31))
     use_clock(app, moving)
     return moving
 
@@ -65,7 +65,7 @@ def error_of(page: str, field: str) -> str:
 
 
 def test_the_demo_offer_shows_its_schedule_amounts(
-    app: Flask, clock: MovableClock, admin: Shopper
+    app: Flask, clock: DayClock, admin: Shopper
 ) -> None:
     assert saved_plan() == DEMO_PLAN
     page = admin.get(page_url()).get_data(as_text=True)
@@ -76,7 +76,7 @@ def test_the_demo_offer_shows_its_schedule_amounts(
 
 
 def test_a_valid_plan_is_saved_and_its_amounts_shown(
-    app: Flask, clock: MovableClock, admin: Shopper
+    app: Flask, clock: DayClock, admin: Shopper
 ) -> None:
     response = admin.post_form(page_url(), page_url(), schedule(first_percent="20"))
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -94,7 +94,7 @@ def test_a_valid_plan_is_saved_and_its_amounts_shown(
 
 
 def test_fixed_dates_and_a_fixed_first_amount_are_saved(
-    app: Flask, clock: MovableClock, admin: Shopper
+    app: Flask, clock: DayClock, admin: Shopper
 ) -> None:
     data = schedule(
         first_kind="amount",
@@ -111,7 +111,7 @@ def test_fixed_dates_and_a_fixed_first_amount_are_saved(
     )
 
 
-def test_any_amount_mode_saves_no_plan(app: Flask, clock: MovableClock, admin: Shopper) -> None:
+def test_any_amount_mode_saves_no_plan(app: Flask, clock: DayClock, admin: Shopper) -> None:
     data = {"allow_partial": "y", "plan_mode": "free", "minimum_percent": "10"}
     response = admin.post_form(page_url(), page_url(), data)
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -155,7 +155,7 @@ def test_any_amount_mode_saves_no_plan(app: Flask, clock: MovableClock, admin: S
 )
 def test_each_invalid_input_is_refused_next_to_its_field_and_nothing_saved(
     app: Flask,
-    clock: MovableClock,
+    clock: DayClock,
     admin: Shopper,
     fields: dict[str, str],
     field: str,
@@ -188,7 +188,7 @@ def test_each_invalid_input_is_refused_next_to_its_field_and_nothing_saved(
     ],
 )
 def test_hostile_input_never_fails_the_page(
-    app: Flask, clock: MovableClock, admin: Shopper, hostile: dict[str, str]
+    app: Flask, clock: DayClock, admin: Shopper, hostile: dict[str, str]
 ) -> None:
     data = {**schedule(timing="dates", dates="2027-03-01"), **hostile}
     response = admin.post_form(page_url(), page_url(), data)
@@ -196,15 +196,13 @@ def test_hostile_input_never_fails_the_page(
     assert saved_plan() == DEMO_PLAN
 
 
-def test_a_plan_needs_the_csrf_token(app: Flask, clock: MovableClock, admin: Shopper) -> None:
+def test_a_plan_needs_the_csrf_token(app: Flask, clock: DayClock, admin: Shopper) -> None:
     response = admin.client.post(page_url(), data=schedule(first_percent="20"))
     assert response.status_code in (200, 400)
     assert saved_plan() == DEMO_PLAN
 
 
-def test_a_shopper_may_not_see_or_set_a_plan(
-    app: Flask, clock: MovableClock, shopper: Shopper
-) -> None:
+def test_a_shopper_may_not_see_or_set_a_plan(app: Flask, clock: DayClock, shopper: Shopper) -> None:
     assert shopper.get(page_url()).status_code == 403
     page = shopper.get("/").get_data(as_text=True)
     data: dict[str, Any] = {"csrf_token": csrf_from(page), **schedule(first_percent="20")}

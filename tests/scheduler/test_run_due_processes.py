@@ -12,9 +12,7 @@ scenario per database.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,48 +21,23 @@ from flask import Flask
 from flask_partialpay.audit import audit
 from flask_partialpay.ledger.models import LedgerAccount
 from flask_partialpay.payments.models import Payment
+from tests import processes
+from tests.processes import PROCESSES, done
 from tests.scheduler.conftest import Clock
 from tests.scheduler.holds import funded, hold_statuses, part_statuses, plain_hold, wallet_part
 from tests.unit.bare import db
-
-ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = {"sqlite": 2, "postgresql": 4, "mariadb": 4}
 
 
 def run_due_in_processes(
     count: int, database_url: str, now: str, released_log: Path
 ) -> list[subprocess.CompletedProcess[str]]:
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "SCHED_DATABASE_URL": database_url,
         "SCHED_NOW": now,
         "SCHED_RELEASED_LOG": str(released_log),
         "SCHED_BATCH_SIZE": "4",
     }
-    command = [
-        sys.executable, "-m", "flask", "--app", "tests.scheduler.process_app",
-        "partialpay", "run-due",
-    ]  # fmt: skip
-    started = [
-        subprocess.Popen(  # noqa: S603 (our own command line)
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(count)
-    ]
-    finished = []
-    for process in started:
-        out, err = process.communicate(timeout=120)
-        finished.append(subprocess.CompletedProcess(command, process.returncode, out, err))
-    return finished
-
-
-def done(result: subprocess.CompletedProcess[str], job: str) -> int:
-    for line in result.stdout.splitlines():
-        name, _, rest = line.partition(": ")
-        if name == job:
-            return int(rest.split()[0])
-    raise AssertionError(f"{job} not reported: {result.stdout!r} {result.stderr!r}")
+    return processes.run_due_in_processes(count, "tests.scheduler.process_app", env)
 
 
 def test_runs_at_once_release_every_hold_once(
