@@ -245,7 +245,8 @@ def test_a_plan_paid_first_by_card_is_reminded_and_charged_automatically(
     automatic.get_by_role("button", name="Turn automatic payments on").click()
     expect(asha.get_by_role("status").filter(has_text="Automatic payments are on.")).to_be_visible()
     expect(automatic).to_contain_text(
-        "On: Visa •••• 4242 is charged on each due date for what is due. You agreed on Jan 31, 2027."
+        "On: Visa •••• 4242 is charged on each due date for what is due. "
+        "You agreed on Jan 31, 2027."
     )
     expect(automatic).to_contain_text("These amounts will be charged on these dates:")
     accessibility.check(asha, "automatic payments on")
