@@ -40,14 +40,17 @@ def _flask_babel() -> ModuleType:
 
 
 @cache
-def _domain() -> Any:
-    """The extension's Flask-Babel domain: one for the process, as it caches the catalogs."""
-    return _flask_babel().Domain(translation_directories=TRANSLATIONS_DIR, domain=DOMAIN_NAME)
+def _domain(flask_babel: ModuleType) -> Any:
+    """The extension's Flask-Babel domain: one for the process, as it caches the catalogs.
+
+    Given the module rather than importing it, so that every call checks it is there.
+    """
+    return flask_babel.Domain(translation_directories=TRANSLATIONS_DIR, domain=DOMAIN_NAME)
 
 
 def gettext(message: str, **params: Any) -> str:
     if _babel_active():
-        return str(_domain().gettext(message, **params))
+        return str(_domain(_flask_babel()).gettext(message, **params))
     return message % params if params else message
 
 
