@@ -8,7 +8,7 @@ PORT ?= 5000
 .PHONY: demo test install lint docs translations bench
 
 # Install the project and its test tools into .venv (again when the metadata changes).
-$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"

@@ -1,9 +1,12 @@
-"""Build hook for flask-partialpay; the package metadata is in setup.cfg.
+"""The one build step that needs code: compiling the message catalogs.
 
-Before the packages are built, every ``flask_partialpay/translations/<lang>/LC_MESSAGES/*.po``
-is compiled to the ``.mo`` beside it, so wheels and installs (editable ones too) carry
-compiled catalogs. Messages marked fuzzy are left out, as ``pybabel compile`` does; a
-catalog whose translations break their placeholders fails the build.
+All of the package's metadata is in pyproject.toml. Before the packages are built, Babel's
+own setuptools command, ``compile_catalog``, compiles every
+``flask_partialpay/translations/<lang>/LC_MESSAGES/flask_partialpay.po`` to the ``.mo``
+beside it, so wheels and installs (editable ones too) carry compiled catalogs. Messages
+marked fuzzy are left out, as ``pybabel compile`` does. The command only logs the errors it
+finds (a translation that breaks its placeholders) and returns their count, which setuptools
+ignores: a catalog with errors fails the build here, naming them.
 """
 
 from __future__ import annotations
@@ -11,50 +14,47 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.setuptools_frontend import compile_catalog
 from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.errors import SetupError
 
 TRANSLATIONS = Path(__file__).resolve().parent / "flask_partialpay" / "translations"
+DOMAIN = "flask_partialpay"
 
 
-def compile_catalogs(translations: Path = TRANSLATIONS) -> list[Path]:
-    """Compile each ``<lang>/LC_MESSAGES/<domain>.po`` under ``translations``; the ``.mo`` paths."""
-    compiled = []
-    for po_path in sorted(translations.glob("*/LC_MESSAGES/*.po")):
-        with po_path.open("rb") as po_file:
-            catalog = read_po(
-                po_file,
-                locale=po_path.parent.parent.name,
-                domain=po_path.stem,
-                abort_invalid=True,
-            )
-        errors = [
-            f"{po_path}:{message.lineno}: {error}"
-            for message, message_errors in catalog.check()
-            for error in message_errors
-        ]
-        if errors:
-            raise SetupError("invalid translations:\n" + "\n".join(errors))
-        mo_path = po_path.with_suffix(".mo")
-        with mo_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        compiled.append(mo_path)
-    return compiled
+class _ErrorsKept(logging.Handler):
+    """Keeps the messages of the error records logged while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 class BuildPyWithCatalogs(build_py):
-    """``build_py`` that compiles the message catalogs first."""
+    """``build_py`` that compiles the message catalogs first, and stops on a broken one."""
 
     def run(self) -> None:
-        for mo_path in compile_catalogs():
-            self.announce(f"compiled {mo_path}", level=logging.INFO)
+        compiler = self.get_finalized_command("compile_catalog")
+        errors = _ErrorsKept()
+        compiler.log.addHandler(errors)
+        try:
+            failed = compiler.run()
+        finally:
+            compiler.log.removeHandler(errors)
+        if failed:
+            raise SetupError("broken message catalogs:\n" + "\n".join(errors.messages))
         # The list of data files may have been worked out (by egg_info) before the .mo files
         # existed: forget it so that they are copied too.
         self.__dict__.pop("data_files", None)
         super().run()
 
 
-setup(cmdclass={"build_py": BuildPyWithCatalogs})
+setup(
+    cmdclass={"build_py": BuildPyWithCatalogs, "compile_catalog": compile_catalog},
+    # Also what `python setup.py compile_catalog` compiles.
+    options={"compile_catalog": {"directory": str(TRANSLATIONS), "domain": DOMAIN}},
+)

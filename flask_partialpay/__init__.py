@@ -9,6 +9,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+#: The version of this release, declared here only: the package's metadata takes it from
+#: here (``[tool.setuptools.dynamic]`` in pyproject.toml).
+__version__ = "0.1.0"
+
 if TYPE_CHECKING:
     from flask_partialpay.audit import Violation
     from flask_partialpay.core.errors import (

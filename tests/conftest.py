@@ -29,6 +29,9 @@ from tests import backends
 # One Chromium for the run, for every folder that drives a browser (see tests/chromium.py).
 from tests.chromium import browser  # noqa: F401
 
+# The project's wheel, built once for the run (tests/wheel_build.py).
+from tests.wheel_build import built_wheel  # noqa: F401
+
 # The example shop enables the sandbox card, so its processor's tables are there too.
 METADATAS = (db.metadata, PartialPayModel.metadata, SandboxModel.metadata)
 

@@ -1,66 +1,49 @@
 """The wheel carries what the extension needs at run time, translations compiled.
 
 A copy of the project, with a small Spanish catalog added, is built with
-``python -m build --wheel --no-isolation`` (setup.py compiles the catalogs), then the wheel
-is inspected and installed into a folder of its own to be imported from there.
+``python -m build --wheel --no-isolation`` (setup.py compiles the catalogs with Babel's
+``compile_catalog``), then the wheel is inspected and installed into a folder of its own to
+be imported from there. A copy with a broken catalog must not build.
 """
 
 from __future__ import annotations
 
+import email.parser
 import io
 import json
 import os
-import shutil
-import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.support import Translations
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "flask_partialpay"
-DOMAIN = "flask_partialpay"
-COPIED_DIRS = (PACKAGE, "example_shop", "migrations", "translations")
-COPIED_FILES = ("setup.cfg", "setup.py", "pyproject.toml", "README.md")
-# Compiled catalogs are left behind on purpose: the build must make them itself.
-NOT_COPIED = shutil.ignore_patterns(
-    "__pycache__", "*.py[cod]", "*.mo", "*.egg-info", "build", "dist", "instance"
+from tests.wheel_build import (
+    CATALOG,
+    COMPILED_CATALOG,
+    DOMAIN,
+    MESSAGE,
+    PACKAGE,
+    ROOT,
+    SPANISH_PO,
+    TRANSLATION,
+    build_wheel,
+    copy_project,
+    run,
 )
 
-CATALOG = f"{PACKAGE}/translations/es/LC_MESSAGES/{DOMAIN}.po"
-COMPILED_CATALOG = f"{PACKAGE}/translations/es/LC_MESSAGES/{DOMAIN}.mo"
-MESSAGE = "Enter an amount."  # raised by flask_partialpay.core.money.parse_amount
-TRANSLATION = "Introduce un importe."
-SPANISH_PO = f"""\
-msgid ""
-msgstr ""
-"Project-Id-Version: flask-partialpay packaging test\\n"
-"Language: es\\n"
-"MIME-Version: 1.0\\n"
-"Content-Type: text/plain; charset=utf-8\\n"
-"Content-Transfer-Encoding: 8bit\\n"
-"Plural-Forms: nplurals=2; plural=(n != 1);\\n"
-
-msgid "{MESSAGE}"
-msgstr "{TRANSLATION}"
+# A translation that names another placeholder than its message: Babel's checks refuse it.
+BROKEN_MESSAGE = "Pay %(amount)s"
+BROKEN_PO = (
+    SPANISH_PO
+    + f"""
+msgid "{BROKEN_MESSAGE}"
+msgstr "Pagar %(importe)s"
 """
-
-TIMEOUT = 300  # seconds; a build takes a few
-
-
-def _run(
-    command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(  # noqa: S603 - fixed command lines
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)} exited {result.returncode}\n"
-        f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
-    )
-    return result
+)
 
 
 def _files_under(folder: Path) -> set[str]:
@@ -73,37 +56,75 @@ def _files_under(folder: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("project")
-    for name in COPIED_DIRS:
-        shutil.copytree(ROOT / name, copy / name, ignore=NOT_COPIED)
-    for name in COPIED_FILES:
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, copy / name)
-    # setup.cfg reads the long description from it.
-    (copy / "README.md").touch()
-    catalog = copy / CATALOG
-    catalog.parent.mkdir(parents=True, exist_ok=True)
-    catalog.write_text(SPANISH_PO, encoding="utf-8")
-    assert not (copy / COMPILED_CATALOG).exists()
-    return copy
-
-
-@pytest.fixture(scope="module")
-def wheel(project_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
-    _run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=project_copy,
-    )
-    (built,) = dist.glob("*.whl")
-    return built
-
-
-@pytest.fixture(scope="module")
-def wheel_files(wheel: Path) -> set[str]:
-    with zipfile.ZipFile(wheel) as archive:
+def wheel_files(built_wheel: Path) -> set[str]:
+    with zipfile.ZipFile(built_wheel) as archive:
         return set(archive.namelist())
+
+
+def _metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = (name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+def _pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_the_wheels_version_is_the_packages_own(built_wheel: Path) -> None:
+    import flask_partialpay
+
+    assert _metadata(built_wheel)["Version"] == flask_partialpay.__version__
+    assert built_wheel.name.startswith(f"flask_partialpay-{flask_partialpay.__version__}-")
+    # Declared once: pyproject.toml takes it from the package rather than repeating it.
+    pyproject = _pyproject()
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "flask_partialpay.__version__"
+    }
+
+
+def test_the_test_extra_has_what_the_example_shop_translates_and_migrates_with() -> None:
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert set(extras["babel"]) | set(extras["migrate"]) <= set(extras["test"])
+
+
+def test_the_wheel_declares_its_licence_and_carries_its_text(
+    built_wheel: Path, wheel_files: set[str]
+) -> None:
+    metadata = _metadata(built_wheel)
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata["License-File"] == "LICENSE"
+    (licence,) = (name for name in wheel_files if name.endswith(".dist-info/licenses/LICENSE"))
+    with zipfile.ZipFile(built_wheel) as archive:
+        assert archive.read(licence) == (ROOT / "LICENSE").read_bytes()
+    assert "BSD 3-Clause License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_flask_babel_and_flask_migrate_are_extras_not_requirements(built_wheel: Path) -> None:
+    requirements = _metadata(built_wheel).get_all("Requires-Dist") or []
+    core = {line.split(">")[0].split("[")[0].lower() for line in requirements if ";" not in line}
+    assert {"flask", "flask-sqlalchemy", "babel"} <= core
+    assert core.isdisjoint({"flask-babel", "flask-migrate", "alembic"})
+    assert 'Flask-Babel>=4.0; extra == "babel"' in requirements
+    assert 'Flask-Migrate>=4.0; extra == "migrate"' in requirements
+    assert 'alembic>=1.16; extra == "migrate"' in requirements
+
+
+def test_a_broken_catalog_fails_the_build_naming_the_error(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    project = copy_project(tmp_path_factory.mktemp("broken"), BROKEN_PO)
+    dist = tmp_path_factory.mktemp("broken-dist")
+
+    result = build_wheel(project, dist, check=False)
+
+    assert result.returncode != 0
+    assert list(dist.glob("*.whl")) == []
+    output = result.stdout + result.stderr
+    assert "broken message catalogs" in output
+    assert "importe" in output, output[-4000:]
 
 
 def test_wheel_marks_the_package_as_typed(wheel_files: set[str]) -> None:
@@ -148,10 +169,12 @@ def test_wheel_contains_the_extensions_migrations(wheel_files: set[str]) -> None
     assert f"{PACKAGE}/migrations/__init__.py" in wheel_files
 
 
-def test_wheel_contains_catalogs_compiled_at_build_time(wheel: Path, wheel_files: set[str]) -> None:
+def test_wheel_contains_catalogs_compiled_at_build_time(
+    built_wheel: Path, wheel_files: set[str]
+) -> None:
     assert CATALOG in wheel_files
     assert COMPILED_CATALOG in wheel_files
-    with zipfile.ZipFile(wheel) as archive:
+    with zipfile.ZipFile(built_wheel) as archive:
         translations = Translations(io.BytesIO(archive.read(COMPILED_CATALOG)), domain=DOMAIN)
     assert translations.gettext(MESSAGE) == TRANSLATION
 
@@ -179,10 +202,10 @@ json.dump({"module": flask_partialpay.__file__, "layout": layout.is_file(), "es"
 
 
 def test_installed_wheel_imports_and_finds_its_templates_and_translations(
-    wheel: Path, tmp_path: Path
+    built_wheel: Path, tmp_path: Path
 ) -> None:
     site = tmp_path / "site"
-    _run(
+    run(
         [
             sys.executable,
             "-m",
@@ -194,13 +217,13 @@ def test_installed_wheel_imports_and_finds_its_templates_and_translations(
             "--disable-pip-version-check",
             "--target",
             str(site),
-            str(wheel),
+            str(built_wheel),
         ]
     )
     workdir = tmp_path / "elsewhere"  # not the repository, so that it cannot be imported
     workdir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    result = _run(
+    result = run(
         [sys.executable, "-W", "error", "-c", _CHECK_INSTALLED, MESSAGE], cwd=workdir, env=env
     )
     found = json.loads(result.stdout)

@@ -3,39 +3,57 @@
 With Flask-Babel initialised on the host app, strings are translated from the catalogs in
 the package's ``translations`` folder in the locale the host selects. Without it, the
 English text is shown and amounts and dates are formatted in ``PARTIALPAY_DEFAULT_LOCALE``.
+Flask-Babel is optional (``flask-partialpay[babel]``): it is imported only for an app that
+has it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal
 
 from babel.dates import format_date
 from flask import current_app
-from flask_babel import Domain
-from flask_babel import get_locale as babel_locale
-from flask_babel.speaklater import LazyString
 
 from flask_partialpay.core import money
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
+from flask_partialpay.host.lazy_string import LazyString
+from flask_partialpay.host.optional import require
 from flask_partialpay.plans.progress import InstalmentStatus
 
 DOMAIN_NAME = "flask_partialpay"
 TRANSLATIONS_DIR = str(Path(__file__).parent.parent / "translations")
-
-_domain = Domain(translation_directories=TRANSLATIONS_DIR, domain=DOMAIN_NAME)
 
 
 def _babel_active() -> bool:
     return "babel" in current_app.extensions
 
 
+def _flask_babel() -> ModuleType:
+    # An app whose "babel" extension is not Flask-Babel's (Flask-BabelEx registers the same
+    # name) is told what to install rather than failing on an import deep in a page.
+    return require("flask_babel", "Translating the extension's pages and e-mails")
+
+
+@cache
+def _domain(flask_babel: ModuleType) -> Any:
+    """The extension's Flask-Babel domain: one for the process, as it caches the catalogs.
+
+    Given the module rather than importing it, so that every call checks it is there.
+    """
+    return flask_babel.Domain(translation_directories=TRANSLATIONS_DIR, domain=DOMAIN_NAME)
+
+
 def gettext(message: str, **params: Any) -> str:
     if _babel_active():
-        return str(_domain.gettext(message, **params))
+        return str(_domain(_flask_babel()).gettext(message, **params))
     return message % params if params else message
 
 
@@ -46,10 +64,20 @@ def lazy_gettext(message: str, **params: Any) -> LazyString:
 
 def current_locale() -> str:
     if _babel_active():
-        locale = babel_locale()
+        locale = _flask_babel().get_locale()
         if locale is not None:
             return str(locale)
     return str(current_app.config.get("PARTIALPAY_DEFAULT_LOCALE", "en"))
+
+
+@contextmanager
+def in_locale(locale: str) -> Iterator[None]:
+    """Translate and format in ``locale`` within the block (when the app has Flask-Babel)."""
+    if not _babel_active():
+        yield
+        return
+    with _flask_babel().force_locale(locale):
+        yield
 
 
 def format_money(value: Decimal, currency: str) -> str:

@@ -11,28 +11,15 @@ it, in English with amounts formatted in ``PARTIALPAY_DEFAULT_LOCALE``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 
-from flask_partialpay.host.i18n import format_day, gettext
+from flask_partialpay.host.i18n import format_day, gettext, in_locale
 from flask_partialpay.mail.outbox import Rendered
 
 TEMPLATE_DIR = "partialpay/mail"
-
-
-@contextmanager
-def in_locale(locale: str) -> Iterator[None]:
-    """Translate and format in ``locale`` within the block (when the app has Flask-Babel)."""
-    if "babel" not in current_app.extensions:
-        yield
-        return
-    with force_locale(locale):
-        yield
 
 
 def long_date(day: date) -> str:

@@ -15,19 +15,28 @@ and applies every branch::
 
 For autogenerate, give Alembic the metadatas in ``env.py``:
 ``target_metadata = [db.metadata, *flask_partialpay.migrations.target_metadatas()]``.
+
+Flask-Migrate and Alembic are optional (``flask-partialpay[migrate]``): nothing here imports
+them, so a host without them imports this module (``init_app`` does) and creates the tables
+with ``PartialPay.create_tables()``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData
 
 from flask_partialpay import schema
 from flask_partialpay.core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    # Alembic is optional (flask-partialpay[migrate]): the hook is handed its config by
+    # Flask-Migrate, so the extension itself never imports it.
+    from alembic.config import Config
 
 VERSIONS_DIR = str(Path(__file__).parent / "versions")
 BRANCH = "partialpay"
