@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from time import monotonic
 from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -100,6 +101,18 @@ def _close_transaction(session: Session) -> None:
         raise CallInsideTransaction("the session is still in a transaction")
 
 
+def run_clock(start: datetime) -> Callable[[], datetime]:
+    """``start`` plus the time elapsed since this call, on the monotonic clock.
+
+    A claim made late in a long run is stamped when it is made, not when the run began:
+    its timeout counts from then, so another run does not take it back while it is being
+    called (a run that claims in several batches can outlast a claim timeout). A run given
+    a time of its own (a test's clock, a catch-up) keeps it, moved on only by what passes.
+    """
+    began = monotonic()
+    return lambda: start + timedelta(seconds=monotonic() - began)
+
+
 def call_outside(
     unit: UnitOfWork,
     service: OutsideCall[TicketT, AnswerT],
@@ -111,9 +124,12 @@ def call_outside(
 ) -> int:
     """Claim, call and record every due row of ``service``; how many calls succeeded.
 
-    ``limit``: make at most this many calls (None: all that are due). Raises
-    :class:`RowsFailed` at the end when some calls failed (each was logged and recorded).
+    ``now``: the time the run began. Each step is given ``now`` plus the time the run has
+    taken so far (:func:`run_clock`). ``limit``: make at most this many calls (None: all
+    that are due). Raises :class:`RowsFailed` at the end when some calls failed (each was
+    logged and recorded).
     """
+    clock = run_clock(now)
     session = unit.session
     tried: set[int] = set()
     done = 0
@@ -122,13 +138,13 @@ def call_outside(
         size = batch_size if limit is None else min(batch_size, limit - len(tried))
         skip = frozenset(tried)
         tickets = unit.transaction(
-            lambda: service.claim(session, now, limit=size, skip=skip)  # noqa: B023 (run now)
+            lambda: service.claim(session, clock(), limit=size, skip=skip)  # noqa: B023 (run now)
         )
         if not tickets:
             break
         for ticket in tickets:
             tried.add(ticket.row_id)
-            if _attempt(unit, service, name, ticket, now):
+            if _attempt(unit, service, name, ticket, clock):
                 done += 1
             else:
                 failed += 1
@@ -142,7 +158,7 @@ def _attempt(
     service: OutsideCall[TicketT, AnswerT],
     name: str,
     ticket: TicketT,
-    now: datetime,
+    clock: Callable[[], datetime],
 ) -> bool:
     """Call the service for one claimed row, then record the outcome; whether it succeeded."""
     session = unit.session
@@ -152,9 +168,9 @@ def _attempt(
     except Exception as error:
         log.warning("%s: the call for row %s failed: %s", name, ticket.row_id, error)
         failure = error
-        _record(unit, name, ticket, lambda: service.failed(session, ticket, failure, now))
+        _record(unit, name, ticket, lambda: service.failed(session, ticket, failure, clock()))
         return False
-    return _record(unit, name, ticket, lambda: service.succeeded(session, ticket, answer, now))
+    return _record(unit, name, ticket, lambda: service.succeeded(session, ticket, answer, clock()))
 
 
 def _record(unit: UnitOfWork, name: str, ticket: Ticket, work: Callable[[], None]) -> bool:

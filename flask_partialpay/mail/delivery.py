@@ -20,7 +20,7 @@ server took the e-mail and before the outcome was written leaves it to be sent a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,16 +73,12 @@ def _ticket(row: MailMessage) -> MailTicket:
 class Sending:
     """The three steps of :mod:`~flask_partialpay.db.outside_calls` for the outbox.
 
-    ``clock`` stamps each claim and each e-mail sent when it happens (the ``now`` that
-    :func:`call_outside` passes is the time the delivery began): a delivery sent after a
-    commit reads the app's clock at each step, as the claim timeout counts from the claim.
-    ``ids``: only these e-mails (None: every pending one, oldest first).
+    Each step is stamped with the time :func:`call_outside` gives it, the time it happens:
+    the claim timeout counts from the claim. ``ids``: only these e-mails (None: every
+    pending one, oldest first).
     """
 
-    def __init__(
-        self, clock: Callable[[], datetime], *, ids: Collection[int] | None = None
-    ) -> None:
-        self._clock = clock
+    def __init__(self, *, ids: Collection[int] | None = None) -> None:
         self._ids = ids
         self._timeout = timedelta(seconds=int(setting("MAIL_CLAIM_TIMEOUT")))
 
@@ -90,7 +86,7 @@ class Sending:
         self, session: Session, now: datetime, *, limit: int, skip: Collection[int]
     ) -> Sequence[MailTicket]:
         rows = outbox.claim(
-            session, self._clock(), timeout=self._timeout, limit=limit, ids=self._ids, exclude=skip
+            session, now, timeout=self._timeout, limit=limit, ids=self._ids, exclude=skip
         )
         return [_ticket(row) for row in rows]
 
@@ -98,7 +94,7 @@ class Sending:
         transport.send(current_app._get_current_object(), ticket.mail)  # type: ignore[attr-defined]
 
     def succeeded(self, session: Session, ticket: MailTicket, answer: None, now: datetime) -> None:
-        outbox.record_sent(session, ticket.row_id, ticket.key, self._clock())
+        outbox.record_sent(session, ticket.row_id, ticket.key, now)
 
     def failed(self, session: Session, ticket: MailTicket, error: Exception, now: datetime) -> None:
         # A mail server's or a receiver's failure (call_outside logged it): pending again,
@@ -130,7 +126,7 @@ def _send(context: MailContext, sending: Sending, now: datetime, limit: int | No
 
 def deliver(context: MailContext, ids: Collection[int]) -> int:
     """Send the pending e-mails ``ids`` (just committed); how many were sent."""
-    return _send(context, Sending(context.now, ids=ids), context.now(), None)
+    return _send(context, Sending(ids=ids), context.now(), None)
 
 
 def deliver_pending(context: MailContext, now: datetime, *, limit: int = 100) -> int:
@@ -143,4 +139,4 @@ def deliver_pending(context: MailContext, now: datetime, *, limit: int = 100) ->
     once: each e-mail is claimed by one of them. Needs an app context; sends nothing
     when e-mail is off.
     """
-    return _send(context, Sending(lambda: now), now, limit)
+    return _send(context, Sending(), now, limit)

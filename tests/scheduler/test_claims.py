@@ -14,13 +14,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from flask_partialpay.db import outside_calls
 from flask_partialpay.db.due_rows import RowsFailed, claim_due
 from flask_partialpay.db.outside_calls import attempt_key, call_outside
 from flask_partialpay.state import current_partialpay
@@ -239,3 +240,59 @@ def test_the_call_runs_outside_any_transaction_and_a_failure_is_recorded_once(
     )
     assert service.calls[3:] == ["due-call:2:2"]
     assert table()[2] == ("done", 2, "answer to due-call:2:2", 2)
+
+
+class TimedService(FakeService):
+    """The service whose every call takes ten minutes (on the run's monotonic clock), and
+    which notes the time each step is given."""
+
+    def __init__(self, database_url: str, elapsed: list[float]) -> None:
+        super().__init__(database_url, failing={2})
+        self.elapsed = elapsed
+        self.steps: list[tuple[str, datetime]] = []
+
+    def claim(
+        self, session: Session, now: datetime, *, limit: int, skip: Collection[int]
+    ) -> Sequence[Attempt]:
+        claimed = super().claim(session, now, limit=limit, skip=skip)
+        self.steps += [(f"claim {attempt.row_id}", now) for attempt in claimed]
+        return claimed
+
+    def call(self, ticket: Attempt) -> str:
+        self.elapsed[0] += 600.0
+        return super().call(ticket)
+
+    def succeeded(self, session: Session, ticket: Attempt, answer: str, now: datetime) -> None:
+        self.steps.append((f"done {ticket.row_id}", now))
+        super().succeeded(session, ticket, answer, now)
+
+    def failed(self, session: Session, ticket: Attempt, error: Exception, now: datetime) -> None:
+        self.steps.append((f"failed {ticket.row_id}", now))
+        super().failed(session, ticket, error, now)
+
+
+def test_each_step_of_a_long_run_is_stamped_when_it_happens(
+    rows: None, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A claim made at the end of a long run must not look as old as the run: another run
+    # would take it back (its timeout passed) while this one is still calling it.
+    elapsed = [1000.0]
+    monkeypatch.setattr(outside_calls, "monotonic", lambda: elapsed[0], raising=False)
+    service = TimedService(database_url, elapsed)
+    began = datetime(2027, 1, 10, 12, tzinfo=UTC)
+    try:
+        with pytest.raises(RowsFailed):
+            call_outside(
+                current_partialpay, service, name="due-call", now=began, limit=10, batch_size=2
+            )
+    finally:
+        service.checked.dispose()
+    minutes = [(step, int((at - began).total_seconds()) // 60) for step, at in service.steps]
+    assert minutes == [
+        ("claim 1", 0),
+        ("claim 2", 0),
+        ("done 1", 10),
+        ("failed 2", 20),
+        ("claim 3", 20),
+        ("done 3", 30),
+    ]
