@@ -134,7 +134,8 @@ def card_charged_on(
     None when nothing will be charged (off, stopped, or the gateway is gone)."""
     if account.status != OrderStatus.OPEN or account.autopay_card_id is None:
         return None
-    card = session.get_one(SavedCard, account.autopay_card_id)
+    # Read afresh: under the order's lock, the charge job must see a removal just committed.
+    card = session.get_one(SavedCard, account.autopay_card_id, populate_existing=True)
     if card.removed or card.expired(day) or card.customer_id != account.customer_id:
         return None
     try:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, url_for
@@ -40,7 +40,6 @@ from flask_partialpay.core.errors import (
     CardDeclined,
     ConfigurationError,
     PaymentError,
-    UnknownGateway,
 )
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
@@ -57,7 +56,6 @@ from flask_partialpay.instalments.service import grace_days
 from flask_partialpay.mail import context as mail_context
 from flask_partialpay.mail import events as mail_events
 from flask_partialpay.payments import due, lifecycle
-from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.saved_cards import SavedCard
 from flask_partialpay.plans.progress import OWED_NOW
@@ -163,10 +161,10 @@ class PlanCharges:
         today = now.astimezone(UTC).date()
         instalment = plan_charges.lock_instalment(session, instalment_id)
         account = lifecycle.lock_order(session, instalment.order_id)
-        card = _chargeable_card(session, account, today)
-        gateway = None if card is None else _charging_gateway(state, card.gateway)
-        if card is None or gateway is None:
+        card = autopay.card_charged_on(session, account, today, gateways=state.gateway)
+        if card is None:
             return None
+        gateway = state.gateway(card.gateway)
         plan = plan_orders.plan_of(session, account, today=today, grace_days=grace_days())
         # Only the earliest instalment with something left is charged (for all that is due
         # now): a later one waits until it is paid, by this job or by hand.
@@ -260,23 +258,6 @@ def _ticket(charge_id: int, payment: Payment, card_id: int) -> ChargeTicket:
         gateway=payment.gateway,
         reference=payment.order.reference,
     )
-
-
-def _chargeable_card(session: Session, account: OrderRecord, today: date) -> SavedCard | None:
-    if account.status != OrderStatus.OPEN or account.autopay_card_id is None:
-        return None
-    card = session.get_one(SavedCard, account.autopay_card_id, populate_existing=True)
-    if card.removed or card.expired(today) or card.customer_id != account.customer_id:
-        return None
-    return card
-
-
-def _charging_gateway(state: PartialPayState, name: str) -> Gateway | None:
-    try:
-        gateway = state.gateway(name)
-    except UnknownGateway:
-        return None
-    return gateway if autopay.can_charge_off_session(gateway) else None
 
 
 def _any_order_pays_automatically(session: Session) -> bool:
