@@ -532,6 +532,9 @@ def test_pp0009_leaves_system_accounts_no_balance_and_old_entries_audit_clean(
     with db.engine.connect() as connection:
         balances = dict(connection.execute(sa.select(account.c.id, account.c.balance_minor)).all())
     assert balances == {1: 0, 2: 0, 3: 7000}
+    # The audit of today's code reads today's schema (the orders' waived amounts, pp0015):
+    # the old entries, carried through every later migration, must audit clean.
+    flask_migrate.upgrade(revision=f"{PARTIALPAY_BRANCH}@head")
     assert audit(db.session) == []
     db.session.rollback()
     # New movements on top of the old ones: system entries without numbers.
