@@ -44,7 +44,7 @@ What it checks, by the code a :class:`Violation` carries, and where:
     ``order_refunded``: what was refunded of an order lies between zero and what was paid.
     ``order_status``: an order's stored status is what
     :func:`~flask_partialpay.payments.orders.derive_status`, the one status function, gives
-    for its succeeded payments, its closing and its completion by hand.
+    for its succeeded payments, what was waived, its closing and its completion by hand.
     ``order_overpaid``: what an order records as overpaid is what its payments exceed its
     total (less what was waived) by (each cent handled once), and wallets were credited no
     more than that for it.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from flask import Flask
 from flask_partialpay.audit import audit
 from flask_partialpay.core.errors import WaiverNotAllowed
 from flask_partialpay.core.vocabulary import PaymentStatus
+from flask_partialpay.host import signals
 from flask_partialpay.instalments.waivers import Waived
 from flask_partialpay.state import current_partialpay
 from tests.plan_charges.conftest import ORDER_DAY, DayClock
@@ -198,6 +200,13 @@ def test_a_waiver_racing_a_payment_waives_exactly_what_was_left(
     $15.00 left is waived and the $10.00 stays on instalment 1. Either way the order owes
     its total less what was waived, and the audit is clean."""
     seen: set[str] = set()
+    seen_paid: dict[str, list[int]] = defaultdict(list)
+
+    def record(_app: Flask, **sent: Any) -> None:
+        # In the waiver's transaction: what the order's payments were as it is recorded.
+        seen_paid[sent["order"].reference].append(sent["order"].paid_minor)
+
+    signals.instalment_waived.connect(record, sender=app)
     for round_, delays in enumerate(RACE_DELAYS):
         reference = f"P-{round_}"
         plan_order(reference, customer_id=f"payer-{round_}")
@@ -218,12 +227,58 @@ def test_a_waiver_racing_a_payment_waives_exactly_what_was_left(
         assert let_off in (2500, 1500)
         seen.add("waiver first" if let_off == 2500 else "payment first")
         assert account.waived_minor == let_off
+        # What was waived is what was left of instalment 1 as the order stood when the
+        # waiver was recorded: $25.00 before the payment, $15.00 after it.
+        assert seen_paid[reference] == [5000 - let_off]
         assert account.due_minor == 10000 - let_off - 3500
         assert statuses(reference)[1] == "waived"
         assert_audit_clean()
+    signals.instalment_waived.disconnect(record, sender=app)
     assert seen
     assert all(
         p.status == PaymentStatus.SUCCEEDED
         for r in range(len(RACE_DELAYS))
         for p in current_partialpay.orders.payments(f"P-{r}")
     )
+
+
+def test_a_waiver_committed_while_the_job_works_on_another_order_is_seen(
+    app: Flask, backend: str, clock: DayClock, fake_cards: FakeCards
+) -> None:
+    """MariaDB serves a transaction's plain reads from the snapshot its first one took.
+    The job claims instalment 1 of orders A and B in one batch and reads A's schedule
+    first; B's instalment 2 is waived and committed right then (while A's payment is being
+    recorded, before the job locks B). B's charge, asking for what is due now, must leave
+    the waived instalment out: the job's read of B's rows must see the waiver."""
+    if backend == "sqlite":
+        pytest.skip("SQLite runs the two transactions one after the other: nothing goes stale")
+    app.config["PARTIALPAY_SCHEDULER_BATCH_SIZE"] = 2
+    plan_order("A", customer_id="anna")
+    plan_order("B", customer_id="bert")
+    clock.move_to(SECOND_DUE)  # instalments 1 and 2 of both due: $50.00 each
+    account_a = order("A")
+    waived: list[Waived] = []
+
+    def waive_b_meanwhile(_app: Flask, **sent: Any) -> None:
+        if sent["payment"].order_id != account_a.id or waived:
+            return
+
+        def other_admin() -> None:
+            with app.app_context():
+                waived.append(waive("B", 2))
+
+        other = threading.Thread(target=other_admin)
+        other.start()
+        other.join(timeout=30)
+        assert waived, "the waiver did not commit while the job held order A"
+
+    signals.payment_recorded.connect(waive_b_meanwhile, sender=app)
+    try:
+        assert run_charges() == 2
+    finally:
+        signals.payment_recorded.disconnect(waive_b_meanwhile, sender=app)
+
+    assert [w.waived_minor for w in waived] == [2500]
+    amounts = {r: [payment(c.payment_id).amount_minor for c in charges(r)] for r in "AB"}
+    assert amounts == {"A": [5000], "B": [2500]}
+    assert_audit_clean()
