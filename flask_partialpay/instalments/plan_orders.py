@@ -153,8 +153,9 @@ def plans_of(
 def _rows_as_committed(session: Session, order_id: int) -> list[ScheduledInstalment]:
     """The order's rows as last committed, for a caller that read the order (with its
     lock) after a waiver its plain read of the rows did not see: MariaDB serves that read
-    from the transaction's first snapshot, where a locking read sees the waiver. The
-    waiver has committed by then, so the shared locks wait for nobody."""
+    from the transaction's first snapshot, where a locking read sees the waiver. That
+    waiver has committed by then; should another waiver of the order be under way, the
+    database finds the two waiting for each other and aborts one, which is retried."""
     return list(
         session.scalars(
             select(ScheduledInstalment)
