@@ -151,7 +151,8 @@ class OrderRecord(PartialPayModel):
     def owed_minor(self) -> int:
         """What the customer pays in all, in minor units: the total less what was waived of
         its instalments (:mod:`flask_partialpay.instalments.waivers`)."""
-        return self.total_minor - self.waived_minor
+        # 0 before the row is first written (the column's default applies on INSERT).
+        return self.total_minor - (self.waived_minor or 0)
 
     @property
     def due_minor(self) -> int:
