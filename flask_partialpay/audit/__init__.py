@@ -44,9 +44,15 @@ What it checks, by the code a :class:`Violation` carries, and where:
     ``order_refunded``: what was refunded of an order lies between zero and what was paid.
     ``order_status``: an order's stored status is what
     :func:`~flask_partialpay.payments.orders.derive_status`, the one status function, gives
-    for its succeeded payments, its closing and its completion by hand.
+    for its succeeded payments, what was waived, its closing and its completion by hand.
     ``order_overpaid``: what an order records as overpaid is what its payments exceed its
-    total by (each cent handled once), and wallets were credited no more than that for it.
+    total (less what was waived) by (each cent handled once), and wallets were credited no
+    more than that for it.
+:mod:`.waivers`
+    ``instalment_waived``: a waived instalment is after the first payment of an order paid
+    on a schedule, lets off from one minor unit to its amount and says who waived it, when
+    and why; a row not waived lets off nothing; an order's waived amount is the sum of
+    what its instalments let off.
 :mod:`.payments`
     ``refund_total``: a payment's refunded amount is the sum of its refunds (those
     requested or made, not those the processor refused), at most the payment, and only a

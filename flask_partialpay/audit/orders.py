@@ -1,6 +1,6 @@
 """Orders against their payments: ``order_paid``, ``order_reserved``, ``order_refunded``,
 ``order_status`` (against :func:`~flask_partialpay.payments.orders.derive_status`, the one
-status function) and ``order_overpaid``.
+status function) and ``order_overpaid``; what was waived is taken off what is owed.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def check_orders(session: Session, report: AuditReport) -> None:
             OrderRecord.overpaid_minor,
             OrderRecord.closed_as,
             OrderRecord.completed_by,
+            OrderRecord.waived_minor,
             OrderRecord.status,
             succeeded.c.succeeded_minor,
             held.c.held_minor,
@@ -115,6 +116,7 @@ def _check_order(row: Any, report: AuditReport) -> None:
         paid_minor=paid_by_payments,
         closed_as=row.closed_as,
         completed_by_hand=row.completed_by is not None,
+        waived_minor=row.waived_minor,
     )
     if row.status != derived:
         report.add(
@@ -127,20 +129,22 @@ def _check_order(row: Any, report: AuditReport) -> None:
 
 
 def _check_overpaid(row: Any, report: AuditReport) -> None:
-    """Each cent paid beyond the total is handled once, and the wallet got no more than it.
+    """Each cent paid beyond what is owed (the total less what was waived) is handled once,
+    and the wallet got no more than it.
 
     An order closed before the excess arrived reports it with ``refund_owed`` instead, so
     only an open or completed order must have handled all of it.
     """
     money = row.currency
-    excess = max(row.paid_minor - row.total_minor, 0)
+    excess = max(row.paid_minor - (row.total_minor - row.waived_minor), 0)
     handled_all = row.closed_as is not None or row.overpaid_minor == excess
+    owed = f" less the {money_text(row.waived_minor, money)} waived" if row.waived_minor else ""
     if not (0 <= row.overpaid_minor <= excess and handled_all):
         report.add(
             "order_overpaid",
             f"order {row.id}",
             f"it records {money_text(row.overpaid_minor, money)} overpaid but its payments "
-            f"exceed the total by {money_text(excess, money)}",
+            f"exceed the total{owed} by {money_text(excess, money)}",
             f"reference {row.reference}",
         )
     credited = as_int(row.credited_minor)

@@ -14,6 +14,7 @@ from flask_partialpay.audit.processor import check_processor
 from flask_partialpay.audit.reading import Progress
 from flask_partialpay.audit.report import AuditReport, Violation
 from flask_partialpay.audit.transfers import check_transfers
+from flask_partialpay.audit.waivers import check_waivers
 from flask_partialpay.schema import sandbox_enabled
 
 
@@ -41,6 +42,7 @@ def run_audit(
     check_holds(session, report)
     check_idempotency(session, report)
     check_orders(session, report)
+    check_waivers(session, report)
     check_payments(session, report)
     if sandbox:
         check_processor(session, report)

@@ -146,6 +146,13 @@ class CompletionNotAllowed(PaymentError):
     template = N_("This order cannot be completed now.")
 
 
+class WaiverNotAllowed(PaymentError):
+    """An admin tried to waive an instalment that cannot be waived (nothing changed)."""
+
+    code = "waiver_not_allowed"
+    template = N_("This instalment cannot be waived.")
+
+
 class IllegalTransition(PaymentError):
     """A state change that the payment's current state does not allow."""
 

@@ -79,9 +79,9 @@ payment_rejected = MoneySignal("payment-rejected")
 #: The confirmed payments of an order reached its total. kwargs: ``order``.
 order_fully_paid = MoneySignal("order-fully-paid")
 
-#: An order became Completed: paid in full (``by`` None, right after ``order_fully_paid``)
-#: or completed by an admin once its payments reached the success threshold (``by`` is the
-#: admin's id). kwargs: ``order``, ``by``.
+#: An order became Completed: paid in full (``by`` None, right after ``order_fully_paid``),
+#: completed by an admin once its payments reached the success threshold, or by an admin
+#: waiving what was left to pay (``by`` is the admin's id). kwargs: ``order``, ``by``.
 order_completed = MoneySignal("order-completed")
 
 #: An admin declined an order: it can no longer be paid. Its pending payments were
@@ -134,6 +134,13 @@ instalment_due_soon = MoneySignal("instalment-due-soon")
 #: what is left of it), ``due_on``, ``overdue_since`` (date: the day it was found overdue).
 instalment_overdue = MoneySignal("instalment-overdue")
 
+#: An admin waived what was left of an instalment of a payment plan: the customer will not
+#: be asked for it; what they paid stays paid and the order's total is unchanged. Sent
+#: once per instalment, with the customer's ``instalment_waived`` e-mail. kwargs:
+#: ``order``, ``number``, ``amount`` (Decimal: the part waived), ``by`` (the admin's id),
+#: ``reason`` (str: the admin's reason).
+instalment_waived = MoneySignal("instalment-waived")
+
 #: An e-mail of the extension is about to be sent (``PARTIALPAY_MAIL``): after the commit
 #: of the change it tells of, or by ``flask_partialpay.mail.deliver_pending``, outside any
 #: transaction. Not a money signal: it has no ``committed`` twin. kwargs: ``mail`` (a
@@ -147,6 +154,7 @@ mail_ready = NamedSignal("mail-ready")
 __all__ = [
     "instalment_due_soon",
     "instalment_overdue",
+    "instalment_waived",
     "mail_ready",
     "order_completed",
     "order_declined",

@@ -49,7 +49,8 @@ class ScheduledInstalment(PartialPayModel):
     """One payment of an order's schedule: number 0 is the first payment, 1..N the rest.
 
     ``through_minor`` is the sum of the amounts of instalments 0 to ``number``: the
-    instalment is paid when the order's ``paid_minor`` reaches it, so "unpaid" and
+    instalment is paid when the order's ``paid_minor`` reaches it less what was waived of
+    the instalments before it (:func:`.plan_orders.owed_through`), so "unpaid" and
     "overdue" are plain SQL over this table and the order (payments fill the earliest
     instalments first, as :func:`flask_partialpay.plans.progress.apply_payments` does).
     """
@@ -63,8 +64,14 @@ class ScheduledInstalment(PartialPayModel):
     due_on: Mapped[date] = mapped_column(Date, index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     through_minor: Mapped[int] = mapped_column(BigInteger)
-    # Let off by the shop: owed no more, and no payment is applied to it.
+    # Waived by an admin (:mod:`.waivers`): what was left of it is owed no more. What was
+    # paid of it stays on it; ``waived_minor`` is the part let off (what was left then).
     waived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    waived_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Who waived it, when, and the reason they gave (the admin's order page shows them).
+    waived_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    waived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    waived_reason: Mapped[str | None] = mapped_column(String(255), default=None)
     # For the scheduler (reminders, overdue transitions, automatic charging), which keeps
     # here what it did for this instalment so that it never does it twice:
     # the day a reminder for it was sent;

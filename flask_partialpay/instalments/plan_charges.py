@@ -35,6 +35,7 @@ from flask_partialpay.core.vocabulary import OrderStatus, PaymentStatus
 from flask_partialpay.db.outside_calls import attempt_key
 from flask_partialpay.db.transactions import update_rows
 from flask_partialpay.instalments.models import PlanCharge, ScheduledInstalment
+from flask_partialpay.instalments.plan_orders import owed_through
 from flask_partialpay.payments.models import OrderRecord, Payment
 from flask_partialpay.payments.saved_cards import SavedCard
 
@@ -77,7 +78,7 @@ def due_instalments(today: date) -> Select[int]:
     order_charges_its_card = exists().where(
         OrderRecord.id == ScheduledInstalment.order_id,
         OrderRecord.status == OrderStatus.OPEN,
-        OrderRecord.paid_minor < ScheduledInstalment.through_minor,
+        OrderRecord.paid_minor < owed_through(),
         SavedCard.id == OrderRecord.autopay_card_id,
         SavedCard.removed_at.is_(None),
         SavedCard.exp_year * 100 + SavedCard.exp_month >= today.year * 100 + today.month,

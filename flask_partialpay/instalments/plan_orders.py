@@ -7,7 +7,12 @@ from the order's ``paid_minor`` and the day
 (:func:`flask_partialpay.plans.progress.apply_payments`): payments fill the earliest
 instalments first; an instalment is due from its due date and overdue after the grace
 period. The same rule is plain SQL for lists (:func:`overdue_condition`): an instalment is
-unpaid while the order's ``paid_minor`` is below its ``through_minor``.
+unpaid while the order's ``paid_minor`` is below its ``through_minor`` less what was waived
+of the instalments before it (:func:`owed_through`).
+
+Waiving (:mod:`.waivers`) is the one change a schedule's row ever sees after it is
+written; the order's ``waived_minor`` counts it too, so a reader holding the order's lock
+can tell a stale read of the rows from a fresh one (:func:`plans_of`).
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from flask_partialpay.core.errors import ConfigurationError
 from flask_partialpay.core.money import from_minor
@@ -49,6 +54,10 @@ class InstalmentHistory:
     #: The ``PARTIALPAY_PLAN_OVERDUE_ACTION`` taken for it, and the day.
     overdue_action: str | None
     overdue_action_on: date | None
+    #: The admin who waived it, when, and the reason they gave (None: not waived).
+    waived_by: str | None = None
+    waived_at: datetime | None = None
+    waived_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,9 +143,28 @@ def plans_of(
     found: dict[int, OrderPlan] = {}
     for account in scheduled:
         order_rows = by_order.get(account.id)
+        if order_rows and sum(row.waived_minor for row in order_rows) < account.waived_minor:
+            order_rows = _rows_as_committed(session, account.id)
         if order_rows:
             found[account.id] = _plan(account, order_rows, today=today, grace_days=grace_days)
     return found
+
+
+def _rows_as_committed(session: Session, order_id: int) -> list[ScheduledInstalment]:
+    """The order's rows as last committed, for a caller that read the order (with its
+    lock) after a waiver its plain read of the rows did not see: MariaDB serves that read
+    from the transaction's first snapshot, where a locking read sees the waiver. That
+    waiver has committed by then; should another waiver of the order be under way, the
+    database finds the two waiting for each other and aborts one, which is retried."""
+    return list(
+        session.scalars(
+            select(ScheduledInstalment)
+            .where(ScheduledInstalment.order_id == order_id)
+            .order_by(ScheduledInstalment.number)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _plan(
@@ -147,7 +175,7 @@ def _plan(
         account.paid_minor,
         today=today,
         grace_days=grace_days,
-        waived=frozenset(row.number for row in rows if row.waived),
+        waived={row.number: row.waived_minor for row in rows if row.waived},
     )
     return OrderPlan(
         currency=account.currency,
@@ -158,11 +186,31 @@ def _plan(
         allowed=allowed_payment(states),
         history={
             row.number: InstalmentHistory(
-                row.reminded_on, row.overdue_since, row.overdue_action, row.overdue_action_on
+                row.reminded_on,
+                row.overdue_since,
+                row.overdue_action,
+                row.overdue_action_on,
+                row.waived_by,
+                row.waived_at,
+                row.waived_reason,
             )
             for row in rows
         },
     )
+
+
+def owed_through(row: type[ScheduledInstalment] = ScheduledInstalment) -> ColumnElement[int]:
+    """What the order's payments must reach for ``row`` to be paid, as SQL: its
+    ``through_minor`` less what was waived of the instalments before it (their paid part
+    stays on them; the rest is owed no more)."""
+    earlier = aliased(ScheduledInstalment)
+    waived_before = (
+        select(func.coalesce(func.sum(earlier.waived_minor), 0))
+        .where(earlier.order_id == row.order_id, earlier.number < row.number)
+        .correlate(row)
+        .scalar_subquery()
+    )
+    return row.through_minor - waived_before
 
 
 def overdue_condition(*, today: date, grace_days: int) -> ColumnElement[bool]:
@@ -177,7 +225,7 @@ def overdue_condition(*, today: date, grace_days: int) -> ColumnElement[bool]:
         ScheduledInstalment.order_id == OrderRecord.id,
         ScheduledInstalment.waived.is_(False),
         ScheduledInstalment.due_on < cutoff,
-        OrderRecord.paid_minor < ScheduledInstalment.through_minor,
+        OrderRecord.paid_minor < owed_through(),
     )
     return and_(OrderRecord.status == OrderStatus.OPEN, unpaid_late)
 

@@ -29,7 +29,7 @@ from flask_partialpay.core.ids import HostId, host_id, optional_host_id
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.db.paging import Page
 from flask_partialpay.host.config import setting
-from flask_partialpay.instalments import autopay, links, offer_orders, plan_orders
+from flask_partialpay.instalments import autopay, links, offer_orders, plan_orders, waivers
 from flask_partialpay.instalments import policy as policies
 from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
 from flask_partialpay.instalments.plan_orders import OrderPlan
@@ -248,6 +248,34 @@ class InstalmentService:
     def overdue_condition(self) -> ColumnElement[bool]:
         """Orders with an overdue instalment today, for the admin's Orders filter."""
         return plan_orders.overdue_condition(today=self._state.today(), grace_days=grace_days())
+
+    def waive(self, reference: HostId, number: int, *, by: str, reason: str) -> waivers.Waived:
+        """Waive what is left of instalment ``number`` of the order: the customer will not
+        be asked for it; what they paid stays paid (see
+        :mod:`flask_partialpay.instalments.waivers`). ``by``: the admin's id; ``reason``:
+        theirs, which the customer reads. Raises :class:`OrderNotFound`,
+        :class:`~.waivers.InstalmentNotFound`, :class:`~.waivers.AlreadyWaived` (a no-op)
+        or :class:`~flask_partialpay.core.errors.WaiverNotAllowed`, having changed nothing.
+        """
+        state = self._state
+        reference = host_id(reference, "reference")
+
+        def work() -> waivers.Waived:
+            account = state.orders.find(reference)
+            if account is None:
+                raise OrderNotFound(reference=reference)
+            return waivers.waive(
+                state.session,
+                account,
+                number,
+                by=by,
+                reason=reason,
+                now=state.now(),
+                today=state.today(),
+                grace_days=grace_days(),
+            )
+
+        return state.transaction(work)
 
     # -- automatic payments ---------------------------------------------------------------
 

@@ -6,7 +6,8 @@ transaction commits. Called again for the same event (a retried job, a second wo
 it queues nothing more. It does nothing when e-mail is off, the event is switched off in
 ``PARTIALPAY_MAIL_EVENTS``, or the customer has no address.
 
-The money events are queued by :mod:`.receivers` from the extension's signals. The plan
+The money events are queued by :mod:`.receivers` from the extension's signals, and so is
+``instalment_waived`` (an admin waived what was left of an instalment). The plan
 events (``instalment_due``, ``instalment_charged``, ``instalment_charge_failed``,
 ``instalment_overdue``, ``instalment_long_overdue``) are for the code that runs due
 instalments to call.
@@ -57,6 +58,7 @@ INSTALMENT_CHARGED = "instalment_charged"
 INSTALMENT_CHARGE_FAILED = "instalment_charge_failed"
 INSTALMENT_OVERDUE = "instalment_overdue"
 INSTALMENT_LONG_OVERDUE = "instalment_long_overdue"
+INSTALMENT_WAIVED = "instalment_waived"
 
 #: Every event's subject line (a msgid, translated in the recipient's language).
 SUBJECTS: Mapping[str, str] = {
@@ -76,6 +78,7 @@ SUBJECTS: Mapping[str, str] = {
     INSTALMENT_LONG_OVERDUE: N_(
         "Instalment %(number)s of order %(order)s is still unpaid since %(date)s"
     ),
+    INSTALMENT_WAIVED: N_("Instalment waived: order %(order)s, instalment %(number)s"),
 }
 #: The names ``PARTIALPAY_MAIL_EVENTS`` may list.
 EVENTS = frozenset(SUBJECTS)
@@ -582,3 +585,18 @@ class _LongDate:
 
     def __str__(self) -> str:
         return rendering.long_date(self.day)
+
+
+def instalment_waived(
+    session: Session, order: OrderRecord, number: int, amount_minor: int, reason: str
+) -> list[int]:
+    """Tell the customer the shop waived ``amount_minor`` (what was left) of instalment
+    ``number``, and why (``reason``, the admin's words). Once per instalment."""
+    return _for_customer(
+        session,
+        INSTALMENT_WAIVED,
+        f"{order.reference}:{number}",
+        order.customer_id,
+        {"number": number, "order": order.reference},
+        _instalment_values(order, number, amount_minor, reason=reason),
+    )

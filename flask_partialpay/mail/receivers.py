@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from flask_partialpay.core.money import to_minor
 from flask_partialpay.core.vocabulary import OrderPurpose
 from flask_partialpay.host import signals
 from flask_partialpay.mail import context as mail_context
@@ -63,6 +64,12 @@ def on_order_declined(app: Flask, **sent: Any) -> None:
     events.order_declined(_session(), sent["order"])
 
 
+def on_instalment_waived(app: Flask, **sent: Any) -> None:
+    order: OrderRecord = sent["order"]
+    amount_minor = to_minor(sent["amount"], order.currency)
+    events.instalment_waived(_session(), order, sent["number"], amount_minor, sent["reason"])
+
+
 def on_wallet_credited(app: Flask, **sent: Any) -> None:
     events.wallet_credited(_session(), sent["transfer"], sent["owner_id"])
 
@@ -78,6 +85,7 @@ _RECEIVERS = (
     (signals.payment_rejected, on_payment_rejected),
     (signals.order_completed, on_order_completed),
     (signals.order_declined, on_order_declined),
+    (signals.instalment_waived, on_instalment_waived),
     (signals.wallet_credited, on_wallet_credited),
     (signals.wallet_debited, on_wallet_debited),
 )

@@ -96,6 +96,9 @@ class OrderRecord(PartialPayModel):
     plan: Mapped[str | None] = mapped_column(Text, default=None)
     # Confirmed payments beyond the total, credited to the wallet or reported for refund.
     overpaid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What admins waived of its instalments (the sum of their ``waived_minor``): the
+    # customer owes the total less this. The total itself never changes.
+    waived_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The admin who completed the order by hand, before it was paid in full.
     completed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     # The admin who declined it (``closed_as == "declined"``).
@@ -137,21 +140,33 @@ class OrderRecord(PartialPayModel):
         return money.from_minor(self.paid_minor, self.currency)
 
     @property
+    def waived(self) -> Decimal:
+        return money.from_minor(self.waived_minor, self.currency)
+
+    @property
     def reserved(self) -> Decimal:
         return money.from_minor(self.reserved_minor, self.currency)
 
     @property
+    def owed_minor(self) -> int:
+        """What the customer pays in all, in minor units: the total less what was waived of
+        its instalments (:mod:`flask_partialpay.instalments.waivers`)."""
+        # 0 before the row is first written (the column's default applies on INSERT).
+        return self.total_minor - (self.waived_minor or 0)
+
+    @property
     def due_minor(self) -> int:
-        """The amount due, in minor units: the total less what is paid and the wallet part
-        held for the order. The one definition of it: what may be paid now
-        (:func:`.due.payable_now`) and the capture and retake of wallet parts start here.
+        """The amount due, in minor units: what is owed (:attr:`owed_minor`, the total
+        less what was waived) less what is paid and the wallet part held for the order.
+        The one definition of it: what may be paid now (:func:`.due.payable_now`) and the
+        capture and retake of wallet parts start here.
 
         A bank transfer awaiting a manager does not lower it (it is a claim, not money),
         nor does a card payment under way: the most that may be paid next is this less the
         card payments that may still charge
         (``partialpay.instalments.payment_range(account).maximum``, :func:`.due.allowed_range`).
         """
-        return max(self.total_minor - self.paid_minor - self.reserved_minor, 0)
+        return max(self.owed_minor - self.paid_minor - self.reserved_minor, 0)
 
     @property
     def due(self) -> Decimal:

@@ -15,6 +15,7 @@ add and write back), most of them conditional on what they must not exceed.
   (``overpaid_minor``).
 - Closing: :func:`close` (``closed_as``), :func:`complete_by_hand` (``completed_by``),
   :func:`record_declined_by` (``declined_by``).
+- Waiving: :func:`add_waived` (``waived_minor``, what admins let the customer off).
 - Status: never set by hand. :func:`derive_status` computes it from the amounts and from
   how the order was closed, and :func:`refresh_status` is the only writer.
 """
@@ -74,13 +75,19 @@ class OrderInfo:
 
 
 def derive_status(
-    *, total_minor: int, paid_minor: int, closed_as: str | None, completed_by_hand: bool = False
+    *,
+    total_minor: int,
+    paid_minor: int,
+    closed_as: str | None,
+    completed_by_hand: bool = False,
+    waived_minor: int = 0,
 ) -> OrderStatus:
-    """Open until the confirmed payments reach the total (or an admin completes it at the
-    success threshold), then Completed; or as closed."""
+    """Open until the confirmed payments reach what is owed (the total less what admins
+    waived of its instalments), or an admin completes it at the success threshold; then
+    Completed; or as closed."""
     if closed_as in CLOSED_AS:
         return OrderStatus(closed_as)
-    if paid_minor >= total_minor or completed_by_hand:
+    if paid_minor >= total_minor - waived_minor or completed_by_hand:
         return OrderStatus.COMPLETED
     return OrderStatus.OPEN
 
@@ -98,6 +105,7 @@ def refresh_status(session: Session, account: OrderRecord) -> OrderStatus:
         paid_minor=account.paid_minor,
         closed_as=account.closed_as,
         completed_by_hand=account.completed_by is not None,
+        waived_minor=account.waived_minor,
     )
     if account.status != status:
         account.status = OrderStatus.move(account.status, status)
@@ -209,6 +217,19 @@ def complete_by_hand(session: Session, account: OrderRecord, *, by: str) -> Orde
     return refresh_status(session, account)
 
 
+def add_waived(session: Session, account: OrderRecord, waived_minor: int) -> OrderStatus:
+    """Count ``waived_minor`` more as waived (an atomic increment); the order's status,
+    Completed when its payments now reach what is left owed. The caller holds the order's
+    lock and checked that the Open order owes at least that much."""
+    update_rows(
+        session,
+        update(OrderRecord)
+        .where(OrderRecord.id == account.id)
+        .values(waived_minor=OrderRecord.waived_minor + waived_minor),
+    )
+    return refresh_status(session, account)
+
+
 def record_declined_by(session: Session, account: OrderRecord, by: str) -> None:
     """Name the admin who declined the order (after :func:`close` as declined)."""
     account.declined_by = by
@@ -285,7 +306,8 @@ def reserve_within_total(
     """Reserve ``amount_minor`` only if the Open order can still take it; whether it did.
 
     In one conditional UPDATE, so two checkouts reserving at once cannot together exceed
-    the total: paid, reserved, what gateways are asked for and this part fit in it.
+    what is owed: paid, reserved, what gateways are asked for and this part fit in the
+    total less what was waived.
     """
     reserved = update_rows(
         session,
@@ -297,7 +319,7 @@ def reserve_within_total(
             + OrderRecord.reserved_minor
             + asked_elsewhere_minor
             + amount_minor
-            <= OrderRecord.total_minor,
+            <= OrderRecord.total_minor - OrderRecord.waived_minor,
         )
         .values(reserved_minor=OrderRecord.reserved_minor + amount_minor),
     )

@@ -2,8 +2,13 @@
 
 Payments are not tied to instalments. What the customer paid in total is laid over the
 schedule from the earliest instalment on, so a payment made early, or of another amount,
-pays the earliest unpaid instalments first and then part of the next. Waived instalments
-are skipped: they need nothing, and nothing paid is put on them.
+pays the earliest unpaid instalments first and then part of the next.
+
+A waived instalment (an admin let the customer off what was left of it) needs only the
+part that was not waived: what was paid of it when it was waived stays on it, and the
+rest of the payments flow on to the next instalments. So waiving takes off exactly what
+was left of it, never money already paid (waiving the last instalment, half paid, leaves
+no overpayment behind), and the order then owes its total less what was waived.
 
 An instalment not fully paid is *upcoming* before its due date, *due* from its due date
 until the end of the grace period (due date plus ``grace_days``, inclusive), and *overdue*
@@ -15,7 +20,7 @@ The customer may always pay more than what is due now, up to what is left: see
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -70,15 +75,18 @@ def apply_payments(
     *,
     today: date,
     grace_days: int,
-    waived: Set[int] = frozenset(),
+    waived: Mapping[int, int] | None = None,
 ) -> list[InstalmentState]:
     """Each instalment of ``schedule`` with its share of ``paid_minor`` and its status today.
 
     ``paid_minor`` (what the order's payments brought, in minor units) fills the earliest
-    instalments that are not waived first; ``waived`` holds instalment numbers. What is
-    paid beyond all that is owed is on no instalment (an overpayment is the ledger's
-    business, not the schedule's).
+    instalments first. ``waived`` maps an instalment's number to the minor units of it that
+    were waived (from 1 to its amount): it needs only the rest, and its status is
+    *waived*; what is still to pay of that rest (nothing, as the order's payments never go
+    down) counts as left. What is paid beyond all that is owed is on no instalment (an
+    overpayment is the ledger's business, not the schedule's).
     """
+    waived = dict(waived or {})
     if isinstance(paid_minor, bool) or not isinstance(paid_minor, int) or paid_minor < 0:
         raise ValueError(f"paid_minor is a whole number of minor units >= 0, not {paid_minor!r}")
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or grace_days < 0:
@@ -92,13 +100,26 @@ def apply_payments(
     states: list[InstalmentState] = []
     unspent = paid_minor
     for instalment in schedule:
-        if instalment.number in waived:
-            states.append(_state(instalment, 0, 0, InstalmentStatus.WAIVED))
-            continue
-        paid = min(unspent, instalment.amount_minor)
+        let_off = waived.get(instalment.number, 0)
+        lowest = 1 if instalment.number in waived else 0
+        if not (
+            isinstance(let_off, int)
+            and not isinstance(let_off, bool)
+            and lowest <= let_off <= instalment.amount_minor
+        ):
+            raise ValueError(
+                f"instalment {instalment.number} of {instalment.amount_minor} cannot have "
+                f"{let_off!r} waived"
+            )
+        owed = instalment.amount_minor - let_off
+        paid = min(unspent, owed)
         unspent -= paid
-        left = instalment.amount_minor - paid
-        states.append(_state(instalment, paid, left, _status(instalment, left, today, grace_days)))
+        left = owed - paid
+        if instalment.number in waived:
+            status = InstalmentStatus.WAIVED
+        else:
+            status = _status(instalment, left, today, grace_days)
+        states.append(_state(instalment, paid, left, status))
     return states
 
 

@@ -44,7 +44,7 @@ def unpaid_instalment_of_open_order() -> ColumnElement[bool]:
     unpaid_open = exists().where(
         OrderRecord.id == row.order_id,
         OrderRecord.status == OrderStatus.OPEN,
-        OrderRecord.paid_minor < row.through_minor,
+        OrderRecord.paid_minor < plan_orders.owed_through(row),
     )
     return and_(row.number >= 1, row.waived.is_(False), unpaid_open)
 

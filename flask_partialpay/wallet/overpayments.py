@@ -32,7 +32,8 @@ def credit_excess(session: Session, account: OrderRecord, payment: Payment) -> i
     session.refresh(account)
     if account.purpose != OrderPurpose.ORDER:
         return 0
-    excess = account.paid_minor - account.total_minor - account.overpaid_minor
+    # Beyond what is owed: the total less what was waived of its instalments.
+    excess = account.paid_minor - account.owed_minor - account.overpaid_minor
     if excess <= 0:
         return 0
     # Conditional on the amount read: a second handler of the same excess changes nothing.

@@ -31,6 +31,11 @@ from sqlalchemy.orm import DeclarativeBase
 from example_shop import MIGRATIONS_DIR, create_app
 from example_shop.models import db
 from flask_partialpay import ConfigurationError, PartialPay, PartialPayModel
+from flask_partialpay.audit import AuditReport, Violation
+from flask_partialpay.audit.accounts import check_accounts
+from flask_partialpay.audit.holds import check_holds
+from flask_partialpay.audit.idempotency import check_idempotency
+from flask_partialpay.audit.transfers import check_transfers
 from flask_partialpay.core.ids import payment_reference
 from flask_partialpay.migrations import BRANCH as PARTIALPAY_BRANCH
 from flask_partialpay.migrations import (
@@ -471,12 +476,21 @@ def test_init_app_accepts_the_sandbox_revisions_listed_by_hand(tmp_path: Path) -
     assert "partialpay" in app.extensions
 
 
+def ledger_audit() -> list[Violation]:
+    """The audit's checks of the ledger (accounts, entries, transfers, holds, keys): the
+    schema at pp0009 has none of the later tables and columns the order checks read."""
+    report = AuditReport()
+    check_accounts(db.session, report, None)
+    check_transfers(db.session, report)
+    check_holds(db.session, report)
+    check_idempotency(db.session, report)
+    return report.violations
+
+
 @pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
 def test_pp0009_leaves_system_accounts_no_balance_and_old_entries_audit_clean(
     scratch_app: Flask, sandbox: bool
 ) -> None:
-    from flask_partialpay.audit import audit
-
     flask_migrate.upgrade(revision="pp0008")
     meta = sa.MetaData()
     account, transfer, entry = (
@@ -532,13 +546,13 @@ def test_pp0009_leaves_system_accounts_no_balance_and_old_entries_audit_clean(
     with db.engine.connect() as connection:
         balances = dict(connection.execute(sa.select(account.c.id, account.c.balance_minor)).all())
     assert balances == {1: 0, 2: 0, 3: 7000}
-    assert audit(db.session) == []
+    assert ledger_audit() == []
     db.session.rollback()
     # New movements on top of the old ones: system entries without numbers.
     wallets = scratch_app.extensions["partialpay"].wallets
     wallets.debit("7", "5.00", "USD", reason="order_payment")
     wallets.credit("7", "1.00", "USD", reason="topup")
-    assert audit(db.session) == []
+    assert ledger_audit() == []
     db.session.rollback()
 
     flask_migrate.downgrade(revision="pp0008")

@@ -548,7 +548,7 @@ def test_a_partial_payment_leaves_the_rest_of_its_instalment_due() -> None:
 
 
 def test_a_waived_instalment_needs_nothing_and_takes_nothing() -> None:
-    states = apply_payments(plan(), 5000, today=date(2026, 4, 1), grace_days=0, waived={1})
+    states = apply_payments(plan(), 5000, today=date(2026, 4, 1), grace_days=0, waived={1: 2500})
 
     assert [(s.paid_minor, s.left_minor, s.status) for s in states] == [
         (2500, 0, PAID),
@@ -558,7 +558,30 @@ def test_a_waived_instalment_needs_nothing_and_takes_nothing() -> None:
     ]
     assert left_total_minor(states) == 2500
     with pytest.raises(ValueError, match=r"no instalment numbered \[4\]"):
-        apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={4})
+        apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={4: 1})
+
+
+def test_a_partly_paid_instalment_waived_keeps_what_was_paid_of_it() -> None:
+    """$10 of instalment 1 was paid when its other $15 were waived: the $10 stay on it,
+    the next payments go to instalment 2, and the order owes $15 less, no more."""
+    states = apply_payments(plan(), 3500, today=ORDERED, grace_days=0, waived={1: 1500})
+
+    assert [(s.paid_minor, s.left_minor, s.status) for s in states] == [
+        (2500, 0, PAID),
+        (1000, 0, WAIVED),
+        (0, 2500, UPCOMING),
+        (0, 2500, UPCOMING),
+    ]
+    assert left_total_minor(states) == 10_000 - 1500 - 3500
+    # The next payment goes to instalment 2.
+    after = apply_payments(plan(), 4000, today=ORDERED, grace_days=0, waived={1: 1500})
+    assert [s.paid_minor for s in after] == [2500, 1000, 500, 0]
+
+
+def test_more_waived_than_an_instalment_or_nothing_waived_is_refused() -> None:
+    for let_off in (0, 2501, -1, True):
+        with pytest.raises(ValueError, match="cannot have"):
+            apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={1: let_off})
 
 
 def test_more_than_is_owed_pays_everything_and_no_more() -> None:
@@ -595,7 +618,7 @@ def test_the_first_payment_must_be_paid_in_full_then_any_amount_up_to_what_is_le
 
 
 def test_a_waived_first_payment_asks_no_minimum() -> None:
-    states = apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={0})
+    states = apply_payments(plan(), 0, today=ORDERED, grace_days=0, waived={0: 2500})
 
     assert allowed_payment(states) == AllowedPayment(1, 2500, 7500)
 

@@ -28,6 +28,8 @@ class DecisionForm(FlaskForm):
 
 # The manager's reason is stored with the payment (Payment.failure_message, 255 characters).
 REJECT_REASON_LENGTH = 255
+# The reason for waiving an instalment (ScheduledInstalment.waived_reason, 255 characters).
+WAIVE_REASON_LENGTH = 255
 
 
 class RejectForm(FlaskForm):
@@ -53,6 +55,34 @@ class RejectForm(FlaskForm):
     def for_payment(self, payment_id: int) -> RejectForm:
         """Give the reason field the payment's own id (the field's name stays "reason")."""
         field_id = f"reject-reason-{payment_id}"
+        self.reason.id = field_id
+        self.reason.label = Label(field_id, self.reason.label.text)
+        return self
+
+
+class WaiveForm(FlaskForm):
+    """An admin waiving what is left of an instalment, with the reason the customer reads.
+
+    One form per instalment on the order's page: ``for_instalment`` gives each reason field
+    its own id, so each label and error message belongs to its own field.
+    """
+
+    reason = TextAreaField(
+        _l("Reason (shown to the customer)"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(message=_l("Enter the reason for waiving this instalment.")),
+            Length(
+                max=WAIVE_REASON_LENGTH,
+                message=_l("Keep the reason to 255 characters or fewer."),
+            ),
+        ],
+        render_kw={"rows": 2, "maxlength": WAIVE_REASON_LENGTH},
+    )
+
+    def for_instalment(self, number: int) -> WaiveForm:
+        """Give the reason field the instalment's own id (the field's name stays "reason")."""
+        field_id = f"waive-reason-{number}"
         self.reason.id = field_id
         self.reason.label = Label(field_id, self.reason.label.text)
         return self
