@@ -235,6 +235,18 @@ def test_a_host_can_apply_only_the_extension_branch(scratch_app: Flask) -> None:
     assert _stamped_revisions() == {_branch_head(_script_directory(scratch_app), PARTIALPAY_BRANCH)}
 
 
+def test_the_extension_branch_downgrades_to_base_and_upgrades_again(scratch_app: Flask) -> None:
+    # Every downgrade of the branch, one after the other: a host rolling back a release
+    # runs them, and each must leave what the revision before it built.
+    flask_migrate.upgrade(revision=f"{PARTIALPAY_BRANCH}@head")
+    flask_migrate.downgrade(revision=f"{PARTIALPAY_BRANCH}@base")
+    assert _table_names() <= {VERSION_TABLE}
+
+    flask_migrate.upgrade(revision=f"{PARTIALPAY_BRANCH}@head")
+    partialpay = _schema_differences(PARTIALPAY_METADATA, SHOP_METADATA, SANDBOX_METADATA)
+    assert partialpay == [], _missing_migration(PARTIALPAY_BRANCH, partialpay)
+
+
 @pytest.mark.parametrize("sandbox", [True], ids=["with_sandbox"])
 def test_the_sandbox_branch_alone_builds_the_sandbox_processor_tables(
     scratch_app: Flask, sandbox: bool

@@ -150,17 +150,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_partialpay_refund_payment_id"), table_name="partialpay_refund")
+    # A table takes its indexes with it; dropped one by one first, an index its foreign
+    # key needs is refused by MariaDB.
     op.drop_table("partialpay_refund")
-    op.drop_index(
-        op.f("ix_partialpay_gateway_event_payment_id"),
-        table_name="partialpay_gateway_event",
-    )
     op.drop_table("partialpay_gateway_event")
-    op.drop_index(op.f("ix_partialpay_payment_status"), table_name="partialpay_payment")
-    op.drop_index(op.f("ix_partialpay_payment_order_id"), table_name="partialpay_payment")
-    op.drop_index(op.f("ix_partialpay_payment_customer_id"), table_name="partialpay_payment")
     op.drop_table("partialpay_payment")
-    op.drop_index(op.f("ix_partialpay_order_status"), table_name="partialpay_order")
-    op.drop_index(op.f("ix_partialpay_order_customer_id"), table_name="partialpay_order")
     op.drop_table("partialpay_order")

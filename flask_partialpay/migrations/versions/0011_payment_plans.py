@@ -58,9 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("partialpay_instalment") as batch:
-        batch.drop_index(batch.f("ix_partialpay_instalment_due_on"))
-        batch.drop_index(batch.f("ix_partialpay_instalment_order_id"))
+    # A table takes its indexes with it; dropped one by one first, an index its foreign
+    # key needs is refused by MariaDB.
     op.drop_table("partialpay_instalment")
     with op.batch_alter_table("partialpay_order") as batch:
         batch.drop_column("plan")

@@ -54,6 +54,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("partialpay_mail") as batch:
-        batch.drop_index(batch.f("ix_partialpay_mail_status_id"))
-    op.drop_table("partialpay_mail")
+    op.drop_table("partialpay_mail")  # and its index

@@ -82,9 +82,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("partialpay_plan_charge") as batch:
-        batch.drop_index("ix_partialpay_plan_charge_state_claimed_at")
-        batch.drop_index(batch.f("ix_partialpay_plan_charge_order_id"))
+    # A table takes its indexes with it; dropped one by one first, an index its foreign
+    # key needs is refused by MariaDB.
     op.drop_table("partialpay_plan_charge")
     with op.batch_alter_table("partialpay_order") as batch:
         batch.drop_constraint(
