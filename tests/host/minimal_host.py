@@ -9,6 +9,7 @@ pages below are just enough for the tests to drive it over HTTP.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template_string, request, url_for
@@ -23,11 +24,14 @@ from flask_partialpay import (
     CartSummary,
     Gateway,
     IdempotentForm,
+    InvalidAmount,
     OrderInfo,
     OrderRecord,
     PartialPay,
     PartialPayError,
+    WalletBalanceChanged,
     from_minor,
+    parse_amount,
     translate_error,
     wallet_choice,
 )
@@ -131,10 +135,13 @@ def pay_invoice(invoice: Invoice, form: IdempotentForm, gateway: str, back: str)
 
     The key is the pay form's, made once per page view and prefixed with the invoice: the
     same page submitted twice holds and pays once; a new attempt (after a declined card
-    gave the wallet part back) gets a new key and a new hold.
+    gave the wallet part back) gets a new key and a new hold. The wallet part must be the
+    one the page showed: if the balance changed since, nothing is held and the shopper sees
+    the new total before paying (the card is never asked for more than the page said).
     """
     key = f"{invoice.reference}:{form.idempotency_key.data}"
-    partialpay.checkout.hold_wallet(invoice_summary(invoice), checkout_key=key)
+    shown = shown_wallet_part(invoice.currency)
+    partialpay.checkout.hold_wallet(invoice_summary(invoice), checkout_key=key, expected=shown)
     if partialpay.orders.placed(invoice_info(invoice), checkout_key=key).status == "completed":
         flash("Invoice paid.", "success")  # the wallet paid it all (or it already was)
         return back
@@ -142,6 +149,14 @@ def pay_invoice(invoice: Invoice, form: IdempotentForm, gateway: str, back: str)
         invoice.reference, gateway=gateway, return_url=back, idempotency_key=f"pay:{key}"
     )
     return started.redirect_url
+
+
+def shown_wallet_part(currency: str) -> Decimal:
+    """The "Via wallet" amount the invoice page showed (its hidden field), read strictly."""
+    try:
+        return parse_amount(request.form.get("wallet_part", ""), currency, allow_zero=True)
+    except InvalidAmount:
+        raise WalletBalanceChanged() from None  # a page this host did not make
 
 
 def mark_invoice_paid(app: Flask, order: OrderRecord, **extra: Any) -> None:
@@ -172,6 +187,7 @@ INVOICE_PAGE = """<!doctype html>
 <form method="post" action="{{ url_for('pages.pay', reference=invoice.reference) }}">
   <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   {{ form.idempotency_key() }}
+  <input type="hidden" name="wallet_part" value="{{ wallet.offer.applied }}">
   {% for gateway in gateways if to_pay > 0 %}
     <label><input type="radio" name="gateway" value="{{ gateway.name }}">
       {{ gateway.label() }}</label>

@@ -153,6 +153,7 @@ def start_payment(client: FlaskClient, gateway: str, reference: str = REFERENCE)
         data={
             "csrf_token": csrf_from(html),
             "idempotency_key": form_value(html, "idempotency_key"),
+            "wallet_part": form_value(html, "wallet_part"),
             "gateway": gateway,
         },
     )
@@ -476,6 +477,7 @@ def test_the_same_invoice_page_submitted_twice_holds_and_pays_once(host: Host) -
     data = {
         "csrf_token": csrf_from(html),
         "idempotency_key": form_value(html, "idempotency_key"),
+        "wallet_part": form_value(html, "wallet_part"),
         "gateway": "sandbox_card",
     }
     first = client.post(f"/invoices/{INR_INVOICE}/pay", data=data)
@@ -497,6 +499,41 @@ def test_the_same_invoice_page_submitted_twice_holds_and_pays_once(host: Host) -
     assert wallet_parts(host) == [("succeeded", 10000, "captured")]
     with host.app.app_context():
         assert audit(db.session()) == []
+
+
+def test_a_balance_changed_since_the_page_holds_nothing_and_shows_the_new_total(
+    host: Host,
+) -> None:
+    """The page said ₹200 by card; ₹30 left the wallet since: the card is not asked for ₹230."""
+    add_inr_invoice(host)
+    give(host, "100")
+    client = host.client_for(host.customer)
+    use_wallet(client)
+    html = client.get(f"/invoices/{INR_INVOICE}").get_data(as_text=True)
+    assert "New total to pay: ₹200.00" in html
+    with host.app.app_context():
+        partialpay.state().wallets.debit(str(host.customer), "30", "INR", reason="adjustment")
+
+    response = client.post(
+        f"/invoices/{INR_INVOICE}/pay",
+        data={
+            "csrf_token": csrf_from(html),
+            "idempotency_key": form_value(html, "idempotency_key"),
+            "wallet_part": form_value(html, "wallet_part"),
+            "gateway": "sandbox_card",
+        },
+    )
+    assert response.status_code == 302 and response.location == f"/invoices/{INR_INVOICE}"
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Your wallet balance changed while you were checking out." in html
+    assert "Via wallet: -₹70.00" in html and "New total to pay: ₹230.00" in html
+    assert host.account(INR_INVOICE) is None  # nothing placed, nothing held
+    assert balance(host) == Decimal("70.00")
+    with host.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Hold)) == 0
+
+    card_url = start_payment(client, "sandbox_card", INR_INVOICE)
+    assert "₹230.00" in client.get(card_url).get_data(as_text=True)
 
 
 def test_a_declined_card_gives_the_wallet_part_back_and_a_new_attempt_applies_it(
@@ -543,6 +580,7 @@ def test_a_wallet_that_covers_the_invoice_pays_it_without_a_card(host: Host) -> 
         data={
             "csrf_token": csrf_from(html),
             "idempotency_key": form_value(html, "idempotency_key"),
+            "wallet_part": form_value(html, "wallet_part"),
         },
     )
     assert response.status_code == 302 and response.location == f"/invoices/{INR_INVOICE}"
