@@ -129,21 +129,29 @@ def heading_anchors(page: Path) -> set[str]:
     return anchors
 
 
-def test_the_readme_links_every_page_of_the_documentation_and_each_link_resolves() -> None:
-    links = [
+def relative_links(page: Path) -> list[tuple[str, str]]:
+    """The (target, anchor) of each link of a page to a file of the repository."""
+    return [
         (target, anchor)
-        for target, anchor in LINK.findall(read(README))
+        for target, anchor in LINK.findall(read(page))
         if not target.startswith(("http://", "https://"))
     ]
+
+
+@pytest.mark.parametrize("page", ["README.md", "SECURITY.md"])
+def test_each_link_of_the_front_pages_resolves(page: str) -> None:
+    links = relative_links(ROOT / page)
     broken = [target for target, _ in links if not (ROOT / target).is_file()]
     broken += [
         f"{target}#{anchor}"
         for target, anchor in links
         if anchor and target.endswith(".md") and anchor not in heading_anchors(ROOT / target)
     ]
-    assert not broken, f"broken links in README.md: {broken}"
+    assert not broken, f"broken links in {page}: {broken}"
 
-    linked = {target for target, _ in links}
+
+def test_the_readme_links_every_page_of_the_documentation() -> None:
+    linked = {target for target, _ in relative_links(README)}
     # docs/architecture.md and docs/changes.md include ARCHITECTURE.md and CHANGELOG.md.
     included = {"docs/architecture.md": "ARCHITECTURE.md", "docs/changes.md": "CHANGELOG.md"}
     pages = {f"docs/{page.name}" for page in [*DOCS.glob("*.md"), *DOCS.glob("*.rst")]}
