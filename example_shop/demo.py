@@ -53,15 +53,15 @@ DEMO_PRODUCTS = [
     # Wallet credit sold through the cart: bought on its own, never paid from the wallet.
     ("wallet-topup-500", "Wallet top-up", "Adds ₹500 to your wallet.", "500", "INR", False, TOPUP),
 ]
-# The README's example: Asha starts with ₹100 in her wallet.
+# The example of docs/demo.md: Asha starts with ₹100 in her wallet.
 DEMO_WALLET_CREDIT = ("asha@example.com", "100", "INR", "Welcome credit")
-# The README's instalment walk-through: the $5000 course may be paid in parts, at least 1%
-# ($50) first, and counts as successful at 90% ($4,500); the admin has sent Asha its Buy
-# button with "Allow Partial Payments" ticked.
+# The instalment walk-through of docs/instalments.md: the $5000 course may be paid in
+# parts, at least 1% ($50) first, and counts as successful at 90% ($4,500); the admin has
+# sent Asha its Buy button with "Allow Partial Payments" ticked.
 DEMO_OFFER_SKU = "course"
 DEMO_MINIMUM_PERCENT, DEMO_SUCCESS_PERCENT = Decimal("1"), Decimal("90")
-# The README's payment plan: the $100 workshop is paid 25% first, then 3 monthly instalments
-# ($25.00 each), and the admin has sent Asha its Buy button.
+# The payment plan of docs/payment-plans.md: the $100 workshop is paid 25% first, then 3
+# monthly instalments ($25.00 each), and the admin has sent Asha its Buy button.
 DEMO_PLAN_SKU = "workshop"
 DEMO_PLAN = PlanPolicy(
     PlanMode.SCHEDULE, first_percent=Decimal("25"), count=3, every=1, unit=IntervalUnit.MONTH
@@ -229,7 +229,7 @@ def demo_command(reset: bool) -> None:
 
     Run again, it adds only what is missing: what you did in the demo stays. With
     ``--reset`` the demo starts over as on the first run (Asha's wallet holds ₹100, the
-    first order is #1001), for the README's walk-throughs from the start.
+    first order is #1001), for the documentation's walk-throughs from the start.
     """
     if reset:
         drop_everything()

@@ -1,7 +1,8 @@
 """flask-partialpay: take money in parts in any Flask shop.
 
 Wallet balance applied at checkout with the rest paid by card, and instalment payments on
-an offer, confirmed by callbacks or by a manager. See the README for the wiring.
+an offer, confirmed by callbacks or by a manager. See the documentation's quickstart
+(docs/quickstart.md) for the wiring.
 """
 
 from __future__ import annotations

@@ -62,8 +62,8 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(autouse=True)
 def no_stripe_keys_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The example shop offers Stripe when its keys are in the environment (the README's
-    local Stripe set-up exports them): the tests choose for themselves, in the config.
+    """The example shop offers Stripe when its keys are in the environment (the local
+    Stripe set-up of docs/stripe.md exports them): the tests choose for themselves, in the config.
 
     Autouse, and also asked for by the shop's fixtures, which pytest-flask's own autouse
     fixtures may make before this one."""

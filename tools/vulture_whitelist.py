@@ -8,7 +8,7 @@ belongs here only with the reason nobody in the package calls it; dead code is d
 # ruff: noqa: B018, F821
 # (Each line names an attribute so that vulture counts it used; `_` stands for anything.)
 
-# -- the host's API (README "Integration", "Wallets API", "Closing and refunds") ---------
+# -- the host's API (docs/quickstart.md, docs/wallet.md, docs/migrations.md) -------------
 _.create_tables
 _.orders  # PartialPay.orders, .checkout, .instalments: the services of the app in context
 _.checkout
@@ -82,8 +82,8 @@ _.depends_on
 _.upgrade
 _.downgrade
 
-# -- the ledger's correction: README "a correction is a reversing transfer"; no caller in
-# the package yet, tests/test_audit.py writes one to check the append_only audit ----------
+# -- the ledger's correction: docs/wallet.md "a correction is a reversing transfer"; no
+# caller in the package yet, tests/test_audit.py writes one to check the append_only audit --
 _.reverse
 
 # -- the stripe gateway ----------------------------------------------------------------------
@@ -101,16 +101,16 @@ _.history  # OrderPlan: what the scheduler did per instalment, read by the admin
 # counts payments under way); kept for hosts building their own pay page on a schedule
 _.minimum_minor
 _.maximum_minor
-_.system_balance  # a system account's balance, for hosts' reports (README "The wallet")
+_.system_balance  # a system account's balance, for hosts' reports (docs/wallet.md "The wallet")
 
-# -- the scheduler: a host's Celery set-up (README "Running the scheduler") calls these, and
+# -- the scheduler: a host's Celery set-up (docs/scheduler.md) calls these, and
 # the jobs that call services (e-mail, automatic charges) are built on call_outside ---------
 _.register_run_due
 _.beat_schedule
 _.call_outside  # tests/scheduler/test_claims.py proves its pattern until a job uses it
 _.__call__  # JobRun: the protocol of a job's run function
 # -- e-mail (flask_partialpay.mail): the plan events' public functions, for the code that
-# runs due instalments to call (README "E-mail"); tests/mail/test_mail_events.py calls each
+# runs due instalments to call (docs/mail.md); tests/mail/test_mail_events.py calls each
 _.instalment_due
 _.instalment_charged
 _.instalment_charge_failed

@@ -6,8 +6,8 @@ appends to the write-ahead log, readers keep reading the last committed state wh
 writer writes, and with ``synchronous=NORMAL`` the log is synced at checkpoints rather than
 at every commit. A commit is still atomic and survives the application crashing; only an
 operating system crash or a power cut may lose the last transactions committed before it
-(never corrupt the file, never keep half of one). The README's configuration table says how
-to choose ``FULL`` where that is not acceptable.
+(never corrupt the file, never keep half of one). The settings reference of the
+documentation (docs/settings.rst) says how to choose ``FULL`` where that is not acceptable.
 
 Applied only to SQLite databases in a file: an in-memory database has no journal to put in
 WAL mode, and nothing to sync.

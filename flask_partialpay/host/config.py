@@ -1,8 +1,9 @@
 """Every ``PARTIALPAY_*`` setting, its default and what it does, in one place.
 
-The README's configuration table is checked against :data:`SETTINGS` by a test, so the two
-cannot drift. Reading a name that is not here raises :class:`UnknownSetting` with the
-closest real name, and so does starting an app whose config holds a misspelled key.
+The documentation's settings reference is written from :data:`SETTINGS` on every build
+(docs/_ext/partialpay_reference.py), so the two cannot drift. Reading a name that is not
+here raises :class:`UnknownSetting` with the closest real name, and so does starting an
+app whose config holds a misspelled key.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ SETTINGS: Mapping[str, Setting] = {
     ),
     "PARTIALPAY_MAIL_EVENTS": Setting(
         None,
-        "Which e-mails are sent, by event name (the README's e-mail table). `None`: all "
+        "Which e-mails are sent, by event name (the table of the e-mail page). `None`: all "
         "of them; a list: only those. An unknown name is refused at start.",
     ),
     "PARTIALPAY_MAIL_SENDER": Setting(
@@ -269,7 +270,7 @@ def _suggestion(name: str) -> str:
 def unknown_setting(name: str) -> UnknownSetting:
     return UnknownSetting(
         f"{name} is not a flask-partialpay setting{_suggestion(name)} "
-        "The settings are listed in flask_partialpay/config.py and the README."
+        "The settings are listed in flask_partialpay/host/config.py and the documentation."
     )
 
 

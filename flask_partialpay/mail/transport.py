@@ -22,7 +22,7 @@ class OutgoingMail:
 
     #: The outbox row's id (``partialpay_mail.id``).
     id: int
-    #: What happened: ``"payment_received"``, ``"instalment_due"``, ... (see the README).
+    #: What happened: ``"payment_received"``, ``"instalment_due"``, ... (docs/mail.md).
     event: str
     #: Which instance of it: the same event and key never make two e-mails to one address.
     event_key: str

@@ -81,9 +81,9 @@ def target_metadatas() -> list[MetaData]:
 def check_sandbox_revisions(app: Flask) -> None:
     """Refuse the sandbox card where the app's Flask-Migrate would never create its tables.
 
-    Checked when Flask-Migrate is registered on ``app`` before the extension (as the README
-    wires it): its configuration must list the sandbox branch's folder, which
-    :func:`add_version_location` does. Without Flask-Migrate there is nothing to check
+    Checked when Flask-Migrate is registered on ``app`` before the extension (as
+    docs/migrations.md wires it): its configuration must list the sandbox branch's folder,
+    which :func:`add_version_location` does. Without Flask-Migrate there is nothing to check
     (the tables come from :meth:`~flask_partialpay.PartialPay.create_tables` or the host).
     """
     registered = app.extensions.get("migrate")

@@ -2,7 +2,8 @@
 
 ``flask partialpay run-due`` (cron, a systemd timer) or the Celery task of
 :mod:`flask_partialpay.scheduler.celery` call :func:`run_due`; the jobs are listed in
-:data:`JOBS`. The README's "Running the scheduler" shows the set-ups.
+:data:`JOBS`. The documentation's "Running the scheduler" (docs/scheduler.md) shows the
+set-ups.
 """
 
 from __future__ import annotations

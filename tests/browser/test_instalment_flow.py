@@ -1,4 +1,4 @@
-"""Instalment offers in a browser: the README's $5000 walk-through, and a declined order.
+"""Instalment offers in a browser: docs/instalments.md's $5000 walk-through, a declined order.
 
 The admin and Asha each have their own browser context (their own cookies), as two
 people on two computers would.

@@ -1,8 +1,8 @@
 """The wallet at checkout, in a browser: top up ₹100, pay ₹300 of goods partly from it.
 
-The README's ₹100 / ₹300 example, as Asha would do it: she tops up her empty wallet by
-card, puts the kurta and the chai in her cart, applies her wallet balance ("Via wallet"),
-pays the rest by card, and finds the order Paid and the wallet's ledger entry.
+The ₹100 / ₹300 example of docs/demo.md, as Asha would do it: she tops up her empty
+wallet by card, puts the kurta and the chai in her cart, applies her wallet balance ("Via
+wallet"), pays the rest by card, and finds the order Paid and the wallet's ledger entry.
 """
 
 from __future__ import annotations

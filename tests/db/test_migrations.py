@@ -402,7 +402,7 @@ def test_pp0010_indexes_the_admin_lists_by_filter_then_id_and_its_downgrade_rest
     assert ("status",) in _index_columns("partialpay_payment")
 
 
-# -- a production-like host: no example shop, Flask-Migrate set up as the README says --------
+# -- a production-like host: no example shop, Flask-Migrate set up as docs/migrations.md says
 
 
 class _HostBase(DeclarativeBase):
@@ -427,7 +427,7 @@ def production_app(scratch_url: str, tmp_path: Path, sandbox: bool) -> Iterator[
     migrate.init_app(app, host_db, directory=directory)
     PartialPay().init_app(app, host_db)
     # The host's own migrations, with no revision yet: the example shop's env.py is a
-    # host's env.py as the README describes it.
+    # host's env.py as docs/migrations.md describes it.
     (tmp_path / "migrations" / "versions").mkdir(parents=True)
     for name in ("env.py", "alembic.ini", "script.py.mako"):
         shutil.copy(SHOP_MIGRATIONS / name, tmp_path / "migrations" / name)

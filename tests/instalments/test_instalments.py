@@ -732,13 +732,13 @@ def test_orders_and_sales_filters_partial_payments_and_shows_every_invoice(
     assert "Shop Admin" in page  # who confirmed the transfer
 
 
-# -- the README's walk-through ---------------------------------------------------------------
+# -- the walk-through of docs/instalments.md -------------------------------------------------
 
 
-def test_the_readme_walk_through_from_the_buy_button_to_completed(
+def test_the_documented_walk_through_from_the_buy_button_to_completed(
     app: Flask, shopper: Shopper, admin: Shopper
 ) -> None:
-    """The README's steps 1 to 7, as the admin and Asha click through them."""
+    """The $5000 walk-through's steps 1 to 7, as the admin and Asha click through them."""
     # 1. The admin sees the offer's settings and their amounts.
     settings = admin.get(f"/partialpay/admin/offers/{course_id()}").get_data(as_text=True)
     assert "$50.00" in settings and "$4,500.00" in settings

@@ -28,7 +28,7 @@ OPTIONS = ("Card (sandbox)", "Card (Stripe)", "Bank transfer")
 def stripe_environment(
     no_stripe_keys_in_the_environment: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The keys (and a local Stripe) exported, as the README's set-up does."""
+    """The keys (and a local Stripe) exported, as docs/stripe.md's set-up does."""
     for name, value in (STRIPE_SETTINGS | LOCAL_STRIPE).items():
         monkeypatch.setenv(name, value)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +23,9 @@ from flask_partialpay import (
 )
 from flask_partialpay.core.errors import ProcessorUnavailable
 from flask_partialpay.host import signals
-from flask_partialpay.host.config import SETTINGS, setting
+from flask_partialpay.host.config import setting
 from flask_partialpay.payments.gateways.base import StartOutcome
 from tests.unit.bare import db
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
 
 SANDBOX_AND_MANUAL = ("sandbox_card", "manual")
 
@@ -136,17 +131,6 @@ def test_current_partialpay_is_the_state_of_the_app_in_context() -> None:
 def test_init_app_needs_flask_sqlalchemy() -> None:
     with pytest.raises(ConfigurationError, match="Flask-SQLAlchemy"):
         PartialPay(Flask("no_db"))
-
-
-def test_every_setting_has_a_row_in_the_readme_and_no_row_is_stale() -> None:
-    documented = set(re.findall(r"^\| `(PARTIALPAY_[A-Z_]+)` \|", README.read_text(), re.M))
-    assert documented == set(SETTINGS)
-
-
-def test_every_signal_is_documented_in_the_readme() -> None:
-    text = README.read_text()
-    for name in signals.__all__:
-        assert f"`{name}`" in text, name
 
 
 @pytest.fixture

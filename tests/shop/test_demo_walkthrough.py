@@ -1,13 +1,15 @@
-"""The README's "Try the demo" steps, in order, on a fresh demo: the numbers it promises.
+"""The "Try the demo" steps of docs/demo.md, in order, on a fresh demo: the numbers it promises.
 
-Each step is done over HTTP as the README tells it (Asha's ₹100 welcome credit included),
-and the amounts and order numbers the README quotes are checked against what the shop
-shows, so the walk-through cannot drift from the shop again.
+Each step is done over HTTP as the page tells it (Asha's ₹100 welcome credit included),
+and the amounts and order numbers the page quotes are checked against what the shop
+shows, so the walk-through cannot drift from the shop again. The demo's accounts, which
+the README lists too, are checked against the ones the demo creates.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,9 @@ from flask_partialpay import Payment
 from flask_partialpay.audit import audit
 from tests.conftest import Shopper, csrf_from, form_value
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PAGE = ROOT / "docs" / "demo.md"
+README = ROOT / "README.md"
 SUCCESS_CARD = "4242 4242 4242 4242"
 PAYMENTS_TAB = "/partialpay/admin/payments"
 WALLET = "/partialpay/wallet"
@@ -33,12 +37,8 @@ def text(response: Any) -> str:
 
 
 def demo_section() -> str:
-    """The README's demo section, its line breaks and indentation as single spaces."""
-    readme = README.read_text()
-    section = readme[
-        readme.index("## Try the demo") : readme.index("## Integrating with your shop")
-    ]
-    return " ".join(section.split())
+    """The demo's page, its line breaks and indentation as single spaces."""
+    return " ".join(DEMO_PAGE.read_text(encoding="utf-8").split())
 
 
 def asha_balance() -> Decimal:
@@ -74,11 +74,11 @@ def cancel(admin: Shopper, number: str) -> str:
     return text(admin.get("/admin/orders"))
 
 
-def test_the_demo_steps_give_the_readme_numbers(
+def test_the_demo_steps_give_the_numbers_of_the_demo_page(
     app: Flask, shopper: Shopper, admin: Shopper
 ) -> None:
     seed()  # the fixture seeds without the welcome credit; `flask demo` gives it
-    readme = demo_section()
+    documented = demo_section()
     assert asha_balance() == Decimal("100.00")
 
     # 1. The kurta and the chai: Subtotal ₹300.00, GST ₹54.00, Total ₹354.00.
@@ -86,7 +86,7 @@ def test_the_demo_steps_give_the_readme_numbers(
     shopper.add_to_cart("chai")
     cart = text(shopper.get("/cart"))
     for amount in ("₹300.00", "₹54.00", "₹354.00"):
-        assert amount in cart and amount in readme
+        assert amount in cart and amount in documented
     assert "Use wallet balance" in cart
 
     # 2. Paid by card: the order is Paid.
@@ -127,7 +127,7 @@ def test_the_demo_steps_give_the_readme_numbers(
     assert asha_balance() == Decimal("200.00")
     wallet_page = text(shopper.get(WALLET))
     assert "₹200.00" in wallet_page and "Wallet top-up" in wallet_page
-    assert "the wallet shows ₹200.00" in readme
+    assert "the wallet shows ₹200.00" in documented
 
     # 7. The wallet at checkout with ₹100 typed: Via wallet −₹100.00, ₹254.00 to pay.
     shopper.add_to_cart("kurta")
@@ -147,13 +147,13 @@ def test_the_demo_steps_give_the_readme_numbers(
         assert (first.number, third.number) == ("1001", "1003")
     statement = text(shopper.get(WALLET))
     assert f"For order payment #{third.number} (Partial)" in statement
-    assert "For order payment #1003 (Partial)" in readme
+    assert "For order payment #1003 (Partial)" in documented
 
     # 7.4 Cancelling it gives the ₹100 back at once.
     cancel(admin, third.number)
     assert asha_balance() == Decimal("200.00")
     assert f"Refund for order #{third.number}" in text(shopper.get(WALLET))
-    assert "Refund for order #1003" in readme
+    assert "Refund for order #1003" in documented
     assert audit(db.session()) == []
 
 
@@ -178,3 +178,14 @@ def test_demo_reset_drops_the_demo_data_and_seeds_it_again(app: Flask) -> None:
     asha = db.session.scalars(sa.select(User).where(User.email == "asha@example.com")).one()
     assert wallets.balance(str(asha.id), "INR") == Decimal("100.00")  # the welcome credit only
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+
+
+def test_the_readme_and_the_demo_page_list_the_demo_accounts() -> None:
+    """The accounts table of both pages: the e-mail, password and role `demo` creates."""
+    rows = {
+        f"| `{email}` | `{password}` | {'admin' if is_admin else 'shopper'} |"
+        for email, _name, password, is_admin in DEMO_USERS
+    }
+    for page in (README, DEMO_PAGE):
+        listed = set(re.findall(r"^\| `\S+@\S+` \|.*\|$", page.read_text(encoding="utf-8"), re.M))
+        assert listed == rows, page.name
