@@ -423,8 +423,8 @@ def production_app(scratch_url: str, tmp_path: Path, sandbox: bool) -> Iterator[
     # Nothing but Migrate(app, db): init_app adds the extension's branches.
     flask_migrate.Migrate(app, host_db, directory=str(tmp_path / "migrations"))
     PartialPay().init_app(app, host_db)
-    # The host's own migrations, with no revision yet: the example shop's env.py is a
-    # host's env.py as docs/migrations.md describes it.
+    # The host's own migrations, with no revision yet, and the example shop's env.py (the
+    # stock one of `flask db init` is tests/test_flask_migrate_project.py's).
     (tmp_path / "migrations" / "versions").mkdir(parents=True)
     for name in ("env.py", "alembic.ini", "script.py.mako"):
         shutil.copy(SHOP_MIGRATIONS / name, tmp_path / "migrations" / name)
