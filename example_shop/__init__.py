@@ -17,7 +17,6 @@ from flask_partialpay import OrderInfo, PartialPay
 from flask_partialpay.core.money import to_minor
 from flask_partialpay.host import signals
 from flask_partialpay.host.customers import CustomerInfo
-from flask_partialpay.migrations import add_version_location
 from flask_partialpay.web.security_headers import add_security_headers
 
 from .card_gateways import choose_gateways
@@ -29,8 +28,8 @@ from .offers import ShopOffers
 partialpay = PartialPay()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# partialpay.init_app adds the extension's revisions to it.
 migrate = Migrate()
-migrate.configure(add_version_location)
 babel = Babel()
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")

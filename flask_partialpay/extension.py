@@ -33,7 +33,7 @@ from flask_partialpay.instalments.service import InstalmentService
 from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.ledger.system_accounts import EXTENSION_KEY as SYSTEM_ACCOUNTS_KEY
 from flask_partialpay.mail import init_app as init_mail
-from flask_partialpay.migrations import check_sandbox_revisions
+from flask_partialpay.migrations import check_sandbox_revisions, wire_flask_migrate
 from flask_partialpay.payments import notifications
 from flask_partialpay.payments import settlement as payment_settlement
 from flask_partialpay.payments.gateways.base import Gateway
@@ -156,6 +156,10 @@ class PartialPay:
         # only when it is offered, and its tables only then.
         check_secrets(app)
         check_stripe_settings(app)
+        # Flask-Migrate, when the app has it: the extension's branches, the host's own
+        # revisions kept apart, plain upgrade and downgrade; then the sandbox's tables must
+        # come out of it.
+        wire_flask_migrate(app)
         check_sandbox_revisions(app)
         app.extensions["partialpay"] = state
         app.extensions[SYSTEM_ACCOUNTS_KEY] = state.system_accounts

@@ -27,12 +27,15 @@ _.complete_payment_link
 _.wallet_choice  # flask_partialpay.wallet_choice, the host's checkout view calls it
 _.release  # Wallets.release(hold_id)
 _.is_locked  # Wallets.is_locked(owner_id, currency)
-_.add_version_location  # migrate.configure(add_version_location)
+_.add_version_location  # init_app registers it: migrate.configure(add_version_location)
+_.include_name  # a host's own env.py may pass them; init_app passes them in configure_args
+_.include_object
+_.help  # click shows a command's help: the db group's upgrade and downgrade
 __getattr__  # flask_partialpay's lazy exports (PEP 562): Python calls them
 __dir__
 _.BRANCH  # the Alembic branch a host upgrades: "partialpay@head"
 _.SANDBOX_BRANCH  # the sandbox's branch: "sandbox@head", when the sandbox card is on
-_.target_metadatas  # the host's migrations/env.py: autogenerate sees the extension's tables
+_.target_metadatas  # the example shop's migrations/env.py writes the extension's revisions
 _.taxable  # FeeLine.taxable: the host decides how to tax a fee line
 _.owed_at_gateways  # RefundSplit, returned by orders.refunded
 

@@ -42,7 +42,6 @@ from flask_partialpay.migrations import (
     SANDBOX_BRANCH,
     SANDBOX_VERSIONS_DIR,
     VERSIONS_DIR,
-    add_version_location,
 )
 from flask_partialpay.sandbox.models import SandboxModel
 from tests.backends import check_reachable, server_url
@@ -411,7 +410,7 @@ class _HostBase(DeclarativeBase):
 
 @pytest.fixture
 def production_app(scratch_url: str, tmp_path: Path, sandbox: bool) -> Iterator[Flask]:
-    """A bare host, not in debug or testing mode, with the extension's revisions wired in."""
+    """A bare host, not in debug or testing mode, that only registers Flask-Migrate."""
     app = Flask("production_host")
     app.config.update(
         SECRET_KEY=secrets.token_hex(32),
@@ -421,13 +420,11 @@ def production_app(scratch_url: str, tmp_path: Path, sandbox: bool) -> Iterator[
     )
     host_db = SQLAlchemy(model_class=_HostBase)
     host_db.init_app(app)
-    migrate = flask_migrate.Migrate()
-    migrate.configure(add_version_location)
-    directory = str(tmp_path / "migrations")
-    migrate.init_app(app, host_db, directory=directory)
+    # Nothing but Migrate(app, db): init_app adds the extension's branches.
+    flask_migrate.Migrate(app, host_db, directory=str(tmp_path / "migrations"))
     PartialPay().init_app(app, host_db)
-    # The host's own migrations, with no revision yet: the example shop's env.py is a
-    # host's env.py as docs/migrations.md describes it.
+    # The host's own migrations, with no revision yet, and the example shop's env.py (the
+    # stock one of `flask db init` is tests/test_flask_migrate_project.py's).
     (tmp_path / "migrations" / "versions").mkdir(parents=True)
     for name in ("env.py", "alembic.ini", "script.py.mako"):
         shutil.copy(SHOP_MIGRATIONS / name, tmp_path / "migrations" / name)
@@ -466,15 +463,31 @@ def _host_with_migrate(tmp_path: Path, sandbox: bool, migrate: flask_migrate.Mig
     return app
 
 
+class _MigrateWithoutCallbacks(flask_migrate.Migrate):  # type: ignore[misc]
+    """A host's Migrate that builds Alembic's configuration itself, with no callback."""
+
+    def call_configure_callbacks(self, config: Any) -> Any:
+        return config
+
+
+def test_init_app_wires_the_sandbox_revisions_into_a_plain_migrate(tmp_path: Path) -> None:
+    app = _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+
+    migrate = app.extensions["migrate"].migrate
+    with app.app_context():
+        locations = migrate.get_config().get_version_locations_list()
+    assert SANDBOX_VERSIONS_DIR in locations
+
+
 def test_init_app_refuses_the_sandbox_when_the_migrations_would_never_create_its_tables(
     tmp_path: Path,
 ) -> None:
-    # Flask-Migrate without the extension's revisions: fine without the sandbox ...
-    _host_with_migrate(tmp_path, False, flask_migrate.Migrate())
+    # A Flask-Migrate that never lists the extension's revisions: fine without the sandbox ...
+    _host_with_migrate(tmp_path, False, _MigrateWithoutCallbacks())
 
     # ... refused with it: `flask db upgrade` would leave the card page without its tables.
-    with pytest.raises(ConfigurationError, match="add_version_location"):
-        _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+    with pytest.raises(ConfigurationError, match="sandbox processor's revisions"):
+        _host_with_migrate(tmp_path, True, _MigrateWithoutCallbacks())
 
 
 def test_init_app_accepts_the_sandbox_revisions_listed_by_hand(tmp_path: Path) -> None:
@@ -483,7 +496,7 @@ def test_init_app_accepts_the_sandbox_revisions_listed_by_hand(tmp_path: Path) -
         f"[alembic]\nversion_locations = {VERSIONS_DIR} {SANDBOX_VERSIONS_DIR}\n"
     )
 
-    app = _host_with_migrate(tmp_path, True, flask_migrate.Migrate())
+    app = _host_with_migrate(tmp_path, True, _MigrateWithoutCallbacks())
 
     assert "partialpay" in app.extensions
 
