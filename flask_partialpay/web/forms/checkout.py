@@ -11,7 +11,7 @@ from typing import Any
 from wtforms import HiddenField, RadioField
 
 from flask_partialpay.host.i18n import lazy_gettext as _l
-from flask_partialpay.web.forms.common import IdempotentForm
+from flask_partialpay.web.forms.common import IdempotentForm, check_idempotency_key
 
 PREFIX = "checkout"
 
@@ -27,3 +27,10 @@ class CheckoutForm(IdempotentForm):
     def __init__(self, *args: Any, gateways: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, prefix=PREFIX, **kwargs)
         self.gateway.choices = gateways
+
+    def validate_idempotency_key(self, field: HiddenField) -> None:
+        # IdempotentForm makes a key when none came; a checkout must come with the key its
+        # page made, or a second submission would place a second order.
+        if not (field.raw_data and field.raw_data[0]):
+            field.data = ""
+            check_idempotency_key(self, field)
