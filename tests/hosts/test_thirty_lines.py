@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -314,3 +315,75 @@ def test_the_default_order_loader_reads_only_row_ids(running: Shop) -> None:
         )
         for reference in ("01", "1e3", "-1", "+1", "１", "9" * 30, "1 ", "", "2"):
             assert load(reference) is None, reference
+
+
+def test_the_same_form_posted_twice_at_once_places_one_order(running: Shop) -> None:
+    client = filled_cart(running)
+    drive.use_wallet(client)
+    data = drive.checkout_form(client)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    twins = [running.app.test_client() for _ in range(2)]
+    for twin in twins:
+        twin.set_cookie("session", cookie.value)
+    barrier = threading.Barrier(len(twins))
+    found: list[str | BaseException] = []
+
+    def submit(twin: FlaskClient) -> None:
+        try:
+            barrier.wait(timeout=30)
+            found.append(drive.place_order(twin, data))
+        except BaseException as error:  # judged below, in the test's thread
+            found.append(error)
+
+    threads = [threading.Thread(target=submit, args=(twin,)) for twin in twins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(found) == 2 and all(isinstance(url, str) for url in found), found
+    assert found[0] == found[1] and str(found[0]).startswith("/partialpay/card/")
+    assert running.orders() == ["placed"]
+    assert running.count(Hold) == 1 and running.count(Payment) == 2
+    assert running.balance() == Decimal("0.00")
+    assert running.audit() == []
+
+
+def course_paid_in_part(running: Shop, *, success_percent: Decimal | None) -> str:
+    """The course bought with "Allow Partial Payments", €60 of €300 paid; its reference."""
+    with running.app.app_context():
+        running.module.partialpay.instalments.set_policy(
+            running.ids["course"],
+            allow_partial=True,
+            minimum_percent=Decimal("20"),
+            success_percent=success_percent,
+        )
+    client = running.client()
+    catalogue = client.get("/").get_data(as_text=True)
+    buy_url = re.search(
+        r'href="(/partialpay/buy/[^"]+)"', catalogue[catalogue.index("Tea course") :]
+    )
+    assert buy_url
+    offer_page = client.get(buy_url.group(1)).get_data(as_text=True)
+    pay_step = client.post(buy_url.group(1), data=drive.form_fields(offer_page, "")).location
+    page = client.get(pay_step).get_data(as_text=True)
+    data = {**drive.form_fields(page, ""), "make_partial": "y", "amount": "60.00"}
+    card_url = client.post(pay_step, data={**data, "gateway": "sandbox_card"}).location
+    drive.pay_by_card(client, card_url, drive.SUCCESS_CARD)
+    return str(pay_step).split("/")[-2]
+
+
+def test_an_admin_declining_the_order_marks_it_declined(running: Shop) -> None:
+    reference = course_paid_in_part(running, success_percent=None)
+    with running.app.test_request_context():
+        running.module.partialpay.orders.decline(reference, by="admin")
+    assert running.orders() == ["declined"]
+
+
+def test_an_admin_completing_the_order_at_the_threshold_marks_it_completed(
+    running: Shop,
+) -> None:
+    reference = course_paid_in_part(running, success_percent=Decimal("20"))
+    with running.app.test_request_context():
+        running.module.partialpay.orders.complete(reference, by="admin")
+    assert running.orders() == ["completed"]
