@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, object_sessio
 
 from flask_partialpay.core.errors import ConfigurationError
 from flask_partialpay.core.money import from_minor, to_minor
-from flask_partialpay.core.vocabulary import OrderPurpose
+from flask_partialpay.core.vocabulary import OrderPurpose, OrderStatus
 from flask_partialpay.db.transactions import StaleSnapshot
 from flask_partialpay.host import signals
 from flask_partialpay.instalments.offers import OfferInfo
@@ -95,10 +95,11 @@ class OrderMixin:
     #: The attribute whose value is the order's reference, as the shopper and the admin
     #: pages see it; None: the primary key (an integer column).
     partialpay_reference_attribute: ClassVar[str | None] = None
-    #: What the default hooks write in ``status``.
+    #: What the default hooks write in ``status``: ``"paid"``, and the extension's own
+    #: words for an order an admin completed or declined (``"completed"``, ``"declined"``).
     partialpay_paid_status: ClassVar[str] = "paid"
-    partialpay_completed_status: ClassVar[str] = "completed"
-    partialpay_declined_status: ClassVar[str] = "declined"
+    partialpay_completed_status: ClassVar[str] = OrderStatus.COMPLETED.value
+    partialpay_declined_status: ClassVar[str] = OrderStatus.DECLINED.value
 
     if TYPE_CHECKING:
         # The host's columns (see the class's documentation): for the type checker only,
