@@ -42,13 +42,16 @@ def source_files(folder: Path) -> list[str]:
     return sorted(name for name in found if "__pycache__" not in name)
 
 
-def wiring_diff() -> tuple[list[str], int]:
-    """The unified diff of shop/ against bare/, and how many non-blank lines it adds."""
+def wiring_diff(context: int = 0) -> tuple[list[str], int]:
+    """The unified diff of shop/ against bare/ (``context`` lines around each change, as
+    docs/quickstart.md shows it with 1), and how many non-blank lines it adds."""
     diff: list[str] = []
     for name in source_files(SHOP):
         bare = (BARE / name).read_text(encoding="utf-8").splitlines()
         shop = (SHOP / name).read_text(encoding="utf-8").splitlines()
-        diff += difflib.unified_diff(bare, shop, f"bare/{name}", f"shop/{name}", n=0, lineterm="")
+        diff += difflib.unified_diff(
+            bare, shop, f"bare/{name}", f"shop/{name}", n=context, lineterm=""
+        )
     added = [
         line
         for line in diff
