@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from flask_partialpay.host.i18n import translate_error
     from flask_partialpay.instalments.offers import OfferCatalogue, OfferInfo
     from flask_partialpay.instalments.policy import Policy
+    from flask_partialpay.mixins import OfferMixin, OrderMixin
     from flask_partialpay.payments.gateways.base import Gateway, GatewayEvent, StartOutcome
     from flask_partialpay.payments.models import OrderRecord, Payment, Refund
     from flask_partialpay.payments.order_refunds import RefundSplit
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from flask_partialpay.state import PartialPayState, current_partialpay
     from flask_partialpay.wallet.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
     from flask_partialpay.wallet.wallets import Wallets
+    from flask_partialpay.web.checkout_page import CheckoutPage, SubmittedCheckout, TotalLine
     from flask_partialpay.web.forms.common import AmountField, IdempotentForm, new_idempotency_key
     from flask_partialpay.web.forms.wallet_choice import WalletChoiceView, wallet_choice
     from flask_partialpay.web.input_guard import refuse_control_characters
@@ -78,6 +80,7 @@ _HOMES: dict[str, str] = {
     "AmountField": "flask_partialpay.web.forms.common",
     "AmountNotAllowed": "flask_partialpay.core.errors",
     "CartSummary": "flask_partialpay.wallet.checkout",
+    "CheckoutPage": "flask_partialpay.web.checkout_page",
     "CompletionNotAllowed": "flask_partialpay.core.errors",
     "ConfigurationError": "flask_partialpay.core.errors",
     "CurrencyMismatch": "flask_partialpay.core.errors",
@@ -98,8 +101,10 @@ _HOMES: dict[str, str] = {
     "LinkExpired": "flask_partialpay.core.errors",
     "OfferCatalogue": "flask_partialpay.instalments.offers",
     "OfferInfo": "flask_partialpay.instalments.offers",
+    "OfferMixin": "flask_partialpay.mixins",
     "OrderDeclined": "flask_partialpay.core.errors",
     "OrderInfo": "flask_partialpay.payments.orders",
+    "OrderMixin": "flask_partialpay.mixins",
     "OrderNotFound": "flask_partialpay.core.errors",
     "OrderNotPayable": "flask_partialpay.core.errors",
     "OrderRecord": "flask_partialpay.payments.models",
@@ -117,6 +122,8 @@ _HOMES: dict[str, str] = {
     "RefundSplit": "flask_partialpay.payments.order_refunds",
     "SignatureError": "flask_partialpay.core.errors",
     "StartOutcome": "flask_partialpay.payments.gateways.base",
+    "SubmittedCheckout": "flask_partialpay.web.checkout_page",
+    "TotalLine": "flask_partialpay.web.checkout_page",
     "UnknownCurrency": "flask_partialpay.core.errors",
     "UnknownSetting": "flask_partialpay.core.errors",
     "Violation": "flask_partialpay.audit",
@@ -143,6 +150,7 @@ __all__ = [
     "AmountField",
     "AmountNotAllowed",
     "CartSummary",
+    "CheckoutPage",
     "CompletionNotAllowed",
     "ConfigurationError",
     "CurrencyMismatch",
@@ -163,8 +171,10 @@ __all__ = [
     "LinkExpired",
     "OfferCatalogue",
     "OfferInfo",
+    "OfferMixin",
     "OrderDeclined",
     "OrderInfo",
+    "OrderMixin",
     "OrderNotFound",
     "OrderNotPayable",
     "OrderRecord",
@@ -182,6 +192,8 @@ __all__ = [
     "RefundSplit",
     "SignatureError",
     "StartOutcome",
+    "SubmittedCheckout",
+    "TotalLine",
     "UnknownCurrency",
     "UnknownSetting",
     "Violation",

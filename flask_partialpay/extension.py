@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -34,6 +36,14 @@ from flask_partialpay.ledger import wallet_currencies
 from flask_partialpay.ledger.system_accounts import EXTENSION_KEY as SYSTEM_ACCOUNTS_KEY
 from flask_partialpay.mail import init_app as init_mail
 from flask_partialpay.migrations import check_sandbox_revisions, wire_flask_migrate
+from flask_partialpay.mixins import (
+    ModelOfferCatalogue,
+    OfferMixin,
+    OrderMixin,
+    check_models,
+    connect_receivers,
+)
+from flask_partialpay.mixins import order_loader as model_order_loader
 from flask_partialpay.payments import notifications
 from flask_partialpay.payments import settlement as payment_settlement
 from flask_partialpay.payments.gateways.base import Gateway
@@ -47,9 +57,18 @@ from flask_partialpay.schema import metadatas
 from flask_partialpay.state import AdminCheck, OrderLoader, PartialPayState, partialpay_state
 from flask_partialpay.stripe_gateway.gateway import StripeGateway
 from flask_partialpay.stripe_gateway.settings import check_settings as check_stripe_settings
+from flask_partialpay.wallet.checkout import CartSummary
 from flask_partialpay.wallet.checkout_service import CheckoutService
 from flask_partialpay.wallet.settlement import WalletSettlement
 from flask_partialpay.wallet.wallets import Wallets
+from flask_partialpay.web.checkout_page import (
+    CheckoutPage,
+    SubmittedCheckout,
+    checkout_page,
+    render_buy_button,
+    render_checkout,
+    submit_checkout,
+)
 from flask_partialpay.web.reasons import shopper_reason
 
 # What follows a payment (a top-up credited, a wallet part captured or released, an
@@ -102,6 +121,8 @@ class PartialPay:
         offer_catalogue: OfferCatalogue | None = None,
         gateways: Iterable[Gateway] = (),
         clock: Callable[[], datetime] | None = None,
+        order_model: type[OrderMixin] | None = None,
+        offer_model: type[OfferMixin] | None = None,
     ) -> None:
         """Register on ``app``; ``db`` is the host's Flask-SQLAlchemy object.
 
@@ -116,6 +137,13 @@ class PartialPay:
         ``PARTIALPAY_GATEWAYS`` says which are offered (see
         :mod:`flask_partialpay.payments.gateways.registry`). ``clock`` returns the time as an
         aware UTC datetime (default: the system clock); tests give one to move time forward.
+
+        ``order_model`` is the host's order model with :class:`OrderMixin`: its defaults
+        are the order loader (unless ``order_loader`` is given), the receivers that mark
+        an order paid, completed or declined, and the orders
+        :meth:`submit_checkout` places. ``offer_model``, the host's product model with
+        :class:`OfferMixin`, is the offer catalogue (instead of ``offer_catalogue``): a Buy
+        button places one ``order_model`` order of one unit.
         """
         if "partialpay" in app.extensions:
             raise ConfigurationError(
@@ -134,6 +162,9 @@ class PartialPay:
         check_retry_setting(
             app.config["PARTIALPAY_PLAN_RETRY_DAYS"], app.config["PARTIALPAY_PLAN_GRACE_DAYS"]
         )
+        check_models(order_model, offer_model)
+        if offer_model is not None and offer_catalogue is not None:
+            raise ConfigurationError("Pass offer_model= or offer_catalogue= to init_app, not both.")
         self._set_sqlite_pragmas(app, db)
         state = PartialPayState(
             extension=self,
@@ -142,7 +173,16 @@ class PartialPay:
             own_admin_check=admin_check,
             customer_directory=customer_directory,
             offer_catalogue=offer_catalogue,
+            order_model=order_model,
+            offer_model=offer_model,
         )
+        if order_model is not None:
+            if order_loader is None:
+                state.own_order_loader = model_order_loader(lambda: state.session, order_model)
+            if offer_model is not None:
+                state.offer_catalogue = ModelOfferCatalogue(
+                    lambda: state.session, offer_model, order_model
+                )
         if clock is not None:
             state.clock = clock
         state.gateway_registry = build_registry(
@@ -165,6 +205,8 @@ class PartialPay:
         app.extensions[SYSTEM_ACCOUNTS_KEY] = state.system_accounts
         # PARTIALPAY_MAIL: the e-mails of the money signals, queued in their transaction.
         init_mail(app, state)
+        if order_model is not None:
+            connect_receivers(app, order_model)
         # The automatic charges' e-mails, queued when their payments are decided.
         connect_plan_charges(app)
 
@@ -179,6 +221,8 @@ class PartialPay:
         app.add_template_global(translate_error, "partialpay_error")
         app.add_template_global(state.instalments.buy_link, "partialpay_buy_link")
         app.add_template_global(shopper_reason, "partialpay_reason")
+        app.add_template_global(render_checkout, "partialpay_checkout")
+        app.add_template_global(render_buy_button, "partialpay_buy_button")
         app.add_template_global(state.checkout.wallet_spendable, "partialpay_wallet_spendable")
         # The fixed words, for templates to compare with instead of bare strings
         # (``partialpay_payment_status.PENDING``); prefixed like every global here, so a
@@ -226,6 +270,39 @@ class PartialPay:
             StripeGateway(lambda: state.session),
             ManualGateway(),
         ]
+
+    # -- the checkout, for hosts with an order_model ------------------------------------
+
+    @staticmethod
+    def checkout_page(cart: CartSummary, lines: Iterable[tuple[str, Decimal]]) -> CheckoutPage:
+        """What the host's checkout page shows for ``cart``; ``lines`` are its totals lines.
+
+        Returns the lines to show (``lines``, then "Via wallet" and "New total to pay" when
+        the customer's wallet applies), the "Use wallet balance" choice, the payment
+        methods and a new checkout key. Render them inside the checkout form with
+        ``{{ partialpay_checkout(page) }}``. See :mod:`flask_partialpay.web.checkout_page`.
+        """
+        return checkout_page(cart, lines)
+
+    @staticmethod
+    def submit_checkout(
+        cart: CartSummary,
+        create_order: Callable[[], OrderMixin],
+        *,
+        return_url: Callable[[Any], str] | None = None,
+        back: str | None = None,
+    ) -> SubmittedCheckout:
+        """In the view the checkout form posts to: place the order and start paying it.
+
+        Holds the wallet part, calls ``create_order()`` (the host writes its order, an
+        ``order_model`` instance: added, not committed) inside the extension's
+        transaction, opens the order's record and starts paying the rest with the method
+        chosen. Returns where to send the shopper (``.url``) and the order (``.order``,
+        None when nothing was placed: a flashed message says why, or the wallet choice was
+        applied). The same form submitted twice places, holds and pays once. Needs
+        ``init_app(..., order_model=...)``.
+        """
+        return submit_checkout(cart, create_order, return_url=return_url, back=back)
 
     def order_loader(self, loader: OrderLoader) -> OrderLoader:
         """Decorator: ``loader(reference)`` returns the host's order as an :class:`OrderInfo`.

@@ -26,6 +26,7 @@ from flask_partialpay.host.customers import CustomerDirectory
 from flask_partialpay.instalments.offers import OfferCatalogue
 from flask_partialpay.instalments.service import InstalmentService
 from flask_partialpay.ledger.system_accounts import SystemAccountIds
+from flask_partialpay.mixins import OfferMixin, OrderMixin
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.gateways.registry import GatewayRegistry
 from flask_partialpay.payments.gateways.wallet import WalletGateway
@@ -58,6 +59,10 @@ class PartialPayState:
     own_admin_check: AdminCheck | None
     customer_directory: CustomerDirectory | None = None
     offer_catalogue: OfferCatalogue | None = None
+    #: The host's order and product models, with :class:`OrderMixin` and
+    #: :class:`OfferMixin` (``init_app(order_model=..., offer_model=...)``), or None.
+    order_model: type[OrderMixin] | None = None
+    offer_model: type[OfferMixin] | None = None
     #: What time it is: an aware UTC datetime. Given to ``init_app`` by tests (and by a host
     #: that wants a clock of its own) to move time forward; due dates, reminders, overdue
     #: instalments and the scheduler all read it, never the system clock directly.

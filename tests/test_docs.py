@@ -93,3 +93,17 @@ def test_quickstart_shop_pays_an_invoice_as_the_page_says(
         shop.partialpay.orders.paid("INV-1", method="cash")
         shop.db.session.expire_all()
         assert shop.db.session.scalar(shop.db.select(shop.Invoice)).status == "paid"
+
+
+def test_the_quickstart_shows_the_thirty_line_shop_as_it_is() -> None:
+    """The page's diff is the one between tests/hosts/thirty_lines/bare and .../shop."""
+    from tests.hosts.test_thirty_lines import wiring_diff
+
+    page = (DOCS / "quickstart.md").read_text(encoding="utf-8")
+    shown = re.search(r"```diff\n(.*?)\n```", page, re.DOTALL)
+    assert shown, "docs/quickstart.md has no diff block"
+    diff, added = wiring_diff(context=1)
+    assert shown.group(1) == "\n".join(diff), (
+        "docs/quickstart.md's diff is out of date; paste this in its place:\n" + "\n".join(diff)
+    )
+    assert "in 30 lines" in page and added <= 30

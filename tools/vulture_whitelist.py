@@ -123,3 +123,7 @@ _.sent_at  # MailMessage: when the mail server took it
 # -- automatic payments: read by templates/partialpay/_automatic_payments.html
 _.active  # AutomaticPayments: the card agreed to can still be charged
 _.agree  # AutomaticPaymentsForm: the customer's ticked agreement
+# -- the checkout in two calls (web/checkout_page.py): CheckoutPage.to_pay is read by
+# templates/partialpay/checkout_fields.html; WTForms calls validate_<field> itself -------------
+_.to_pay
+_.validate_idempotency_key

@@ -10,6 +10,8 @@ extension's).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -19,8 +21,10 @@ from flask_partialpay.core.errors import WalletBalanceChanged
 from flask_partialpay.core.ids import HostId
 from flask_partialpay.core.money import from_minor, to_minor
 from flask_partialpay.core.vocabulary import OrderPurpose, OrderStatus
+from flask_partialpay.payments import orders
 from flask_partialpay.payments.gateways.base import Gateway
 from flask_partialpay.payments.models import OrderRecord
+from flask_partialpay.payments.orders import OrderInfo
 from flask_partialpay.wallet import checkout, parts
 from flask_partialpay.wallet.checkout import CartSummary, FeeLine, WalletChoice, WalletOffer
 
@@ -97,6 +101,41 @@ class CheckoutService:
                 amount_minor=to_minor(applied, cart.currency),
                 checkout_key=checkout_key,
             ).amount
+
+        return state.transaction(work)
+
+    def place(
+        self,
+        cart: CartSummary,
+        *,
+        checkout_key: str,
+        expected: Decimal | None,
+        find: Callable[[], OrderInfo | None],
+        create: Callable[[], OrderInfo],
+    ) -> OrderRecord:
+        """Hold the wallet part, write the host's order and open its record, in one
+        transaction; the record.
+
+        ``find`` returns the order this checkout placed before (the same form submitted
+        again), if any; then nothing is held or written. Otherwise the wallet part the
+        shopper was shown (``expected``; None: no wallet part, the Wallet method pays it
+        all) is held as :meth:`hold_wallet` does, and ``create`` writes the host's order
+        (added and flushed, not committed) and returns its info. A balance that changed
+        raises :class:`WalletBalanceChanged` and nothing is written, the host's order
+        included. No processor is called here: the payment of the rest starts after the
+        commit (``partialpay.orders.pay``).
+        """
+        state = self._state
+
+        def work() -> OrderRecord:
+            info = find()
+            if info is None:
+                if expected is not None:
+                    self.hold_wallet(cart, checkout_key=checkout_key, expected=expected)
+                info = create()
+            account = orders.open_order(state.session, replace(info, checkout_key=checkout_key))
+            state.session.refresh(account)
+            return account
 
         return state.transaction(work)
 
