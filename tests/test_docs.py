@@ -95,15 +95,23 @@ def test_quickstart_shop_pays_an_invoice_as_the_page_says(
         assert shop.db.session.scalar(shop.db.select(shop.Invoice)).status == "paid"
 
 
-def test_the_quickstart_shows_the_thirty_line_shop_as_it_is() -> None:
+@pytest.mark.parametrize(
+    ("page_path", "where"),
+    [
+        (DOCS / "quickstart.md", r"```diff\n(.*?)\n```"),
+        (DOCS.parent / "README.md", r"<!-- thirty-lines:start -->\n```diff\n(.*?)\n```\n"),
+    ],
+    ids=["quickstart", "readme"],
+)
+def test_the_page_shows_the_thirty_line_shop_as_it_is(page_path: Path, where: str) -> None:
     """The page's diff is the one between tests/hosts/thirty_lines/bare and .../shop."""
     from tests.hosts.test_thirty_lines import wiring_diff
 
-    page = (DOCS / "quickstart.md").read_text(encoding="utf-8")
-    shown = re.search(r"```diff\n(.*?)\n```", page, re.DOTALL)
-    assert shown, "docs/quickstart.md has no diff block"
+    page = page_path.read_text(encoding="utf-8")
+    shown = re.search(where, page, re.DOTALL)
+    assert shown, f"{page_path.name} has no diff block"
     diff, added = wiring_diff(context=1)
     assert shown.group(1) == "\n".join(diff), (
-        "docs/quickstart.md's diff is out of date; paste this in its place:\n" + "\n".join(diff)
+        f"{page_path.name}'s diff is out of date; paste this in its place:\n" + "\n".join(diff)
     )
     assert "in 30 lines" in page and added <= 30
