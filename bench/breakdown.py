@@ -120,18 +120,22 @@ class _Timed:
 def timing(engine: Engine) -> Iterator[DriverClock]:
     """Time ``engine``'s statements (cursor executes) and its COMMITs and ROLLBACKs."""
     clock = DriverClock()
-    started = [0.0]
+    # When the statement being executed was handed to the driver; None: none is.
+    started: list[float | None] = [None]
     now = time.perf_counter
 
     def before(*_arguments: Any) -> None:
         started[0] = now()
 
     def after(*_arguments: Any) -> None:
-        clock.add(now() - started[0])
+        if started[0] is not None:
+            clock.add(now() - started[0])
+            started[0] = None
 
     def failed(_context: Any) -> None:
         # A statement that raised has no after_cursor_execute: its time is still spent.
-        clock.add(now() - started[0])
+        # (A failed COMMIT or ROLLBACK also comes here, already timed as the dialect's.)
+        after()
 
     listeners: list[tuple[str, Callable[..., None]]] = [
         ("before_cursor_execute", before),
