@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench import baselines, bulk, counting, harness, reads, shop_checkout, workloads
+from bench import baselines, breakdown, bulk, counting, harness, reads, shop_checkout, workloads
 from bench.baselines import (
     HOT_ROW_SCRIPT,
     PgBench,
@@ -104,6 +104,7 @@ HOW_MEASURED = f"""
   entries table. Peak memory: Python's allocations during a second run (`tracemalloc`),
   not the process's RSS.
 - **SQL statements per operation**: {counting.HOW_COUNTED}
+- **Where a debit's time goes**: {breakdown.HOW_SPLIT}
 
 pgbench's hot-row script:
 
@@ -252,6 +253,13 @@ def bench_writes(
     name, base = baseline(1, hot=False)
     rate = measure(workloads.hold_and_capture(ledger), 1, seconds)
     throughput(results, database, "hold+capture, 1 client", rate, name, base)
+    # After the throughput figures: its timing hooks must slow none of them.
+    progress(f"{database}: where a debit's time goes (timed runs)")
+    compared = pgbench if pgbench is not None else raw
+    assert compared is not None
+    results.breakdowns[database] = breakdown.measure(
+        database, url, compared, min(breakdown.SECONDS, seconds)
+    )
     if isinstance(raw, RawMariaDB):
         raw.drop()
 
@@ -381,6 +389,8 @@ def main(argv: list[str]) -> int:
     print("\n## SQL statements per operation\n")
     print(results.counts_table())
     print(results.counts_details())
+    print("\n## Where a debit's time goes\n")
+    print(results.breakdown_tables())
     if options.output is not None:
         options.output.write_text(results.markdown(HOW_MEASURED))
         print(f"\nwritten to {options.output}")

@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -42,6 +42,8 @@ from bench.workloads import WALLETS_PER_CLIENT
 #: pgbench's tables live in ``<the ledger database>_pgbench`` on the same server.
 PGBENCH_SUFFIX = "_pgbench"
 _TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
+# A line of ``pgbench -r``'s report: latency (ms), failures (pgbench 15+), the command.
+_COMMAND_LATENCY = re.compile(r"^\s+([0-9.]+)\s+(?:\d+\s+)?(\S.*)$")
 # The hot wallet's baseline: the smallest transaction the ledger's debit contains.
 HOT_ROW_SCRIPT = """\
 \\set delta random(-5000, 5000)
@@ -105,29 +107,65 @@ class PgBench:
         return finished.stdout
 
     def tps(self, clients: int, seconds: float, *, script: str | None = None) -> Rate:
+        return _rate(self._benchmark(clients, seconds, script=script), seconds)
+
+    def statement_latencies(self, seconds: float) -> tuple[Rate, list[float]]:
+        """``tpcb-like`` at 1 client with ``-r``: its rate, and the mean latency in seconds
+        of each of its SQL commands as pgbench's client saw it (BEGIN, the UPDATEs, the
+        SELECT, the INSERT, END; not the ``\\set`` meta-commands, which send nothing)."""
+        output = self._benchmark(1, seconds, script=None, options=("-r",))
+        return _rate(output, seconds), command_latencies(output)
+
+    def _benchmark(
+        self, clients: int, seconds: float, *, script: str | None, options: tuple[str, ...] = ()
+    ) -> str:
         threads = max(1, min(clients, os.cpu_count() or 1))
         common = ["-n", "-c", str(clients), "-j", str(threads), "-T", str(max(1, round(seconds)))]
+        common += list(options)
         if script is None:
-            output = self._run([*common, "-b", "tpcb-like", self.database])
-        else:
-            with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
-                file.write(script)
-            try:
-                output = self._run([*common, "-f", file.name, self.database])
-            finally:
-                Path(file.name).unlink()
-        found = _TPS.search(output)
+            return self._run([*common, "-b", "tpcb-like", self.database])
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
+            file.write(script)
+        try:
+            return self._run([*common, "-f", file.name, self.database])
+        finally:
+            Path(file.name).unlink()
+
+
+def command_latencies(output: str) -> list[float]:
+    """The SQL commands' latencies (seconds) in the ``-r`` report of pgbench's ``output``.
+
+    pgbench 15 prints ``latency failures command`` under "statement latencies in
+    milliseconds and failures:", older ones ``latency command``; a ``\\`` command is
+    pgbench's own (``\\set``) and sends nothing to the server.
+    """
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("statement latencies in")]
+    if not starts:
+        raise RuntimeError(f"no statement latencies in pgbench's output:\n{output}")
+    latencies = []
+    for line in lines[starts[-1] + 1 :]:
+        found = _COMMAND_LATENCY.match(line)
         if found is None:
-            raise RuntimeError(f"no tps in pgbench's output:\n{output}")
-        transactions = re.search(r"number of transactions actually processed: (\d+)", output)
-        failed = re.search(r"number of failed transactions: (\d+)", output)
-        done = int(transactions.group(1)) if transactions else 0
-        return Rate(
-            operations=done,
-            seconds=done / float(found.group(1)) if done else float(seconds),
-            errors=int(failed.group(1)) if failed else 0,
-            first_error=None,
-        )
+            break
+        if not found.group(2).startswith("\\"):
+            latencies.append(float(found.group(1)) / 1000)
+    return latencies
+
+
+def _rate(output: str, seconds: float) -> Rate:
+    found = _TPS.search(output)
+    if found is None:
+        raise RuntimeError(f"no tps in pgbench's output:\n{output}")
+    transactions = re.search(r"number of transactions actually processed: (\d+)", output)
+    failed = re.search(r"number of failed transactions: (\d+)", output)
+    done = int(transactions.group(1)) if transactions else 0
+    return Rate(
+        operations=done,
+        seconds=done / float(found.group(1)) if done else float(seconds),
+        errors=int(failed.group(1)) if failed else 0,
+        first_error=None,
+    )
 
 
 def _libpq_conninfo(url: URL) -> str:
@@ -136,6 +174,15 @@ def _libpq_conninfo(url: URL) -> str:
 
 
 # -- raw driver loops ----------------------------------------------------------------------
+
+
+#: What stands between a raw loop and its driver's connection and cursor objects.
+Wrap = Callable[[Any], Any]
+
+
+def unwrapped(driver_object: Any) -> Any:
+    """The raw loops' default :data:`Wrap`: the driver's object itself."""
+    return driver_object
 
 
 def _row_for(index: int, number: int, *, hot: bool) -> int:
@@ -207,15 +254,18 @@ class RawSQLite:
                 [(row,) for row in range(1, ROWS + 1)],
             )
 
-    def client(self, *, hot: bool) -> Client:
-        return partial(_sqlite_client, str(self.path), self.settings, hot)
+    def client(self, *, hot: bool, wrap: Wrap = unwrapped) -> Client:
+        """The raw loop's client; ``wrap`` stands between the loop and the driver's objects
+        (:mod:`bench.breakdown` times the driver's calls through it)."""
+        return partial(_sqlite_client, str(self.path), self.settings, hot, wrap=wrap)
 
 
 @contextmanager
 def _sqlite_client(
-    path: str, settings: SQLiteSettings, hot: bool, index: int
+    path: str, settings: SQLiteSettings, hot: bool, index: int, *, wrap: Wrap = unwrapped
 ) -> Iterator[Operation]:
-    connection = _sqlite_connect(path, settings)
+    opened = _sqlite_connect(path, settings)
+    connection = wrap(opened)
 
     def transaction(number: int) -> None:
         row = _row_for(index, number, hot=hot)
@@ -239,7 +289,7 @@ def _sqlite_client(
     try:
         yield transaction
     finally:
-        connection.close()
+        opened.close()
 
 
 def _mariadb_connect(url: URL) -> Any:
@@ -283,14 +333,19 @@ class RawMariaDB:
             cursor.execute("DROP TABLE IF EXISTS raw_entry")
             cursor.execute("DROP TABLE IF EXISTS raw_account")
 
-    def client(self, *, hot: bool) -> Client:
-        return partial(_mariadb_client, self.url.render_as_string(hide_password=False), hot)
+    def client(self, *, hot: bool, wrap: Wrap = unwrapped) -> Client:
+        """The raw loop's client; ``wrap`` as for :meth:`RawSQLite.client`."""
+        url = self.url.render_as_string(hide_password=False)
+        return partial(_mariadb_client, url, hot, wrap=wrap)
 
 
 @contextmanager
-def _mariadb_client(url: str, hot: bool, index: int) -> Iterator[Operation]:
-    connection = _mariadb_connect(make_url(url))
-    cursor = connection.cursor()
+def _mariadb_client(
+    url: str, hot: bool, index: int, *, wrap: Wrap = unwrapped
+) -> Iterator[Operation]:
+    opened = _mariadb_connect(make_url(url))
+    connection = wrap(opened)
+    cursor = wrap(opened.cursor())
 
     def transaction(number: int) -> None:
         row = _row_for(index, number, hot=hot)
@@ -309,7 +364,7 @@ def _mariadb_client(url: str, hot: bool, index: int) -> Iterator[Operation]:
     try:
         yield transaction
     finally:
-        connection.close()
+        opened.close()
 
 
 def raw_rate(raw: RawSQLite | RawMariaDB, clients: int, seconds: float, *, hot: bool) -> Rate:

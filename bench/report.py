@@ -37,6 +37,74 @@ class Figure:
         return self.value / self.baseline
 
 
+@dataclass(frozen=True)
+class Split:
+    """Where one loop's time goes: a short run of ``operations``, its driver calls timed.
+
+    ``database_seconds`` is the time spent inside the driver's calls that reach the
+    database (statements, COMMIT, ROLLBACK); the rest of the wall time is Python's.
+    """
+
+    database: str
+    loop: str
+    operations: int
+    seconds: float
+    database_seconds: float
+    #: Statements per operation, as :mod:`bench.counting` counts them.
+    statements: float
+    #: The driver's calls per operation that were timed: on a server, each is a round trip
+    #: but for a COMMIT or ROLLBACK the driver knows it can skip (psycopg and sqlite3 send
+    #: nothing outside a transaction; PyMySQL always sends one).
+    calls: float
+
+    @property
+    def per_operation(self) -> float:
+        return self.seconds / self.operations if self.operations else 0.0
+
+    @property
+    def database_per_operation(self) -> float:
+        return self.database_seconds / self.operations if self.operations else 0.0
+
+    @property
+    def python_per_operation(self) -> float:
+        # Never below zero: pgbench's latencies are averaged separately from its rate.
+        return max(0.0, self.per_operation - self.database_per_operation)
+
+    @property
+    def python_share(self) -> float:
+        return self.python_per_operation / self.per_operation if self.per_operation else 0.0
+
+    @property
+    def per_call(self) -> float:
+        return self.database_per_operation / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One client's debits and the baseline's loop on one database, split the same way."""
+
+    ledger: Split
+    baseline: Split
+
+    @property
+    def ceiling(self) -> float | None:
+        """The best ratio the ledger's statements allow: the baseline's time per operation
+        over the ledger's database time alone, as if the ledger's Python cost nothing."""
+        spent = self.ledger.database_per_operation
+        return self.baseline.per_operation / spent if spent else None
+
+    @property
+    def instrumented_ratio(self) -> float | None:
+        """The baseline's time per operation over the ledger's, in these timed runs."""
+        spent = self.ledger.per_operation
+        return self.baseline.per_operation / spent if spent else None
+
+
+def microseconds(seconds: float) -> str:
+    value = seconds * 1e6
+    return f"{value:,.0f} µs" if value >= 100 else f"{value:.1f} µs"
+
+
 def _number(value: float, unit: str) -> str:
     if unit == "ops/s":
         return f"{value:,.0f} {unit}"
@@ -105,6 +173,8 @@ class Results:
     counts: dict[str, dict[str, Count]] = field(default_factory=dict)
     servers: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Where a debit's time goes, per database (:mod:`bench.breakdown`).
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def add(self, figure: Figure) -> None:
@@ -143,6 +213,33 @@ class Results:
     def goals_table(self) -> str:
         return "\n".join([GOALS_HEADER, *(goal_row(row) for row in evaluate(self.figures))])
 
+    def breakdown_tables(self) -> str:
+        """The split of each database's two loops, then each ceiling beside its goal."""
+        if not self.breakdowns:
+            return "*Not measured in this run.*"
+        splits = [
+            "| database | loop | statements / op | driver calls / op | wall / op "
+            "| database / op | per call | Python / op | Python share |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        ceilings = [
+            "| database | goal | measured (throughput) | same ratio, timed runs "
+            "| ceiling with no Python at all |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for database, breakdown in self.breakdowns.items():
+            for split in (breakdown.ledger, breakdown.baseline):
+                splits.append(
+                    f"| {database} | {split.loop} | {split.statements:.3g} | {split.calls:.3g} "
+                    f"| {microseconds(split.per_operation)} "
+                    f"| {microseconds(split.database_per_operation)} "
+                    f"| {microseconds(split.per_call)} "
+                    f"| {microseconds(split.python_per_operation)} "
+                    f"| {split.python_share:.0%} |"
+                )
+            ceilings.append(ceiling_row(database, breakdown, self.figures))
+        return "\n".join(splits) + "\n\n" + "\n".join(ceilings)
+
     def markdown(self, how_measured: str) -> str:
         servers = "; ".join(f"{name}: {version}" for name, version in self.servers.items())
         notes = ["## Notes", "\n".join(f"- {note}" for note in self.notes)] if self.notes else []
@@ -165,6 +262,9 @@ class Results:
                     "## SQL statements per operation",
                     self.counts_table(),
                     self.counts_details(),
+                    "## Where a debit's time goes",
+                    BREAKDOWN_INTRO,
+                    self.breakdown_tables(),
                     *notes,
                     "## How it is measured",
                     how_measured.strip(),
@@ -313,3 +413,50 @@ def goal_row(row: GoalRow) -> str:
         return f"| {row.goal} | {row.database} | – | *not measured* |"
     verdict = "**met**" if row.met else "**not met**"
     return f"| {row.goal} | {row.database} | {row.ratio:.2f}x ({row.how}) | {verdict} |"
+
+
+# -- where a debit's time goes ---------------------------------------------------------------
+
+#: Each database's goal on one client's spread debits: what its ceiling is set beside.
+ONE_CLIENT_GOALS = {
+    goal.database: goal
+    for goal in GOALS
+    if goal.database is not None and goal.text.endswith(", 1 client")
+}
+
+BREAKDOWN_INTRO = (
+    "One client's debits (the spread workload) and the baseline's loop, each in a short run "
+    "of its own after the throughput figures, with the driver's calls timed: *database* is "
+    "the time inside the driver's calls that reach the database (statements, COMMIT, "
+    "ROLLBACK: on a server, their round trips; for SQLite the time inside `sqlite3`), "
+    "*Python* the rest of the wall time (the ledger, "
+    "SQLAlchemy, Flask-SQLAlchemy, the driver's own Python outside those calls, the timing "
+    "itself). The ceiling is the baseline's time per operation over the ledger's database "
+    "time alone: the best ratio the ledger's statements allow, were its Python free. "
+    "How: [below](#how-it-is-measured)."
+)
+
+
+def _ratio(value: float | None, how: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}x ({how})" if how else f"{value:.2f}x"
+
+
+def ceiling_row(database: str, breakdown: Breakdown, figures: list[Figure]) -> str:
+    """The goal, the ratio the throughput figures measured, and the ceiling."""
+    goal = ONE_CLIENT_GOALS.get(database)
+    measured = [row for row in goal.rows(figures) if row.ratio is not None] if goal else []
+    ledger, baseline = breakdown.ledger, breakdown.baseline
+    timed = _ratio(
+        breakdown.instrumented_ratio,
+        f"{microseconds(baseline.per_operation)} / {microseconds(ledger.per_operation)}",
+    )
+    ceiling = _ratio(
+        breakdown.ceiling,
+        f"{microseconds(baseline.per_operation)} / {microseconds(ledger.database_per_operation)}",
+    )
+    return (
+        f"| {database} | {goal.text if goal else '–'} "
+        f"| {_ratio(measured[0].ratio) if measured else '–'} | {timed} | {ceiling} |"
+    )

@@ -41,7 +41,7 @@ def fund_spread(ledger: LedgerApp, clients: int) -> None:
     )
 
 
-def _run_id() -> str:
+def run_id() -> str:
     # Keys unique across runs on the same tables (a replay would measure a different path).
     return uuid.uuid4().hex[:12]
 
@@ -52,31 +52,36 @@ def _run_id() -> str:
 
 def spread_debits(ledger: LedgerApp) -> Client:
     """Each client debits its own wallets in turn: no two clients contend for a row."""
-    return partial(_spread_client, ledger.url, _run_id())
+    return partial(_spread_client, ledger.url, run_id())
 
 
 def hot_debits(ledger: LedgerApp) -> Client:
     """Every client debits the one wallet: the row lock of its account is the queue."""
-    return partial(_hot_client, ledger.url, _run_id())
+    return partial(_hot_client, ledger.url, run_id())
 
 
 def hold_and_capture(ledger: LedgerApp) -> Client:
     """The checkout's wallet path: hold under the checkout's key, then capture the hold."""
-    return partial(_checkout_client, ledger.url, _run_id())
+    return partial(_checkout_client, ledger.url, run_id())
+
+
+def spread_debit(ledger: LedgerApp, run: str, index: int) -> Operation:
+    """Client ``index``'s debit of the spread workload, in ``ledger``'s app context."""
+    wallets = ledger.partialpay.wallets
+
+    def debit(number: int) -> object:
+        return wallets.debit(
+            spread_owner(index, number), DEBIT, CURRENCY, reason="order_payment",
+            idempotency_key=f"{run}-{index}-{number}",
+        )  # fmt: skip
+
+    return debit
 
 
 @contextmanager
 def _spread_client(url: str, run: str, index: int) -> Iterator[Operation]:
     with client_ledger(url) as ledger, ledger.context():
-        wallets = ledger.partialpay.wallets
-
-        def debit(number: int) -> object:
-            return wallets.debit(
-                spread_owner(index, number), DEBIT, CURRENCY, reason="order_payment",
-                idempotency_key=f"{run}-{index}-{number}",
-            )  # fmt: skip
-
-        yield debit
+        yield spread_debit(ledger, run, index)
 
 
 @contextmanager
