@@ -137,8 +137,16 @@ class OrderMixin:
         """The order called ``reference``; None for anything that names no order."""
         attribute = cls.partialpay_reference_attribute
         if attribute is not None:
+            mapped = _mapper(cls, "order_model").columns.get(attribute)
+            value: str | int | None = reference
+            if mapped is not None and _python_type(mapped.type) is int:
+                # An integer column is compared with an integer, or not at all: "abc" or a
+                # number past BIGINT would be a database error (a 500) on PostgreSQL.
+                value = row_id(reference)
+            if value is None:
+                return None
             column = getattr(cls, attribute)
-            return session.scalars(select(cls).where(column == reference)).one_or_none()
+            return session.scalars(select(cls).where(column == value)).one_or_none()
         identity = row_id(reference)
         return None if identity is None else session.get(cls, identity)
 

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from flask_partialpay import (
     CartSummary,
@@ -192,3 +193,39 @@ def test_submit_checkout_without_an_order_model_says_what_to_pass() -> None:
         pytest.raises(ConfigurationError, match="order_model=Order"),
     ):
         partialpay.submit_checkout(cart, lambda: None)  # type: ignore[arg-type,return-value]
+
+
+class _NumberedBase(DeclarativeBase):
+    pass
+
+
+class Numbered(OrderMixin, _NumberedBase):
+    """An order whose reference is an integer column of its own, not its primary key."""
+
+    __tablename__ = "mixins_numbered_order"
+    partialpay_reference_attribute = "number"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    customer_id: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int]
+    status: Mapped[str] = mapped_column(String(8), default="")
+
+
+def test_an_integer_reference_attribute_reads_only_numbers(database_url: str) -> None:
+    """Hostile references name no order: on PostgreSQL, comparing "abc" or a number past
+    BIGINT with an integer column would be a database error, a 500 for the shopper."""
+    engine = sa.create_engine(database_url)
+    _NumberedBase.metadata.drop_all(engine)
+    _NumberedBase.metadata.create_all(engine)
+    try:
+        with Session(engine) as session:
+            session.add(Numbered(number=5001, customer_id=7, currency="EUR", total_minor=100))
+            session.flush()
+            found = Numbered.partialpay_find(session, "5001")
+            assert found is not None and found.partialpay_reference == "5001"
+            for hostile in ("abc", "5001 ", "05001", "-1", "9" * 30, "1e3", "５００１"):
+                assert Numbered.partialpay_find(session, hostile) is None, hostile
+    finally:
+        _NumberedBase.metadata.drop_all(engine)
+        engine.dispose()
