@@ -112,6 +112,18 @@ class PartialPayState:
             session.commit()
         return run_in_transaction(session, work, retries=int(setting("DB_RETRIES")))
 
+    def at_once(self, work: Callable[[], T | None]) -> T | None:
+        """Run ``work``, one statement the database commits as it runs it (see
+        :func:`~flask_partialpay.db.transactions.autocommitted`), after committing what
+        the host left pending; None when called from inside another unit of work, whose
+        transaction it must join, or when ``work`` did nothing."""
+        if in_transaction():
+            return None
+        session = self.session
+        if session.in_transaction():
+            session.commit()
+        return work()
+
     @property
     def gateways(self) -> dict[str, Gateway]:
         """The gateways offered at checkout, in ``PARTIALPAY_GATEWAYS`` order (no wallet)."""

@@ -97,6 +97,34 @@ def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[R
     return found, False
 
 
+def autocommitted(session: Session, work: Callable[[], T]) -> T | None:
+    """Run ``work``, a single statement, as a transaction of its own that the database
+    commits as it runs it: no BEGIN and no COMMIT, and no row lock held across a round
+    trip while the client works. Only outside a unit of work, with nothing pending in the
+    session (the caller commits it first).
+
+    None when the database refused the statement with a unique key (a request already
+    took the key) or for contention: nothing was written, and the caller runs the same
+    work the ordinary way (:func:`run_in_transaction`), which tells the cases apart and
+    retries.
+    """
+    assert not in_transaction() and not session.in_transaction()
+    # The pool sets the connection's isolation level back when the session releases it.
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        result = work()
+        session.commit()
+    except DBAPIError as error:
+        session.rollback()
+        if isinstance(error, IntegrityError) or is_retryable(error):
+            return None
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
 def in_transaction() -> bool:
     """Whether :func:`run_in_transaction` is running a unit of work in this context."""
     return _after_commit.get() is not None

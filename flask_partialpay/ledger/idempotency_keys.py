@@ -86,6 +86,13 @@ def _claim(session: Session, values: dict[str, object]) -> int | None:
     return int(result.lastrowid) if result.rowcount == 1 else None
 
 
+def record_values(key: str, operation: str, print_: str, at: datetime) -> dict[str, object]:
+    """The record claiming ``key`` for a request (``operation``, fingerprint ``print_``)
+    made ``at``: its columns' values, each checked first."""
+    _check_values(key, operation, print_)
+    return {"key": key, "operation": operation, "fingerprint": print_, "created_at": at}
+
+
 def claim_key(session: Session, key: str, operation: str, print_: str, at: datetime) -> ClaimedKey:
     """Claim ``key`` in this transaction, or find the request that claimed it first.
 
@@ -93,9 +100,7 @@ def claim_key(session: Session, key: str, operation: str, print_: str, at: datet
     transaction's snapshot cannot see the owner's record (MariaDB's REPEATABLE READ), the
     work is run again in a fresh transaction (:class:`StaleSnapshot`).
     """
-    _check_values(key, operation, print_)
-    values = {"key": key, "operation": operation, "fingerprint": print_, "created_at": at}
-    inserted = _claim(session, values)
+    inserted = _claim(session, record_values(key, operation, print_, at))
     if inserted is not None:
         return ClaimedKey(id=inserted, new=True)
     owner = select(

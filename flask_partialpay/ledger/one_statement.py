@@ -2,15 +2,23 @@
 
 PostgreSQL runs data-modifying statements inside ``WITH``, each reading what the ones
 before it returned. So the wallet's guarded UPDATE, the transfer's INSERT, both entries and
-the idempotency record's result go in one round trip instead of four, and a debit is four
-statements counting BEGIN and COMMIT (the key's claim stays a statement of its own: it
-must decide before anything moves, see :mod:`.idempotency_keys`)::
+the idempotency record go in one round trip instead of four::
 
     WITH moved AS (UPDATE account ... WHERE <the wallet> AND <the guard> RETURNING ...),
          transfer AS (INSERT INTO transfer ... SELECT ... FROM moved RETURNING id),
          entries AS (INSERT INTO entry ... SELECT ... FROM transfer, moved ...),
          recorded AS (UPDATE idempotency SET transfer_id = transfer.id FROM transfer ...)
     SELECT transfer.id, moved.* FROM transfer, moved
+
+Inside a transaction that claimed the key first (:mod:`.idempotency_keys`), the statement
+ties that record to the transfer (``recorded`` above), and a debit is four statements
+counting BEGIN and COMMIT. As a transaction of its own (``claims_key``), it inserts the
+record itself, ``claimed AS (INSERT INTO idempotency ... SELECT ... FROM transfer)``: a
+plain INSERT, so a key another request holds fails the whole statement with a unique
+violation (after waiting for that request's commit) and nothing is written; the caller then
+finds the original on the ordinary path. The statement is then the whole transaction: one
+round trip, committed by the database as it runs it (``autocommitted`` in
+:mod:`flask_partialpay.db.transactions`), with the wallet's row locked only while it runs.
 
 The guard is the same ``WHERE`` clause as the one-statement-at-a-time path
 (:func:`.wallet_rows.guarded_update`), with the same row lock and the same re-check of a row
@@ -71,8 +79,12 @@ def _param(name: str, column: Column[Any]) -> BindParameter[Any]:
 
 
 @cache
-def _statement(debit: bool) -> Select[Any]:
-    """A debit (the wallet pays, guarded) or a credit (the wallet is paid, unguarded)."""
+def _statement(debit: bool, claims_key: bool = False) -> Select[Any]:
+    """A debit (the wallet pays, guarded) or a credit (the wallet is paid, unguarded).
+
+    ``claims_key``: the idempotency record is inserted by the statement itself, tied to the
+    transfer (parameters ``k_*``), rather than claimed before it and updated here.
+    """
     moved = wallet_update(by_owner_key=True, guarded=debit).returning(*RETURNED).cte("moved")
     house = _param("h_house", _entries.c.account_id)
     wallet_delta = _param("d_balance", _entries.c.amount_minor)
@@ -117,18 +129,38 @@ def _statement(debit: bool) -> Select[Any]:
         )
         .cte("entries")
     )
+    recorded = _claimed(transfer) if claims_key else _recorded(transfer)
+    return (
+        select(transfer.c.id, *(moved.c[column.name] for column in RETURNED))
+        .select_from(transfer.join(moved, true()))
+        .add_cte(entries, recorded)
+    )
+
+
+def _recorded(transfer: Any) -> Any:
+    """Tie the record claimed earlier in the transaction (``r_id``) to the transfer."""
     # No record (r_id NULL): the condition holds for no row; no transfer: nothing to tie.
     written = select(transfer.c.id)
-    recorded = (
+    return (
         _records.update()
         .where(_records.c.id == bindparam("r_id", type_=_records.c.id.type), written.exists())
         .values(transfer_id=written.scalar_subquery())
         .cte("recorded")
     )
+
+
+def _claimed(transfer: Any) -> Any:
+    """Insert the idempotency record with the transfer: a plain INSERT, so that a key
+    already taken fails the whole statement (unique violation) and nothing is written;
+    no transfer (the guard refused), no record."""
+    columns = ("key", "operation", "fingerprint", "created_at")
     return (
-        select(transfer.c.id, *(moved.c[column.name] for column in RETURNED))
-        .select_from(transfer.join(moved, true()))
-        .add_cte(entries, recorded)
+        insert(_records)
+        .from_select(
+            [*columns, "transfer_id"],
+            select(*(_param(f"k_{name}", _records.c[name]) for name in columns), transfer.c.id),
+        )
+        .cte("claimed")
     )
 
 
@@ -140,12 +172,14 @@ def move_wallet(
     debit: bool,
     amount_minor: int,
     transfer_values: dict[str, Any],
-    record_id: int | None,
+    record_id: int | None = None,
+    claim: dict[str, Any] | None = None,
 ) -> tuple[int, WalletRow] | None:
     """Move ``amount_minor`` between the wallet ``which`` (by owner) and ``house_id``, write
     the transfer (its other columns from ``transfer_values``) and both entries, and tie the
-    idempotency record ``record_id`` (if any) to it: the transfer's id and the wallet as
-    changed, or None when nothing was written (the guard refused, or no such wallet)."""
+    idempotency record ``record_id`` (if any) to it, or insert the record ``claim`` (its
+    key, operation, fingerprint and created_at) with it: the transfer's id and the wallet
+    as changed, or None when nothing was written (the guard refused, or no such wallet)."""
     params = which.params()
     params.update({f"t_{name}": transfer_values[name] for name in _TRANSFER_VALUES})
     params["d_balance"] = -amount_minor if debit else amount_minor
@@ -154,7 +188,9 @@ def move_wallet(
     params["r_id"] = record_id
     if debit:
         params.update(guard_params(spendable_covers(amount_minor)))
-    row = session.execute(_statement(debit), params).one_or_none()
+    if claim is not None:
+        params.update({f"k_{name}": value for name, value in claim.items()})
+    row = session.execute(_statement(debit, claim is not None), params).one_or_none()
     if row is None:
         return None
     transfer_id, *wallet = row

@@ -21,7 +21,9 @@ A movement is at most seven statements counting BEGIN and COMMIT: the idempotenc
 (:mod:`.idempotency_keys`), the wallet's guarded update (:mod:`.wallet_rows`), the transfer,
 both entries in one statement, and the claim's result. On PostgreSQL a debit or credit whose
 system account's id is cached writes the last four in one statement (:mod:`.one_statement`),
-and is four. Every statement is built once and reused with its values as parameters.
+and is four; as a transaction of its own it is that one statement, the key's record
+included (:func:`move_wallet_in_one_statement`). Every statement is built once and reused
+with its values as parameters.
 
 Lapsed holds are expired only when the guard refused and the wallet has something held: a
 guard that passes with lapsed holds still counted would pass after expiring them too, so
@@ -399,6 +401,48 @@ def credit_wallet(
     if record is not None:
         record_result(session, record, transfer_id=transfer.id)
     return transfer
+
+
+def one_statement_house(session: Session, reason: str, currency: str) -> int | None:
+    """The id of the system account a movement for ``reason`` goes to or from, when the
+    movement can be one statement (PostgreSQL, and the id known without SQL); else None."""
+    if not one_statement.supported(session):
+        return None
+    return cached_system_account_id(system_account_for(reason), currency)
+
+
+def move_wallet_in_one_statement(
+    session: Session,
+    owner_id: str,
+    currency: str,
+    amount_minor: int,
+    *,
+    debit: bool,
+    house: int,
+    reason: str,
+    memo: str,
+    created_by: str | None,
+    claim: dict[str, Any] | None,
+) -> Transfer | None:
+    """A debit (guarded) or credit of the wallet and its idempotency record ``claim`` (if
+    any) in one statement, with ``house`` (see :func:`one_statement_house`) on the other
+    side: the transfer, or None when nothing was written (the guard refused, or there is
+    no such wallet yet), which the ordinary path then tells apart."""
+    _positive(amount_minor)
+    values = _transfer_values(
+        0, 0, amount_minor, currency=currency, reason=reason, memo=memo, reference=None,
+        created_by=created_by,
+    )  # fmt: skip
+    moved = one_statement.move_wallet(
+        session, by_owner(owner_id, currency), house, debit=debit, amount_minor=amount_minor,
+        transfer_values=values, claim=claim,
+    )  # fmt: skip
+    if moved is None:
+        return None
+    transfer_id, wallet_row = moved
+    if debit:
+        return _written_transfer(transfer_id, wallet_row.id, house, values)
+    return _written_transfer(transfer_id, house, wallet_row.id, values)
 
 
 def _written_transfer(

@@ -9,6 +9,7 @@ transaction. :func:`spendable` is the one rule for what a wallet can pay now.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
@@ -21,10 +22,16 @@ from flask_partialpay.core.ids import request_fingerprint
 from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import amount, from_minor, to_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
+from flask_partialpay.db.transactions import autocommitted
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
 from flask_partialpay.ledger import accounts, transfers, wallet_currencies
-from flask_partialpay.ledger.idempotency_keys import ClaimedKey, claim_key, record_result
+from flask_partialpay.ledger.idempotency_keys import (
+    ClaimedKey,
+    claim_key,
+    record_result,
+    record_values,
+)
 from flask_partialpay.ledger.models import Hold, Transfer
 
 Amount = Decimal | str | int
@@ -169,6 +176,63 @@ def _transfer(
     signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
     signal.send(signals.sender(), transfer=transfer, owner_id=owner_id)
     return transfer
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A debit or credit of a wallet as the wallet service is asked for it."""
+
+    direction: Direction
+    owner_id: str
+    amount_minor: int
+    currency: str
+    reason: str
+    idempotency_key: str | None = None
+    memo: str | None = None
+    created_by: str | None = None
+
+
+def move_at_once(session: Session, movement: Movement) -> Transfer | None:
+    """A debit or credit that is a transaction of its own, as one statement the database
+    commits as it runs it (:func:`~flask_partialpay.db.transactions.autocommitted`),
+    when nothing else must join its transaction; None when it cannot be, or wrote nothing,
+    and :func:`debit` or :func:`credit` in a transaction of its own does the work instead.
+
+    It can be on PostgreSQL, once the system account's id is known, and when no receiver
+    listens to ``wallet_debited`` (``wallet_credited``) inside the transaction: such a
+    receiver's writes commit with the movement, and its error undoes it, so it needs a
+    transaction that is still open when it runs. Receivers of the ``committed`` twin
+    are sent it as after any commit. The statement takes the wallet's row lock and
+    releases it when it commits, so parallel movements of one wallet wait for the
+    statement only, never for a client's round trip.
+    """
+    direction, owner_id, currency = movement.direction, movement.owner_id, movement.currency
+    signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
+    house = transfers.one_statement_house(session, movement.reason, currency)
+    if house is None or signal.has_receivers_for(signals.sender()):
+        return None
+    claim = None
+    if movement.idempotency_key is not None:
+        print_ = request_fingerprint(
+            direction, owner_id, movement.amount_minor, currency, movement.reason, movement.memo
+        )
+        claim = record_values(movement.idempotency_key, direction, print_, transfers.now())
+
+    def move() -> Transfer | None:
+        return transfers.move_wallet_in_one_statement(
+            session, owner_id, currency, movement.amount_minor, debit=direction == "debit",
+            house=house, reason=movement.reason, memo=movement.memo or "",
+            created_by=movement.created_by, claim=claim,
+        )  # fmt: skip
+
+    moved = autocommitted(session, move)
+    if moved is None:
+        return None
+    if direction == "credit":
+        wallet_currencies.warn_if_unspendable(owner_id, currency)
+    # Outside a unit of work: the committed twin is sent at once.
+    signal.send(signals.sender(), transfer=moved, owner_id=owner_id)
+    return moved
 
 
 def hold_ttl() -> timedelta:

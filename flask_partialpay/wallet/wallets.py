@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 from flask_partialpay.ledger.wallet_accounts import (
     Amount,
     Direction,
+    Movement,
     _transfer,
     capture,
     hold,
+    move_at_once,
     positive_minor,
 )
 from flask_partialpay.ledger.wallet_accounts import is_locked as wallet_is_locked
@@ -216,6 +218,12 @@ class Wallets:
         created_by: str | None,
     ) -> Transfer:
         minor = positive_minor(value, currency)
+        movement = Movement(
+            direction, owner_id, minor, currency, reason, idempotency_key, memo, created_by
+        )
+        at_once = self._state.at_once(lambda: move_at_once(self._session, movement))
+        if at_once is not None:
+            return at_once
         return self._transaction(
             lambda: _transfer(
                 self._session, direction, owner_id, minor, currency, reason=reason,

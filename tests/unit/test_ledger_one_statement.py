@@ -1,6 +1,11 @@
 """A debit or credit once its system account's id is cached: on PostgreSQL the wallet's
-guarded UPDATE, the transfer, its entries and the idempotency key's result are one statement
+guarded UPDATE, the transfer, its entries and the idempotency key's record are one statement
 (``ledger/one_statement.py``); elsewhere the same calls take the statements one at a time.
+
+Called as a transaction of its own (``partialpay.wallets``) with no receiver of
+``wallet_debited`` / ``wallet_credited`` inside the transaction, that statement is the whole
+transaction: the database commits it as it runs it, with no BEGIN and no COMMIT. Inside
+another unit of work, or with such a receiver, it joins a transaction that stays open.
 
 Every test warms the cache first (a committed credit and debit of each reason used), so
 that what follows takes the one-statement path on PostgreSQL: a refusal there must write
@@ -11,16 +16,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from flask_partialpay.core.errors import InsufficientFunds, WalletLocked
+from flask_partialpay.core.errors import IdempotencyConflict, InsufficientFunds, WalletLocked
 from flask_partialpay.core.vocabulary import AccountKind
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
+from flask_partialpay.host import signals
 from flask_partialpay.ledger import transfers
 from flask_partialpay.ledger.models import Transfer
 from tests.unit.bare import db
@@ -66,7 +73,7 @@ def test_debits_and_credits_are_one_statement_on_postgresql(app: Flask, backend:
 
     if backend == "postgresql":
         for operation, sent_for in sent.items():
-            assert verbs(sent_for) == ["BEGIN", "INSERT", "WITH", "COMMIT"], (operation, sent_for)
+            assert verbs(sent_for) == ["WITH"], (operation, sent_for)
     else:
         assert not any(one_statement_used(sent_for) for sent_for in sent.values()), sent
     assert (debited.amount, debited.reason, credited.amount) == (
@@ -187,3 +194,97 @@ def test_parallel_debits_in_one_statement_never_spend_more_than_the_wallet_holds
     assert posted_minor(OWNER) == 0
     assert ledger_problems() == []
     assert audit_problems() == []
+
+
+def test_parallel_replays_of_one_key_debit_once(app: Flask) -> None:
+    warm()
+
+    def debit(_index: int) -> int:
+        return (
+            wallets()
+            .debit(OWNER, "3.00", USD, reason="order_payment", idempotency_key="one-key")
+            .id
+        )
+
+    outcomes = run_together(app, THREADS, debit)
+
+    assert unexpected(outcomes) == []
+    assert len({outcome.value for outcome in outcomes}) == 1
+    assert posted_minor(OWNER) == 9700
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 1
+    assert ledger_problems() == []
+    assert audit_problems() == []
+
+
+def test_a_key_of_another_request_is_refused_and_moves_nothing(app: Flask) -> None:
+    warm()
+    wallets().debit(OWNER, "2.00", USD, reason="order_payment", idempotency_key="taken")
+    before = ledger_snapshot()
+
+    with pytest.raises(IdempotencyConflict):
+        wallets().debit(OWNER, "2.01", USD, reason="order_payment", idempotency_key="taken")
+    with pytest.raises(IdempotencyConflict):
+        wallets().credit(OWNER, "2.00", USD, reason="topup", idempotency_key="taken")
+
+    assert ledger_snapshot() == before
+    assert audit_problems() == []
+
+
+def test_a_receiver_inside_the_transaction_gets_an_open_one_and_its_error_undoes_the_debit(
+    app: Flask, backend: str
+) -> None:
+    warm()
+    seen: list[bool] = []
+
+    def receiver(_sender: Any, **_sent: Any) -> None:
+        seen.append(db.session().in_transaction())
+        raise RuntimeError("the host's receiver failed")
+
+    before = ledger_snapshot()
+    db.session.commit()  # the snapshot's reads: not part of what is counted
+    signals.wallet_debited.connect(receiver, sender=app)  # this app's, as the mail's are
+    try:
+        with statements() as sent, pytest.raises(RuntimeError):
+            wallets().debit(OWNER, "5.00", USD, reason="order_payment", idempotency_key="r")
+    finally:
+        signals.wallet_debited.disconnect(receiver)
+
+    assert seen == [True]
+    assert ledger_snapshot() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+    if backend == "postgresql":
+        assert verbs(sent) == ["BEGIN", "INSERT", "WITH"], sent
+
+
+def test_a_debit_inside_another_unit_of_work_joins_its_transaction(app: Flask) -> None:
+    warm()
+    before = ledger_snapshot()
+
+    def unit() -> None:
+        wallets().debit(OWNER, "5.00", USD, reason="order_payment", idempotency_key="inner")
+        raise RuntimeError("the rest of the unit failed")
+
+    with pytest.raises(RuntimeError):
+        PartialPay.state().transaction(unit)
+
+    assert ledger_snapshot() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+
+
+def test_the_committed_twin_is_sent_once_after_a_debit_in_one_statement(app: Flask) -> None:
+    warm()
+    committed: list[tuple[int, bool]] = []
+
+    def receiver(_sender: Any, **sent: Any) -> None:
+        committed.append((sent["transfer"].amount_minor, db.session().in_transaction()))
+
+    signals.wallet_debited.committed.connect(receiver)
+    try:
+        wallets().debit(OWNER, "4.00", USD, reason="order_payment", idempotency_key="t")
+        wallets().debit(OWNER, "4.00", USD, reason="order_payment", idempotency_key="t")
+    finally:
+        signals.wallet_debited.committed.disconnect(receiver)
+
+    # The replay moved nothing and tells nobody; the committed debit is told once.
+    assert [amount for amount, _ in committed] == [400]
+    assert posted_minor(OWNER) == 9600

@@ -1,10 +1,10 @@
 """What a wallet movement costs in statements, and the shortcuts that make it cheap.
 
 A debit, credit, hold or capture is at most seven statements counting BEGIN and COMMIT (a
-debit or credit four on PostgreSQL), with no savepoint and no write to a system account's
-row; system account ids are cached per app (only once their row is committed, and forgotten
-when the tables are dropped or created); lapsed holds are expired only when a debit or hold
-needs their money. On every backend.
+debit or credit on PostgreSQL: one, four inside another unit of work), with no savepoint
+and no write to a system account's row; system account ids are cached per app (only once
+their row is committed, and forgotten when the tables are dropped or created); lapsed holds
+are expired only when a debit or hold needs their money. On every backend.
 """
 
 from __future__ import annotations
@@ -46,12 +46,17 @@ def statements() -> Iterator[list[str]]:
     def executed(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(" ".join(statement.split()).upper())
 
-    def began(_conn: Any) -> None:
-        if sends_begin:
+    def autocommit(conn: Any) -> bool:
+        # A connection in autocommit mode sends neither: the database commits each statement.
+        return bool(getattr(conn.connection.dbapi_connection, "autocommit", False))
+
+    def began(conn: Any) -> None:
+        if sends_begin and not autocommit(conn):
             sent.append("BEGIN")
 
-    def committed(_conn: Any) -> None:
-        sent.append("COMMIT")
+    def committed(conn: Any) -> None:
+        if not autocommit(conn):
+            sent.append("COMMIT")
 
     listeners = [("before_cursor_execute", executed), ("begin", began), ("commit", committed)]
     for name, listener in listeners:
