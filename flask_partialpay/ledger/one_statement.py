@@ -190,7 +190,9 @@ def move_wallet(
         params.update(guard_params(spendable_covers(amount_minor)))
     if claim is not None:
         params.update({f"k_{name}": value for name, value in claim.items()})
-    row = session.execute(_statement(debit, claim is not None), params).one_or_none()
+    # Core on the connection: the ORM adds nothing to a Core statement but its Python.
+    connection = session.connection()
+    row = connection.execute(_statement(debit, claim is not None), params).one_or_none()
     if row is None:
         return None
     transfer_id, *wallet = row
