@@ -285,6 +285,7 @@ def test_the_committed_twin_is_sent_once_after_a_debit_in_one_statement(app: Fla
     finally:
         signals.wallet_debited.committed.disconnect(receiver)
 
-    # The replay moved nothing and tells nobody; the committed debit is told once.
-    assert [amount for amount, _ in committed] == [400]
+    # The replay moved nothing and tells nobody; the committed debit is told once, with no
+    # transaction left open.
+    assert committed == [(400, False)]
     assert posted_minor(OWNER) == 9600
