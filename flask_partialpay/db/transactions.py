@@ -97,11 +97,18 @@ def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[R
     return found, False
 
 
-def autocommitted(session: Session, work: Callable[[], T]) -> T | None:
+def autocommitted(
+    session: Session, work: Callable[[], T], *, commits_itself: bool = False
+) -> T | None:
     """Run ``work``, a single statement, as a transaction of its own that the database
     commits as it runs it: no BEGIN and no COMMIT, and no row lock held across a round
     trip while the client works. Only outside a unit of work, with nothing pending in the
     session (the caller commits it first).
+
+    ``commits_itself``: ``work`` is the call of a stored procedure that begins and commits
+    its own transaction. The connection then stays as it is: on MariaDB, switching
+    autocommit on and back costs a round trip each way, more than the session's COMMIT
+    after the call, which finds nothing left to commit.
 
     None when the database refused the statement with a unique key (a request already
     took the key) or for contention: nothing was written, and the caller runs the same
@@ -109,8 +116,9 @@ def autocommitted(session: Session, work: Callable[[], T]) -> T | None:
     retries.
     """
     assert not in_transaction() and not session.in_transaction()
-    # The pool sets the connection's isolation level back when the session releases it.
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if not commits_itself:
+        # The pool sets the connection's isolation level back when the session releases it.
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:
         result = work()
         session.commit()

@@ -22,8 +22,9 @@ A movement is at most seven statements counting BEGIN and COMMIT: the idempotenc
 both entries in one statement, and the claim's result. On PostgreSQL a debit or credit whose
 system account's id is cached writes the last four in one statement (:mod:`.one_statement`),
 and is four; as a transaction of its own it is that one statement, the key's record
-included (:func:`move_wallet_in_one_statement`). Every statement is built once and reused
-with its values as parameters.
+included (:func:`move_wallet_in_one_statement`); on MariaDB that is one call of a stored
+procedure that runs the same statements and commits them (:mod:`.stored_routine`). Every
+statement is built once and reused with its values as parameters.
 
 Lapsed holds are expired only when the guard refused and the wallet has something held: a
 guard that passes with lapsed holds still counted would pass after expiring them too, so
@@ -54,7 +55,7 @@ from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.transactions import update_rows
-from flask_partialpay.ledger import one_statement, wallet_rows
+from flask_partialpay.ledger import one_statement, stored_routine, wallet_rows
 from flask_partialpay.ledger.accounts import wallet
 from flask_partialpay.ledger.idempotency_keys import ClaimedKey, record_result
 from flask_partialpay.ledger.models import Entry, Hold, LedgerAccount, Transfer
@@ -405,8 +406,9 @@ def credit_wallet(
 
 def one_statement_house(session: Session, reason: str, currency: str) -> int | None:
     """The id of the system account a movement for ``reason`` goes to or from, when the
-    movement can be one statement (PostgreSQL, and the id known without SQL); else None."""
-    if not one_statement.supported(session):
+    movement can be one statement or call (PostgreSQL, or MariaDB with the stored
+    procedure, and the id known without SQL); else None."""
+    if not (one_statement.supported(session) or stored_routine.available(session)):
         return None
     return cached_system_account_id(system_account_for(reason), currency)
 
@@ -425,18 +427,27 @@ def move_wallet_in_one_statement(
     claim: dict[str, Any] | None,
 ) -> Transfer | None:
     """A debit (guarded) or credit of the wallet and its idempotency record ``claim`` (if
-    any) in one statement, with ``house`` (see :func:`one_statement_house`) on the other
-    side: the transfer, or None when nothing was written (the guard refused, or there is
-    no such wallet yet), which the ordinary path then tells apart."""
+    any) in one statement (:mod:`.one_statement`, PostgreSQL) or one call of a procedure
+    that commits it (:mod:`.stored_routine`, MariaDB), with ``house`` (see
+    :func:`one_statement_house`) on the other side: the transfer, or None when nothing was
+    written (the guard refused, or there is no such wallet yet), which the ordinary path
+    then tells apart."""
     _positive(amount_minor)
     values = _transfer_values(
         0, 0, amount_minor, currency=currency, reason=reason, memo=memo, reference=None,
         created_by=created_by,
     )  # fmt: skip
-    moved = one_statement.move_wallet(
-        session, by_owner(owner_id, currency), house, debit=debit, amount_minor=amount_minor,
-        transfer_values=values, claim=claim,
-    )  # fmt: skip
+    which = by_owner(owner_id, currency)
+    if one_statement.supported(session):
+        moved = one_statement.move_wallet(
+            session, which, house, debit=debit, amount_minor=amount_minor,
+            transfer_values=values, claim=claim,
+        )  # fmt: skip
+    else:
+        moved = stored_routine.move_wallet(
+            session, owner=which.params(), house_id=house, debit=debit,
+            amount_minor=amount_minor, transfer_values=values, claim=claim,
+        )  # fmt: skip
     if moved is None:
         return None
     transfer_id, wallet_row = moved

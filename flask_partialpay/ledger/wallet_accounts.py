@@ -25,7 +25,7 @@ from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferRe
 from flask_partialpay.db.transactions import autocommitted
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
-from flask_partialpay.ledger import accounts, transfers, wallet_currencies
+from flask_partialpay.ledger import accounts, one_statement, transfers, wallet_currencies
 from flask_partialpay.ledger.idempotency_keys import (
     ClaimedKey,
     claim_key,
@@ -198,13 +198,14 @@ def move_at_once(session: Session, movement: Movement) -> Transfer | None:
     when nothing else must join its transaction; None when it cannot be, or wrote nothing,
     and :func:`debit` or :func:`credit` in a transaction of its own does the work instead.
 
-    It can be on PostgreSQL, once the system account's id is known, and when no receiver
-    listens to ``wallet_debited`` (``wallet_credited``) inside the transaction: such a
-    receiver's writes commit with the movement, and its error undoes it, so it needs a
-    transaction that is still open when it runs. Receivers of the ``committed`` twin
-    are sent it as after any commit. The statement takes the wallet's row lock and
-    releases it when it commits, so parallel movements of one wallet wait for the
-    statement only, never for a client's round trip.
+    It can be on PostgreSQL, or on MariaDB as one call of a stored procedure that commits
+    it (:mod:`~flask_partialpay.ledger.stored_routine`), once the system account's id is
+    known, and when no receiver listens to ``wallet_debited`` (``wallet_credited``) inside
+    the transaction: such a receiver's writes commit with the movement, and its error
+    undoes it, so it needs a transaction that is still open when it runs. Receivers of
+    the ``committed`` twin are sent it as after any commit. The statement takes the
+    wallet's row lock and releases it when it commits, so parallel movements of one wallet
+    wait for the statement only, never for a client's round trip.
     """
     direction, owner_id, currency = movement.direction, movement.owner_id, movement.currency
     signal = signals.wallet_debited if direction == "debit" else signals.wallet_credited
@@ -225,7 +226,7 @@ def move_at_once(session: Session, movement: Movement) -> Transfer | None:
             created_by=movement.created_by, claim=claim,
         )  # fmt: skip
 
-    moved = autocommitted(session, move)
+    moved = autocommitted(session, move, commits_itself=not one_statement.supported(session))
     if moved is None:
         return None
     if direction == "credit":

@@ -37,6 +37,7 @@ from flask_partialpay.audit.holds import check_holds
 from flask_partialpay.audit.idempotency import check_idempotency
 from flask_partialpay.audit.transfers import check_transfers
 from flask_partialpay.core.ids import payment_reference
+from flask_partialpay.ledger import stored_routine
 from flask_partialpay.migrations import BRANCH as PARTIALPAY_BRANCH
 from flask_partialpay.migrations import (
     SANDBOX_BRANCH,
@@ -399,6 +400,33 @@ def test_pp0010_indexes_the_admin_lists_by_filter_then_id_and_its_downgrade_rest
     for table, indexes in listed.items():
         assert not indexes & _index_columns(table), table
     assert ("status",) in _index_columns("partialpay_payment")
+
+
+def _procedures() -> set[str]:
+    with db.engine.connect() as connection:
+        return set(
+            connection.scalars(
+                sa.text(
+                    "SELECT routine_name FROM information_schema.routines"
+                    " WHERE routine_schema = DATABASE() AND routine_type = 'PROCEDURE'"
+                )
+            )
+        )
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+def test_pp0016_gives_mariadb_the_wallet_procedure_and_its_downgrade_takes_it_away(
+    scratch_app: Flask, sandbox: bool
+) -> None:
+    flask_migrate.upgrade(revision="pp0015")
+    assert stored_routine.NAME not in _procedures()
+
+    flask_migrate.upgrade(revision="pp0016")
+    assert stored_routine.NAME in _procedures()
+
+    flask_migrate.downgrade(revision="-1")
+    assert stored_routine.NAME not in _procedures()
 
 
 # -- a production-like host: no example shop, Flask-Migrate set up as docs/migrations.md says

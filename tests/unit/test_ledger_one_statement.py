@@ -28,7 +28,7 @@ from flask_partialpay.db.base import utcnow
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.extension import PartialPay
 from flask_partialpay.host import signals
-from flask_partialpay.ledger import transfers
+from flask_partialpay.ledger import stored_routine, transfers
 from flask_partialpay.ledger.models import Transfer
 from tests.unit.bare import db
 from tests.unit.test_ledger_round_trips import statements, verbs
@@ -74,6 +74,11 @@ def test_debits_and_credits_are_one_statement_on_postgresql(app: Flask, backend:
     if backend == "postgresql":
         for operation, sent_for in sent.items():
             assert verbs(sent_for) == ["WITH"], (operation, sent_for)
+    elif backend == "mariadb":
+        # The procedure commits its own transaction: the connection's ROLLBACK after it
+        # (the pool's reset, sent once) finds nothing left.
+        for operation, sent_for in sent.items():
+            assert verbs(sent_for) == ["CALL", "ROLLBACK"], (operation, sent_for)
     else:
         assert not any(one_statement_used(sent_for) for sent_for in sent.values()), sent
     assert (debited.amount, debited.reason, credited.amount) == (
@@ -253,7 +258,7 @@ def test_a_receiver_inside_the_transaction_gets_an_open_one_and_its_error_undoes
     assert ledger_snapshot() == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
     if backend == "postgresql":
-        assert verbs(sent) == ["BEGIN", "INSERT", "WITH"], sent
+        assert verbs(sent) == ["BEGIN", "INSERT", "WITH", "ROLLBACK"], sent
 
 
 def test_a_debit_inside_another_unit_of_work_joins_its_transaction(app: Flask) -> None:
@@ -289,3 +294,67 @@ def test_the_committed_twin_is_sent_once_after_a_debit_in_one_statement(app: Fla
     # transaction left open.
     assert committed == [(400, False)]
     assert posted_minor(OWNER) == 9600
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+def test_mariadb_without_the_procedure_sends_the_statements_one_at_a_time_and_says_why(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    warm()
+    with db.engine.begin() as connection:
+        stored_routine.uninstall(connection)  # as on a database the user could not create it in
+
+    with statements() as first:
+        wallets().debit(OWNER, "2.00", USD, reason="order_payment", idempotency_key="m1")
+    with statements() as then:
+        wallets().debit(OWNER, "3.00", USD, reason="order_payment", idempotency_key="m2")
+
+    # The first call finds it missing and falls back; the app then stops asking.
+    assert verbs(first)[0] == "CALL" and "CALL" not in verbs(first)[1:], first
+    assert "CALL" not in verbs(then), then
+    assert [r.getMessage() for r in caplog.records if stored_routine.NAME in r.getMessage()]
+    assert posted_minor(OWNER) == 9500
+    assert ledger_problems() == []
+    assert audit_problems() == []
+    with db.engine.begin() as connection:
+        stored_routine.install(connection)  # and create_all puts it back: the app asks again
+    with statements() as again:
+        wallets().debit(OWNER, "1.00", USD, reason="order_payment", idempotency_key="m3")
+    assert verbs(again) == ["CALL", "ROLLBACK"], again
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+def test_a_mariadb_user_who_may_not_create_routines_gets_a_warning_not_an_error(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = "partialpay_no_routines"
+    anywhere = "'%%'"  # the host part '%', escaped for PyMySQL's parameter formatting
+    database = db.engine.url.database
+    with db.engine.begin() as connection:
+        stored_routine.uninstall(connection)
+        connection.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@{anywhere}")
+        connection.exec_driver_sql(f"CREATE USER '{user}'@{anywhere}")
+        # What the tables need, and no CREATE ROUTINE.
+        connection.exec_driver_sql(
+            "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, REFERENCES"
+            f" ON `{database}`.* TO '{user}'@{anywhere}"
+        )
+    restricted = sa.create_engine(db.engine.url.set(username=user, password=None))
+    try:
+        with restricted.begin() as connection:
+            stored_routine.install(connection)
+    finally:
+        restricted.dispose()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP USER '{user}'@{anywhere}")
+
+    assert [r for r in caplog.records if "was not created" in r.getMessage()]
+    with db.engine.connect() as connection:
+        assert stored_routine.NAME not in set(
+            connection.scalars(
+                sa.text(
+                    "SELECT routine_name FROM information_schema.routines"
+                    " WHERE routine_schema = DATABASE()"
+                )
+            )
+        )
