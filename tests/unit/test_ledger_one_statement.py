@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from flask_partialpay.core.errors import IdempotencyConflict, InsufficientFunds, WalletLocked
 from flask_partialpay.core.vocabulary import AccountKind
@@ -303,11 +304,14 @@ def test_mariadb_without_the_procedure_sends_the_statements_one_at_a_time_and_sa
     warm()
     with db.engine.begin() as connection:
         stored_routine.uninstall(connection)  # as on a database the user could not create it in
-
-    with statements() as first:
-        wallets().debit(OWNER, "2.00", USD, reason="order_payment", idempotency_key="m1")
-    with statements() as then:
-        wallets().debit(OWNER, "3.00", USD, reason="order_payment", idempotency_key="m2")
+    try:
+        with statements() as first:
+            wallets().debit(OWNER, "2.00", USD, reason="order_payment", idempotency_key="m1")
+        with statements() as then:
+            wallets().debit(OWNER, "3.00", USD, reason="order_payment", idempotency_key="m2")
+    finally:
+        with db.engine.begin() as connection:
+            stored_routine.install(connection)  # as create_all does: the app asks again
 
     # The first call finds it missing and falls back; the app then stops asking.
     assert verbs(first)[0] == "CALL" and "CALL" not in verbs(first)[1:], first
@@ -316,8 +320,6 @@ def test_mariadb_without_the_procedure_sends_the_statements_one_at_a_time_and_sa
     assert posted_minor(OWNER) == 9500
     assert ledger_problems() == []
     assert audit_problems() == []
-    with db.engine.begin() as connection:
-        stored_routine.install(connection)  # and create_all puts it back: the app asks again
     with statements() as again:
         wallets().debit(OWNER, "1.00", USD, reason="order_payment", idempotency_key="m3")
     assert verbs(again) == ["CALL", "ROLLBACK"], again
@@ -343,18 +345,31 @@ def test_a_mariadb_user_who_may_not_create_routines_gets_a_warning_not_an_error(
     try:
         with restricted.begin() as connection:
             stored_routine.install(connection)
+        with db.engine.connect() as connection:
+            created = set(
+                connection.scalars(
+                    sa.text(
+                        "SELECT routine_name FROM information_schema.routines"
+                        " WHERE routine_schema = DATABASE()"
+                    )
+                )
+            )
     finally:
         restricted.dispose()
         with db.engine.begin() as connection:
             connection.exec_driver_sql(f"DROP USER '{user}'@{anywhere}")
+            stored_routine.install(connection)  # for the tests after this one
 
     assert [r for r in caplog.records if "was not created" in r.getMessage()]
+    assert stored_routine.NAME not in created
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+def test_a_session_bound_to_a_connection_of_the_hosts_never_calls_the_procedure(
+    app: Flask,
+) -> None:
+    # The procedure commits: a session the host bound to a connection in a transaction of
+    # its own must have the movement join that transaction instead.
     with db.engine.connect() as connection:
-        assert stored_routine.NAME not in set(
-            connection.scalars(
-                sa.text(
-                    "SELECT routine_name FROM information_schema.routines"
-                    " WHERE routine_schema = DATABASE()"
-                )
-            )
-        )
+        assert not stored_routine.available(Session(bind=connection))
+    assert stored_routine.available(Session(bind=db.engine))
