@@ -202,12 +202,8 @@ event.listen(LedgerAccount.metadata, "before_drop", lambda _m, c, **kw: uninstal
 
 
 def available(session: Session) -> bool:
-    """Whether a movement can be the procedure's one call: MariaDB, not found missing, and
-    a session bound to the engine (one bound to a connection of the host's, in a
-    transaction of its own, must have the movement join that transaction)."""
+    """Whether a movement can be the procedure's one call: MariaDB, and not found missing."""
     engine = session.get_bind()
-    if not isinstance(engine, Engine):
-        return False
     return is_mariadb(engine.dialect) and engine not in _unavailable
 
 

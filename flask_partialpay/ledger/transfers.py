@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -407,7 +407,13 @@ def credit_wallet(
 def one_statement_house(session: Session, reason: str, currency: str) -> int | None:
     """The id of the system account a movement for ``reason`` goes to or from, when the
     movement can be one statement or call (PostgreSQL, or MariaDB with the stored
-    procedure, and the id known without SQL); else None."""
+    procedure, and the id known without SQL); else None.
+
+    Never for a session bound to a connection rather than an engine: a host (its tests,
+    say) that bound it to a connection in a transaction of its own, to roll back, needs the
+    movement to join that transaction, and the statement or call commits."""
+    if not isinstance(session.get_bind(), Engine):
+        return None
     if not (one_statement.supported(session) or stored_routine.available(session)):
         return None
     return cached_system_account_id(system_account_for(reason), currency)
