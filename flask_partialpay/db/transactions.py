@@ -106,9 +106,8 @@ def autocommitted(
     session (the caller commits it first).
 
     ``commits_itself``: ``work`` is the call of a stored procedure that begins and commits
-    its own transaction. The connection then stays as it is: on MariaDB, switching
-    autocommit on and back costs a round trip each way, more than the session's COMMIT
-    after the call, which finds nothing left to commit.
+    its own transaction, on a connection of its own: the session is left out of it (on
+    MariaDB, switching a connection's autocommit on and back costs a round trip each way).
 
     None when the database refused the statement with a unique key (a request already
     took the key) or for contention: nothing was written, and the caller runs the same
@@ -121,7 +120,8 @@ def autocommitted(
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:
         result = work()
-        session.commit()
+        if session.in_transaction():
+            session.commit()
     except DBAPIError as error:
         session.rollback()
         if isinstance(error, IntegrityError) or is_retryable(error):

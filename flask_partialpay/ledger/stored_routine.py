@@ -16,8 +16,9 @@ a transaction of its own, and does what that statement does, in the same order:
   a debit, none for a credit. When it changes no row (the guard refused, or no such
   wallet), the procedure rolls back and returns no row; the caller finds out why on the
   ordinary path, as after any refused UPDATE.
-- **The wallet as changed** is read back with a plain SELECT, which InnoDB answers with
-  this transaction's own version of the row it holds locked (see :mod:`.wallet_rows`).
+- **The wallet as changed** (its id and balance, for the entry) is read back with a plain
+  SELECT, which InnoDB answers with this transaction's own version of the row it holds
+  locked (see :mod:`.wallet_rows`).
 - **The transfer and both entries**, the source's first, each entry's balance after the one
   read back.
 - **The idempotency record**, a plain INSERT: a key another request holds fails it with a
@@ -52,7 +53,6 @@ from sqlalchemy.orm import Session
 
 from flask_partialpay.db.records import IdempotencyRecord
 from flask_partialpay.ledger.models import Entry, LedgerAccount, Transfer
-from flask_partialpay.ledger.wallet_rows import WalletRow
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,6 @@ def create_sql(dialect: Dialect) -> str:
     parameters = ",\n  ".join(
         f"IN {name} {column.type.compile(dialect=dialect)}" for name, column in _PARAMETERS
     )
-    owner_type = _accounts.c.owner_id.type.compile(dialect=dialect)
     accounts, transfers = _accounts.name, _transfers.name
     entries, records = _entries.name, _records.name
     wallet = "kind = w_kind AND owner_id = w_owner AND currency = w_cur"
@@ -114,17 +113,14 @@ SQL SECURITY INVOKER
 MODIFIES SQL DATA
 BEGIN
   DECLARE w_id, t_id, w_source, w_target INTEGER DEFAULT NULL;
-  DECLARE w_owner_id {owner_type} DEFAULT NULL;
-  DECLARE w_balance, w_held BIGINT DEFAULT NULL;
+  DECLARE w_balance BIGINT DEFAULT NULL;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   START TRANSACTION;
   UPDATE {accounts} SET balance_minor = balance_minor + d_balance
    WHERE {wallet}
      AND (NOT guarded OR (locked IS FALSE AND balance_minor - held_minor >= -d_balance));
   IF ROW_COUNT() = 1 THEN
-    SELECT id, owner_id, balance_minor, held_minor
-      INTO w_id, w_owner_id, w_balance, w_held
-      FROM {accounts} WHERE {wallet};
+    SELECT id, balance_minor INTO w_id, w_balance FROM {accounts} WHERE {wallet};
     IF d_balance < 0 THEN
       SET w_source = w_id, w_target = h_house;
     ELSE
@@ -154,7 +150,7 @@ BEGIN
   ELSE
     ROLLBACK;
   END IF;
-  SELECT t_id, w_id, w_owner_id, w_balance, w_held FROM DUAL WHERE t_id IS NOT NULL;
+  SELECT t_id, w_id FROM DUAL WHERE t_id IS NOT NULL;
 END"""  # noqa: S608
 
 
@@ -226,11 +222,11 @@ def move_wallet(
     amount_minor: int,
     transfer_values: dict[str, Any],
     claim: dict[str, Any] | None,
-) -> tuple[int, WalletRow] | None:
+) -> tuple[int, int] | None:
     """Move ``amount_minor`` between the wallet ``owner`` (its ``w_*`` parameters) and
     ``house_id``, with the transfer's ``transfer_values`` and the idempotency record
-    ``claim`` (if any), and commit: the transfer's id and the wallet as changed, or None
-    when nothing was written (the guard refused, no such wallet, or no procedure)."""
+    ``claim`` (if any), and commit: the transfer's id and the wallet's, or None when
+    nothing was written (the guard refused, no such wallet, or no procedure)."""
     params = dict(owner)
     params.update(
         d_balance=-amount_minor if debit else amount_minor,
@@ -269,8 +265,8 @@ def move_wallet(
         return None
     if row is None:
         return None
-    transfer_id, *wallet = row
-    return transfer_id, WalletRow(*wallet)
+    transfer_id, wallet_id = row
+    return transfer_id, wallet_id
 
 
 def _code(error: DBAPIError) -> object:

@@ -444,11 +444,13 @@ def move_wallet_in_one_statement(
         created_by=created_by,
     )  # fmt: skip
     which = by_owner(owner_id, currency)
+    moved: tuple[int, int] | None
     if one_statement.supported(session):
-        moved = one_statement.move_wallet(
+        written = one_statement.move_wallet(
             session, which, house, debit=debit, amount_minor=amount_minor,
             transfer_values=values, claim=claim,
         )  # fmt: skip
+        moved = None if written is None else (written[0], written[1].id)
     else:
         moved = stored_routine.move_wallet(
             session, owner=which.params(), house_id=house, debit=debit,
@@ -456,10 +458,10 @@ def move_wallet_in_one_statement(
         )  # fmt: skip
     if moved is None:
         return None
-    transfer_id, wallet_row = moved
+    transfer_id, wallet_id = moved
     if debit:
-        return _written_transfer(transfer_id, wallet_row.id, house, values)
-    return _written_transfer(transfer_id, house, wallet_row.id, values)
+        return _written_transfer(transfer_id, wallet_id, house, values)
+    return _written_transfer(transfer_id, house, wallet_id, values)
 
 
 def _written_transfer(
