@@ -93,7 +93,9 @@ _unavailable: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
 
 
 def is_mariadb(dialect: Dialect) -> bool:
-    return dialect.name == "mysql" and bool(getattr(dialect, "is_mariadb", False))
+    """Whether ``dialect`` speaks to MariaDB. A ``mariadb://`` URL says so itself (its
+    dialect is named ``mariadb``, offline too); a ``mysql://`` URL learns it on connecting."""
+    return bool(getattr(dialect, "is_mariadb", False))
 
 
 def create_sql(dialect: Dialect) -> str:

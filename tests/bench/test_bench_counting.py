@@ -39,7 +39,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 def _driver_begins(engine: sa.Engine) -> list[str]:
     # psycopg and pysqlite send a BEGIN of their own before a transaction's first write;
     # PyMySQL sends none (InnoDB opens the transaction itself).
-    return [] if engine.dialect.name == "mysql" else [DRIVER_BEGIN]
+    return [] if engine.dialect.name in ("mysql", "mariadb") else [DRIVER_BEGIN]
 
 
 def test_an_executemany_and_an_update_are_a_statement_each(engine: sa.Engine) -> None:

@@ -10,8 +10,10 @@ without it (a production schema, which has no ``partialpay_sandbox_*`` table).
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -76,7 +78,14 @@ def _keep_logging_config() -> Iterator[None]:
 
 
 @pytest.fixture
-def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
+def driver() -> str | None:
+    """The scratch URL's dialect and driver, when a test names one (``mariadb+pymysql``)
+    other than the server URL's."""
+    return None
+
+
+@pytest.fixture
+def scratch_url(backend: str, tmp_path: Path, driver: str | None) -> Iterator[str]:
     """The URL of a new, empty database, dropped again after the test."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
@@ -94,7 +103,10 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(drop))
             connection.execute(sa.text(f"CREATE DATABASE {quoted}"))
-        yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+        url = sa.engine.make_url(server).set(database=name)
+        if driver is not None:
+            url = url.set(drivername=driver)
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(drop))
@@ -427,6 +439,69 @@ def test_pp0016_gives_mariadb_the_wallet_procedure_and_its_downgrade_takes_it_aw
 
     flask_migrate.downgrade(revision="-1")
     assert stored_routine.NAME not in _procedures()
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+@pytest.mark.parametrize("driver", ["mariadb+pymysql"])
+def test_pp0016_gives_the_procedure_on_a_mariadb_url_too(scratch_app: Flask, sandbox: bool) -> None:
+    # SQLAlchemy names a mariadb:// URL's dialect "mariadb", a mysql:// URL's "mysql".
+    assert db.engine.dialect.name == "mariadb"
+    flask_migrate.upgrade(revision="pp0016")
+    assert stored_routine.NAME in _procedures()
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+@pytest.mark.parametrize("driver", ["mariadb+pymysql"])
+def test_pp0016_as_an_offline_script_runs_in_the_mariadb_client(
+    scratch_app: Flask, scratch_url: str, sandbox: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flask_migrate.upgrade(revision="pp0015")
+    capsys.readouterr()
+    flask_migrate.upgrade(revision="pp0015:pp0016", sql=True)  # flask db upgrade --sql
+    script = capsys.readouterr().out
+    assert "DELIMITER //" in script and stored_routine.NAME in script
+
+    _run_in_the_mariadb_client(scratch_url, script)
+
+    assert stored_routine.NAME in _procedures()
+    with db.engine.connect() as connection:
+        heads = set(MigrationContext.configure(connection).get_current_heads())
+    assert "pp0016" in heads and "pp0015" not in heads
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+@pytest.mark.parametrize("sandbox", [False], ids=["without_sandbox"])
+@pytest.mark.parametrize("driver", ["mysql+pymysql"])
+def test_pp0016_as_an_offline_script_for_a_mysql_url_says_how_to_get_the_procedure(
+    scratch_app: Flask, sandbox: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Offline, a mysql:// URL may be MySQL, which has no CREATE OR REPLACE PROCEDURE.
+    flask_migrate.upgrade(revision="pp0015:pp0016", sql=True)
+    script = capsys.readouterr().out
+    assert "CREATE OR REPLACE PROCEDURE" not in script
+    assert f"-- {stored_routine.NAME} (MariaDB only) is not in this script" in script
+    assert "mariadb://" in script
+
+
+def _run_in_the_mariadb_client(url: str, script: str) -> None:
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if client is None:
+        pytest.fail("neither the mariadb nor the mysql command-line client is installed")
+    parsed = sa.engine.make_url(url)
+    arguments = [
+        client,
+        f"--host={parsed.host or '127.0.0.1'}",
+        f"--port={parsed.port or 3306}",
+        f"--user={parsed.username or 'root'}",
+        str(parsed.database),
+    ]
+    environment = {**os.environ, "MYSQL_PWD": parsed.password or ""}
+    finished = subprocess.run(  # noqa: S603 (the test's own client and scratch database)
+        arguments, input=script, text=True, capture_output=True, env=environment, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
 
 
 # -- a production-like host: no example shop, Flask-Migrate set up as docs/migrations.md says

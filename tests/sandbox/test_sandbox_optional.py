@@ -20,7 +20,7 @@ from flask_partialpay.audit import run_audit
 from flask_partialpay.core.errors import UnknownGateway
 from flask_partialpay.sandbox.models import SandboxModel
 from flask_partialpay.schema import metadatas, sandbox_enabled
-from tests.db.test_migrations import scratch_url  # noqa: F401 (a fixture)
+from tests.db.test_migrations import driver, scratch_url  # noqa: F401 (fixtures)
 from tests.host.minimal_host import create_app, db
 
 SANDBOX_TABLES = {

@@ -326,6 +326,36 @@ def test_mariadb_without_the_procedure_sends_the_statements_one_at_a_time_and_sa
 
 
 @pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+def test_an_app_on_a_mariadb_url_calls_the_procedure_as_one_on_a_mysql_url_does(
+    app: Flask, database_url: str
+) -> None:
+    # SQLAlchemy names the dialect of a mariadb:// URL "mariadb", that of a mysql:// URL
+    # "mysql" (which learns on connecting that the server is MariaDB).
+    url = sa.make_url(database_url).set(drivername="mariadb+pymysql")
+    host = Flask(__name__)
+    host.config.update(
+        TESTING=True,
+        SECRET_KEY=app.config["SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False),
+        PARTIALPAY_GATEWAYS=app.config["PARTIALPAY_GATEWAYS"],
+    )
+    db.init_app(host)
+    PartialPay().init_app(host, db)
+    with host.app_context():
+        try:
+            assert db.engine.dialect.name == "mariadb"
+            warm()
+            with statements() as sent:
+                wallets().debit(OWNER, "2.50", USD, reason="order_payment", idempotency_key="u")
+            assert verbs(sent) == ["CALL", "ROLLBACK"], sent
+            assert posted_minor(OWNER) == 9750
+            assert ledger_problems() == []
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
 def test_a_mariadb_user_who_may_not_create_routines_gets_a_warning_not_an_error(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:

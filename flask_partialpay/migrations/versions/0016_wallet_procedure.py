@@ -16,6 +16,8 @@ Create Date: 2026-12-06 03:00:00.000000
 from __future__ import annotations
 
 from alembic import op
+from alembic.ddl.impl import DefaultImpl
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from flask_partialpay.ledger import stored_routine
@@ -27,7 +29,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    dialect = op.get_context().dialect
+    context = op.get_context()
+    dialect = context.dialect
+    if context.as_sql:
+        _write_script(context.impl, dialect)
+        return
     if not stored_routine.is_mariadb(dialect):
         return
     try:
@@ -36,6 +42,22 @@ def upgrade() -> None:
         if not stored_routine.not_allowed(error):
             raise
         stored_routine.warn_not_created(error)
+
+
+def _write_script(impl: DefaultImpl, dialect: Dialect) -> None:
+    """``--sql``: the procedure for the ``mysql`` client, whose statements end at a ``;``
+    unless told otherwise (the body has many). Offline, only a ``mariadb://`` URL says the
+    server is MariaDB; a ``mysql://`` URL could be MySQL, which has no ``CREATE OR REPLACE
+    PROCEDURE``, so its script says how to get the procedure instead."""
+    if stored_routine.is_mariadb(dialect):
+        impl.static_output("DELIMITER //")
+        impl.static_output(f"{stored_routine.create_sql(dialect)}\n//")
+        impl.static_output("DELIMITER ;")
+    elif dialect.name == "mysql":
+        impl.static_output(
+            f"-- {stored_routine.NAME} (MariaDB only) is not in this script: for MariaDB,"
+            " write it with a mariadb:// database URL."
+        )
 
 
 def downgrade() -> None:
