@@ -24,7 +24,17 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench import baselines, breakdown, bulk, counting, harness, reads, shop_checkout, workloads
+from bench import (
+    baselines,
+    breakdown,
+    bulk,
+    counting,
+    cpu,
+    harness,
+    reads,
+    shop_checkout,
+    workloads,
+)
 from bench.baselines import (
     HOT_ROW_SCRIPT,
     PgBench,
@@ -103,6 +113,7 @@ HOW_MEASURED = f"""
   printed and must be 0). Baseline: one raw `SELECT COUNT(*), SUM(amount_minor)` over the
   entries table. Peak memory: Python's allocations during a second run (`tracemalloc`),
   not the process's RSS.
+- {cpu.HOW_CPU}
 - **SQL statements per operation**: {counting.HOW_COUNTED}
 - **Where a debit's time goes**: {breakdown.HOW_SPLIT}
 
@@ -180,7 +191,7 @@ def throughput(
     results.add(
         Figure(
             database, name, rate.per_second, "ops/s", baseline_name, baseline.per_second,
-            "; ".join(notes),
+            "; ".join(notes), cpu=rate.cpu, baseline_cpu=baseline.cpu,
         )
     )  # fmt: skip
 

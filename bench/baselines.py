@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ import pymysql
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+from bench.cpu import child_process_use
 from bench.harness import Client, Operation, Rate, measure
 from bench.ledger_app import LedgerApp
 from bench.workloads import WALLETS_PER_CLIENT
@@ -107,7 +109,9 @@ class PgBench:
         return finished.stdout
 
     def tps(self, clients: int, seconds: float, *, script: str | None = None) -> Rate:
-        return _rate(self._benchmark(clients, seconds, script=script), seconds)
+        with child_process_use() as cpu:
+            output = self._benchmark(clients, seconds, script=script)
+        return dataclasses.replace(_rate(output, seconds), cpu=cpu[0])
 
     def statement_latencies(self, seconds: float) -> tuple[Rate, list[float]]:
         """``tpcb-like`` at 1 client with ``-r``: its rate, and the mean latency in seconds

@@ -23,6 +23,7 @@ seconds are the longest client's.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import queue
 import statistics
@@ -31,6 +32,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+
+from bench.cpu import CpuClock, CpuUse, own_cpu_seconds
 
 #: One operation of a client, given a number that is new on each call (for unique keys).
 Operation = Callable[[int], object]
@@ -57,6 +60,8 @@ class Rate:
     seconds: float
     errors: int
     first_error: str | None
+    #: How busy the machine was during the run (:mod:`bench.cpu`); None if unknown.
+    cpu: CpuUse | None = None
 
     @property
     def per_second(self) -> float:
@@ -72,6 +77,8 @@ class ClientReport:
     errors: int
     first_error: str | None
     seconds: float
+    #: The client process's own CPU time (user + system) during the run.
+    cpu_seconds: float = 0.0
 
 
 def combine(reports: list[ClientReport]) -> Rate:
@@ -101,7 +108,7 @@ def run_client(
             go.wait()
             if cancelled.is_set():
                 return
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), own_cpu_seconds()
             deadline = started + seconds
             done = errors = 0
             first_error: str | None = None
@@ -115,7 +122,10 @@ def run_client(
                 else:
                     done += 1
                 ended = time.perf_counter()
-            report = ClientReport(index, done, errors, first_error, ended - started)
+            report = ClientReport(
+                index, done, errors, first_error, ended - started,
+                own_cpu_seconds() - cpu_started,
+            )  # fmt: skip
             messages.put(("done", report))
     except BaseException as error:
         messages.put(("failed", index, _describe(error)))
@@ -140,8 +150,10 @@ def measure(client: Client, clients: int, seconds: float) -> Rate:
         process.start()
     try:
         _wait_for(messages, processes, "ready", clients, SETUP_SECONDS)
+        clock = CpuClock()
         go.set()
         done = _wait_for(messages, processes, "done", clients, seconds + FINISH_SECONDS)
+        cpu = clock.use(sum(report.cpu_seconds for report in done))
     except BaseException:
         cancelled.set()
         go.set()
@@ -152,7 +164,7 @@ def measure(client: Client, clients: int, seconds: float) -> Rate:
         raise
     for process in processes:
         process.join()
-    return combine(done)
+    return dataclasses.replace(combine(done), cpu=cpu)
 
 
 def _wait_for(

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy
 
 from bench.counting import Count
+from bench.cpu import CpuUse
 
 OPERATIONS = ("credit", "debit", "hold", "capture")
 
@@ -29,6 +30,9 @@ class Figure:
     baseline_name: str = ""
     baseline: float | None = None
     note: str = ""
+    #: How busy the machine was while the figure (its baseline) was measured: throughput.
+    cpu: CpuUse | None = None
+    baseline_cpu: CpuUse | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -126,11 +130,20 @@ def figure_row(figure: Figure) -> str:
     ratio = f"{figure.ratio:.2f}x" if figure.ratio is not None else "–"
     value = _number(figure.value, figure.unit)
     note = f" ({figure.note})" if figure.note else ""
-    return f"| {figure.database} | {figure.name} | {value}{note} | {baseline} | {ratio} |"
+    cpu = _cpu(figure)
+    return f"| {figure.database} | {figure.name} | {value}{note} | {baseline} | {ratio} | {cpu} |"
+
+
+def _cpu(figure: Figure) -> str:
+    if figure.cpu is None and figure.baseline_cpu is None:
+        return "–"
+    uses = (figure.cpu, figure.baseline_cpu)
+    return " / ".join(use.describe() if use is not None else "–" for use in uses)
 
 
 FIGURES_HEADER = (
-    "| database | figure | value | baseline (same run) | ratio |\n| --- | --- | --- | --- | --- |"
+    "| database | figure | value | baseline (same run) | ratio "
+    "| CPU busy (clients): figure / baseline |\n| --- | --- | --- | --- | --- | --- |"
 )
 
 

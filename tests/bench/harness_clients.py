@@ -7,6 +7,7 @@ leading arguments are bound with ``functools.partial``.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,3 +41,15 @@ def vanishing(index: int) -> Iterator[Operation]:
     if index == 0:
         os._exit(3)
     yield lambda _number: None
+
+
+@contextmanager
+def burning(index: int) -> Iterator[Operation]:
+    """Each operation keeps its process busy for 20 ms of CPU time."""
+
+    def operation(_number: int) -> None:
+        until = time.process_time() + 0.02
+        while time.process_time() < until:
+            pass
+
+    yield operation
