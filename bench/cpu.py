@@ -5,9 +5,10 @@ the database server and the kernel's loopback networking share the same cores. S
 throughput figure, and its baseline, carries two shares of all the machine's CPU time
 during the run: **busy**, everything but idle and I/O wait (Linux's ``/proc/stat``), and
 **clients**, the user and system time of the clients' own processes (the ledger's Python,
-SQLAlchemy's, the driver's; for pgbench, pgbench's). The rest of the busy share is the
-database server's, the kernel's and anything else running. Where ``/proc/stat`` cannot be
-read (not Linux) there is no such figure.
+SQLAlchemy's, the driver's; for pgbench, pgbench's; for the checkout over HTTP, the
+shoppers' HTTP clients, while the shop's gunicorn workers count in the rest). The rest of
+the busy share is the database server's, the kernel's and anything else running. Where
+``/proc/stat`` cannot be read (not Linux) there is no such figure.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ time that was busy (from Linux's `/proc/stat`: user, nice, system, irq, softirq 
 over those and idle and I/O wait), and in brackets the share the clients' own processes
 used (their user + system time over the run's wall time times the CPUs; for pgbench,
 pgbench's own process). The busy share less the clients' is the database server's, the
-kernel's and anything else running on the machine. For the figure, then for its baseline.\
+kernel's and anything else running on the machine. For the checkout over HTTP the clients
+are the shoppers' HTTP clients: the shop's gunicorn workers, the ledger's Python with them,
+are in the rest. For the figure, then for its baseline.\
 """
 
 
