@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-from sqlalchemy import CursorResult, Select, Update
+from sqlalchemy import Connection, CursorResult, Engine, Select, Update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,17 +98,13 @@ def insert_or_winner(session: Session, row: Row, winner: Select[Row]) -> tuple[R
     return found, False
 
 
-def autocommitted(
-    session: Session, work: Callable[[], T], *, commits_itself: bool = False
-) -> T | None:
-    """Run ``work``, a single statement, as a transaction of its own that the database
-    commits as it runs it: no BEGIN and no COMMIT, and no row lock held across a round
-    trip while the client works. Only outside a unit of work, with nothing pending in the
-    session (the caller commits it first).
-
-    ``commits_itself``: ``work`` is the call of a stored procedure that begins and commits
-    its own transaction, on a connection of its own: the session is left out of it (on
-    MariaDB, switching a connection's autocommit on and back costs a round trip each way).
+def autocommitted(session: Session, work: Callable[[], T]) -> T | None:
+    """Run ``work``, a single statement or the call of a stored procedure that begins and
+    commits its own transaction, on a connection of its own (:func:`autocommit_connection`,
+    or the procedure's): the database commits it as it runs it, with no BEGIN and no
+    COMMIT from the client and no row lock held across a round trip while the client
+    works. Only outside a unit of work, with nothing pending in the session (the caller
+    commits it first): the session holds no connection then, and takes no part.
 
     None when the database refused the statement with a unique key (a request already
     took the key) or for contention: nothing was written, and the caller runs the same
@@ -115,22 +112,21 @@ def autocommitted(
     retries.
     """
     assert not in_transaction() and not session.in_transaction()
-    if not commits_itself:
-        # The pool sets the connection's isolation level back when the session releases it.
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:
-        result = work()
-        if session.in_transaction():
-            session.commit()
+        return work()
     except DBAPIError as error:
-        session.rollback()
         if isinstance(error, IntegrityError) or is_retryable(error):
             return None
         raise
-    except BaseException:
-        session.rollback()
-        raise
-    return result
+
+
+@contextmanager
+def autocommit_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection of the engine's pool in autocommit mode, back in the pool (and out of
+    autocommit) when the block ends: for :func:`autocommitted` work."""
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 def in_transaction() -> bool:

@@ -19,6 +19,9 @@ violation (after waiting for that request's commit) and nothing is written; the 
 finds the original on the ordinary path. The statement is then the whole transaction: one
 round trip, committed by the database as it runs it (``autocommitted`` in
 :mod:`flask_partialpay.db.transactions`), with the wallet's row locked only while it runs.
+It runs on a connection of its own in autocommit mode, not the session's (which holds none
+then): the session would wrap it in its transaction's bookkeeping, a begin, a commit that
+sends nothing and a release, for a statement that needs none of it.
 
 The guard is the same ``WHERE`` clause as the one-statement-at-a-time path
 (:func:`.wallet_rows.guarded_update`), with the same row lock and the same re-check of a row
@@ -37,7 +40,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Column, Select, Table, bindparam, insert, null, select, true, union_all
+from sqlalchemy import (
+    Column,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -165,7 +179,7 @@ def _claimed(transfer: Any) -> Any:
 
 
 def move_wallet(
-    session: Session,
+    connection: Connection,
     which: Which,
     house_id: int,
     *,
@@ -179,7 +193,11 @@ def move_wallet(
     the transfer (its other columns from ``transfer_values``) and both entries, and tie the
     idempotency record ``record_id`` (if any) to it, or insert the record ``claim`` (its
     key, operation, fingerprint and created_at) with it: the transfer's id and the wallet
-    as changed, or None when nothing was written (the guard refused, or no such wallet)."""
+    as changed, or None when nothing was written (the guard refused, or no such wallet).
+
+    On ``connection``: the session's inside a transaction, or one of its own in autocommit
+    mode for a movement that is its own transaction
+    (:func:`~flask_partialpay.db.transactions.autocommit_connection`)."""
     params = which.params()
     params.update({f"t_{name}": transfer_values[name] for name in _TRANSFER_VALUES})
     params["d_balance"] = -amount_minor if debit else amount_minor
@@ -191,7 +209,6 @@ def move_wallet(
     if claim is not None:
         params.update({f"k_{name}": value for name, value in claim.items()})
     # Core on the connection: the ORM adds nothing to a Core statement but its Python.
-    connection = session.connection()
     row = connection.execute(_statement(debit, claim is not None), params).one_or_none()
     if row is None:
         return None

@@ -54,7 +54,7 @@ from flask_partialpay.core.markers import N_
 from flask_partialpay.core.money import from_minor
 from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferReason
 from flask_partialpay.db.base import utcnow
-from flask_partialpay.db.transactions import update_rows
+from flask_partialpay.db.transactions import autocommit_connection, update_rows
 from flask_partialpay.ledger import one_statement, stored_routine, wallet_rows
 from flask_partialpay.ledger.accounts import wallet
 from flask_partialpay.ledger.idempotency_keys import ClaimedKey, record_result
@@ -334,7 +334,7 @@ def debit_wallet(
     )  # fmt: skip
     if house is not None and one_statement.supported(session):
         moved = one_statement.move_wallet(
-            session, which, house, debit=True, amount_minor=amount_minor,
+            session.connection(), which, house, debit=True, amount_minor=amount_minor,
             transfer_values=values, record_id=None if record is None else record.id,
         )  # fmt: skip
         if moved is not None:
@@ -381,7 +381,7 @@ def credit_wallet(
             reference=reference, created_by=created_by,
         )  # fmt: skip
         moved = one_statement.move_wallet(
-            session, which, house, debit=False, amount_minor=amount_minor,
+            session.connection(), which, house, debit=False, amount_minor=amount_minor,
             transfer_values=values, record_id=None if record is None else record.id,
         )  # fmt: skip
         if moved is not None:
@@ -446,10 +446,13 @@ def move_wallet_in_one_statement(
     which = by_owner(owner_id, currency)
     moved: tuple[int, int] | None
     if one_statement.supported(session):
-        written = one_statement.move_wallet(
-            session, which, house, debit=debit, amount_minor=amount_minor,
-            transfer_values=values, claim=claim,
-        )  # fmt: skip
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)  # one_statement_house: never a connection
+        with autocommit_connection(engine) as connection:
+            written = one_statement.move_wallet(
+                connection, which, house, debit=debit, amount_minor=amount_minor,
+                transfer_values=values, claim=claim,
+            )  # fmt: skip
         moved = None if written is None else (written[0], written[1].id)
     else:
         moved = stored_routine.move_wallet(

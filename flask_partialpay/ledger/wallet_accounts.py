@@ -25,7 +25,7 @@ from flask_partialpay.core.vocabulary import AccountKind, HoldStatus, TransferRe
 from flask_partialpay.db.transactions import autocommitted
 from flask_partialpay.host import signals
 from flask_partialpay.host.config import setting
-from flask_partialpay.ledger import accounts, one_statement, transfers, wallet_currencies
+from flask_partialpay.ledger import accounts, transfers, wallet_currencies
 from flask_partialpay.ledger.idempotency_keys import (
     ClaimedKey,
     claim_key,
@@ -226,7 +226,7 @@ def move_at_once(session: Session, movement: Movement) -> Transfer | None:
             created_by=movement.created_by, claim=claim,
         )  # fmt: skip
 
-    moved = autocommitted(session, move, commits_itself=not one_statement.supported(session))
+    moved = autocommitted(session, move)
     if moved is None:
         return None
     if direction == "credit":

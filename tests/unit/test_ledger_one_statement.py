@@ -297,6 +297,43 @@ def test_the_committed_twin_is_sent_once_after_a_debit_in_one_statement(app: Fla
     assert posted_minor(OWNER) == 9600
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_connection_of_a_debit_in_one_statement_goes_back_to_the_pool_out_of_autocommit(
+    app: Flask,
+) -> None:
+    """The statement runs on a connection of the pool's in autocommit mode: the next
+    request that takes that connection must get a real transaction, one that a rollback
+    undoes, not statements committed one by one."""
+    warm()
+    engine = db.engine
+    returned: list[bool] = []
+
+    def checkin(dbapi_connection: Any, _record: Any) -> None:
+        returned.append(bool(dbapi_connection.autocommit))
+
+    sa.event.listen(engine, "checkin", checkin)
+    try:
+        with statements() as sent:
+            wallets().debit(OWNER, "1.00", USD, reason="order_payment", idempotency_key="p")
+        db.session.remove()
+    finally:
+        sa.event.remove(engine, "checkin", checkin)
+
+    assert verbs(sent) == ["WITH"], sent
+    assert returned and not any(returned), returned
+    # Every connection of the pool, the debit's among them, still rolls back.
+    size = engine.pool.size()  # type: ignore[attr-defined]
+    held = [engine.connect() for _ in range(size)]
+    try:
+        for connection in held:
+            connection.execute(sa.delete(IdempotencyRecord))
+            connection.rollback()
+    finally:
+        for connection in held:
+            connection.close()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) > 0
+
+
 @pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
 def test_mariadb_without_the_procedure_sends_the_statements_one_at_a_time_and_says_why(
     app: Flask, caplog: pytest.LogCaptureFixture
