@@ -32,7 +32,7 @@ from flask_partialpay.ledger.idempotency_keys import (
     record_result,
     record_values,
 )
-from flask_partialpay.ledger.models import Hold, Transfer
+from flask_partialpay.ledger.models import Hold, LedgerAccount, Transfer
 
 Amount = Decimal | str | int
 
@@ -44,6 +44,10 @@ def balance(session: Session, owner_id: str, currency: str) -> Decimal:
     checkout's own rules: see :func:`spendable`.
     """
     found = accounts.find_account(session, AccountKind.WALLET, owner_id, currency)
+    return _balance_of(session, found, currency)
+
+
+def _balance_of(session: Session, found: LedgerAccount | None, currency: str) -> Decimal:
     if found is None:
         return from_minor(0, currency)
     if found.held_minor == 0:
@@ -66,14 +70,15 @@ def spendable(session: Session, owner_id: str, currency: str) -> Decimal:
     step and instalments all offer the wallet by.
 
     Nothing when wallets are not kept in ``currency`` (``PARTIALPAY_WALLET_CURRENCIES``)
-    or the wallet is locked; otherwise its :func:`balance`.
+    or the wallet is locked; otherwise its :func:`balance`, from the same read of the
+    wallet's row.
     """
     if not wallet_currencies.spendable_in(currency):
         return from_minor(0, currency)
     found = accounts.find_account(session, AccountKind.WALLET, owner_id, currency)
     if found is not None and found.locked:
         return from_minor(0, currency)
-    return balance(session, owner_id, currency)
+    return _balance_of(session, found, currency)
 
 
 def positive_minor(value: Amount, currency: str) -> int:

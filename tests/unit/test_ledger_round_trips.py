@@ -154,6 +154,25 @@ def test_the_balance_of_a_wallet_with_nothing_held_reads_no_holds(app: Flask) ->
     assert wallets().balance(OWNER, USD) == Decimal("92.00")
 
 
+def test_what_a_wallet_can_spend_is_one_read_of_its_row(app: Flask) -> None:
+    # The checkout asks it several times for every cart page: the lock and the balance
+    # come from the same read.
+    wallets().credit(OWNER, "100.00", USD, reason="topup")
+    db.session.remove()
+    with statements() as sent:
+        assert wallets().spendable(OWNER, USD) == Decimal("100.00")
+    assert [verb for verb in verbs(sent) if verb not in ("BEGIN", "ROLLBACK")] == ["SELECT"]
+    # Something held: the lapsed holds are the one more read.
+    wallets().hold(OWNER, "5.00", USD, reference="open", expires_in=timedelta(seconds=60))
+    db.session.remove()
+    with statements() as sent:
+        assert wallets().spendable(OWNER, USD) == Decimal("95.00")
+    assert [verb for verb in verbs(sent) if verb not in ("BEGIN", "ROLLBACK")] == [
+        "SELECT",
+        "SELECT",
+    ]
+
+
 def test_a_debit_writes_no_row_of_its_system_account(app: Flask) -> None:
     wallets().credit(OWNER, "10.00", USD, reason="topup")
     house = db.session.scalars(
