@@ -2,7 +2,8 @@
 
 Unlike the ``PARTIALPAY_*`` config keys (fixed when the app starts), these are switched on
 the admin Settings page and take effect on the next checkout, in every worker: each
-checkout reads them afresh. A setting never written is at its default.
+checkout reads them afresh, once per transaction. A setting never written is at its
+default.
 """
 
 from __future__ import annotations
@@ -64,16 +65,36 @@ BY_NAME: Mapping[str, Switch] = {switch.name: switch for switch in SWITCHES}
 _TRUE, _FALSE = "1", "0"
 
 
+#: Where :func:`current` keeps what it read, in ``session.info``: the transaction it read
+#: in, and the values.
+_READ = "partialpay_store_settings"
+
+
 def current(session: Session) -> dict[str, bool]:
-    """Every switch's value now: one query."""
+    """Every switch's value now: one query, the first time in a transaction.
+
+    A cart page asks several times (its totals, the wallet form, the payment methods): the
+    later asks in the same transaction get what the first read, which is what that
+    transaction would see again on PostgreSQL's and MariaDB's snapshots anyway. A change
+    through :func:`change` in the transaction is read again.
+    """
+    kept = session.info.get(_READ)
+    transaction = session.get_transaction()
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return dict(kept[1])
     stored = {
         name: value
         for name, value in session.execute(select(StoreSetting.name, StoreSetting.value))
     }
-    return {
+    values = {
         switch.name: stored[switch.name] == _TRUE if switch.name in stored else switch.default
         for switch in SWITCHES
     }
+    # The query began the transaction if none was open; a session that autocommits has none.
+    transaction = session.get_transaction()
+    if transaction is not None:
+        session.info[_READ] = (transaction, values)
+    return dict(values)
 
 
 def change(session: Session, values: Mapping[str, bool], *, by: str | None) -> list[str]:
@@ -91,6 +112,7 @@ def change(session: Session, values: Mapping[str, bool], *, by: str | None) -> l
 
 
 def _write(session: Session, name: str, value: str, by: str | None) -> None:
+    session.info.pop(_READ, None)
     # An upsert that works on all three databases: update, else insert; an insert that loses
     # a race to another admin's insert becomes an update.
     statement = (

@@ -158,3 +158,43 @@ def test_anonymous_visitors_are_sent_to_sign_in(app: Flask) -> None:
     assert posted.status_code == 302
     assert posted.location.startswith("/login")
     assert stored() == DEFAULTS
+
+
+def test_a_transaction_reads_the_switches_once_and_again_after_changing_them(
+    app: Flask,
+) -> None:
+    """A cart page asks for the switches several times in its one transaction: one query.
+    A change made in the transaction is read again; one another request committed is read
+    by the next transaction."""
+    session = db.session()
+    reads: list[str] = []
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "partialpay_setting" in statement.lower() and statement.lstrip().upper().startswith(
+            "SELECT"
+        ):
+            reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", executed)
+    try:
+        session.commit()
+        assert [store_settings.current(session) for _ in range(3)] == [DEFAULTS] * 3
+        assert len(reads) == 1
+        store_settings.change(session, {AUTO: True}, by=None)
+        assert store_settings.current(session) == {**DEFAULTS, AUTO: True}
+        assert store_settings.current(session) == {**DEFAULTS, AUTO: True}
+        # change() compared with the values already read; the write made them stale.
+        assert len(reads) == 2
+        session.commit()
+        with db.engine.begin() as other:
+            other.execute(
+                sa.update(StoreSetting).where(StoreSetting.name == AUTO).values(value="0")
+            )
+        assert store_settings.current(session) == DEFAULTS
+        assert len(reads) == 3
+        # What a caller does to the dict it got is not what the next caller reads.
+        store_settings.current(session)[AUTO] = True
+        assert store_settings.current(session) == DEFAULTS
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", executed)
+        session.rollback()
