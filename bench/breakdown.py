@@ -58,8 +58,8 @@ trips), and when the session gives its connection back to the pool after the COM
 SQLAlchemy's pool calls the driver's `rollback()` (its reset on return): PyMySQL sends a
 ROLLBACK to the server then, a round trip that the statements table does not count, while
 psycopg and `sqlite3` send nothing outside a transaction. On PostgreSQL a debit is one
-statement in autocommit mode: the session's COMMIT and the pool's reset still call the
-driver's `commit()` and `rollback()`, which send nothing. Per call: the database time
+statement in autocommit mode, on a connection of its own: closing it still calls the
+driver's `rollback()`, which sends nothing. Per call: the database time
 over the driver calls, on MariaDB the mean round trip. The ceiling with no Python at all
 is the baseline's time per operation over the ledger's database time per operation; "same
 ratio, timed runs" is the baseline's time per operation over the ledger's whole time in
